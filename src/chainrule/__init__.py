@@ -1,0 +1,26 @@
+"""chainrule: a NumPy neural-network engine that shows its work."""
+
+from chainrule.errors import ChainruleError
+from chainrule.gradcheck import gradcheck
+from chainrule.nn import (
+    CrossEntropyLoss,
+    Identity,
+    Linear,
+    Loss,
+    Module,
+    MSELoss,
+    Parameter,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    SquaredError,
+    Tanh,
+)
+from chainrule.optim import SGD, Adagrad, Adam
+
+__version__ = "0.1.0"
+
+__all__ = ["ChainruleError", "gradcheck", "Module", "Parameter", "Linear", "Tanh", "Sigmoid", "ReLU",
+           "Identity", "Softmax", "Sequential", "Loss", "SquaredError", "MSELoss", "CrossEntropyLoss",
+           "SGD", "Adagrad", "Adam"]

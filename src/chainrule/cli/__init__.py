@@ -1,0 +1,72 @@
+"""The ``chainrule`` command.
+
+Each subcommand lives in its own module of this package and defines ``register(subparsers)``, which
+adds its parser and sets ``func`` to a ``run(args) -> int`` function. Modules are discovered, so adding
+a command is adding a file. Command modules import NumPy and anything heavier inside ``run`` only,
+so ``chainrule --help`` stays fast.
+
+Errors: a ``ChainruleError`` (bad input) prints one line and exits 2; an unexpected exception prints
+one line and exits 1 (``--traceback`` shows it whole); Ctrl-C exits 130.
+"""
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chainrule",
+        description="A NumPy neural-network engine that shows its work.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--traceback", action="store_true", help="on an internal error, show the full traceback")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules = []
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            modules.append(importlib.import_module(f"{__name__}.{info.name}"))
+    for mod in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from chainrule import __version__
+
+        print(f"chainrule {__version__}")
+        return 0
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    from chainrule.errors import ChainruleError
+
+    try:
+        return int(args.func(args) or 0)
+    except ChainruleError as e:
+        print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"chainrule {args.command}: error: {e.filename}: no such file", file=sys.stderr)
+        return 2
+    except PermissionError as e:
+        print(f"chainrule {args.command}: error: {e.filename}: permission denied", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # a bug: still one line, unless asked for the traceback
+        if args.traceback:
+            raise
+        print(f"chainrule {args.command}: internal error: {type(e).__name__}: {e} "
+              "(rerun with --traceback for details)", file=sys.stderr)
+        return 1
+
+
+def console() -> None:
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Numerical core: pure functions on arrays, no layers, no state."""

@@ -1,0 +1,93 @@
+"""chainrule ⇄ PyTorch: equivalent modules with the same weights (torch imported only here).
+
+Each direction is a table from layer type to a small converter, so a new layer adds one entry each.
+"""
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+from chainrule.nn import activations as act
+from chainrule.nn.containers import Sequential
+from chainrule.nn.linear import Linear
+from chainrule.nn.module import Module
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise ChainruleError("this needs PyTorch: pip install 'chainrule[torch]'") from None
+    return torch
+
+
+def _tensor(torch, a: np.ndarray):
+    return torch.from_numpy(np.array(a, copy=True))
+
+
+# --- chainrule -> torch ----------------------------------------------------------------------------
+def _linear_to(torch, m: Linear):
+    t = torch.nn.Linear(m.in_features, m.out_features, bias=m.bias is not None,
+                        dtype=getattr(torch, str(m.weight.dtype)))
+    with torch.no_grad():
+        t.weight.copy_(_tensor(torch, m.weight.data))
+        if m.bias is not None:
+            t.bias.copy_(_tensor(torch, m.bias.data))
+    return t
+
+
+TO_TORCH = {
+    Linear: _linear_to,
+    act.Tanh: lambda torch, m: torch.nn.Tanh(),
+    act.Sigmoid: lambda torch, m: torch.nn.Sigmoid(),
+    act.ReLU: lambda torch, m: torch.nn.ReLU(),
+    act.Identity: lambda torch, m: torch.nn.Identity(),
+    act.Softmax: lambda torch, m: torch.nn.Softmax(dim=m.dim),
+    Sequential: lambda torch, m: torch.nn.Sequential(*(to_torch(layer) for layer in m)),
+}
+
+
+def to_torch(model: Module):
+    """An equivalent ``torch.nn`` module holding copies of ``model``'s weights."""
+    torch = _torch()
+    convert = TO_TORCH.get(type(model))
+    if convert is None:
+        raise ChainruleError(f"layer {type(model).__name__} has no PyTorch equivalent in chainrule's converter")
+    return convert(torch, model)
+
+
+# --- torch -> chainrule ----------------------------------------------------------------------------
+def _linear_from(t) -> Linear:
+    dtype = str(t.weight.dtype).removeprefix("torch.")
+    m = Linear(t.in_features, t.out_features, bias=t.bias is not None, dtype=dtype, rng=0)
+    m.weight.data[...] = t.weight.detach().cpu().numpy()
+    if t.bias is not None:
+        m.bias.data[...] = t.bias.detach().cpu().numpy()
+    return m
+
+
+def _from_table(torch) -> dict:
+    nn = torch.nn
+    return {
+        nn.Linear: _linear_from,
+        nn.Tanh: lambda t: act.Tanh(),
+        nn.Sigmoid: lambda t: act.Sigmoid(),
+        nn.ReLU: lambda t: act.ReLU(),
+        nn.Identity: lambda t: act.Identity(),
+        nn.Softmax: lambda t: act.Softmax(dim=-1 if t.dim is None else t.dim),
+        nn.Sequential: lambda t: Sequential(*(from_torch(c) for c in t)),
+    }
+
+
+# extra torch-type -> converter entries registered by other layer modules (conv, pooling …)
+FROM_TORCH_EXTRA: dict = {}
+
+
+def from_torch(module) -> Module:
+    """A chainrule module equivalent to a ``torch.nn`` module built from layer types chainrule has."""
+    torch = _torch()
+    table = {**_from_table(torch), **FROM_TORCH_EXTRA}
+    convert = table.get(type(module))
+    if convert is None:
+        raise ChainruleError(f"PyTorch module {type(module).__name__} is not supported; chainrule converts "
+                             f"{', '.join(sorted(t.__name__ for t in table))}")
+    return convert(module)

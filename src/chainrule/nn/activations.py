@@ -1,0 +1,94 @@
+"""Elementwise activations and softmax. Each caches its *output*, from which its derivative follows.
+
+tanh' = 1 − z²,  σ' = z(1 − z),  relu' = [a > 0],  softmax: dx = z ⊙ (dy − Σ dy ⊙ z).
+"""
+
+import numpy as np
+
+from chainrule.core.functional import sigmoid, softmax
+from chainrule.nn.module import Module
+
+
+class Activation(Module):
+    """A parameter-free layer; ``z`` is the cached output of the last forward."""
+
+    z: np.ndarray | None = None
+
+    def derivative(self) -> np.ndarray:
+        """∂z/∂a elementwise, from the cached output (not defined for Softmax)."""
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy * self.derivative()
+
+
+class Tanh(Activation):
+    def forward(self, a):
+        self.z = np.tanh(a)
+        return self.z
+
+    def derivative(self):
+        return 1.0 - self.z * self.z
+
+
+class Sigmoid(Activation):
+    def forward(self, a):
+        self.z = sigmoid(a)
+        return self.z
+
+    def derivative(self):
+        return self.z * (1.0 - self.z)
+
+
+class ReLU(Activation):
+    """relu(a) = max(a, 0); the derivative at a = 0 is taken as 0, as PyTorch does."""
+
+    def forward(self, a):
+        self.z = np.maximum(a, 0)
+        return self.z
+
+    def derivative(self):
+        return (self.z > 0).astype(self.z.dtype)
+
+
+class Identity(Activation):
+    def forward(self, a):
+        self.z = a
+        return a
+
+    def derivative(self):
+        return np.ones_like(self.z)
+
+    def backward(self, dy):
+        return dy
+
+
+class Softmax(Activation):
+    """softmax along ``dim`` (default the last axis, the classes)."""
+
+    def __init__(self, dim: int = -1):
+        self.dim = dim
+
+    def forward(self, a):
+        self.z = softmax(a, axis=self.dim)
+        return self.z
+
+    def backward(self, dy):
+        z = self.z
+        return z * (dy - np.sum(dy * z, axis=self.dim, keepdims=True))
+
+    def config(self):
+        return {"dim": self.dim}
+
+
+ACTIVATIONS = {"tanh": Tanh, "sigmoid": Sigmoid, "relu": ReLU, "identity": Identity, "softmax": Softmax}
+
+
+def activation(name: str) -> Activation:
+    """An activation layer by its lower-case name: tanh, sigmoid, relu, identity, softmax."""
+    from chainrule.errors import ChainruleError
+
+    try:
+        return ACTIVATIONS[name.lower()]()
+    except KeyError:
+        raise ChainruleError(f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}") from None

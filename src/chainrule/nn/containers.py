@@ -1,0 +1,80 @@
+"""Sequential: layers applied in order, gradients passed back in reverse."""
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+from chainrule.nn.module import Module
+
+
+class Sequential(Module):
+    """net(x) = layer_k(… layer_1(x)); ``backward(∂ℓ/∂y)`` returns ∂ℓ/∂x and fills every ``.grad``.
+
+    Parameter names are PyTorch's: ``"0.weight"``, ``"0.bias"``, ``"2.weight"`` …
+    After a pass, ``outputs[i]`` is what layer i returned and ``output_grads[i]`` is ∂ℓ/∂(that output):
+    the a, z, ∂ℓ/∂a, ∂ℓ/∂z an explanation prints.
+    """
+
+    def __init__(self, *layers: Module):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise ChainruleError(f"Sequential entry {i} is {type(layer).__name__}, not a layer")
+        self.layers = list(layers)
+        dtypes = {str(layer.dtype) for layer in self.layers if layer.dtype is not None}
+        if len(dtypes) > 1:
+            raise ChainruleError(f"layers of one network must share a dtype; got {', '.join(sorted(dtypes))}")
+
+    def children(self) -> Iterator[tuple[str, Module]]:
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+
+    def forward(self, x) -> np.ndarray:
+        x = self.input = self._check_input(x)
+        outputs = self.outputs = []
+        for layer in self.layers:
+            x = layer.forward(x)
+            outputs.append(x)
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        grads = self.output_grads = [None] * len(self.layers)
+        for i in range(len(self.layers) - 1, -1, -1):
+            grads[i] = dy
+            dy = self.layers[i].backward(dy)
+        self.input_grad = dy
+        return dy
+
+    def _check_input(self, x) -> np.ndarray:
+        dt = self.dtype or np.dtype(np.float64)
+        if not isinstance(x, np.ndarray) or x.dtype != dt:
+            try:
+                x = np.asarray(x, dtype=dt)
+            except (ValueError, TypeError) as e:
+                raise ChainruleError(f"network input must be an array of numbers: {e}") from e
+        if not np.isfinite(x).all():
+            bad = np.argwhere(~np.isfinite(x))[0]
+            raise ChainruleError(f"network input contains {x[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+        return x
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return Sequential(*self.layers[i])
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def config(self) -> dict:
+        return {"layers": [layer.to_config() for layer in self.layers]}
+
+    @classmethod
+    def _from_config(cls, cfg: dict) -> "Sequential":
+        return cls(*(Module.from_config(c) for c in cfg["layers"]))
+
+    def __repr__(self) -> str:
+        inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential(\n{inner}\n)"

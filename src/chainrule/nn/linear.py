@@ -1,0 +1,125 @@
+"""Linear (fully connected) layer: y = x Wᵀ + b, PyTorch's layout.
+
+The recitation writes the same layer *folded*: one matrix whose column 0 is the bias and whose other
+columns are the weights, applied to x̂ = [1, x]. ``Linear.from_folded(α)`` builds a layer from such a
+matrix and ``layer.folded`` / ``layer.grad_folded`` read it back.
+"""
+
+import numpy as np
+
+from chainrule.core import init
+from chainrule.errors import ChainruleError
+from chainrule.nn.module import Module, Parameter, check_dtype
+
+
+def _fmt_shape(shape) -> str:
+    return "×".join(str(s) for s in shape) if len(shape) > 1 else f"length {shape[0]}"
+
+
+class Linear(Module):
+    """y = x Wᵀ + b  (https://pytorch.org/docs/stable/generated/torch.nn.Linear.html)
+
+    weight : (out_features, in_features)      bias : (out_features,)
+    x : (in_features,) or (n, in_features)  ->  y : (out_features,) or (n, out_features)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float64,
+                 rng: "np.random.Generator | int | None" = None):
+        if int(in_features) < 1 or int(out_features) < 1:
+            raise ChainruleError(f"Linear needs in_features ≥ 1 and out_features ≥ 1, "
+                                 f"got {in_features} and {out_features}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dt = check_dtype(dtype)
+        g = init.as_generator(rng)
+        self.weight = Parameter(init.default_weight((self.out_features, self.in_features), g, dt))
+        self.bias = Parameter(init.default_bias((self.out_features,), self.in_features, g, dt)) if bias else None
+        self._x = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        W = self.weight.data
+        if x.shape[-1:] != (self.in_features,):
+            raise ChainruleError(f"input to Linear({self.in_features}→{self.out_features}) has shape "
+                                 f"{x.shape}: {x.shape[-1] if x.ndim else 0} features per example, "
+                                 f"expected {self.in_features}")
+        if x.dtype != W.dtype:
+            x = x.astype(W.dtype)
+        self._x = x
+        y = x @ W.T
+        if self.bias is not None:
+            y += self.bias.data
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """∂ℓ/∂W += dyᵀ x,  ∂ℓ/∂b += Σₙ dy,  ∂ℓ/∂x = dy W."""
+        x = self._x
+        if x.ndim == 1:  # one example: a broadcast outer product is cheaper than a 1×k GEMM
+            self.weight.grad += dy[:, None] * x
+            if self.bias is not None:
+                self.bias.grad += dy
+        else:
+            self.weight.grad += dy.T @ x
+            if self.bias is not None:
+                self.bias.grad += dy.sum(axis=0)
+        return dy @ self.weight.data
+
+    # --- the recitation's folded form ------------------------------------------------------------
+    @classmethod
+    def from_folded(cls, matrix, dtype=np.float64) -> "Linear":
+        """A layer whose folded matrix (out, in + 1) is ``matrix``: column 0 the bias, then weights."""
+        m = _as_matrix(matrix, "folded weight matrix")
+        if m.shape[1] < 2:
+            raise ChainruleError(f"folded weight matrix is {_fmt_shape(m.shape)}; it needs at least "
+                                 "2 columns (column 0 is the bias, then one weight per input)")
+        layer = cls(m.shape[1] - 1, m.shape[0], dtype=dtype, rng=0)
+        layer.folded = m
+        return layer
+
+    @property
+    def folded(self) -> np.ndarray:
+        """[b | W] : (out_features, in_features + 1); column 0 is zero when the layer has no bias."""
+        b = self.bias.data if self.bias is not None else np.zeros(self.out_features, self.weight.dtype)
+        return np.concatenate([b[:, None], self.weight.data], axis=1)
+
+    @folded.setter
+    def folded(self, matrix) -> None:
+        m = _as_matrix(matrix, "folded weight matrix")
+        want = (self.out_features, self.in_features + 1)
+        if m.shape != want:
+            raise ChainruleError(
+                f"folded weight matrix for Linear({self.in_features}→{self.out_features}) must be "
+                f"{want[0]}×{want[1]} (one row per output; column 0 the bias, then {self.in_features} "
+                f"weight(s)), got {_fmt_shape(m.shape)}")
+        if self.bias is None and np.any(m[:, 0] != 0):
+            raise ChainruleError("this Linear layer has no bias, so column 0 of its folded matrix must be 0")
+        self.weight.data[...] = m[:, 1:]
+        if self.bias is not None:
+            self.bias.data[...] = m[:, 0]
+
+    @property
+    def grad_folded(self) -> np.ndarray:
+        """[∂ℓ/∂b | ∂ℓ/∂W] : (out_features, in_features + 1), the recitation's ∂ℓ/∂α."""
+        gb = self.bias.grad if self.bias is not None else np.zeros(self.out_features, self.weight.dtype)
+        return np.concatenate([gb[:, None], self.weight.grad], axis=1)
+
+    def config(self) -> dict:
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "bias": self.bias is not None, "dtype": str(self.weight.dtype)}
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+def _as_matrix(matrix, what: str) -> np.ndarray:
+    """A 2-D float array from nested lists, or a clear error (ragged rows, non-numbers)."""
+    try:
+        m = np.array(matrix, dtype=np.float64)
+    except (ValueError, TypeError) as e:
+        raise ChainruleError(f"{what} must be a rectangular matrix of numbers: {e}") from e
+    if m.ndim == 1:
+        m = m[None, :]
+    if m.ndim != 2:
+        raise ChainruleError(f"{what} must be 2-D (rows × columns), got {m.ndim}-D shape {m.shape}")
+    if not np.all(np.isfinite(m)):
+        raise ChainruleError(f"{what} contains NaN or infinity")
+    return m

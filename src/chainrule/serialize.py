@@ -1,0 +1,85 @@
+"""Model files: safetensors, weights under PyTorch's key names, architecture as JSON metadata.
+
+Never pickle. Writes are atomic (temporary file in the same folder, then rename), so a crash or a
+full disk never leaves a half-written model where a good one was.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+from chainrule.nn.module import Module
+
+FORMAT = "chainrule"
+VERSION = 1
+
+
+def atomic_write_bytes(path: "str | os.PathLike", data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is always either the old file or the whole new one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_model(path: "str | os.PathLike", model: Module, extra: dict | None = None) -> None:
+    """Write ``model`` (weights + architecture) and optional JSON-able ``extra`` metadata to ``path``."""
+    from safetensors.numpy import save
+
+    header = {"format": FORMAT, "version": VERSION, "architecture": model.to_config(), "extra": extra or {}}
+    tensors = {k: np.ascontiguousarray(v) for k, v in model.state_dict().items()}
+    atomic_write_bytes(path, save(tensors, metadata={FORMAT: json.dumps(header)}))
+
+
+def load_model(path: "str | os.PathLike") -> tuple[Module, dict]:
+    """The model in ``path`` and its ``extra`` metadata; a clear error for anything else."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise ChainruleError(f"{path}: is a folder, not a model file") from None
+    except OSError as e:
+        raise ChainruleError(f"{path}: {e.strerror}") from None
+    try:
+        tensors = load(raw)
+        meta = _metadata(raw)
+    except (SafetensorError, ValueError, json.JSONDecodeError) as e:
+        raise ChainruleError(f"{path}: not a readable safetensors model file (truncated or corrupt?): "
+                             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    if FORMAT not in meta:
+        raise ChainruleError(f"{path}: a safetensors file, but not a chainrule model (no architecture metadata)")
+    try:
+        header = json.loads(meta[FORMAT])
+        model = Module.from_config(header["architecture"])
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ChainruleError(f"{path}: chainrule metadata is damaged ({type(e).__name__}: {e})") from None
+    try:
+        model.load_state_dict(tensors)
+    except ChainruleError as e:
+        raise ChainruleError(f"{path}: {e}") from None
+    return model, header.get("extra", {})
+
+
+def _metadata(raw: bytes) -> dict:
+    """The ``__metadata__`` of a safetensors byte string (8-byte little-endian length, then JSON)."""
+    if len(raw) < 8:
+        raise ValueError("file is shorter than a safetensors header")
+    n = int.from_bytes(raw[:8], "little")
+    if n > len(raw) - 8:
+        raise ValueError("header length runs past the end of the file")
+    return json.loads(raw[8:8 + n]).get("__metadata__", {}) or {}

@@ -1,0 +1,60 @@
+"""The one PyTorch oracle every layer and network is checked against.
+
+``check_against_torch(model, x, y, loss)`` runs the same computation in chainrule and in PyTorch
+(float64, weights copied through ``chainrule.interop.torch.to_torch``) and asserts that the output,
+the loss, ∂ℓ/∂x and every parameter's gradient agree to ``rtol``.
+"""
+
+import numpy as np
+import torch
+
+from chainrule import CrossEntropyLoss, MSELoss, SquaredError
+from chainrule.interop.torch import to_torch
+
+
+def torch_loss(loss, yhat_t, y):
+    """PyTorch's value of chainrule's ``loss`` for output ``yhat_t`` and target ``y``."""
+    if isinstance(loss, SquaredError):
+        t = torch.as_tensor(np.asarray(y, dtype=np.float64)).reshape(yhat_t.shape)
+        n = yhat_t.shape[0] if yhat_t.ndim > 1 else 1
+        return 0.5 * ((yhat_t - t) ** 2).sum() / n
+    if isinstance(loss, MSELoss):
+        t = torch.as_tensor(np.asarray(y, dtype=np.float64)).reshape(yhat_t.shape)
+        return torch.nn.functional.mse_loss(yhat_t, t)
+    if isinstance(loss, CrossEntropyLoss):
+        y = np.asarray(y)
+        t = torch.as_tensor(y) if y.dtype.kind == "f" else torch.as_tensor(y.astype(np.int64))
+        return torch.nn.functional.cross_entropy(yhat_t, t)
+    raise TypeError(f"no PyTorch twin for {loss!r}")
+
+
+def assert_close(ours, theirs, rtol, what):
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} vs PyTorch {theirs.shape}"
+    scale = max(1.0, float(np.max(np.abs(theirs)))) if theirs.size else 1.0
+    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol * 1e-3 * scale, err_msg=what)
+
+
+def check_against_torch(model, x, y, loss, rtol: float = 1e-10) -> None:
+    """Forward values, loss, input gradient and every parameter gradient equal PyTorch's."""
+    x = np.asarray(x, dtype=model.dtype or np.float64)
+    tmodel = to_torch(model)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = tmodel(xt)
+    lt = torch_loss(loss, yt, y)
+    lt.backward()
+
+    model.zero_grad()
+    yhat = model.forward(x)
+    value = loss.forward(yhat, y)
+    dx = model.backward(loss.backward())
+
+    assert yhat.dtype == x.dtype, f"output dtype {yhat.dtype} != input dtype {x.dtype}"
+    assert_close(yhat, yt.detach().numpy(), rtol, "forward output")
+    assert_close(value, lt.item(), rtol, "loss")
+    assert_close(dx, xt.grad.numpy(), rtol, "input gradient")
+    theirs = dict(tmodel.named_parameters())
+    ours = dict(model.named_parameters())
+    assert set(ours) == set(theirs), f"parameter names {sorted(ours)} vs PyTorch {sorted(theirs)}"
+    for name, p in ours.items():
+        assert_close(p.grad, theirs[name].grad.numpy(), rtol, f"gradient of {name}")
