@@ -137,3 +137,8 @@ def test_standalone_latex_compiles(capsys, tmp_path):
                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stdout[-2000:]
         assert (tmp_path / f"{spec}.pdf").stat().st_size > 1000
+
+
+def test_docs_show_the_real_output():
+    doc = (ROOT / "docs" / "explain.md").read_text(encoding="utf-8")
+    assert (GOLDEN / "recitation-3.1-scalar.txt").read_text(encoding="utf-8") in doc
