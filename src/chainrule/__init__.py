@@ -1,6 +1,7 @@
 """chainrule: a NumPy neural-network engine that shows its work."""
 
 from chainrule.errors import ChainruleError
+from chainrule.explain import Explanation, explain  # noqa: E402  (after nn: the explainer reads the engine)
 from chainrule.gradcheck import gradcheck
 from chainrule.nn import (
     CrossEntropyLoss,
@@ -23,4 +24,4 @@ __version__ = "0.1.0"
 
 __all__ = ["ChainruleError", "gradcheck", "Module", "Parameter", "Linear", "Tanh", "Sigmoid", "ReLU",
            "Identity", "Softmax", "Sequential", "Loss", "SquaredError", "MSELoss", "CrossEntropyLoss",
-           "SGD", "Adagrad", "Adam"]
+           "SGD", "Adagrad", "Adam", "explain", "Explanation"]
