@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+SQRT2 = math.sqrt(2.0)  # the ReLU gain
 SCHEMES = ("zeros", "uniform", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
            "default")
 
@@ -42,14 +43,14 @@ def xavier_normal(shape, rng: np.random.Generator, gain=1.0, dtype=np.float64) -
     return (gain * math.sqrt(2.0 / (fan_in + fan_out)) * rng.standard_normal(shape)).astype(dtype)
 
 
-def kaiming_uniform(shape, rng: np.random.Generator, gain=math.sqrt(2.0), dtype=np.float64) -> np.ndarray:
+def kaiming_uniform(shape, rng: np.random.Generator, gain=SQRT2, dtype=np.float64) -> np.ndarray:
     """He: U(−b, b), b = gain·√(3 / fan_in); gain √2 suits ReLU."""
     fan_in, _ = fans(shape)
     b = gain * math.sqrt(3.0 / fan_in)
     return rng.uniform(-b, b, size=shape).astype(dtype)
 
 
-def kaiming_normal(shape, rng: np.random.Generator, gain=math.sqrt(2.0), dtype=np.float64) -> np.ndarray:
+def kaiming_normal(shape, rng: np.random.Generator, gain=SQRT2, dtype=np.float64) -> np.ndarray:
     """He: N(0, σ²), σ = gain / √fan_in."""
     fan_in, _ = fans(shape)
     return (gain / math.sqrt(fan_in) * rng.standard_normal(shape)).astype(dtype)

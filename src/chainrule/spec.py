@@ -1,0 +1,333 @@
+"""Network spec files (TOML): a network, and optionally an input, a target and a loss.
+
+    x = [1, 2]                  # optional: one input (or a list of inputs)
+    y = 3                       # optional: its target (number, list, or class label)
+    loss = "squared"            # squared | cross-entropy | mse
+    input = 2                   # optional: input width, or [C, H, W] for images
+    [[layers]]
+    weights = [[0, 1, 2], [2, 1, 0], [0, 2, 0]]   # folded: column 0 is the bias (the recitation's α)
+    activation = "tanh"
+    [[layers]]
+    units = 1                   # or no weights: a fresh layer of this width
+    activation = "identity"
+
+A layer table may name a ``type`` (default "linear"; any layer class, case-insensitive: "conv2d",
+"maxpool2d", "flatten", "relu" …) and that layer's constructor keywords; ``in_features`` and
+``in_channels`` are inferred from the layer before. Errors name the file, the key and the problem.
+"""
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+from chainrule.nn.activations import ACTIVATIONS
+from chainrule.nn.containers import Sequential
+from chainrule.nn.linear import Linear
+from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss
+from chainrule.nn.module import Module
+
+TOP_KEYS = {"x", "y", "loss", "input", "layers", "name", "description"}
+LAYER_KEYS = {"type", "weights", "units", "bias", "activation"}
+NOT_LAYERS = {"Sequential", "Activation"}  # registered Module classes that are not a spec's layer types
+TYPE_ALIASES = {"dense": "linear", "fc": "linear"}
+
+
+@dataclass
+class LayerSpec:
+    """One [[layers]] table: the layer type, its folded weights or width, its activation, extra kwargs."""
+
+    index: int  # 1-based, as a user counts tables
+    type: str = "linear"
+    weights: np.ndarray | None = None
+    units: int | None = None
+    bias: bool = True
+    activation: str | None = None
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass
+class Spec:
+    layers: list[LayerSpec]
+    x: np.ndarray | None = None
+    y: object = None
+    loss: str | None = None
+    input: tuple[int, ...] | None = None
+    source: str = "<spec>"
+
+    @property
+    def softmax_output(self) -> bool:
+        """True when the network ends in softmax and the loss is cross-entropy (fused: ŷ = softmax(b))."""
+        return self.loss == "cross-entropy" and bool(self.layers) and self.layers[-1].activation == "softmax"
+
+    def error(self, where: str, problem: str) -> ChainruleError:
+        return ChainruleError(f"{self.source}: {where}: {problem}")
+
+    def input_shape(self) -> tuple[int, ...] | None:
+        """Shape of one example: from ``input``, else from ``x``, else from the first folded matrix."""
+        if self.input is not None:
+            return self.input
+        if self.x is not None:
+            return self.x.shape if self.x.ndim <= 1 else self.x.shape[1:]
+        first = self.layers[0] if self.layers else None
+        if first is not None and first.weights is not None:
+            return (first.weights.shape[1] - 1,)
+        return None
+
+    def build(self, input_shape=None, dtype=np.float64, rng=None, init: str | None = None
+              ) -> tuple[Sequential, Loss | None]:
+        """The network (and the loss, if the spec names one).
+
+        Layers given without weights are drawn from ``rng`` (PyTorch's default scheme, or ``init``).
+        With cross-entropy after a final softmax, the softmax is left to the loss (PyTorch's fused form).
+        """
+        from chainrule.core.init import as_generator
+        from chainrule.nn.initialize import initialize
+
+        g = as_generator(rng)
+        shape = tuple(input_shape) if input_shape is not None else self.input_shape()
+        layers: list[Module] = []
+        for k, ls in enumerate(self.layers):
+            where = f"[[layers]] #{ls.index}"
+            layer = self._layer(ls, where, shape, layers, dtype, g)
+            if ls.weights is None and init is not None and getattr(layer, "weight", None) is not None:
+                initialize(layer, init, g)
+            added = [layer]
+            last = k == len(self.layers) - 1
+            if ls.activation and not (last and self.softmax_output):
+                added.append(ACTIVATIONS[ls.activation]())
+            layers += added
+            shape = None if shape is None else _out_shape(added, shape, dtype, self.error(where, ""))
+        loss = None
+        if self.loss is not None:
+            loss = LOSSES[self.loss]()
+        net = Sequential(*layers)
+        if self.x is not None:
+            width = _width_of(net)
+            if width is not None and self.x.shape[-1] != width:
+                raise self.error("key 'x'", f"has {self.x.shape[-1]} value(s) per example but the first layer "
+                                      f"takes {width}")
+        if self.y is not None and isinstance(loss, CrossEntropyLoss):
+            _check_class_target(self, net)
+        return net, loss
+
+    def _layer(self, ls: LayerSpec, where, shape, built, dtype, g) -> Module:
+        if ls.type == "linear":
+            width = None if shape is None else int(np.prod(shape))
+            if ls.weights is not None:
+                m = ls.weights
+                if width is not None and m.shape[1] != width + 1:
+                    what = "the input's width" if not built else "the previous layer's width"
+                    raise self.error(f"{where}, key 'weights'",
+                                     f"has {m.shape[1]} columns; expected {width + 1} ({what} {width} "
+                                     "+ 1 for the bias in column 0)")
+                if not ls.bias and np.any(m[:, 0]):
+                    raise self.error(f"{where}, key 'bias'", "is false but column 0 of 'weights' is not zero")
+                layer = Linear(m.shape[1] - 1, m.shape[0], bias=ls.bias, dtype=dtype, rng=0)
+                layer.folded = m
+                return layer
+            if ls.units is None:
+                raise self.error(where, "a linear layer needs 'weights' (folded matrix) or 'units' (its width)")
+            if width is None:
+                raise self.error(where, "cannot tell this layer's input width: give the top-level 'input' "
+                                        "(or 'x', or 'weights' on the first layer)")
+            return Linear(width, ls.units, bias=ls.bias, dtype=dtype, rng=g)
+        cls = _layer_class(ls.type)
+        if cls is None:
+            known = sorted({"linear", *(n.lower() for n in Module.registry if n not in NOT_LAYERS)})
+            raise self.error(f"{where}, key 'type'", f"unknown layer type {ls.type!r}; known: {', '.join(known)}")
+        kwargs = dict(ls.kwargs)
+        import inspect
+
+        params = inspect.signature(cls.__init__).parameters
+        if "in_channels" in params and "in_channels" not in kwargs:
+            if shape is None or len(shape) != 3:
+                raise self.error(where, f"{cls.__name__} needs a (C, H, W) input; give 'input' = [C, H, W] "
+                                        "at the top level")
+            kwargs["in_channels"] = shape[0]
+        if "dtype" in params:
+            kwargs.setdefault("dtype", dtype)
+        if "rng" in params:
+            kwargs.setdefault("rng", g)
+        if "bias" in params:
+            kwargs.setdefault("bias", ls.bias)
+        unknown = [k for k in kwargs if k not in params]
+        if unknown:
+            raise self.error(f"{where}, key {unknown[0]!r}", f"{cls.__name__} takes no such argument")
+        try:
+            return cls(**kwargs)
+        except ChainruleError as e:
+            raise self.error(where, str(e)) from None
+        except (TypeError, ValueError) as e:
+            raise self.error(where, f"{cls.__name__}: {e}") from None
+
+
+def _layer_class(name: str):
+    table = {n.lower(): c for n, c in Module.registry.items() if n not in NOT_LAYERS}
+    return table.get(TYPE_ALIASES.get(name, name))
+
+
+def _out_shape(layers, shape, dtype, err: ChainruleError) -> tuple[int, ...]:
+    """Shape of one example after ``layers``, found by pushing one zero example through them."""
+    x = np.zeros((1, *shape), dtype=dtype)
+    try:
+        for layer in layers:
+            x = layer.forward(x)
+    except ChainruleError as e:
+        raise ChainruleError(f"{err}{e}") from None
+    return x.shape[1:]
+
+
+def _width_of(net: Sequential) -> int | None:
+    for layer in net:
+        if isinstance(layer, Linear):
+            return layer.in_features
+        if getattr(layer, "weight", None) is not None:
+            return None  # not a dense input
+    return None
+
+
+def _check_class_target(spec: Spec, net: Sequential) -> None:
+    classes = next((layer.out_features for layer in reversed(net.layers) if isinstance(layer, Linear)), None)
+    y = np.asarray(spec.y)
+    if classes is None:
+        return
+    if y.dtype.kind in "iu":
+        if np.any((y < 0) | (y >= classes)):
+            raise spec.error("key 'y'", f"class label {y.ravel()[0]} is out of range for {classes} classes "
+                                  f"(0…{classes - 1})")
+    elif y.shape[-1:] != (classes,):
+        raise spec.error("key 'y'", f"a cross-entropy target is a class label (0…{classes - 1}) or a one-hot / "
+                              f"probability list of length {classes}; got {spec.y!r}")
+
+
+def load_spec(path: "str | Path") -> Spec:
+    """Read and check a spec file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ChainruleError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ChainruleError(f"{path}: is a folder, not a spec file") from None
+    except UnicodeDecodeError:
+        raise ChainruleError(f"{path}: not a text (TOML) file") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ChainruleError(f"{path}: not valid TOML: {e}") from None
+    return parse_spec(data, source=str(path))
+
+
+def parse_spec(data: dict, source: str = "<spec>") -> Spec:
+    """A ``Spec`` from a parsed TOML table; every value is checked here, with its key named."""
+    def err(where, problem):
+        return ChainruleError(f"{source}: {where}: {problem}")
+
+    unknown = sorted(set(data) - TOP_KEYS)
+    if unknown:
+        raise err(f"key {unknown[0]!r}", f"unknown top-level key; expected some of {', '.join(sorted(TOP_KEYS))}")
+    if "layers" not in data:
+        raise err("key 'layers'", "missing: the spec needs at least one [[layers]] table")
+    raw_layers = data["layers"]
+    if not isinstance(raw_layers, list) or not raw_layers or not all(isinstance(t, dict) for t in raw_layers):
+        raise err("key 'layers'", "must be one or more [[layers]] tables")
+    layers = [_layer_spec(t, i + 1, err) for i, t in enumerate(raw_layers)]
+
+    loss = data.get("loss")
+    if loss is not None:
+        if not isinstance(loss, str) or loss.lower().replace("_", "-") not in LOSSES:
+            raise err("key 'loss'", f"unknown loss {loss!r}; expected one of {', '.join(LOSSES)}")
+        loss = loss.lower().replace("_", "-")
+    x = None
+    if "x" in data:
+        x = _numbers(data["x"], "key 'x'", err)
+        if x.ndim == 0:
+            x = x.reshape(1)
+    y = data.get("y")
+    if y is not None:
+        arr = _numbers(y, "key 'y'", err)
+        if loss == "cross-entropy" and arr.ndim == 0:
+            if arr != np.round(arr):
+                raise err("key 'y'", f"a class label must be a whole number, got {y!r}")
+            y = int(arr)
+        elif loss == "cross-entropy" and arr.ndim == 1 and x is not None and x.ndim == 2 and \
+                np.all(arr == np.round(arr)) and arr.shape[0] == x.shape[0]:
+            y = arr.astype(np.int64)  # one label per example of a batch
+        else:
+            y = arr
+    elif x is not None and loss is not None:
+        raise err("key 'y'", "missing: 'x' and 'loss' are given but no target 'y'")
+    if y is not None and loss is None:
+        loss = "squared"
+    shape = None
+    if "input" in data:
+        v = data["input"]
+        vals = v if isinstance(v, list) else [v]
+        if not vals or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in vals):
+            raise err("key 'input'", f"must be a positive whole number (width) or a list [C, H, W], got {v!r}")
+        shape = tuple(vals)
+    return Spec(layers=layers, x=x, y=y, loss=loss, input=shape, source=source)
+
+
+def _layer_spec(t: dict, index: int, err) -> LayerSpec:
+    where = f"[[layers]] #{index}"
+    kind = t.get("type", "linear")
+    if not isinstance(kind, str):
+        raise err(f"{where}, key 'type'", f"must be a layer name, got {kind!r}")
+    kind = TYPE_ALIASES.get(kind.lower(), kind.lower())
+    ls = LayerSpec(index=index, type=kind)
+    if "weights" in t:
+        if kind != "linear":
+            raise err(f"{where}, key 'weights'", f"folded weights are for linear layers, not {kind!r}")
+        m = _numbers(t["weights"], f"{where}, key 'weights'", err)
+        if m.ndim == 1:
+            m = m[None, :]
+        if m.ndim != 2 or m.shape[1] < 2:
+            raise err(f"{where}, key 'weights'", f"must be a matrix with one row per unit and ≥ 2 columns "
+                                                 f"(column 0 the bias), got shape {m.shape}")
+        ls.weights = m
+    if "units" in t:
+        u = t["units"]
+        if not isinstance(u, int) or isinstance(u, bool) or u < 1:
+            raise err(f"{where}, key 'units'", f"must be a whole number ≥ 1, got {u!r}")
+        if ls.weights is not None and ls.weights.shape[0] != u:
+            raise err(f"{where}, key 'units'", f"is {u} but 'weights' has {ls.weights.shape[0]} rows")
+        ls.units = u
+    if "bias" in t:
+        if not isinstance(t["bias"], bool):
+            raise err(f"{where}, key 'bias'", f"must be true or false, got {t['bias']!r}")
+        ls.bias = t["bias"]
+    if "activation" in t:
+        a = t["activation"]
+        if not isinstance(a, str) or a.lower() not in ACTIVATIONS:
+            raise err(f"{where}, key 'activation'",
+                      f"unknown activation {a!r}; expected one of {', '.join(ACTIVATIONS)}")
+        ls.activation = a.lower()
+    ls.kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in t.items() if k not in LAYER_KEYS}
+    if kind == "linear" and ls.kwargs:
+        k = next(iter(ls.kwargs))
+        raise err(f"{where}, key {k!r}", f"unknown key for a linear layer; expected some of "
+                                         f"{', '.join(sorted(LAYER_KEYS))}")
+    return ls
+
+
+def _numbers(value, where: str, err) -> np.ndarray:
+    """A float array from a TOML number / nested list, naming the first entry that is not a number."""
+    def walk(v, path):
+        if isinstance(v, bool) or not isinstance(v, (int, float, list)):
+            raise err(where, f"entry {path or ''} is {v!r}, not a number".replace("entry  ", "value "))
+        if isinstance(v, list):
+            for i, e in enumerate(v):
+                walk(e, f"{path}[{i}]")
+
+    walk(value, "")
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except ValueError:
+        raise err(where, "rows have different lengths (ragged nested list)") from None
+    if not np.all(np.isfinite(arr)):
+        raise err(where, "contains NaN or infinity")
+    return arr
