@@ -119,6 +119,16 @@ class Conv2d(Module):
             self._cache = (cols, x4.shape, pads, unbatched)
         return y[0] if unbatched else y
 
+    @property
+    def patch_matrix(self) -> np.ndarray:
+        """The windows the last forward multiplied by the weights (im2col path; set ``path = "im2col"``).
+
+        (N, G, Cg·KH·KW, OH·OW): row (c, u, v), column (i, j) holds xp[n, g·Cg + c, i·S + u·D, j·S + v·D].
+        """
+        if self._cache is None or self._cache[0] is None:
+            raise ChainruleError("no patch matrix: run forward with Conv2d.path = 'im2col' first")
+        return self._cache[0]
+
     def _use_flat(self, pads, width: int) -> bool:
         if self.path not in self.PATHS:
             raise ChainruleError(f"Conv2d.path is {self.path!r}; expected one of {', '.join(self.PATHS)}")
