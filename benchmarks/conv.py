@@ -9,7 +9,11 @@ speed ratio (PyTorch time / chainrule time: > 1 means chainrule is faster).
 Why it is built this way: OpenBLAS threads spin ~0.1 s after a call and can slow a PyTorch call in the
 same process up to 10×, so the script sleeps ~0.25 s between timed blocks and alternates the two
 engines block by block; PyTorch's own times on a small machine are bimodal, so it takes the median
-over many rounds.
+over many rounds. Worse, we measured here that once NumPy's OpenBLAS has run multi-threaded (or had its
+thread count switched) PyTorch's fwd+bwd stays 20–30× slower for the rest of the process, pauses or
+not; so NumPy's BLAS is held to one thread for the whole run (``threadpool_limits`` before anything
+else). chainrule's conv runs its BLAS calls single-threaded anyway, in its own two threads; PyTorch's
+OpenMP threads are not limited.
 """
 
 import argparse
@@ -85,10 +89,17 @@ def main(argv=None) -> int:
     ap.add_argument("--block", type=float, default=0.05, help="seconds per timed block")
     ap.add_argument("--pause", type=float, default=0.25, help="seconds of sleep before each block")
     ap.add_argument("--path", default=None, help="force chainrule's conv path (e.g. 'im2col' or 'flat')")
+    ap.add_argument("--torch-threads", type=int, default=None,
+                    help="torch.set_num_threads(N) (default: PyTorch's own choice)")
     args = ap.parse_args(argv)
 
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")  # see the module docstring: keeps PyTorch's times honest
     import torch
 
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     rng = np.random.default_rng(0)
     fns = {c[0]: engines(*c, rng, args.path) for c in CONFIGS}
     times: dict = {}

@@ -150,7 +150,10 @@ class FlatConv:
                 dq = np.zeros((n, self.O, self.oh, W), dtype=dy.dtype)
                 dq[..., :self.ow] = dy[lo:hi]
                 dq = dq.reshape(n, self.O, self.q)
-            grads[lo] = np.matmul(dq, self.P[lo:hi].transpose(0, 2, 1)).sum(axis=0)  # [∂ℓ/∂W | ∂ℓ/∂b]
+            # [∂ℓ/∂W | ∂ℓ/∂b]ᵀ = Σₙ P[n] ∂ℓ/∂y[n]ᵀ; P (C·KH·KW+1, OH·W) on the left with a contiguous
+            # (OH·W, O) right operand is about twice as fast in OpenBLAS as ∂ℓ/∂y[n] P[n]ᵀ
+            dqt = np.ascontiguousarray(dq.transpose(0, 2, 1))
+            grads[lo] = np.matmul(self.P[lo:hi], dqt).sum(axis=0)
             dP = np.matmul(WT, dq)                                  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)
             self._zero_wraps(dP)                                    # wrapped reads were padding: no gradient
             dP = dP.reshape(n, self.C, self.kh, self.kw, self.q)
@@ -162,5 +165,5 @@ class FlatConv:
             dx[lo:hi] = dbuf[:, :, pre + t * W: pre + (t + self.H) * W].reshape(n, self.C, self.H, W)
 
         _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q)
-        g = sum(grads[k] for k in sorted(grads))  # a fixed order: the same bytes on every run
+        g = sum(grads[k] for k in sorted(grads)).T  # a fixed order: the same bytes on every run
         return dx, g[:, :-1].reshape(weight.shape), g[:, -1].copy()
