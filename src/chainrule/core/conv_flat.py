@@ -150,10 +150,9 @@ class FlatConv:
                 dq = np.zeros((n, self.O, self.oh, W), dtype=dy.dtype)
                 dq[..., :self.ow] = dy[lo:hi]
                 dq = dq.reshape(n, self.O, self.q)
-            # [∂ℓ/∂W | ∂ℓ/∂b]ᵀ = Σₙ P[n] ∂ℓ/∂y[n]ᵀ; P (C·KH·KW+1, OH·W) on the left with a contiguous
-            # (OH·W, O) right operand is about twice as fast in OpenBLAS as ∂ℓ/∂y[n] P[n]ᵀ
-            dqt = np.ascontiguousarray(dq.transpose(0, 2, 1))
-            grads[lo] = np.matmul(self.P[lo:hi], dqt).sum(axis=0)
+            # [∂ℓ/∂W | ∂ℓ/∂b]ᵀ = Σₙ P[n] ∂ℓ/∂y[n]ᵀ: with P (C·KH·KW+1, OH·W) on the left OpenBLAS is up
+            # to 1.5× faster than ∂ℓ/∂y[n] P[n]ᵀ, and a contiguous copy of ∂ℓ/∂y[n]ᵀ costs more than it saves
+            grads[lo] = np.matmul(self.P[lo:hi], dq.transpose(0, 2, 1)).sum(axis=0)
             dP = np.matmul(WT, dq)                                  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)
             self._zero_wraps(dP)                                    # wrapped reads were padding: no gradient
             dP = dP.reshape(n, self.C, self.kh, self.kw, self.q)
