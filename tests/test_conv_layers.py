@@ -114,3 +114,30 @@ def test_trains_with_the_optimisers():
 def test_bad_input_errors(make, message):
     with pytest.raises(cr.ChainruleError, match=message):
         make()
+
+
+def test_same_padding_with_stride_converts_both_ways():
+    rng = np.random.default_rng(4)
+    net = cr.Sequential(cr.Conv2d(2, 3, 4, stride=2, padding="same", rng=rng), cr.Flatten())
+    back = from_torch(to_torch(net))
+    assert back[0].padding == "same" and back[0].stride == (2, 2)
+    x = rng.normal(size=(2, 2, 7, 9))
+    np.testing.assert_allclose(back(x), net(x), rtol=1e-12)
+    assert net(x).shape == (2, 3 * 4 * 5)
+
+
+def test_float32_fast_path_matches_im2col():
+    rng = np.random.default_rng(5)
+    conv = cr.Conv2d(3, 6, 3, padding=1, dtype=np.float32, rng=rng)
+    x = rng.standard_normal((16, 3, 12, 12), dtype=np.float32)
+    dy = rng.standard_normal((16, 6, 12, 12), dtype=np.float32)
+    results = []
+    for path in ("flat", "im2col"):
+        conv.path = path
+        conv.zero_grad()
+        y = conv(x)
+        dx = conv.backward(dy)
+        assert y.dtype == dx.dtype == conv.weight.grad.dtype == np.float32
+        results.append((y, dx, conv.weight.grad.copy(), conv.bias.grad.copy()))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
