@@ -181,3 +181,14 @@ def test_errors_are_one_line_exit_2(capsys, argv, message):
     code, out, err = run(capsys, "conv", *argv)
     assert code == 2 and out == "", err
     assert message in err and err.count("\n") == 1, err
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdflatex") is None, reason="pdflatex not installed")
+def test_latex_compiles(tmp_path):
+    import subprocess
+
+    ws = conv_worksheet([X, X], [[F, F], [F, F]], stride=2, padding="same", bias=[1, 2], backward=True, flip=True)
+    (tmp_path / "ws.tex").write_text(ws.render("latex", standalone=True), encoding="utf-8")
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "ws.tex"], cwd=tmp_path,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
