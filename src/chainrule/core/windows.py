@@ -3,7 +3,9 @@
 Convolution and pooling are the same loop: slide a KH×KW window (dilated by D, moved by S) over a
 padded image and reduce what it sees. ``windows`` returns every window at once as a strided *view*
 (no copy); ``windows_backward`` is its adjoint, the scatter-add that sends each window's gradient
-back to the pixels it read. Both conv.py and pool.py are written on these two functions.
+back to the pixels it read. Pooling and Conv2d's general (im2col) path are written on these two
+functions. Conv2d's stride-1 speed path (``core/conv_flat.py``) builds its patch matrix from its own
+flat image layout instead; its tests compare it with the im2col path.
 
 Output size per axis (the recitation's formula, with dilation and possibly unequal padding):
 
@@ -87,6 +89,9 @@ def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilat
 
     Raises a ChainruleError naming the sizes when the dilated kernel is larger than the padded input.
     """
+    for name, v, least in (("size", size, 1), ("kernel", kernel, 1), ("stride", stride, 1),
+                           ("padding", padding, 0), ("dilation", dilation, 1)):
+        pair(v, name, minimum=least)  # whole numbers in range, or a clear error
     after = padding if padding_after is None else padding_after
     padded = size + padding + after
     extent = dilation * (kernel - 1) + 1
