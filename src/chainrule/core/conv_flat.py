@@ -119,7 +119,6 @@ class FlatConv:
         full = self.ow == self.W
         y = np.empty((self.N, self.O, self.oh, self.W if full else self.ow), dtype=x.dtype)
         yq = y.reshape(self.N, self.O, self.q) if full else None
-        parts = {}
 
         def chunk(lo, hi):
             self.interior[lo:hi] = x[lo:hi]
@@ -128,9 +127,8 @@ class FlatConv:
             self._zero_wraps(Pc)
             if full:
                 np.matmul(Wb, Pc, out=yq[lo:hi])
-            else:
-                parts[lo] = (Wb @ Pc).reshape(hi - lo, self.O, self.oh, self.W)
-                y[lo:hi] = parts.pop(lo)[..., :self.ow]
+            else:  # positions j ≥ OW of each row are not outputs
+                y[lo:hi] = (Wb @ Pc).reshape(hi - lo, self.O, self.oh, self.W)[..., :self.ow]
 
         _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q)
         return y
