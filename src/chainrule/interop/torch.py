@@ -48,7 +48,6 @@ def _conv_to(torch, m: Conv2d):
     if m.padding == "same" and padding == (0, 0):
         t = _same_strided_conv(torch)(m.in_channels, m.out_channels, m.kernel_size, **kw)
         t.pads_for = m.pads
-        t.chainrule_padding = "same"  # read back by from_torch
     else:
         t = torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, **kw)
     with torch.no_grad():
@@ -108,7 +107,7 @@ def _conv_from(t) -> Conv2d:
         raise ChainruleError(f"Conv2d with padding_mode={t.padding_mode!r} is not supported; chainrule pads "
                              "with zeros")
     dtype = str(t.weight.dtype).removeprefix("torch.")
-    padding = getattr(t, "chainrule_padding", t.padding)
+    padding = "same" if hasattr(t, "pads_for") else t.padding  # our own SameStridedConv2d, coming back
     m = Conv2d(t.in_channels, t.out_channels, t.kernel_size, stride=t.stride, padding=padding,
                dilation=t.dilation, groups=t.groups, bias=t.bias is not None, dtype=dtype, rng=0)
     m.weight.data[...] = t.weight.detach().cpu().numpy()
@@ -155,8 +154,9 @@ def from_torch(module) -> Module:
     """A chainrule module equivalent to a ``torch.nn`` module built from layer types chainrule has."""
     torch = _torch()
     table = {**_from_table(torch), **FROM_TORCH_EXTRA}
-    # the nearest class in the table, so torch subclasses (e.g. our SameStridedConv2d) convert too
-    convert = next((table[c] for c in type(module).__mro__ if c in table), None)
+    convert = table.get(type(module))
+    if convert is None and isinstance(module, torch.nn.Conv2d) and hasattr(module, "pads_for"):
+        convert = _conv_from  # to_torch's stand-in for 'same' padding with stride > 1
     if convert is None:
         raise ChainruleError(f"PyTorch module {type(module).__name__} is not supported; chainrule converts "
                              f"{', '.join(sorted(t.__name__ for t in table))}")
