@@ -46,12 +46,15 @@ TO_TORCH = {
 }
 
 
-def to_torch(model: Module):
-    """An equivalent ``torch.nn`` module holding copies of ``model``'s weights."""
+def to_torch(model: Module, _path: str = "model"):
+    """An equivalent ``torch.nn`` module holding copies of ``model``'s weights (bitwise, same dtype)."""
     torch = _torch()
+    if type(model) is Sequential:  # here rather than in the table, to name where a bad layer sits
+        return torch.nn.Sequential(*(to_torch(layer, f"{_path}[{i}]") for i, layer in enumerate(model)))
     convert = TO_TORCH.get(type(model))
     if convert is None:
-        raise ChainruleError(f"layer {type(model).__name__} has no PyTorch equivalent in chainrule's converter")
+        raise ChainruleError(f"layer {_path} ({type(model).__name__}) has no PyTorch equivalent in chainrule's "
+                             f"converter; it converts {', '.join(sorted(t.__name__ for t in TO_TORCH))}")
     return convert(torch, model)
 
 
@@ -82,12 +85,23 @@ def _from_table(torch) -> dict:
 FROM_TORCH_EXTRA: dict = {}
 
 
-def from_torch(module) -> Module:
-    """A chainrule module equivalent to a ``torch.nn`` module built from layer types chainrule has."""
+def from_torch(module, _path: str = "model") -> Module:
+    """A chainrule module equivalent to a ``torch.nn`` module built from layer types chainrule has.
+
+    Weights are copied bitwise in their dtype (float32 or float64). Anything else is an error naming
+    the module and where it sits, e.g. "PyTorch module Dropout at model[2] is not supported".
+    """
     torch = _torch()
     table = {**_from_table(torch), **FROM_TORCH_EXTRA}
+    if type(module) is torch.nn.Sequential:  # here rather than in the table, to track each child's position
+        return Sequential(*(from_torch(child, f"{_path}[{i}]") for i, child in enumerate(module)))
     convert = table.get(type(module))
     if convert is None:
-        raise ChainruleError(f"PyTorch module {type(module).__name__} is not supported; chainrule converts "
-                             f"{', '.join(sorted(t.__name__ for t in table))}")
-    return convert(module)
+        if not isinstance(module, torch.nn.Module):
+            raise ChainruleError(f"{_path} is a {type(module).__name__}, not a PyTorch module")
+        raise ChainruleError(f"PyTorch module {type(module).__name__} at {_path} is not supported; chainrule "
+                             f"converts {', '.join(sorted(t.__name__ for t in table))}")
+    try:
+        return convert(module)
+    except ChainruleError as e:
+        raise ChainruleError(f"PyTorch module {type(module).__name__} at {_path}: {e}") from None

@@ -1,0 +1,82 @@
+"""``chainrule export MODEL --onnx OUT.onnx``: write a model for any ONNX runtime.
+
+MODEL is a model file (``chainrule train`` writes them) or a network spec (.toml). A model file's
+metadata may carry ``extra["scaling"] = {"mean": [...], "scale": [...]}`` (the exported graph then
+starts with x' = (x − mean) / scale, so it takes the raw inputs ``chainrule predict`` takes) and
+``extra["input_shape"]`` (one example's shape, e.g. [1, 8, 8], for networks that take images).
+"""
+
+ORDER = 60
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export", help="write a model as ONNX (needs: pip install 'chainrule[onnx]')",
+        description="Write a chainrule model (model file or .toml network spec) as a standard ONNX graph "
+                    "with a dynamic batch dimension, in the model's dtype. Feature scaling stored in the "
+                    "model file becomes the graph's first step.")
+    p.add_argument("model", metavar="MODEL", help="model file (.safetensors) or network spec (.toml)")
+    p.add_argument("--onnx", metavar="OUT.onnx", required=True, help="where to write the ONNX model")
+    p.add_argument("--input-shape", metavar="SHAPE",
+                   help="one example's shape, e.g. 64 or 1,8,8 (default: from the model file, else the "
+                        "first layer)")
+    p.add_argument("--no-scaling", action="store_true",
+                   help="leave the model file's feature scaling out of the graph")
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset version (default 17)")
+    p.set_defaults(func=run)
+
+
+def _parse_shape(text: str) -> list[int]:
+    from chainrule.errors import ChainruleError
+
+    try:
+        shape = [int(s) for s in text.replace("x", ",").replace("×", ",").split(",") if s.strip()]
+    except ValueError:
+        shape = []
+    if not shape or min(shape) < 1:
+        raise ChainruleError(f"--input-shape {text!r} must be positive integers separated by commas, "
+                             "e.g. 64 or 1,8,8")
+    return shape
+
+
+def load_network(path: str):
+    """(network, extra metadata) from a model file or a .toml spec (a spec's fused softmax restored)."""
+    from pathlib import Path
+
+    if Path(path).suffix.lower() == ".toml":
+        from chainrule.nn.activations import Softmax
+        from chainrule.nn.containers import Sequential
+        from chainrule.spec import load_spec
+
+        spec = load_spec(path)
+        net, _ = spec.build()
+        if spec.softmax_output:  # built without it for the fused cross-entropy; the export outputs ŷ
+            net = Sequential(*net.layers, Softmax())
+        extra = {"input_shape": list(spec.input_shape())} if spec.input_shape() else {}
+        return net, extra
+    from chainrule.serialize import load_model
+
+    return load_model(path)
+
+
+def run(args) -> int:
+    from chainrule.errors import ChainruleError
+    from chainrule.export.onnx import OPSET, save_onnx
+
+    net, extra = load_network(args.model)
+    shape = _parse_shape(args.input_shape) if args.input_shape else extra.get("input_shape")
+    scaling = None if args.no_scaling else extra.get("scaling")
+    if scaling is not None and not isinstance(scaling, dict):
+        raise ChainruleError(f"{args.model}: metadata 'scaling' must be {{'mean': [...], 'scale': [...]}}, "
+                             f"got {type(scaling).__name__}")
+    opset = args.opset or OPSET
+    proto = save_onnx(net, args.onnx, input_shape=shape, scaling=scaling, opset=opset)
+
+    def dims(value_info) -> str:
+        d = value_info.type.tensor_type.shape.dim
+        return "(" + ", ".join(x.dim_param or str(x.dim_value) for x in d) + ")" if d else "(?)"
+
+    print(f"wrote {args.onnx}: ONNX opset {opset}, {net.dtype or 'float64'}, input {dims(proto.graph.input[0])} "
+          f"-> output {dims(proto.graph.output[0])}"
+          + (", feature scaling included" if scaling is not None else ""))
+    return 0

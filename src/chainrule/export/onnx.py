@@ -1,0 +1,212 @@
+"""ONNX export: a chainrule network as a standard ONNX graph, built with the ``onnx`` package's helpers.
+
+    input (N, *input_shape) ─[Sub mean, Div scale]─ layer 0 ─ layer 1 ─ … ─ output (N, …)
+
+N is a symbolic batch dimension; every tensor is in the model's dtype (float32 or float64). When
+training scaled the features, x' = (x − mean) / scale is the graph's first step, so the ONNX model
+takes the same raw inputs as ``chainrule predict``. Each layer becomes nodes through one function in
+``onnx_layers``; a layer without one is an error naming it, raised before anything is written.
+``onnx`` is imported only inside these functions: the core package runs without it.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+from chainrule.export.onnx_layers import LAYERS, SHAPE_PRESERVING
+from chainrule.nn.containers import Sequential
+from chainrule.nn.module import Module
+
+OPSET = 17  # ONNX Runtime ≥ 1.13 and every current converter read it; Softmax is per-axis from 13 on
+INPUT, OUTPUT, BATCH = "input", "output", "N"
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ChainruleError("ONNX export needs the onnx package: pip install 'chainrule[onnx]'") from None
+    return onnx
+
+
+class GraphBuilder:
+    """Collects nodes and initializers (constants in the graph's dtype) and hands out unique names."""
+
+    def __init__(self, onnx, dtype: np.dtype):
+        self.onnx, self.dtype = onnx, dtype
+        self.nodes, self.initializers = [], []
+        self._used = {INPUT}
+
+    def fresh(self, base: str) -> str:
+        name, i = base, 1
+        while name in self._used:
+            name, i = f"{base}_{i}", i + 1
+        self._used.add(name)
+        return name
+
+    def const(self, name: str, array: np.ndarray) -> str:
+        """An initializer holding ``array`` cast to the graph's dtype (a copy: later training can't leak in)."""
+        name = self.fresh(name)
+        data = np.ascontiguousarray(array, dtype=self.dtype)
+        self.initializers.append(self.onnx.numpy_helper.from_array(data, name))
+        return name
+
+    def node(self, op: str, inputs: list[str], path: str, **attrs) -> str:
+        out = self.fresh(f"{path}.{op.lower()}")
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, [out], name=f"{path}:{op}", **attrs))
+        return out
+
+
+def layers_of(model: Module, prefix: str = "") -> list[tuple[str, Module]]:
+    """The leaf layers in order, each with its path ("0", "2", "1.3" for nested Sequentials)."""
+    if not isinstance(model, Sequential):
+        return [(prefix.rstrip(".") or "0", model)]
+    out = []
+    for i, layer in enumerate(model):
+        out.extend(layers_of(layer, f"{prefix}{i}.") if isinstance(layer, Sequential)
+                   else [(f"{prefix}{i}", layer)])
+    return out
+
+
+def _input_shape(layers, input_shape) -> tuple:
+    """Shape of one example: the given one, else read off the first layer that fixes it.
+
+    A Linear fixes (in_features,); a Conv2d fixes only its channels, so H and W stay symbolic.
+    """
+    if input_shape is not None:
+        shape = tuple(np.atleast_1d(np.asarray(input_shape)).tolist())
+        if not shape or not all(isinstance(s, int) and s >= 1 for s in shape):
+            raise ChainruleError(f"input shape {input_shape!r} must be a list of positive integers "
+                                 "(one example's shape without the batch axis, e.g. [64] or [1, 8, 8])")
+        return shape
+    for path, layer in layers:
+        kind = type(layer).__name__
+        if kind == "Linear":
+            return (layer.in_features,)
+        if kind == "Conv2d":
+            return (int(layer.weight.data.shape[1]) * int(layer.config().get("groups", 1)), "H", "W")
+        if kind not in SHAPE_PRESERVING:
+            raise ChainruleError(f"cannot tell the network's input shape from its layer {path} ({kind}); "
+                                 "give the input shape (e.g. input_shape=[1, 8, 8], or --input-shape 1,8,8)")
+    raise ChainruleError("cannot tell the network's input shape (it has no Linear or Conv2d layer); "
+                         "give the input shape")
+
+
+def _scaling_arrays(scaling, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """mean and scale, shaped to broadcast against (N, *shape): one value per input value, per channel
+    (images), or one for all."""
+    if isinstance(scaling, dict):
+        missing = {"mean", "scale"} - set(scaling)
+        if missing:
+            raise ChainruleError(f"scaling needs 'mean' and 'scale'; missing {', '.join(sorted(missing))}")
+        pair = scaling["mean"], scaling["scale"]
+    else:
+        try:
+            pair = tuple(scaling)
+        except TypeError:
+            pair = ()
+        if len(pair) != 2:
+            raise ChainruleError("scaling must be {'mean': [...], 'scale': [...]} or a (mean, scale) pair")
+    out = []
+    for what, values in zip(("mean", "scale"), pair, strict=True):
+        try:
+            a = np.asarray(values, dtype=np.float64).ravel()
+        except (TypeError, ValueError) as e:
+            raise ChainruleError(f"scaling {what} must be a list of numbers: {e}") from None
+        if not np.all(np.isfinite(a)):
+            raise ChainruleError(f"scaling {what} contains NaN or infinity")
+        known = all(isinstance(s, int) for s in shape)
+        if known and a.size == int(np.prod(shape)):
+            a = a.reshape(shape)
+        elif len(shape) == 3 and isinstance(shape[0], int) and a.size == shape[0]:
+            a = a.reshape(shape[0], 1, 1)  # one value per channel
+        elif a.size != 1:
+            want = f"{int(np.prod(shape))} (one per input value), " if known else ""
+            chan = f"{shape[0]} (one per channel), " if len(shape) == 3 else ""
+            raise ChainruleError(f"scaling {what} has {a.size} values; for inputs of shape "
+                                 f"{tuple(shape)} expected {want}{chan}or 1")
+        out.append(a)
+    if np.any(out[1] == 0):
+        raise ChainruleError("scaling scale contains 0; x' = (x − mean) / scale would divide by zero")
+    return out[0], out[1]
+
+
+def onnx_model(model: Module, input_shape=None, scaling=None, opset: int = OPSET, name: str = "chainrule"):
+    """An ``onnx.ModelProto`` computing ``model``'s forward pass; checked with ``onnx.checker``.
+
+    input_shape : one example's shape, e.g. (64,) or (1, 8, 8); default: read off the first layer.
+    scaling     : optional {"mean": m, "scale": s} (or (m, s)); the graph then computes
+                  model((x − m) / s). m, s have one value per input value, per channel, or one.
+    The graph's input "input" is (N, *input_shape), its output "output" is (N, …).
+    """
+    onnx = _onnx()
+    from onnx import helper
+
+    layers = layers_of(model)
+    for path, layer in layers:
+        if type(layer).__name__ not in LAYERS:
+            raise ChainruleError(f"layer {path} ({type(layer).__name__}) has no ONNX equivalent; chainrule "
+                                 f"exports {', '.join(LAYERS)}")
+    dtype = np.dtype(model.dtype or np.float64)
+    elem = helper.np_dtype_to_tensor_dtype(dtype)
+    shape = _input_shape(layers, input_shape)
+
+    g = GraphBuilder(onnx, dtype)
+    x = INPUT
+    if scaling is not None:
+        mean, scale = _scaling_arrays(scaling, shape)
+        x = g.node("Sub", [x, g.const("scaling.mean", mean)], "scaling")
+        x = g.node("Div", [x, g.const("scaling.scale", scale)], "scaling")
+    for path, layer in layers:
+        x = LAYERS[type(layer).__name__](g, layer, x, path)
+    if x == INPUT:
+        x = g.node("Identity", [x], "empty")
+    g.nodes[-1].output[0] = OUTPUT  # the last node's result is the graph's output
+
+    graph = helper.make_graph(
+        g.nodes, name, [helper.make_tensor_value_info(INPUT, elem, [BATCH, *shape])],
+        [helper.make_tensor_value_info(OUTPUT, elem, None)], g.initializers)
+    opsets = [helper.make_opsetid("", opset)]
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="chainrule",
+                              ir_version=helper.find_min_ir_version_for(opsets))
+    from chainrule import __version__
+
+    proto.producer_version = __version__
+    proto.doc_string = f"chainrule network {type(model).__name__} with {len(layers)} layer(s)"
+    proto = _with_output_shape(onnx, proto, shape)
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def _with_output_shape(onnx, proto, shape):
+    """Infer every shape (strictly: a network that does not fit its input shape is an error here)
+    and declare the output's shape, so a runtime sees (N, classes) without running the graph."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    except onnx.shape_inference.InferenceError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ChainruleError(f"the network does not accept inputs of shape {tuple(shape)}: {first}") from None
+    out_info = {v.name: v for v in inferred.graph.value_info}.get(OUTPUT)
+    if out_info is None:
+        out_info = inferred.graph.output[0]
+    if out_info.type.tensor_type.HasField("shape"):
+        proto.graph.output[0].type.tensor_type.shape.CopyFrom(out_info.type.tensor_type.shape)
+    return proto
+
+
+def save_onnx(model: Module, path: "str | os.PathLike", input_shape=None, scaling=None,
+              opset: int = OPSET):
+    """Write ``onnx_model(model, …)`` to ``path`` atomically (on any error no file, or the old one,
+    remains) and return the ``onnx.ModelProto`` written."""
+    from chainrule.serialize import atomic_write_bytes
+
+    path = Path(path)
+    if path.is_dir():
+        raise ChainruleError(f"{path}: is a folder; give a file name such as model.onnx")
+    if not path.parent.is_dir():
+        raise ChainruleError(f"{path}: folder {path.parent} does not exist")
+    proto = onnx_model(model, input_shape=input_shape, scaling=scaling, opset=opset)
+    atomic_write_bytes(path, proto.SerializeToString())
+    return proto

@@ -1,0 +1,191 @@
+"""ONNX export: the graph passes onnx.checker, and onnxruntime computes what chainrule computes.
+
+float32 is compared to 1e-5 relative in onnxruntime; float64 to 1e-10 in onnxruntime where its CPU
+kernels exist (Gemm, activations, MaxPool) and in onnx's own reference evaluator where they do not
+(Conv, AveragePool have float-only CPU kernels).
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx.reference import ReferenceEvaluator
+from oracle import assert_close
+
+import chainrule as cr
+from chainrule.cli import main
+from chainrule.export import onnx_model, save_onnx
+from chainrule.serialize import save_model
+
+ACTS = [cr.Tanh, cr.Sigmoid, cr.ReLU, cr.Identity]
+
+
+def random_mlp(rng, dtype, widths=(5, 8, 6, 3), softmax=True):
+    layers = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:], strict=False)):
+        layers.append(cr.Linear(a, b, bias=bool(i % 2 == 0 or rng.random() < 0.5), rng=rng, dtype=dtype))
+        if i < len(widths) - 2:
+            layers.append(ACTS[int(rng.integers(len(ACTS)))]())
+    if softmax:
+        layers.append(cr.Softmax())
+    return cr.Sequential(*layers)
+
+
+def run_onnx(proto, x, runtime="ort"):
+    """The exported graph's output for input x, in onnxruntime or onnx's reference evaluator."""
+    if runtime == "ort":
+        sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        return sess.run(None, {"input": x})[0]
+    return ReferenceEvaluator(proto).run(None, {"input": x})[0]
+
+
+def check_against_onnx(net, x, rtol, runtime="ort", **export_kw):
+    """Export ``net``, check the graph, run it on x and compare with chainrule's forward (same dtype)."""
+    proto = onnx_model(net, **export_kw)
+    onnx.checker.check_model(proto, full_check=True)
+    x = np.asarray(x, dtype=net.dtype)
+    theirs = run_onnx(proto, x, runtime)
+    scaling = export_kw.get("scaling")
+    if scaling is not None:
+        mean = np.asarray(scaling["mean"]).reshape(x.shape[1:] if np.size(scaling["mean"]) > 1 else ())
+        scale = np.asarray(scaling["scale"]).reshape(mean.shape)
+        x = ((x - mean) / scale).astype(net.dtype)
+    ours = net.forward(x)
+    assert theirs.dtype == ours.dtype, f"ONNX output dtype {theirs.dtype} vs chainrule {ours.dtype}"
+    assert_close(ours, theirs, rtol, "ONNX output")
+    return proto
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-5), (np.float64, 1e-10)])
+@pytest.mark.parametrize("seed", range(4))
+def test_random_mlps_match_onnxruntime(seed, dtype, rtol):
+    rng = np.random.default_rng(seed)
+    net = random_mlp(rng, dtype, widths=(int(rng.integers(1, 9)), 8, 6, int(rng.integers(1, 5))),
+                     softmax=seed % 2 == 0)
+    for n in (1, 7):  # the batch dimension is dynamic
+        check_against_onnx(net, rng.normal(size=(n, net[0].in_features)), rtol)
+
+
+def test_every_activation_and_no_bias():
+    rng = np.random.default_rng(1)
+    for act in [*ACTS, cr.Softmax]:
+        for bias in (True, False):
+            net = cr.Sequential(cr.Linear(4, 5, bias=bias, rng=rng), act())
+            check_against_onnx(net, 3 * rng.normal(size=(6, 4)), 1e-10)
+
+
+def test_recitation_network_exports_its_numbers():
+    net = cr.Sequential(cr.Linear.from_folded([[0, 1, 2], [2, 1, 0], [0, 2, 0]]), cr.Tanh(),
+                        cr.Linear.from_folded([[0, 1, 2, 2]]))
+    out = run_onnx(onnx_model(net), np.array([[1.0, 2], [0, 1], [2, 3]]))
+    np.testing.assert_allclose(out[:, 0], [4.9180738718, 2.8920827402, 4.9973169739], rtol=1e-10)
+
+
+def test_graph_shape_names_dtype_and_opset():
+    net = random_mlp(np.random.default_rng(2), np.float32)
+    proto = onnx_model(net)
+    assert [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim] == ["N", 5]
+    assert [d.dim_param or d.dim_value for d in proto.graph.output[0].type.tensor_type.shape.dim] == ["N", 3]
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert {i.name for i in proto.graph.initializer} == set(net.state_dict())  # PyTorch's keys
+    assert proto.opset_import[0].version == 17
+    for name, p in net.named_parameters():  # weights copied bitwise
+        init = next(i for i in proto.graph.initializer if i.name == name)
+        assert np.array_equal(onnx.numpy_helper.to_array(init), p.data)
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-5), (np.float64, 1e-10)])
+def test_scaling_is_the_first_step(dtype, rtol):
+    rng = np.random.default_rng(3)
+    net = random_mlp(rng, dtype)
+    scaling = {"mean": rng.normal(size=5).tolist(), "scale": rng.uniform(0.5, 3, size=5).tolist()}
+    proto = check_against_onnx(net, 10 + 3 * rng.normal(size=(4, 5)), rtol, scaling=scaling)
+    assert [n.op_type for n in proto.graph.node[:2]] == ["Sub", "Div"]
+    # one value for every feature also works
+    check_against_onnx(net, rng.normal(size=(4, 5)), rtol, scaling={"mean": [2.0], "scale": [4.0]})
+
+
+def test_bad_scaling_and_input_shape_are_clear_errors():
+    net = random_mlp(np.random.default_rng(4), np.float64)
+    with pytest.raises(cr.ChainruleError, match=r"scaling mean has 3 values; for inputs of shape \(5,\) "
+                                                r"expected 5 \(one per input value\), or 1"):
+        onnx_model(net, scaling={"mean": [0, 0, 0], "scale": [1]})
+    with pytest.raises(cr.ChainruleError, match="scale contains 0"):
+        onnx_model(net, scaling={"mean": [0], "scale": [1, 1, 0, 1, 1]})
+    with pytest.raises(cr.ChainruleError, match="missing scale"):
+        onnx_model(net, scaling={"mean": [0]})
+    with pytest.raises(cr.ChainruleError, match=r"does not accept inputs of shape \(4,\).*0:Gemm"):
+        onnx_model(net, input_shape=[4])
+
+
+class Doubler(cr.Module):
+    """A layer with no ONNX converter (registered by class name like every Module)."""
+
+    def forward(self, x):
+        return 2 * x
+
+
+def test_unsupported_layer_names_it_and_writes_nothing(tmp_path):
+    net = cr.Sequential(cr.Linear(2, 3, rng=0), cr.Sequential(cr.Tanh(), Doubler()))
+    with pytest.raises(cr.ChainruleError, match=r"^layer 1\.1 \(Doubler\) has no ONNX equivalent"):
+        onnx_model(net)
+    out = tmp_path / "m.onnx"
+    with pytest.raises(cr.ChainruleError):
+        save_onnx(net, out)
+    assert list(tmp_path.iterdir()) == []
+    out.write_bytes(b"old")  # a failed export leaves an existing file as it was
+    with pytest.raises(cr.ChainruleError):
+        save_onnx(net, out)
+    assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+def test_cli_export_model_file_with_scaling(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    net = random_mlp(rng, np.float32)
+    scaling = {"mean": rng.normal(size=5).tolist(), "scale": rng.uniform(1, 2, size=5).tolist()}
+    save_model(tmp_path / "model.safetensors", net, extra={"scaling": scaling})
+    code = main(["export", str(tmp_path / "model.safetensors"), "--onnx", str(tmp_path / "m.onnx")])
+    assert code == 0
+    assert "input (N, 5) -> output (N, 3), feature scaling included" in capsys.readouterr().out
+    x = rng.normal(size=(3, 5)).astype(np.float32)
+    theirs = run_onnx(onnx.load(tmp_path / "m.onnx"), x)
+    ours = net.forward(((x - np.array(scaling["mean"])) / np.array(scaling["scale"])).astype(np.float32))
+    assert_close(ours, theirs, 1e-5, "exported model with scaling")
+    assert main(["export", str(tmp_path / "model.safetensors"), "--onnx", str(tmp_path / "raw.onnx"),
+                 "--no-scaling"]) == 0
+    assert_close(net.forward(x), run_onnx(onnx.load(tmp_path / "raw.onnx"), x), 1e-5, "without scaling")
+
+
+def test_cli_export_spec_and_errors(tmp_path, capsys):
+    spec = tmp_path / "net.toml"
+    spec.write_text('loss = "cross-entropy"\n[[layers]]\nweights = [[0, 1, 2], [1, -1, 0]]\n'
+                    'activation = "softmax"\n')
+    assert main(["export", str(spec), "--onnx", str(tmp_path / "s.onnx")]) == 0
+    out = run_onnx(onnx.load(tmp_path / "s.onnx"), np.array([[1.0, 2.0]]))
+    np.testing.assert_allclose(out.sum(), 1.0)  # the spec's softmax is part of the exported graph
+    capsys.readouterr()
+    assert main(["export", str(spec), "--onnx", str(tmp_path / "no" / "s.onnx")]) == 2
+    assert main(["export", str(spec), "--onnx", str(tmp_path / "t.onnx"), "--input-shape", "3"]) == 2
+    assert main(["export", str(spec), "--onnx", str(tmp_path / "t.onnx"), "--input-shape", "a,b"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3 and all(line.startswith("chainrule export: error: ") for line in err)
+    assert not (tmp_path / "t.onnx").exists()
+
+
+BLOCK = "import sys; [sys.modules.__setitem__(m, None) for m in ('onnx', 'onnxruntime', 'torch')]; "
+
+
+def test_core_runs_without_onnx_and_export_names_the_extra(tmp_path):
+    save_model(tmp_path / "m.safetensors", cr.Sequential(cr.Linear(2, 1, rng=0)))
+    code = (BLOCK + "import chainrule as cr, numpy as np; from chainrule.cli import main; "
+            "net = cr.Sequential(cr.Linear(2, 3, rng=0), cr.Tanh()); net.backward(net(np.ones((2, 2)))); "
+            f"sys.exit(main(['export', {str(tmp_path / 'm.safetensors')!r}, '--onnx', "
+            f"{str(tmp_path / 'm.onnx')!r}]))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == ("chainrule export: error: ONNX export needs the onnx package: "
+                                "pip install 'chainrule[onnx]'")
+    assert not (tmp_path / "m.onnx").exists()
