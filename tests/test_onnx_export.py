@@ -108,6 +108,25 @@ def test_scaling_is_the_first_step(dtype, rtol):
     check_against_onnx(net, rng.normal(size=(4, 5)), rtol, scaling={"mean": [2.0], "scale": [4.0]})
 
 
+def test_training_codes_scaling_form_and_raw_example_shape():
+    """chainrule train stores {"kind", "shift", "scale"} per raw feature and the example's own shape;
+    the graph takes raw examples (here 2×3), scales them, then reshapes to the network's (6,)."""
+    rng = np.random.default_rng(6)
+    net = cr.Sequential(cr.Linear(6, 4, rng=rng), cr.Tanh(), cr.Linear(4, 2, rng=rng))
+    shift, scale = rng.normal(size=6), rng.uniform(1, 2, size=6)
+    proto = onnx_model(net, scaling={"kind": "standard", "shift": shift.tolist(), "scale": scale.tolist()},
+                       example_shape=[2, 3])
+    assert [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim] == ["N", 2, 3]
+    x = rng.normal(size=(5, 2, 3))
+    want = net.forward((x.reshape(5, 6) - shift) / scale)
+    assert_close(want, run_onnx(proto, x), 1e-10, "scaled and reshaped")
+    proto = onnx_model(net, scaling={"kind": "none"})
+    assert [n.op_type for n in proto.graph.node] == ["Gemm", "Tanh", "Gemm"]
+    with pytest.raises(cr.ChainruleError, match=r"examples of shape \(2, 2\) cannot be reshaped to the "
+                                                r"network's input shape \(6,\): they hold 4 values"):
+        onnx_model(net, example_shape=[2, 2])
+
+
 def test_bad_scaling_and_input_shape_are_clear_errors():
     net = random_mlp(np.random.default_rng(4), np.float64)
     with pytest.raises(cr.ChainruleError, match=r"scaling mean has 3 values; for inputs of shape \(5,\) "

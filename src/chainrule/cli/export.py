@@ -1,9 +1,13 @@
 """``chainrule export MODEL --onnx OUT.onnx``: write a model for any ONNX runtime.
 
 MODEL is a model file (``chainrule train`` writes them) or a network spec (.toml). A model file's
-metadata may carry ``extra["scaling"] = {"mean": [...], "scale": [...]}`` (the exported graph then
-starts with x' = (x − mean) / scale, so it takes the raw inputs ``chainrule predict`` takes) and
-``extra["input_shape"]`` (one example's shape, e.g. [1, 8, 8], for networks that take images).
+metadata may carry
+- ``extra["scaling"] = {"mean": [...], "scale": [...]}`` (or ``{"kind": …, "shift": [...], "scale":
+  [...]}``): the exported graph then starts with x' = (x − mean) / scale, so it takes the raw inputs
+  ``chainrule predict`` takes;
+- ``extra["input_shape"]``: the network's input for one example, e.g. [1, 8, 8] for images;
+- ``extra["example_shape"]``: a raw example's shape when it differs (e.g. [64], an image as a row):
+  the graph takes that and reshapes after scaling.
 """
 
 ORDER = 60
@@ -70,7 +74,8 @@ def run(args) -> int:
         raise ChainruleError(f"{args.model}: metadata 'scaling' must be {{'mean': [...], 'scale': [...]}}, "
                              f"got {type(scaling).__name__}")
     opset = args.opset or OPSET
-    proto = save_onnx(net, args.onnx, input_shape=shape, scaling=scaling, opset=opset)
+    example = None if args.input_shape else extra.get("example_shape")
+    proto = save_onnx(net, args.onnx, input_shape=shape, scaling=scaling, example_shape=example, opset=opset)
 
     def dims(value_info) -> str:
         d = value_info.type.tensor_type.shape.dim
@@ -78,5 +83,5 @@ def run(args) -> int:
 
     print(f"wrote {args.onnx}: ONNX opset {opset}, {net.dtype or 'float64'}, input {dims(proto.graph.input[0])} "
           f"-> output {dims(proto.graph.output[0])}"
-          + (", feature scaling included" if scaling is not None else ""))
+          + (", feature scaling included" if scaling and scaling.get("kind") != "none" else ""))
     return 0

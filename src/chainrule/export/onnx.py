@@ -46,10 +46,11 @@ class GraphBuilder:
         self._used.add(name)
         return name
 
-    def const(self, name: str, array: np.ndarray) -> str:
-        """An initializer holding ``array`` cast to the graph's dtype (a copy: later training can't leak in)."""
+    def const(self, name: str, array: np.ndarray, dtype=None) -> str:
+        """An initializer holding a copy of ``array`` (later training can't leak in), in the graph's dtype
+        unless another is given."""
         name = self.fresh(name)
-        data = np.ascontiguousarray(array, dtype=self.dtype)
+        data = np.ascontiguousarray(array, dtype=self.dtype if dtype is None else dtype)
         self.initializers.append(self.onnx.numpy_helper.from_array(data, name))
         return name
 
@@ -70,17 +71,21 @@ def layers_of(model: Module, prefix: str = "") -> list[tuple[str, Module]]:
     return out
 
 
+def _shape(value, what: str) -> tuple[int, ...]:
+    shape = tuple(np.atleast_1d(np.asarray(value)).tolist())
+    if not shape or not all(isinstance(s, int) and s >= 1 for s in shape):
+        raise ChainruleError(f"{what} {value!r} must be a list of positive integers "
+                             "(one example's shape without the batch axis, e.g. [64] or [1, 8, 8])")
+    return shape
+
+
 def _input_shape(layers, input_shape) -> tuple:
     """Shape of one example: the given one, else read off the first layer that fixes it.
 
     A Linear fixes (in_features,); a Conv2d fixes only its channels, so H and W stay symbolic.
     """
     if input_shape is not None:
-        shape = tuple(np.atleast_1d(np.asarray(input_shape)).tolist())
-        if not shape or not all(isinstance(s, int) and s >= 1 for s in shape):
-            raise ChainruleError(f"input shape {input_shape!r} must be a list of positive integers "
-                                 "(one example's shape without the batch axis, e.g. [64] or [1, 8, 8])")
-        return shape
+        return _shape(input_shape, "input shape")
     for path, layer in layers:
         kind = type(layer).__name__
         if kind == "Linear":
@@ -94,14 +99,21 @@ def _input_shape(layers, input_shape) -> tuple:
                          "give the input shape")
 
 
-def _scaling_arrays(scaling, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _scaling_arrays(scaling, shape: tuple) -> tuple[np.ndarray, np.ndarray] | None:
     """mean and scale, shaped to broadcast against (N, *shape): one value per input value, per channel
-    (images), or one for all."""
+    (images), or one for all. None when the scaling is the identity ({"kind": "none"}).
+
+    Accepts {"mean": m, "scale": s}, a (mean, scale) pair, or the training code's stored form
+    {"kind": "standard" | "minmax", "shift": m, "scale": s}.
+    """
     if isinstance(scaling, dict):
-        missing = {"mean", "scale"} - set(scaling)
+        if scaling.get("kind") == "none":
+            return None
+        centre = "shift" if "shift" in scaling and "mean" not in scaling else "mean"
+        missing = [k for k in (centre, "scale") if k not in scaling]
         if missing:
-            raise ChainruleError(f"scaling needs 'mean' and 'scale'; missing {', '.join(sorted(missing))}")
-        pair = scaling["mean"], scaling["scale"]
+            raise ChainruleError(f"scaling needs 'mean' (or 'shift') and 'scale'; missing {', '.join(missing)}")
+        pair = scaling[centre], scaling["scale"]
     else:
         try:
             pair = tuple(scaling)
@@ -133,13 +145,17 @@ def _scaling_arrays(scaling, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-def onnx_model(model: Module, input_shape=None, scaling=None, opset: int = OPSET, name: str = "chainrule"):
+def onnx_model(model: Module, input_shape=None, scaling=None, example_shape=None, opset: int = OPSET,
+               name: str = "chainrule"):
     """An ``onnx.ModelProto`` computing ``model``'s forward pass; checked with ``onnx.checker``.
 
-    input_shape : one example's shape, e.g. (64,) or (1, 8, 8); default: read off the first layer.
-    scaling     : optional {"mean": m, "scale": s} (or (m, s)); the graph then computes
-                  model((x − m) / s). m, s have one value per input value, per channel, or one.
-    The graph's input "input" is (N, *input_shape), its output "output" is (N, …).
+    input_shape   : the network's input for one example, e.g. (64,) or (1, 8, 8); default: read off
+                    the first layer.
+    example_shape : the raw example's shape when it differs from input_shape (e.g. (64,) for an
+                    8×8 image stored as a row); the graph then reshapes after scaling.
+    scaling       : optional {"mean": m, "scale": s} (or (m, s)); the graph then computes
+                    model((x − m) / s). m, s have one value per raw value, per channel, or one.
+    The graph's input "input" is (N, *example_shape), its output "output" is (N, …).
     """
     onnx = _onnx()
     from onnx import helper
@@ -152,13 +168,19 @@ def onnx_model(model: Module, input_shape=None, scaling=None, opset: int = OPSET
     dtype = np.dtype(model.dtype or np.float64)
     elem = helper.np_dtype_to_tensor_dtype(dtype)
     shape = _input_shape(layers, input_shape)
+    raw = shape if example_shape is None else _shape(example_shape, "example shape")
+    if raw != shape and not (all(isinstance(d, int) for d in shape) and np.prod(raw) == np.prod(shape)):
+        raise ChainruleError(f"examples of shape {raw} cannot be reshaped to the network's input shape "
+                             f"{shape}: they hold {int(np.prod(raw))} values")
 
     g = GraphBuilder(onnx, dtype)
     x = INPUT
-    if scaling is not None:
-        mean, scale = _scaling_arrays(scaling, shape)
-        x = g.node("Sub", [x, g.const("scaling.mean", mean)], "scaling")
-        x = g.node("Div", [x, g.const("scaling.scale", scale)], "scaling")
+    arrays = None if scaling is None else _scaling_arrays(scaling, raw)
+    if arrays is not None:
+        x = g.node("Sub", [x, g.const("scaling.mean", arrays[0])], "scaling")
+        x = g.node("Div", [x, g.const("scaling.scale", arrays[1])], "scaling")
+    if raw != shape:  # 0 keeps the batch size: (N, *raw) -> (N, *shape)
+        x = g.node("Reshape", [x, g.const("reshape.shape", [0, *shape], dtype=np.int64)], "reshape")
     for path, layer in layers:
         x = LAYERS[type(layer).__name__](g, layer, x, path)
     if x == INPUT:
@@ -166,7 +188,7 @@ def onnx_model(model: Module, input_shape=None, scaling=None, opset: int = OPSET
     g.nodes[-1].output[0] = OUTPUT  # the last node's result is the graph's output
 
     graph = helper.make_graph(
-        g.nodes, name, [helper.make_tensor_value_info(INPUT, elem, [BATCH, *shape])],
+        g.nodes, name, [helper.make_tensor_value_info(INPUT, elem, [BATCH, *raw])],
         [helper.make_tensor_value_info(OUTPUT, elem, None)], g.initializers)
     opsets = [helper.make_opsetid("", opset)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="chainrule",
@@ -175,7 +197,7 @@ def onnx_model(model: Module, input_shape=None, scaling=None, opset: int = OPSET
 
     proto.producer_version = __version__
     proto.doc_string = f"chainrule network {type(model).__name__} with {len(layers)} layer(s)"
-    proto = _with_output_shape(onnx, proto, shape)
+    proto = _with_output_shape(onnx, proto, raw)
     onnx.checker.check_model(proto)
     return proto
 
@@ -196,7 +218,7 @@ def _with_output_shape(onnx, proto, shape):
     return proto
 
 
-def save_onnx(model: Module, path: "str | os.PathLike", input_shape=None, scaling=None,
+def save_onnx(model: Module, path: "str | os.PathLike", input_shape=None, scaling=None, example_shape=None,
               opset: int = OPSET):
     """Write ``onnx_model(model, …)`` to ``path`` atomically (on any error no file, or the old one,
     remains) and return the ``onnx.ModelProto`` written."""
@@ -207,6 +229,7 @@ def save_onnx(model: Module, path: "str | os.PathLike", input_shape=None, scalin
         raise ChainruleError(f"{path}: is a folder; give a file name such as model.onnx")
     if not path.parent.is_dir():
         raise ChainruleError(f"{path}: folder {path.parent} does not exist")
-    proto = onnx_model(model, input_shape=input_shape, scaling=scaling, opset=opset)
+    proto = onnx_model(model, input_shape=input_shape, scaling=scaling, example_shape=example_shape,
+                       opset=opset)
     atomic_write_bytes(path, proto.SerializeToString())
     return proto
