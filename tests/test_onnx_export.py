@@ -2,7 +2,8 @@
 
 float32 is compared to 1e-5 relative in onnxruntime; float64 to 1e-10 in onnxruntime where its CPU
 kernels exist (Gemm, activations, MaxPool) and in onnx's own reference evaluator where they do not
-(Conv, AveragePool have float-only CPU kernels).
+(Conv, AveragePool have float-only CPU kernels). "Relative" is per element, with an absolute floor of
+rtol · max|y|: a float32 sum that cancels to ~1e-4 legitimately differs in its 4th digit.
 """
 
 import subprocess
@@ -13,7 +14,6 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx.reference import ReferenceEvaluator
-from oracle import assert_close
 
 import chainrule as cr
 from chainrule.cli import main
@@ -40,6 +40,13 @@ def run_onnx(proto, x, runtime="ort"):
         sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
         return sess.run(None, {"input": x})[0]
     return ReferenceEvaluator(proto).run(None, {"input": x})[0]
+
+
+def assert_close(ours, theirs, rtol, what):
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} vs ONNX {theirs.shape}"
+    scale = max(1.0, float(np.max(np.abs(theirs)))) if theirs.size else 1.0
+    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol * scale, err_msg=what)
 
 
 def check_against_onnx(net, x, rtol, runtime="ort", **export_kw):
@@ -208,3 +215,78 @@ def test_core_runs_without_onnx_and_export_names_the_extra(tmp_path):
     assert r.stderr.strip() == ("chainrule export: error: ONNX export needs the onnx package: "
                                 "pip install 'chainrule[onnx]'")
     assert not (tmp_path / "m.onnx").exists()
+
+
+# --- convolutional networks ------------------------------------------------------------------------
+CONVS = [  # (conv kwargs, input H×W): every option ONNX's Conv must reproduce
+    (dict(kernel_size=3), (7, 7)),
+    (dict(kernel_size=(2, 3), stride=(2, 1), padding=(1, 0)), (8, 7)),
+    (dict(kernel_size=3, padding="same", dilation=2), (7, 6)),
+    (dict(kernel_size=(2, 4), padding="same"), (6, 7)),          # even kernels: the odd pad at the end
+    (dict(kernel_size=3, stride=2, padding="same"), (7, 8)),      # 'same' with stride: pads depend on H, W
+    (dict(kernel_size=(3, 1), padding="valid", groups=2, bias=False), (6, 5)),
+    (dict(kernel_size=2, stride=(1, 2), dilation=(2, 1), groups=4), (8, 8)),  # depthwise
+]
+POOLS = [
+    lambda: cr.MaxPool2d(2),
+    lambda: cr.MaxPool2d((3, 2), stride=(1, 2), padding=(1, 1)),
+    lambda: cr.MaxPool2d(2, stride=1, dilation=2),
+    lambda: cr.AvgPool2d(2),
+    lambda: cr.AvgPool2d((3, 2), stride=(2, 1), padding=(1, 0)),  # padded zeros count (count_include_pad)
+]
+
+
+def random_cnn(rng, dtype, conv_kw, pool, hw, classes=3):
+    net = cr.Sequential(cr.Conv2d(4, 4, rng=rng, dtype=dtype, **conv_kw),
+                        ACTS[int(rng.integers(len(ACTS)))](), pool, cr.Flatten())
+    flat = net.forward(np.zeros((1, 4, *hw), dtype)).shape[1]
+    return cr.Sequential(*net.layers, cr.Linear(flat, classes, rng=rng, dtype=dtype), cr.Softmax())
+
+
+@pytest.mark.parametrize("case", range(len(CONVS)))
+def test_random_cnns_match_onnxruntime_and_reference(case):
+    conv_kw, hw = CONVS[case]
+    rng = np.random.default_rng(100 + case)
+    for dtype, rtol, runtime in [(np.float32, 1e-5, "ort"), (np.float64, 1e-10, "reference")]:
+        pool = POOLS[case % len(POOLS)]()
+        net = random_cnn(rng, dtype, conv_kw, pool, hw)
+        x = rng.normal(size=(3, 4, *hw))
+        proto = check_against_onnx(net, x, rtol, runtime=runtime, input_shape=[4, *hw])
+        conv = proto.graph.node[0]
+        assert conv.op_type == "Conv" and "auto_pad" not in [a.name for a in conv.attribute]  # explicit pads
+
+
+@pytest.mark.parametrize("pool", range(len(POOLS)))
+def test_every_pooling_option(pool):
+    rng = np.random.default_rng(200 + pool)
+    net = cr.Sequential(cr.Conv2d(2, 3, 3, padding=1, rng=rng, dtype=np.float32), POOLS[pool](), cr.Tanh())
+    check_against_onnx(net, rng.normal(size=(2, 2, 7, 6)), 1e-5)
+    check_against_onnx(net, rng.normal(size=(2, 2, 6, 9)), 1e-5)  # H, W are symbolic without input_shape
+
+
+def test_same_padding_with_stride_and_unknown_size_uses_same_upper():
+    rng = np.random.default_rng(300)
+    net = cr.Sequential(cr.Conv2d(1, 2, (3, 4), stride=(2, 3), padding="same", rng=rng, dtype=np.float32))
+    proto = onnx_model(net)
+    assert [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim] == \
+        ["N", 1, "H", "W"]
+    for hw in [(7, 8), (8, 9), (5, 5)]:
+        x = rng.normal(size=(2, 1, *hw)).astype(np.float32)
+        assert_close(net.forward(x), run_onnx(proto, x), 1e-5, f"same-padded conv on {hw}")
+
+
+def test_digits_cnn_with_scaling_and_row_examples(tmp_path, capsys):
+    """The shape of model `chainrule train --model cnn` writes: 64 raw features per example, scaled,
+    viewed as a 1×8×8 image."""
+    rng = np.random.default_rng(400)
+    net = cr.Sequential(cr.Conv2d(1, 4, 3, padding="same", rng=rng), cr.ReLU(), cr.MaxPool2d(2), cr.Flatten(),
+                        cr.Linear(64, 10, rng=rng))
+    shift, scale = rng.uniform(0, 8, size=64), rng.uniform(1, 4, size=64)
+    extra = {"input_shape": [1, 8, 8], "example_shape": [64],
+             "scaling": {"kind": "standard", "shift": shift.tolist(), "scale": scale.tolist()}}
+    save_model(tmp_path / "model.safetensors", net, extra=extra)
+    assert main(["export", str(tmp_path / "model.safetensors"), "--onnx", str(tmp_path / "m.onnx")]) == 0
+    assert "input (N, 64) -> output (N, 10), feature scaling included" in capsys.readouterr().out
+    x = rng.uniform(0, 16, size=(5, 64))
+    want = net.forward(((x - shift) / scale).reshape(5, 1, 8, 8))
+    assert_close(want, run_onnx(onnx.load(tmp_path / "m.onnx"), x, "reference"), 1e-10, "digits CNN")

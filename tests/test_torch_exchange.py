@@ -127,3 +127,29 @@ def test_torch_is_optional_and_named_when_missing():
             "from chainrule.interop.torch import to_torch; to_torch(cr.Sequential(cr.Linear(1, 1, rng=0)))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "this needs PyTorch: pip install 'chainrule[torch]'" in r.stderr
+
+
+CNNS = [  # conv kwargs, pooling layer, input H×W
+    (dict(kernel_size=3, padding=1), lambda: cr.MaxPool2d(2), (8, 8)),
+    (dict(kernel_size=(2, 3), stride=(2, 1), padding="same", dilation=1), lambda: cr.AvgPool2d(2, padding=1), (9, 7)),
+    (dict(kernel_size=3, padding="same", dilation=2, groups=2, bias=False),
+     lambda: cr.MaxPool2d((2, 3), stride=1, padding=1, dilation=(1, 2)), (7, 8)),
+    (dict(kernel_size=(3, 1), padding="valid", groups=4), lambda: cr.AvgPool2d((3, 2), stride=(1, 2)), (6, 6)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CNNS)))
+def test_cnn_round_trip_keeps_weights_outputs_and_gradients(case):
+    conv_kw, pool, hw = CNNS[case]
+    rng = np.random.default_rng(50 + case)
+    body = cr.Sequential(cr.Conv2d(4, 4, rng=rng, **conv_kw), cr.Tanh(), pool(), cr.Flatten())
+    flat = body.forward(np.zeros((1, 4, *hw))).shape[1]
+    net = cr.Sequential(*body.layers, cr.Linear(flat, 3, rng=rng))
+    tnet = to_torch(net)
+    back = from_torch(tnet)
+    assert [type(m) for m in back] == [type(m) for m in net]
+    assert [m.config() for m in back] == [m.config() for m in net]
+    assert_same_weights(net, tnet)
+    assert_same_weights(net, back)
+    x, y = rng.normal(size=(2, 4, *hw)), np.array([0, 2])
+    check_against_torch(back, x, y, cr.CrossEntropyLoss(), rtol=1e-10, tmodel=tnet)

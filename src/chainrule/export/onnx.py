@@ -34,10 +34,23 @@ def _onnx():
 class GraphBuilder:
     """Collects nodes and initializers (constants in the graph's dtype) and hands out unique names."""
 
-    def __init__(self, onnx, dtype: np.dtype):
-        self.onnx, self.dtype = onnx, dtype
+    def __init__(self, onnx, dtype: np.dtype, input_info, opset: int):
+        self.onnx, self.dtype, self.input_info, self.opset = onnx, dtype, input_info, opset
         self.nodes, self.initializers = [], []
         self._used = {INPUT}
+
+    def shape_of(self, name: str) -> tuple:
+        """The static shape of tensor ``name`` in the graph built so far (None for unknown dims),
+        from ONNX's own shape inference."""
+        h = self.onnx.helper
+        probe = h.make_graph(self.nodes, "probe", [self.input_info], [], self.initializers)
+        inferred = self.onnx.shape_inference.infer_shapes(
+            h.make_model(probe, opset_imports=[h.make_opsetid("", self.opset)]))
+        infos = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.input]}
+        if name not in infos:
+            return ()
+        return tuple(d.dim_value if d.HasField("dim_value") else None
+                     for d in infos[name].type.tensor_type.shape.dim)
 
     def fresh(self, base: str) -> str:
         name, i = base, 1
@@ -173,7 +186,8 @@ def onnx_model(model: Module, input_shape=None, scaling=None, example_shape=None
         raise ChainruleError(f"examples of shape {raw} cannot be reshaped to the network's input shape "
                              f"{shape}: they hold {int(np.prod(raw))} values")
 
-    g = GraphBuilder(onnx, dtype)
+    input_info = helper.make_tensor_value_info(INPUT, elem, [BATCH, *raw])
+    g = GraphBuilder(onnx, dtype, input_info, opset)
     x = INPUT
     arrays = None if scaling is None else _scaling_arrays(scaling, raw)
     if arrays is not None:
@@ -188,7 +202,7 @@ def onnx_model(model: Module, input_shape=None, scaling=None, example_shape=None
     g.nodes[-1].output[0] = OUTPUT  # the last node's result is the graph's output
 
     graph = helper.make_graph(
-        g.nodes, name, [helper.make_tensor_value_info(INPUT, elem, [BATCH, *raw])],
+        g.nodes, name, [input_info],
         [helper.make_tensor_value_info(OUTPUT, elem, None)], g.initializers)
     opsets = [helper.make_opsetid("", opset)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="chainrule",

@@ -21,15 +21,25 @@ def _pair(v, what: str, path: str) -> tuple[int, int]:
     return v
 
 
-def _pads(padding, kernel: tuple[int, int], dilation: tuple[int, int], path: str) -> list[int]:
-    """ONNX pads [h_begin, w_begin, h_end, w_end] from PyTorch's padding (int, pair, 'valid', 'same').
+def _pads(padding, kernel, stride, dilation, hw, path: str) -> list[int] | None:
+    """ONNX pads [h_begin, w_begin, h_end, w_end] from chainrule's padding (int, pair, 'valid', 'same').
 
-    'same' (stride 1) pads d·(k − 1) in total per axis, the odd one at the end, as PyTorch does.
+    'same' makes O = ⌈H/S⌉: total (O − 1)·S + D(K − 1) + 1 − H per axis, the odd one at the end (for
+    S = 1 that is D(K − 1), PyTorch's rule, whatever H is). With S > 1 the pads depend on H: None
+    when H is not known statically (the caller then uses auto_pad=SAME_UPPER, the same rule).
     """
     if padding == "valid":
         return [0, 0, 0, 0]
     if padding == "same":
-        total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        total = []
+        for k, s, d, size in zip(kernel, stride, dilation, hw, strict=True):
+            if s == 1:
+                total.append(d * (k - 1))
+            elif size is None:
+                return None
+            else:
+                out = -(-size // s)
+                total.append(max((out - 1) * s + d * (k - 1) + 1 - size, 0))
         begin = [t // 2 for t in total]
         return begin + [t - b for t, b in zip(total, begin, strict=True)]
     ph, pw = _pair(padding, "padding", path)
@@ -66,14 +76,17 @@ def conv2d(g, layer, x: str, path: str) -> str:
         raise ChainruleError(f"layer {path} (Conv2d) has padding_mode={cfg['padding_mode']!r}; "
                              "ONNX Conv pads with zeros only")
     kernel = tuple(int(k) for k in layer.weight.data.shape[2:])
+    stride = _pair(cfg.get("stride", 1), "stride", path)
     dilation = _pair(cfg.get("dilation", 1), "dilation", path)
+    padding = cfg.get("padding", 0)
+    hw = g.shape_of(x)[2:] if padding == "same" and stride != (1, 1) else (None, None)
+    pads = _pads(padding, kernel, stride, dilation, hw or (None, None), path)
     inputs = [x, g.const(f"{path}.weight", layer.weight.data)]
     if getattr(layer, "bias", None) is not None:
         inputs.append(g.const(f"{path}.bias", layer.bias.data))
-    return g.node("Conv", inputs, path, kernel_shape=list(kernel),
-                  strides=list(_pair(cfg.get("stride", 1), "stride", path)),
-                  pads=_pads(cfg.get("padding", 0), kernel, dilation, path),
-                  dilations=list(dilation), group=int(cfg.get("groups", 1)))
+    pad_attr = {"pads": pads} if pads is not None else {"auto_pad": "SAME_UPPER"}
+    return g.node("Conv", inputs, path, kernel_shape=list(kernel), strides=list(stride),
+                  dilations=list(dilation), group=int(cfg.get("groups", 1)), **pad_attr)
 
 
 def _pool_attrs(cfg: dict, path: str) -> tuple[dict, tuple[int, int], tuple[int, int]]:
@@ -81,7 +94,7 @@ def _pool_attrs(cfg: dict, path: str) -> tuple[dict, tuple[int, int], tuple[int,
     stride = kernel if cfg.get("stride") is None else _pair(cfg["stride"], "stride", path)
     dilation = _pair(cfg.get("dilation", 1), "dilation", path)
     attrs = {"kernel_shape": list(kernel), "strides": list(stride),
-             "pads": _pads(cfg.get("padding", 0), kernel, dilation, path),
+             "pads": _pads(cfg.get("padding", 0), kernel, stride, dilation, (None, None), path),
              "ceil_mode": int(bool(cfg.get("ceil_mode", False)))}
     return attrs, kernel, dilation
 

@@ -110,7 +110,8 @@ def _conv_from(t) -> Conv2d:
         raise ChainruleError(f"Conv2d with padding_mode={t.padding_mode!r} is not supported; chainrule pads "
                              "with zeros")
     dtype = str(t.weight.dtype).removeprefix("torch.")
-    m = Conv2d(t.in_channels, t.out_channels, t.kernel_size, stride=t.stride, padding=t.padding,
+    padding = "same" if hasattr(t, "pads_for") else t.padding  # our own SameStridedConv2d, coming back
+    m = Conv2d(t.in_channels, t.out_channels, t.kernel_size, stride=t.stride, padding=padding,
                dilation=t.dilation, groups=t.groups, bias=t.bias is not None, dtype=dtype, rng=0)
     m.weight.data[...] = t.weight.detach().cpu().numpy()
     if t.bias is not None:
@@ -163,6 +164,8 @@ def from_torch(module, _path: str = "model") -> Module:
     if type(module) is torch.nn.Sequential:  # here rather than in the table, to track each child's position
         return Sequential(*(from_torch(child, f"{_path}[{i}]") for i, child in enumerate(module)))
     convert = table.get(type(module))
+    if convert is None and isinstance(module, torch.nn.Conv2d) and hasattr(module, "pads_for"):
+        convert = _conv_from  # to_torch's stand-in for 'same' padding with stride > 1
     if convert is None:
         if not isinstance(module, torch.nn.Module):
             raise ChainruleError(f"{_path} is a {type(module).__name__}, not a PyTorch module")
