@@ -18,7 +18,7 @@ from onnx.reference import ReferenceEvaluator
 import chainrule as cr
 from chainrule.cli import main
 from chainrule.export import onnx_model, save_onnx
-from chainrule.serialize import save_model
+from chainrule.serialize import load_model, save_model
 
 ACTS = [cr.Tanh, cr.Sigmoid, cr.ReLU, cr.Identity]
 
@@ -290,3 +290,31 @@ def test_digits_cnn_with_scaling_and_row_examples(tmp_path, capsys):
     x = rng.uniform(0, 16, size=(5, 64))
     want = net.forward(((x - shift) / scale).reshape(5, 1, 8, 8))
     assert_close(want, run_onnx(onnx.load(tmp_path / "m.onnx"), x, "reference"), 1e-10, "digits CNN")
+
+
+def test_cli_softmax_flag(tmp_path):
+    net = cr.Sequential(cr.Linear(3, 4, rng=0))
+    save_model(tmp_path / "m.safetensors", net)
+    assert main(["export", str(tmp_path / "m.safetensors"), "--onnx", str(tmp_path / "p.onnx"), "--softmax"]) == 0
+    x = np.random.default_rng(0).normal(size=(2, 3))
+    probs = run_onnx(onnx.load(tmp_path / "p.onnx"), x)
+    assert_close(cr.Softmax()(net.forward(x)), probs, 1e-10, "--softmax")
+    save_model(tmp_path / "s.safetensors", cr.Sequential(cr.Linear(3, 4, rng=0), cr.Softmax()))
+    assert main(["export", str(tmp_path / "s.safetensors"), "--onnx", str(tmp_path / "q.onnx"), "--softmax"]) == 2
+
+
+def test_cnn_from_chainrule_train_exports_with_its_scaling(tmp_path, capsys):
+    """`chainrule train --model cnn` on the bundled digits, then `chainrule export`: the ONNX model takes
+    the raw examples (the stored scaling and shapes are part of the graph)."""
+    pytest.importorskip("chainrule.train.run", reason="`chainrule train` not in this build")
+    run = tmp_path / "run"
+    assert main(["train", "--model", "cnn", "--dtype", "float32", "--epochs", "1", "--out", str(run),
+                 "--progress", "lines"]) == 0
+    assert main(["export", str(run / "model.safetensors"), "--onnx", str(tmp_path / "m.onnx")]) == 0
+    assert "feature scaling included" in capsys.readouterr().out
+    net, extra = load_model(run / "model.safetensors")
+    sc = extra["scaling"]
+    x = np.random.default_rng(0).uniform(0, 16, size=(4, *extra["example_shape"])).astype(np.float32)
+    scaled = (x.reshape(4, -1) - np.array(sc["shift"])) / np.array(sc["scale"])
+    want = net.forward(scaled.reshape(4, *extra["input_shape"]).astype(np.float32))
+    assert_close(want, run_onnx(onnx.load(tmp_path / "m.onnx"), x), 1e-5, "trained CNN")

@@ -153,3 +153,18 @@ def test_cnn_round_trip_keeps_weights_outputs_and_gradients(case):
     assert_same_weights(net, back)
     x, y = rng.normal(size=(2, 4, *hw)), np.array([0, 2])
     check_against_torch(back, x, y, cr.CrossEntropyLoss(), rtol=1e-10, tmodel=tnet)
+
+
+def test_model_from_chainrule_train_loads_into_pytorch(tmp_path):
+    """The acceptance case: `chainrule train` writes model.safetensors; PyTorch loads it as it is."""
+    pytest.importorskip("chainrule.train.run", reason="`chainrule train` not in this build")
+    from chainrule.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--hidden", "16", "--epochs", "1", "--out", str(out), "--progress", "lines"]) == 0
+    tnet = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.Tanh(), torch.nn.Linear(16, 10)).double()
+    tnet.load_state_dict(load_file(out / "model.safetensors"))
+    net, _ = load_model(out / "model.safetensors")
+    assert_same_weights(net, tnet)
+    x = np.random.default_rng(0).normal(size=(5, 64))
+    np.testing.assert_allclose(tnet(torch.from_numpy(x)).detach().numpy(), net.forward(x), rtol=1e-10, atol=1e-12)

@@ -24,6 +24,9 @@ def register(subparsers) -> None:
     p.add_argument("--input-shape", metavar="SHAPE",
                    help="one example's shape, e.g. 64 or 1,8,8 (default: from the model file, else the "
                         "first layer)")
+    p.add_argument("--softmax", action="store_true",
+                   help="end the graph with a softmax, so it outputs class probabilities rather than the "
+                        "logits a network trained with cross-entropy ends in")
     p.add_argument("--no-scaling", action="store_true",
                    help="leave the model file's feature scaling out of the graph")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset version (default 17)")
@@ -58,9 +61,11 @@ def load_network(path: str):
             net = Sequential(*net.layers, Softmax())
         extra = {"input_shape": list(spec.input_shape())} if spec.input_shape() else {}
         return net, extra
+    from chainrule.nn.containers import Sequential
     from chainrule.serialize import load_model
 
-    return load_model(path)
+    net, extra = load_model(path)
+    return (net if isinstance(net, Sequential) else Sequential(net)), extra
 
 
 def run(args) -> int:
@@ -68,6 +73,13 @@ def run(args) -> int:
     from chainrule.export.onnx import OPSET, save_onnx
 
     net, extra = load_network(args.model)
+    if args.softmax:
+        from chainrule.nn.activations import Softmax
+        from chainrule.nn.containers import Sequential
+
+        if isinstance(net[-1], Softmax):
+            raise ChainruleError(f"{args.model}: the network already ends in a softmax; drop --softmax")
+        net = Sequential(*net.layers, Softmax())
     shape = _parse_shape(args.input_shape) if args.input_shape else extra.get("input_shape")
     scaling = None if args.no_scaling else extra.get("scaling")
     if scaling is not None and not isinstance(scaling, dict):
