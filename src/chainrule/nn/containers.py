@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from chainrule.errors import ChainruleError
+from chainrule.nn import rounding
 from chainrule.nn.module import Module
 
 
@@ -30,10 +31,11 @@ class Sequential(Module):
             yield str(i), layer
 
     def forward(self, x) -> np.ndarray:
-        x = self.input = self._check_input(x)
+        x = self.input = rounding.apply(self._check_input(x))
         outputs = self.outputs = []
         for layer in self.layers:
-            x = layer.forward(x)
+            # in place: a layer's own cache (an activation's z) is the very array it returned
+            x = rounding.apply_inplace(layer.forward(x))
             outputs.append(x)
         return x
 
@@ -41,7 +43,7 @@ class Sequential(Module):
         grads = self.output_grads = [None] * len(self.layers)
         for i in range(len(self.layers) - 1, -1, -1):
             grads[i] = dy
-            dy = self.layers[i].backward(dy)
+            dy = rounding.apply(self.layers[i].backward(dy))
         self.input_grad = dy
         return dy
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule.core import init
 from chainrule.errors import ChainruleError
+from chainrule.nn import rounding
 from chainrule.nn.module import Module, Parameter, check_dtype
 
 
@@ -53,11 +54,11 @@ class Linear(Module):
         """∂ℓ/∂W += dyᵀ x,  ∂ℓ/∂b += Σₙ dy,  ∂ℓ/∂x = dy W."""
         x = self._x
         if x.ndim == 1:  # one example: a broadcast outer product is cheaper than a 1×k GEMM
-            self.weight.grad += dy[:, None] * x
+            self.weight.grad += rounding.apply(dy[:, None] * x)
             if self.bias is not None:
                 self.bias.grad += dy
         else:
-            self.weight.grad += dy.T @ x
+            self.weight.grad += rounding.apply(dy.T @ x)
             if self.bias is not None:
                 self.bias.grad += dy.sum(axis=0)
         return dy @ self.weight.data

@@ -8,6 +8,7 @@ import numpy as np
 
 from chainrule.core.functional import log_softmax
 from chainrule.errors import ChainruleError
+from chainrule.nn import rounding
 
 
 class Loss:
@@ -48,11 +49,11 @@ class SquaredError(Loss):
     def forward(self, yhat, y):
         t = _regression_target(yhat, y)
         n = yhat.shape[0] if yhat.ndim > 1 else 1
-        self.diff, self.n = yhat - t, n
-        return float(0.5 * np.sum(self.diff * self.diff) / n)
+        self.diff, self.n = rounding.apply(yhat - t), n
+        return float(rounding.apply(0.5 * np.sum(self.diff * self.diff) / n))
 
     def backward(self):
-        return self.diff / self.n
+        return rounding.apply(self.diff / self.n)
 
 
 class MSELoss(Loss):
@@ -60,11 +61,11 @@ class MSELoss(Loss):
 
     def forward(self, yhat, y):
         t = _regression_target(yhat, y)
-        self.diff = yhat - t
-        return float(np.mean(self.diff * self.diff))
+        self.diff = rounding.apply(yhat - t)
+        return float(rounding.apply(np.mean(self.diff * self.diff)))
 
     def backward(self):
-        return 2.0 * self.diff / self.diff.size
+        return rounding.apply(2.0 * self.diff / self.diff.size)
 
 
 class CrossEntropyLoss(Loss):
@@ -73,6 +74,8 @@ class CrossEntropyLoss(Loss):
     Targets are integer class labels (n,) (or one int), or one-hot / probability rows of b's shape.
     ℓ = mean_n −Σ_k y_k log softmax(b)_k;  ∂ℓ/∂b = (softmax(b) − y) / n.
     After forward, ``probs`` holds softmax(b) (the recitation's ŷ) and ``target`` the one-hot/probability y.
+    In hand-calculation mode (``chainrule.nn.rounding``) ŷ is rounded first and ℓ = −Σ y log ŷ is taken
+    from the rounded ŷ, as on paper.
     """
 
     def forward(self, logits, y):
@@ -82,10 +85,23 @@ class CrossEntropyLoss(Loss):
         logp = log_softmax(logits)
         self.probs = np.exp(logp)
         self.n = logits.shape[0] if logits.ndim == 2 else 1
-        return float(-np.sum(target * logp) / self.n)
+        if rounding.active():
+            self.probs = rounding.apply(self.probs)
+            logp = np.log(self.probs)
+        return float(rounding.apply(-np.sum(target * logp) / self.n))
 
     def backward(self):
-        return (self.probs - self.target) / self.n
+        return rounding.apply((self.probs - self.target) / self.n)
+
+    @property
+    def grad_probs(self) -> np.ndarray:
+        """∂ℓ/∂ŷ = −y / (n ŷ), the gradient with respect to the probabilities (0 where y = 0).
+
+        Not used by ``backward`` (the fused ∂ℓ/∂b = ŷ − y needs no division); an explanation prints it.
+        """
+        out = np.zeros_like(self.probs)
+        np.divide(-self.target, self.n * self.probs, out=out, where=self.target != 0)
+        return rounding.apply(out)
 
 
 def _class_target(y: np.ndarray, shape: tuple, dtype) -> np.ndarray:
