@@ -477,7 +477,7 @@ class Deriver:
             )
         given = [(n.x.vec(), Mat(t.x))]
         if t.label is not None:
-            given.append((Sym("y", "y"), Num(t.label + 1), Mat(t.target)))
+            given.append((n.y.vec(), Mat(t.target)))
         else:
             given.append((self._vs(self.L, n.y), self._v(self.L, "", t.target)))
         for s in range(1, self.L + 1):
@@ -486,9 +486,10 @@ class Deriver:
         if t.label is not None:
             blocks.append(
                 Prose(
-                    "The class label is counted from 1 here (label ",
-                    Num(t.label),
-                    " in code, counted from 0).",
+                    f"y is class {t.label} (classes counted from 0, as in the spec and in PyTorch), "
+                    "one-hot above; units are counted from 1, so its probability is ",
+                    n.yhat.el(t.label + 1),
+                    ".",
                 )
             )
         return blocks

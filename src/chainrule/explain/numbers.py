@@ -2,9 +2,10 @@
 
 ``NumberFormat(decimals=N)``:
 - 0 is ``0``; a whole number (|v| < 1e15) is written without a point: ``5``, ``-2``;
-- otherwise N digits after the point (``4.91807``), but never fewer than min(3, N) significant
-  digits: a small value gets the extra decimals it needs (``0.000348`` at N = 5, as the recitation
-  writes it);
+- otherwise N digits after the point (``4.91807``, ``1.83950``), but never fewer than min(3, N)
+  significant digits: a small value gets the extra decimals it needs (``0.000348`` at N = 5, as the
+  recitation writes it);
+- a value that *is* a shorter decimal (an input, a weight) is written as such: ``0.5``, not ``0.50000``;
 - a nonzero value below 10⁻ᴺ is written in scientific notation with N significant digits
   (``8.9907e-07``; ``8.9907 \\times 10^{-7}`` in LaTeX), so no nonzero value ever prints as 0.
 
@@ -45,6 +46,8 @@ class NumberFormat:
         sig = min(3, n) if n > 0 else 1
         d = max(n, sig - 1 - math.floor(math.log10(abs(v))))
         s = f"{v:.{d}f}"
+        if float(s) == v and "." in s:  # exactly this decimal (an input, a weight): no trailing zeros
+            s = s.rstrip("0").rstrip(".")
         if float(s) == 0:  # only possible when N = 0 and |v| < 0.5
             m, e = f"{v:.0e}".split("e")
             return m, int(e)

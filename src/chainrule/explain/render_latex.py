@@ -46,12 +46,13 @@ def _num(v: float, fmt: NumberFormat) -> str:
     return fmt.latex(v)
 
 
-def math(node: Node, fmt: NumberFormat) -> str:
-    """The LaTeX maths of a node (no surrounding $)."""
+def math(node: Node, fmt: NumberFormat, inner: bool = False) -> str:
+    """The LaTeX maths of a node (no surrounding $); ``inner``: parenthesise a leading negative number."""
     if isinstance(node, Sym):
         return node.latex
     if isinstance(node, Num):
-        return _num(node.value, fmt)
+        s = _num(node.value, fmt)
+        return rf"\left({s}\right)" if inner and s.startswith("-") else s
     if isinstance(node, Mat):
         a = np.asarray(node.array, dtype=float)
         rows = [a] if a.ndim == 1 else list(a)
@@ -62,10 +63,8 @@ def math(node: Node, fmt: NumberFormat) -> str:
     if isinstance(node, Row):
         out = []
         for i, item in enumerate(node.items):
-            s = math(item, fmt)
-            if i > 0 and isinstance(item, Num) and s.startswith("-"):
-                s = rf"\left({s}\right)"
-            elif (
+            s = math(item, fmt, inner=inner or i > 0)
+            if (
                 out
                 and isinstance(item, (Sym, Frac, Call, Paren, Power))
                 and not isinstance(node.items[i - 1], Op)

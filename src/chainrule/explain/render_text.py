@@ -87,11 +87,13 @@ def _compound(node: Node) -> bool:
     return isinstance(node, Row) and len(node.items) > 1
 
 
-def box(node: Node, fmt: NumberFormat) -> Box:
+def box(node: Node, fmt: NumberFormat, inner: bool = False) -> Box:
+    """``inner``: the node follows something on its line, so a leading negative number is parenthesised."""
     if isinstance(node, Sym):
         return Box([node.text])
     if isinstance(node, Num):
-        return Box([fmt.text(node.value)])
+        s = fmt.text(node.value)
+        return Box([f"({s})" if inner and s.startswith("-") else s])
     if isinstance(node, Mat):
         return _matrix(node.array, fmt)
     if isinstance(node, Op):
@@ -99,9 +101,7 @@ def box(node: Node, fmt: NumberFormat) -> Box:
     if isinstance(node, Row):
         parts = []
         for i, item in enumerate(node.items):
-            b = box(item, fmt)
-            if i > 0 and isinstance(item, Num) and fmt.text(item.value).startswith("-"):
-                b = hcat(Box(["("]), b, Box([")"]))
+            b = box(item, fmt, inner=inner or i > 0)
             if i > 0 and not isinstance(item, Op) and not isinstance(node.items[i - 1], Op):
                 parts.append(Box([" "]))  # juxtaposition (a product): a space, as on the board
             parts.append(b)

@@ -189,7 +189,7 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
             Stage(
                 number=n,
                 activation=name,
-                weights=lin.folded.copy(),
+                weights=lin.folded if round_fn is None else round_fn(lin.folded),  # as the pass used them
                 input=np.array(prev_z, copy=True),
                 a=np.array(a, copy=True),
                 z=np.array(z, copy=True),

@@ -37,7 +37,7 @@ def _regression_target(yhat: np.ndarray, y) -> np.ndarray:
         t = t.reshape(yhat.shape)
     if not np.all(np.isfinite(t)):
         raise ChainruleError("target contains NaN or infinity")
-    return t
+    return rounding.apply(t)
 
 
 class SquaredError(Loss):
@@ -81,7 +81,7 @@ class CrossEntropyLoss(Loss):
     def forward(self, logits, y):
         if logits.ndim not in (1, 2):
             raise ChainruleError(f"cross-entropy expects logits of shape (C,) or (n, C), got {logits.shape}")
-        target = self.target = _class_target(np.asarray(y), logits.shape, logits.dtype)
+        target = self.target = rounding.apply(_class_target(np.asarray(y), logits.shape, logits.dtype))
         logp = log_softmax(logits)
         self.probs = np.exp(logp)
         self.n = logits.shape[0] if logits.ndim == 2 else 1
