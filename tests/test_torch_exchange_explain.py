@@ -85,3 +85,27 @@ def test_load_torch_file_errors(tmp_path, text, message):
         load_torch_file(f)
     with pytest.raises(cr.ChainruleError, match="no such file"):
         load_torch_file(tmp_path / "missing.py")
+
+
+def test_cli_explain_torch_file(tmp_path, capsys):
+    from chainrule.cli import main
+
+    f = tmp_path / "net.py"
+    f.write_text(RECITATION)
+    assert main(["explain", "--torch", str(f)]) == 0
+    text = capsys.readouterr().out
+    assert "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950" in text
+    assert main(["explain", "--torch", str(f), "--x", "[0, 1]", "--format", "json"]) == 0
+    assert '"loss": 0.005823067' in capsys.readouterr().out  # section 3.2, unrounded
+    # a spec and a PyTorch file at once, no target, a layer explain cannot write out: one line each
+    g = tmp_path / "cnn.py"
+    g.write_text("import torch\nmodel = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 2), torch.nn.Flatten())\n"
+                 "x = torch.zeros(1, 3, 3)\ny = [0.0] * 4\n")
+    h = tmp_path / "noy.py"
+    h.write_text(RECITATION.replace("y = 3.0", ""))
+    assert main(["explain", "spec.toml", "--torch", str(f)]) == 2
+    assert main(["explain", "--torch", str(h)]) == 2
+    assert main(["explain", "--torch", str(g)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3 and all(line.startswith("chainrule explain: error: ") for line in err)
+    assert "not both" in err[0] and "define y in the file or give --y" in err[1] and "cnn.py: " in err[2]
