@@ -318,3 +318,10 @@ def test_cnn_from_chainrule_train_exports_with_its_scaling(tmp_path, capsys):
     scaled = (x.reshape(4, -1) - np.array(sc["shift"])) / np.array(sc["scale"])
     want = net.forward(scaled.reshape(4, *extra["input_shape"]).astype(np.float32))
     assert_close(want, run_onnx(onnx.load(tmp_path / "m.onnx"), x), 1e-5, "trained CNN")
+
+
+def test_opset_range():
+    net = cr.Sequential(cr.Linear(2, 2, rng=0), cr.Softmax())
+    assert onnx_model(net, opset=13).opset_import[0].version == 13
+    with pytest.raises(cr.ChainruleError, match="ONNX opset 11 is not supported; expected 13"):
+        onnx_model(net, opset=11)

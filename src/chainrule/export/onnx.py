@@ -173,6 +173,10 @@ def onnx_model(model: Module, input_shape=None, scaling=None, example_shape=None
     onnx = _onnx()
     from onnx import helper
 
+    newest = onnx.defs.onnx_opset_version()
+    if not 13 <= int(opset) <= newest:  # below 13, Softmax flattens to 2-D instead of using one axis
+        raise ChainruleError(f"ONNX opset {opset} is not supported; expected 13 … {newest} (default {OPSET})")
+
     layers = layers_of(model)
     for path, layer in layers:
         if type(layer).__name__ not in LAYERS:
