@@ -22,10 +22,12 @@ from chainrule.nn import (
     SquaredError,
     Tanh,
 )
+from chainrule.nn.summary import summary
 from chainrule.optim import SGD, Adagrad, Adam
 
 __version__ = "0.1.0"
 
 __all__ = ["ChainruleError", "gradcheck", "Module", "Parameter", "Linear", "Tanh", "Sigmoid", "ReLU",
            "Identity", "Softmax", "Sequential", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Loss",
-           "SquaredError", "MSELoss", "CrossEntropyLoss", "SGD", "Adagrad", "Adam", "explain", "Explanation"]
+           "SquaredError", "MSELoss", "CrossEntropyLoss", "SGD", "Adagrad", "Adam", "explain", "Explanation",
+           "summary"]

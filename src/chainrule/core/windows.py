@@ -12,6 +12,8 @@ Output size per axis (the recitation's formula, with dilation and possibly unequ
 Layout is PyTorch's NCHW throughout.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -96,6 +98,62 @@ def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilat
     return (padded - extent) // stride + 1
 
 
+@dataclass(frozen=True)
+class AxisSteps:
+    """The recitation's output-size calculation for one axis, step by step.
+
+    padded = H + P_before + P_after;  minus_kernel = padded − (D(K−1) + 1)  (the recitation's "− K", D = 1);
+    divided = ⌊minus_kernel / S⌋;  output = divided + 1;  uncovered = minus_kernel mod S trailing rows
+    of the padded input that no window reaches.
+    """
+
+    size: int
+    kernel: int
+    stride: int
+    dilation: int
+    pad_before: int
+    pad_after: int
+
+    @property
+    def extent(self) -> int:
+        return self.dilation * (self.kernel - 1) + 1
+
+    @property
+    def padded(self) -> int:
+        return self.size + self.pad_before + self.pad_after
+
+    @property
+    def minus_kernel(self) -> int:
+        return self.padded - self.extent
+
+    @property
+    def divided(self) -> int:
+        return self.minus_kernel // self.stride
+
+    @property
+    def output(self) -> int:
+        return self.divided + 1
+
+    @property
+    def uncovered(self) -> int:
+        """Trailing rows of the padded input that no window reaches (the floor drops them)."""
+        return self.minus_kernel % self.stride
+
+    @property
+    def uncovered_real(self) -> int:
+        """How many of those uncovered rows are real input rather than padding."""
+        return max(0, self.uncovered - self.pad_after)
+
+
+def size_steps(hw: Pair, kernel: Pair, stride: Pair, padding: "Pair | str", dilation: Pair
+               ) -> tuple[AxisSteps, AxisSteps]:
+    """The (height, width) calculations; raises the same clear error as ``output_shape`` when K does not fit."""
+    output_shape(hw, kernel, stride, padding, dilation)
+    t, b, left, r = pads_for(hw, kernel, stride, dilation, padding)
+    return (AxisSteps(hw[0], kernel[0], stride[0], dilation[0], t, b),
+            AxisSteps(hw[1], kernel[1], stride[1], dilation[1], left, r))
+
+
 def output_shape(hw: Pair, kernel: Pair, stride: Pair, padding: "Pair | str", dilation: Pair) -> Pair:
     """(OH, OW) of an H×W input; errors name the 2-D sizes."""
     t, b, left, r = pads_for(hw, kernel, stride, dilation, padding)
@@ -165,19 +223,6 @@ def windows_backward(dwin: np.ndarray, padded_hw: Pair, stride: Pair = (1, 1),
             r0, c0 = u * dh, v * dw
             dx[:, :, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += dwin[:, :, :, :, u, v]
     return dx
-
-
-def uncovered(size: int, kernel: int, stride: int, before: int, after: int, dilation: int = 1) -> int:
-    """How many rows (or columns) at the end of the padded input no window ever reaches.
-
-    The floor in the output-size formula drops them: (H + P_b + P_a − D(K−1) − 1) mod S.
-    """
-    return (size + before + after - dilation * (kernel - 1) - 1) % stride
-
-
-def receptive_extent(kernel: int, dilation: int) -> int:
-    """D(K−1) + 1: how many input rows one dilated kernel spans."""
-    return dilation * (kernel - 1) + 1
 
 
 def as_nchw(x: np.ndarray, who: str, channels: int | None = None) -> tuple[np.ndarray, bool]:

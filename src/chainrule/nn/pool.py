@@ -50,6 +50,16 @@ class _Pool2d(Module):
         return {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
                 "padding": list(self.padding)}
 
+    def extra_repr(self) -> str:
+        def short(p):
+            return p[0] if p[0] == p[1] else p
+        s = f"kernel_size={short(self.kernel_size)}, stride={short(self.stride)}"
+        if self.padding != (0, 0):
+            s += f", padding={short(self.padding)}"
+        if self._dilation != (1, 1):
+            s += f", dilation={short(self._dilation)}"
+        return s
+
 
 class MaxPool2d(_Pool2d):
     """Max pooling (https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html).
