@@ -260,9 +260,10 @@ class Deriver:
         if act == "tanh":
             return Row(Num(1), Op.MINUS, Power(q, "2")), Row(Num(1), Op.MINUS, Power(zv, "2"))
         if act == "sigmoid":
+            op = Op.HADAMARD if isinstance(zv, Mat) else Op.TIMES  # elementwise for vectors
             return (
-                product(q, Paren(Row(Num(1), Op.MINUS, q))),
-                product(zv, Paren(Row(Num(1), Op.MINUS, zv))),
+                Row(q, op, Paren(Row(Num(1), Op.MINUS, q))),
+                Row(zv, op, Paren(Row(Num(1), Op.MINUS, zv))),
             )
         if act == "relu":
             return Call(FUNCS["step"], Row(q, Op.GT, Num(0))), Call(FUNCS["step"], Row(zv, Op.GT, Num(0)))

@@ -80,7 +80,7 @@ def math(node: Node, fmt: NumberFormat, inner: bool = False) -> str:
         return rf"\left({math(node.item, fmt)}\right)"
     if isinstance(node, Power):
         base = math(node.base, fmt)
-        if isinstance(node.base, Row) or (isinstance(node.base, Num) and base.startswith("-")):
+        if isinstance(node.base, (Row, Frac)) or (isinstance(node.base, Num) and base.startswith("-")):
             base = rf"\left({base}\right)"
         elif isinstance(node.base, Sym) and ("_" in base or "^" in base):
             base = "{" + base + "}"

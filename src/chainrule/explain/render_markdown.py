@@ -18,7 +18,7 @@ def render_markdown(doc: Document, fmt: NumberFormat) -> str:
         out.append(f"# {doc.title}")
     for block in doc.blocks:
         if isinstance(block, Heading):
-            out.append("#" * (block.level + 1) + " " + block.text)
+            out.append("#" * max(block.level, 2) + " " + block.text)
         elif isinstance(block, Prose):
             out.append(_prose(block, fmt))
         elif isinstance(block, Equations):

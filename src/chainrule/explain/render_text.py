@@ -122,7 +122,7 @@ def box(node: Node, fmt: NumberFormat, inner: bool = False) -> Box:
         if (
             isinstance(node.base, Num)
             and fmt.text(node.base.value).startswith("-")
-            or isinstance(node.base, Row)
+            or isinstance(node.base, (Row, Frac))
         ):
             base = hcat(Box(["("]), base, Box([")"]))
         sup = "ᵀ" if node.exp == "T" else sup_text(node.exp)
