@@ -325,3 +325,22 @@ def test_opset_range():
     assert onnx_model(net, opset=13).opset_import[0].version == 13
     with pytest.raises(cr.ChainruleError, match="ONNX opset 11 is not supported; expected 13"):
         onnx_model(net, opset=11)
+
+
+def test_onnx_model_agrees_with_chainrule_predict(tmp_path, capsys):
+    """The exported graph takes the same raw inputs as `chainrule predict` and gives its labels."""
+    pytest.importorskip("chainrule.cli.predict", reason="`chainrule predict` not in this build")
+    rng = np.random.default_rng(8)
+    X = rng.normal(loc=[50, -3, 1000, 0, 7], scale=[10, 1, 300, 1, 2], size=(90, 5))
+    y = (X[:, 0] > 50).astype(int) + (X[:, 2] > 1000)
+    csv = tmp_path / "data.csv"
+    rows = [f"{label}," + ",".join(repr(v) for v in row) for label, row in zip(y, X, strict=True)]
+    csv.write_text("\n".join(rows) + "\n")
+    run = tmp_path / "run"
+    assert main(["train", "--train", str(csv), "--epochs", "3", "--hidden", "8", "--out", str(run),
+                 "--progress", "lines"]) == 0
+    assert main(["predict", str(run / "model.safetensors"), str(csv), "--out", str(tmp_path / "p.txt")]) == 0
+    assert main(["export", str(run / "model.safetensors"), "--onnx", str(tmp_path / "m.onnx")]) == 0
+    capsys.readouterr()
+    labels = np.argmax(run_onnx(onnx.load(tmp_path / "m.onnx"), X), axis=1)
+    assert labels.tolist() == [int(v) for v in (tmp_path / "p.txt").read_text().split()]
