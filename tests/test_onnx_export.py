@@ -334,7 +334,7 @@ def test_onnx_model_agrees_with_chainrule_predict(tmp_path, capsys):
     X = rng.normal(loc=[50, -3, 1000, 0, 7], scale=[10, 1, 300, 1, 2], size=(90, 5))
     y = (X[:, 0] > 50).astype(int) + (X[:, 2] > 1000)
     csv = tmp_path / "data.csv"
-    rows = [f"{label}," + ",".join(repr(v) for v in row) for label, row in zip(y, X, strict=True)]
+    rows = [f"{label}," + ",".join(repr(float(v)) for v in row) for label, row in zip(y, X, strict=True)]
     csv.write_text("\n".join(rows) + "\n")
     run = tmp_path / "run"
     assert main(["train", "--train", str(csv), "--epochs", "3", "--hidden", "8", "--out", str(run),
