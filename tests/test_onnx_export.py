@@ -168,6 +168,15 @@ def test_unsupported_layer_names_it_and_writes_nothing(tmp_path):
     assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
 
 
+
+def test_cli_unsupported_layer_is_one_line_and_no_file(tmp_path, capsys):
+    save_model(tmp_path / "m.safetensors", cr.Sequential(cr.Linear(2, 3, rng=0), Doubler()))
+    assert main(["export", str(tmp_path / "m.safetensors"), "--onnx", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("chainrule export: error: layer 1 (Doubler) has no ONNX equivalent")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
+
+
 def test_cli_export_model_file_with_scaling(tmp_path, capsys):
     rng = np.random.default_rng(5)
     net = random_mlp(rng, np.float32)
