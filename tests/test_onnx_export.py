@@ -353,3 +353,12 @@ def test_onnx_model_agrees_with_chainrule_predict(tmp_path, capsys):
     capsys.readouterr()
     labels = np.argmax(run_onnx(onnx.load(tmp_path / "m.onnx"), X), axis=1)
     assert labels.tolist() == [int(v) for v in (tmp_path / "p.txt").read_text().split()]
+
+
+def test_written_file_has_the_usual_permissions(tmp_path):
+    import os
+
+    save_onnx(cr.Sequential(cr.Linear(2, 1, rng=0)), tmp_path / "m.onnx")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "m.onnx").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
