@@ -176,3 +176,67 @@ def test_unbatched_image():
     np.testing.assert_allclose(y, batched)
     dx = conv.backward(np.ones_like(y))
     assert dx.shape == x.shape
+
+
+def flat_case(seed: int):
+    """A stride-1, groups-1 configuration the flat layout supports (padding up to what 'same' adds)."""
+    rng = np.random.default_rng(5000 + seed)
+    k = tuple(int(v) for v in rng.integers(1, 6, size=2))
+    d = tuple(int(v) for v in rng.integers(1, 3, size=2))
+    ext = [d[a] * (k[a] - 1) + 1 for a in (0, 1)]
+    if seed % 4 == 0:
+        p = "same"
+    elif seed % 4 == 1:
+        p = "valid"
+    else:
+        p = tuple(int(rng.integers(0, (ext[a] - 1) // 2 + 1)) for a in (0, 1))
+    big = seed % 5 == 0  # large enough to be split over the threads
+    n, cin, cout = (8, 4, 8) if big else (int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+    hw = [int(rng.integers(ext[a], ext[a] + 12)) for a in (0, 1)]
+    layer = cr.Conv2d(cin, cout, k, padding=p, dilation=d, bias=bool(seed % 3), rng=rng)
+    x = rng.normal(size=(n, cin, *((12, 13) if big else hw)))
+    return layer, x
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_flat_path_matches_torch_and_im2col(seed):
+    layer, x = flat_case(seed)
+    try:
+        layer.output_shape(x.shape[2:])
+    except cr.ChainruleError:
+        pytest.skip("kernel larger than this input")
+    layer.path = "flat"
+    y = layer(x)
+    check_against_torch(layer, x, target_for(layer, x, np.random.default_rng(seed)), cr.MSELoss())
+    dy = np.random.default_rng(seed).normal(size=y.shape)
+    grads = {}
+    for path in ("flat", "im2col"):
+        layer.path = path
+        layer.zero_grad()
+        out = layer(x)
+        dx = layer.backward(dy)
+        grads[path] = (out, dx, layer.weight.grad.copy(), None if layer.bias is None else layer.bias.grad.copy())
+    for a, b in zip(grads["flat"], grads["im2col"], strict=True):
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_flat_path_is_deterministic_and_keeps_outputs():
+    rng = np.random.default_rng(0)
+    layer = cr.Conv2d(3, 5, 3, padding=1, rng=rng)
+    x1, x2 = rng.normal(size=(2, 16, 3, 10, 10))
+    y1 = layer(x1)
+    keep = y1.copy()
+    layer(x2)  # reuses the layer's buffers: earlier outputs must not change
+    np.testing.assert_array_equal(y1, keep)
+    runs = []
+    for _ in range(2):
+        layer.zero_grad()
+        layer(x1)
+        layer.backward(np.ones((16, 5, 10, 10)))
+        runs.append(layer.weight.grad.tobytes())
+    assert runs[0] == runs[1]
+    strided = cr.Conv2d(1, 1, 3, stride=2, rng=0)
+    strided.path = "flat"
+    with pytest.raises(cr.ChainruleError, match="needs stride 1"):
+        strided(np.zeros((1, 1, 5, 5)))

@@ -80,3 +80,37 @@ def test_random_network_lines_recompute_exactly(seed, decimals):
     target = e._deriver.n._wrt_examples()[0]
     w = cr.explain(net, np.round(x, 2), y, loss, decimals=decimals, round_each_step=True, wrt=target)
     assert check_lines(w.to_text(), w.fmt) >= 2
+
+
+def edge_networks():
+    rng = np.random.default_rng(7)
+    L = cr.Linear
+    return [
+        (cr.Sequential(L(2, 3, rng=rng), L(3, 1, rng=rng)), None),                       # no activation at all
+        (cr.Sequential(L(2, 3, rng=rng), cr.Softmax()), cr.SquaredError()),              # softmax, not fused
+        (cr.Sequential(L(2, 3, rng=rng), cr.Softmax(), L(3, 2, rng=rng), cr.Sigmoid()), cr.MSELoss()),
+        (cr.Sequential(L(2, 3, rng=rng)), cr.CrossEntropyLoss()),                        # probability target
+        (cr.Sequential(L(2, 3, rng=rng), cr.ReLU(), L(3, 3, rng=rng), cr.Softmax()), None),  # fused by default
+    ]
+
+
+TARGETS = [0.5, [0.2, 0.3, 0.5], [1, 0], [0.2, 0.3, 0.5], 1]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_edge_networks_every_weight(case):
+    net, loss = edge_networks()[case]
+    y = TARGETS[case]
+    e = cr.explain(net, [0.5, -1.5], y, loss, round_each_step=True, decimals=4)
+    assert check_lines(e.to_text(), e.fmt) > 3
+    for form in ("scalar", "vector"):
+        for fmt in ("text", "markdown", "latex", "json"):
+            assert cr.explain(net, [0.5, -1.5], y, loss, form=form, check=True).render(fmt)
+    for s, st in enumerate(e.trace.stages, start=1):
+        name = e._deriver.n.name(s)
+        for j in range(1, st.width + 1):
+            for i in range(st.weights.shape[1]):
+                wrt = f"beta[{i}]" if name == "beta" and st.width == 1 else f"{name}[{j},{i}]"
+                w = cr.explain(net, [0.5, -1.5], y, loss, wrt=wrt, round_each_step=True, decimals=4)
+                check_lines(w.to_text(), w.fmt)
+                assert w.to_dict()["wrt"]["value"] == st.grad_weights[j - 1, i]  # same rounded pass

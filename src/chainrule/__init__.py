@@ -29,5 +29,5 @@ __version__ = "0.1.0"
 
 __all__ = ["ChainruleError", "gradcheck", "Module", "Parameter", "Linear", "Tanh", "Sigmoid", "ReLU",
            "Identity", "Softmax", "Sequential", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Loss",
-           "SquaredError", "MSELoss", "CrossEntropyLoss", "SGD", "Adagrad", "Adam", "explain", "Explanation",
-           "summary"]
+           "SquaredError", "MSELoss", "CrossEntropyLoss", "SGD", "Adagrad", "Adam", "summary", "explain",
+           "Explanation"]

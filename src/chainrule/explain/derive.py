@@ -191,14 +191,16 @@ class Deriver:
         return Equations([(ELL, sym, Row(Sym("−", "-"), Paren(joined(Op.PLUS, terms))), Num(t.loss))])
 
     # --- backward, scalar -------------------------------------------------------------------------
-    def top_rows(self) -> list:
-        """∂ℓ/∂ŷ (unless softmax is fused into cross-entropy) and, for an output activation, ∂ℓ/∂b."""
+    def top_rows(self, units=None) -> list:
+        """∂ℓ/∂ŷ (unless softmax is fused into cross-entropy) and, for an output activation, ∂ℓ/∂b
+        (for the given output units; all by default)."""
         t, n, s = self.t, self.n, self.L
         st = self.st(s)
         yh, y, K = n.yhat, n.y, st.width
+        units = range(1, K + 1) if units is None else units
         rows = []
         if not st.fused:
-            for k in range(1, K + 1):
+            for k in units if not self._jacobian(s) else range(1, K + 1):
                 v, tk, g = Num(t.yhat[k - 1]), Num(t.target[k - 1]), Num(t.grad_yhat[k - 1])
                 if t.loss_name == "squared":
                     rows.append((d(ELL, yh.el(k)), Row(yh.el(k), Op.MINUS, y.el(k)), Row(v, Op.MINUS, tk), g))
@@ -213,7 +215,7 @@ class Deriver:
                         )
                     )
         if not self._merged(s):
-            rows += self.act_rows(s, range(1, K + 1))
+            rows += self.act_rows(s, units)
         return rows
 
     def act_rows(self, s: int, units) -> list:
@@ -306,15 +308,23 @@ class Deriver:
         n = self.n
         if any(self.st(t).width != 1 for t in range(s + 1, self.L + 1)):
             return None
+        if self._jacobian(s):
+            return None  # softmax: ∂zⱼ/∂aⱼ is not the whole story, every zₖ depends on aⱼ
         top = self.st(self.L)
-        vars_ = [n.pre(self.L).el(1)] if top.fused else [n.post(self.L).el(1)]
+        unit = j if s == self.L else 1
+        vars_ = [n.pre(self.L).el(unit)] if top.fused else [n.post(self.L).el(unit)]
         if not top.fused and not self._merged(self.L):
-            vars_.append(n.pre(self.L).el(1))
+            vars_.append(n.pre(self.L).el(unit))
         for t in range(self.L - 1, s - 1, -1):
             unit = j if t == s else 1
             vars_.append(n.post(t).el(unit))
             vars_.append(n.pre(t).el(unit))
         return vars_
+
+    def _jacobian(self, s: int) -> bool:
+        """True when stage s has a (non-fused) softmax over more than one unit."""
+        st = self.st(s)
+        return st.activation == "softmax" and not st.fused and st.width > 1
 
     def weight_rows(self, s: int, cells) -> list:
         st, n = self.st(s), self.n
@@ -542,14 +552,19 @@ class Deriver:
                 rows.append((d(ELL, w) if m == 1 else BLANK, Row(*facs)))
         else:
             q = n.post(s).el(j)
-            rows = [(d(ELL, w), Row(d(ELL, p), d(p, w)), Row(d(ELL, q), d(q, p), d(p, w)))]
+            if self._jacobian(s):
+                qk = n.post(s).el("k")
+                through_q = Row(_sum("k"), d(ELL, qk), d(qk, p), d(p, w))
+            else:
+                through_q = Row(d(ELL, q), d(q, p), d(p, w))
+            rows = [(d(ELL, w), Row(d(ELL, p), d(p, w)), through_q)]
             for t in range(s, self.L):
                 P2 = n.pre(t + 1)
                 qq = n.post(t).el(j if t == s else "j")
                 rows.append((d(ELL, qq), Row(_sum("k"), d(ELL, P2.el("k")), d(P2.el("k"), qq))))
         doc.add(Equations(rows))
         doc.add(Heading("Evaluated, one step at a time"))
-        rows = list(self.top_rows())
+        rows = list(self.top_rows([j] if s == self.L else None))
         for t in range(self.L - 1, s - 1, -1):
             units = [j] if t == s else range(1, self.st(t).width + 1)
             rows += self.grad_z_rows(t, units) + self.act_rows(t, units)

@@ -11,7 +11,7 @@ of the padded input, laid out as a patch matrix, times the weight matrix (one GE
 
 import numpy as np
 
-from chainrule.core import init
+from chainrule.core import conv_flat, init
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.nn.module import Module, Parameter, check_dtype
@@ -60,7 +60,12 @@ class Conv2d(Module):
     x : (N, C_in, H, W) or (C_in, H, W)  ->  y : (N, C_out, OH, OW) or (C_out, OH, OW)
     OH = ⌊(H + 2P − D(K−1) − 1)/S⌋ + 1. ``padding`` may be 'same' (OH = ⌈H/S⌉, also for S > 1,
     which PyTorch refuses) or 'valid' (no padding). ``groups = in_channels`` is depthwise.
+
+    ``path`` picks the kernel: "auto" (the flat-layout fast path of ``core.conv_flat`` where it
+    applies — stride 1, groups 1 — else im2col), "im2col" or "flat". Both give the same numbers.
     """
+
+    PATHS = ("auto", "im2col", "flat")
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, dtype=np.float64,
@@ -83,6 +88,8 @@ class Conv2d(Module):
         fan_in = init.fans(shape)[0]
         self.bias = Parameter(init.default_bias((self.out_channels,), fan_in, g, dt)) if bias else None
         self._cache = None
+        self.path = "auto"
+        self._flat = None  # conv_flat.FlatConv: buffers reused while the input shape stays the same
 
     def pads(self, hw) -> win.Pads:
         """(top, bottom, left, right) padding for an H×W input."""
@@ -100,16 +107,37 @@ class Conv2d(Module):
         hw = x4.shape[2:]
         self.output_shape(hw)  # size check with a readable message
         pads = self.pads(hw)
-        y, cols = conv2d_forward(x4, W, None if self.bias is None else self.bias.data, self.stride, pads,
-                                 self.dilation, self.groups)
-        self._cache = (cols, x4.shape, pads, unbatched)
+        b = None if self.bias is None else self.bias.data
+        if self._use_flat(pads, hw[1]):
+            key = (x4.shape, W.shape, pads, self.dilation, W.dtype)
+            if self._flat is None or self._flat.key != key:
+                self._flat = conv_flat.FlatConv(*key)
+            y = self._flat.forward(x4, W, b)
+            self._cache = (None, x4.shape, pads, unbatched)
+        else:
+            y, cols = conv2d_forward(x4, W, b, self.stride, pads, self.dilation, self.groups)
+            self._cache = (cols, x4.shape, pads, unbatched)
         return y[0] if unbatched else y
+
+    def _use_flat(self, pads, width: int) -> bool:
+        if self.path not in self.PATHS:
+            raise ChainruleError(f"Conv2d.path is {self.path!r}; expected one of {', '.join(self.PATHS)}")
+        if self.path == "im2col":
+            return False
+        ok = conv_flat.supported(self.stride, pads, self.dilation, self.groups, self.kernel_size, width)
+        if self.path == "flat" and not ok:
+            raise ChainruleError("Conv2d.path 'flat' needs stride 1, groups 1 and padding ≤ what 'same' adds; "
+                                 f"this layer is {self!r}")
+        return ok
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         cols, x_shape, pads, unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
-        dx, dW, db = conv2d_backward(dy4, cols, self.weight.data, x_shape, self.stride, pads, self.dilation,
-                                     self.groups)
+        if cols is None:
+            dx, dW, db = self._flat.backward(np.ascontiguousarray(dy4), self.weight.data)
+        else:
+            dx, dW, db = conv2d_backward(dy4, cols, self.weight.data, x_shape, self.stride, pads,
+                                         self.dilation, self.groups)
         self.weight.grad += dW
         if self.bias is not None:
             self.bias.grad += db

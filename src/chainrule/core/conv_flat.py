@@ -1,0 +1,166 @@
+"""Fast stride-1 convolution on a flat, row-padded layout (the speed path; ``nn.conv`` im2col is its twin).
+
+Each image is kept flat, channel by channel, in a reused buffer padded with zero *rows* above and below
+only. Output position p = i·W + j (one row of W positions per output row, even when OW < W) then
+reads input position p + u·D_h·W + v·D_w − P_left for kernel offset (u, v): every offset is one
+contiguous shift of the flat image, so ONE strided copy builds the whole patch matrix
+
+    P : (N, C·KH·KW + 1, OH·W),  P[n, (c, u, v), p] = xflat[n, c, p + u·D_h·W + v·D_w − P_left]
+
+except that reads which wrap across a row end (they stand for left/right zero padding) are zeroed.
+The last row of P is all ones, so [W | b] @ P adds the bias, and ∂ℓ/∂y @ Pᵀ yields [∂ℓ/∂W | ∂ℓ/∂b].
+One matmul per sample writes NCHW directly. The batch is split over two threads, each with
+single-threaded BLAS (threadpoolctl), which beats letting OpenBLAS split each small GEMM.
+
+Supported: stride 1, groups 1, and OW ≤ W (left + right padding ≤ D_w(KW − 1), e.g. 'same', 'valid').
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+_POOL: ThreadPoolExecutor | None = None
+_BLAS = None
+THREADS = 2
+MIN_SPLIT_WORK = 200_000  # below this many multiply-adds per call, threads cost more than they save
+
+
+def supported(stride, pads, dilation, groups, kernel, width) -> bool:
+    """Whether this layout can compute the convolution (else use im2col)."""
+    ext_w = dilation[1] * (kernel[1] - 1) + 1
+    return tuple(stride) == (1, 1) and groups == 1 and pads[2] + pads[3] <= ext_w - 1 and \
+        width + pads[2] + pads[3] - ext_w + 1 >= 1
+
+
+def _blas_single():
+    """A context manager that makes BLAS single-threaded for its duration (shared controller)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+def _parallel(fn, n: int, work: int) -> None:
+    """Run fn(lo, hi) over [0, n) in up to THREADS chunks (one in this thread), BLAS single-threaded.
+
+    BLAS stays single-threaded even without the split: OpenBLAS threads on these small GEMMs cost
+    more than they bring, and on a busy machine they stall badly.
+    """
+    global _POOL
+    split = n >= 2 and THREADS >= 2 and work >= MIN_SPLIT_WORK
+    with _blas_single():
+        if not split:
+            fn(0, n)
+            return
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="chainrule-conv")
+        cuts = [n * k // THREADS for k in range(THREADS + 1)]
+        futures = [_POOL.submit(fn, cuts[k], cuts[k + 1]) for k in range(1, THREADS)]
+        fn(cuts[0], cuts[1])
+        for f in futures:
+            f.result()
+
+
+class FlatConv:
+    """Buffers and kernels for one input shape (N, C, H, W), kernel, padding, dilation and dtype.
+
+    ``forward`` keeps the patch matrix in its buffer for ``backward``: one cache per forward.
+    """
+
+    def __init__(self, x_shape, weight_shape, pads, dilation, dtype):
+        N, C, H, W = x_shape
+        O, _, kh, kw = weight_shape
+        t, b, left, r = pads
+        dh, dw = dilation
+        self.key = (tuple(x_shape), tuple(weight_shape), tuple(pads), tuple(dilation), np.dtype(dtype))
+        self.N, self.C, self.H, self.W, self.O, self.kh, self.kw = N, C, H, W, O, kh, kw
+        self.top, self.left, self.dh, self.dw = t, left, dh, dw
+        self.oh = H + t + b - dh * (kh - 1)
+        self.ow = W + left + r - dw * (kw - 1)
+        self.q = self.oh * W                                   # output positions per channel, W per row
+        self.ck = C * kh * kw
+        pre, post = left, dw * (kw - 1) - left                 # reads reach this far before / after
+        self.length = pre + (H + t + b) * W + post
+        self.xbuf = np.zeros((N, C, self.length), dtype=dtype)  # zero rows and ends are written once
+        self.interior = self.xbuf[:, :, pre + t * W: pre + (t + H) * W].reshape(N, C, H, W)
+        s = self.xbuf.strides
+        # (N, C, KH, KW, OH·W): the one strided view that is the patch matrix
+        self.view = as_strided(self.xbuf, (N, C, kh, kw, self.q), (s[0], s[1], dh * W * s[2], dw * s[2], s[2]),
+                               writeable=False)
+        self.P = np.empty((N, self.ck + 1, self.q), dtype=dtype)
+        self.P[:, -1, :] = 1
+        # for kernel column v, the output columns j whose read wraps across a row end: [0, lo) and [hi, W)
+        self.wraps = []
+        for v in range(kw):
+            lo, hi = max(0, left - v * dw), min(W, W + left - v * dw)
+            if lo > 0 or hi < W:
+                self.wraps.append((v, slice(0, lo), slice(hi, W)))
+
+    def _zero_wraps(self, M: np.ndarray) -> None:
+        """Zero the entries of M : (n, C·KH·KW[+1], OH·W) that read across a row end.
+
+        (Copying everything and zeroing these few columns is faster than copying around them.)
+        """
+        m = M[:, :self.ck].reshape(M.shape[0], self.C, self.kh, self.kw, self.oh, self.W)
+        for v, lo, hi in self.wraps:
+            if lo.stop:
+                m[:, :, :, v, :, lo] = 0
+            if hi.start < self.W:
+                m[:, :, :, v, :, hi] = 0
+
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        """x (N, C, H, W) -> y (N, O, OH, OW)."""
+        Wb = np.empty((self.O, self.ck + 1), dtype=weight.dtype)  # [W | b]
+        Wb[:, :-1] = weight.reshape(self.O, self.ck)
+        Wb[:, -1] = 0 if bias is None else bias
+        full = self.ow == self.W
+        y = np.empty((self.N, self.O, self.oh, self.W if full else self.ow), dtype=x.dtype)
+        yq = y.reshape(self.N, self.O, self.q) if full else None
+        parts = {}
+
+        def chunk(lo, hi):
+            self.interior[lo:hi] = x[lo:hi]
+            Pc = self.P[lo:hi]
+            np.copyto(Pc[:, :-1].reshape(hi - lo, self.C, self.kh, self.kw, self.q), self.view[lo:hi])
+            self._zero_wraps(Pc)
+            if full:
+                np.matmul(Wb, Pc, out=yq[lo:hi])
+            else:
+                parts[lo] = (Wb @ Pc).reshape(hi - lo, self.O, self.oh, self.W)
+                y[lo:hi] = parts.pop(lo)[..., :self.ow]
+
+        _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q)
+        return y
+
+    def backward(self, dy: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(dx, dW, db) for dy (N, O, OH, OW), from the patch matrix of the last forward."""
+        WT = np.ascontiguousarray(weight.reshape(self.O, self.ck).T)  # (C·KH·KW, O)
+        dx = np.empty((self.N, self.C, self.H, self.W), dtype=dy.dtype)
+        grads = {}
+        pre, t, W = self.left, self.top, self.W
+
+        def chunk(lo, hi):
+            n = hi - lo
+            if self.ow == W:
+                dq = dy[lo:hi].reshape(n, self.O, self.q)
+            else:  # the positions j ≥ OW of each row are not outputs: their gradient is 0
+                dq = np.zeros((n, self.O, self.oh, W), dtype=dy.dtype)
+                dq[..., :self.ow] = dy[lo:hi]
+                dq = dq.reshape(n, self.O, self.q)
+            grads[lo] = np.matmul(dq, self.P[lo:hi].transpose(0, 2, 1)).sum(axis=0)  # [∂ℓ/∂W | ∂ℓ/∂b]
+            dP = np.matmul(WT, dq)                                  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)
+            self._zero_wraps(dP)                                    # wrapped reads were padding: no gradient
+            dP = dP.reshape(n, self.C, self.kh, self.kw, self.q)
+            dbuf = np.zeros((n, self.C, self.length), dtype=dy.dtype)
+            for u in range(self.kh):                                # the adjoint of the strided copy
+                for v in range(self.kw):
+                    off = u * self.dh * W + v * self.dw
+                    dbuf[:, :, off:off + self.q] += dP[:, :, u, v]
+            dx[lo:hi] = dbuf[:, :, pre + t * W: pre + (t + self.H) * W].reshape(n, self.C, self.H, W)
+
+        _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q)
+        g = sum(grads[k] for k in sorted(grads))  # a fixed order: the same bytes on every run
+        return dx, g[:, :-1].reshape(weight.shape), g[:, -1].copy()
