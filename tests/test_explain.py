@@ -115,7 +115,7 @@ def test_check_shows_finite_differences():
 
 
 # --- random networks against PyTorch --------------------------------------------------------------
-ACTS = ["tanh", "sigmoid", "relu", "identity", None]
+ACTS = ["tanh", "sigmoid", "relu", "identity", "softmax", None]
 
 
 def random_case(seed: int):

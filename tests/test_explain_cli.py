@@ -142,3 +142,11 @@ def test_standalone_latex_compiles(capsys, tmp_path):
 def test_docs_show_the_real_output():
     doc = (ROOT / "docs" / "explain.md").read_text(encoding="utf-8")
     assert (GOLDEN / "recitation-3.1-scalar.txt").read_text(encoding="utf-8") in doc
+
+
+def test_x_and_y_flags_replace_the_specs(capsys):
+    code, out, _ = run_cli(capsys, EXAMPLES / "recitation-3.1.toml", "--x", "[0, 1]", "--y", "3", "--form", "vector")
+    assert code == 0
+    assert out == (GOLDEN / "recitation-3.2-vector.txt").read_text(encoding="utf-8")
+    code, _, err = run_cli(capsys, "--x", "[0, one]")
+    assert code == 2 and "--x" in err and err.count("\n") == 1

@@ -1,7 +1,8 @@
 """LaTeX (a fragment, or a complete document) and the maths shared with the Markdown renderer.
 
-The fragment needs ``amsmath`` (``align*``, ``bmatrix``); ``standalone=True`` wraps it in an article
-that compiles with plain pdflatex. Prose is ASCII; special characters are escaped.
+The fragment needs ``amsmath`` (``align*``, ``bmatrix``) and ``amssymb`` (``\\mathbb{1}``, relu's step);
+``standalone=True`` wraps it in an article that compiles with plain pdflatex. Prose is ASCII; special
+characters are escaped.
 """
 
 import numpy as np
