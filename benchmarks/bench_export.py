@@ -1,7 +1,8 @@
 """Inference of an exported model: chainrule's forward vs the same graph in onnxruntime vs PyTorch.
 
 Prints milliseconds per batch and ratios measured in this run (nothing is compared with stored
-numbers). Short on purpose: a few repeats of a 256-example batch, float32, one thread each.
+numbers). Short on purpose: a few repeats of a 256-example batch, float32, one thread each (NumPy's
+BLAS too), best of 20.
 
     python benchmarks/bench_export.py
 """
@@ -24,11 +25,13 @@ def best_ms(fn, repeats: int = 20) -> float:
 def main() -> None:
     import onnxruntime as ort
     import torch
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
     import chainrule as cr
     from chainrule.export import onnx_model
     from chainrule.interop.torch import to_torch
 
+    threadpool_limits(1)  # NumPy's BLAS on one thread too: the same footing as onnxruntime and torch
     torch.set_num_threads(1)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
