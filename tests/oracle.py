@@ -35,10 +35,14 @@ def assert_close(ours, theirs, rtol, what):
     np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol * 1e-3 * scale, err_msg=what)
 
 
-def check_against_torch(model, x, y, loss, rtol: float = 1e-10) -> None:
-    """Forward values, loss, input gradient and every parameter gradient equal PyTorch's."""
+def check_against_torch(model, x, y, loss, rtol: float = 1e-10, tmodel=None) -> None:
+    """Forward values, loss, input gradient and every parameter gradient equal PyTorch's.
+
+    ``tmodel`` is the PyTorch twin to compare with; by default ``to_torch(model)``.
+    """
     x = np.asarray(x, dtype=model.dtype or np.float64)
-    tmodel = to_torch(model)
+    tmodel = to_torch(model) if tmodel is None else tmodel
+    tmodel.zero_grad()
     xt = torch.tensor(x, requires_grad=True)
     yt = tmodel(xt)
     lt = torch_loss(loss, yt, y)

@@ -26,6 +26,10 @@ def register(sub) -> None:
                     "network, with the numbers substituted, in the recitation's notation. With no SPEC: "
                     "the recitation's network with x = [1, 2], y = 3.")
     p.add_argument("spec", nargs="?", metavar="SPEC", help="network spec file (TOML); see examples/")
+    p.add_argument("--torch", metavar="FILE.py",
+                   help="explain a PyTorch network instead: a Python file that defines `model` (a "
+                        "torch.nn.Sequential of Linear and activations) and optionally x, y and loss "
+                        "(torch MSELoss or CrossEntropyLoss); needs pip install 'chainrule[torch]'")
     p.add_argument("--form", choices=("scalar", "vector"), default="scalar",
                    help="scalar: every sum written out (default); vector: the matrix form")
     p.add_argument("--wrt", metavar="WEIGHT",
@@ -62,6 +66,8 @@ def run(args) -> int:
     from chainrule.explain import explain
     from chainrule.spec import load_spec, parse_spec
 
+    if args.torch is not None:
+        return _run_torch(args)
     if args.spec is None:
         data = tomllib.loads(RECITATION)
         source = "<recitation>"
@@ -93,7 +99,11 @@ def run(args) -> int:
         if str(err).startswith("--wrt"):
             raise
         raise ChainruleError(f"{source}: {err}") from None
-    out = e.render(args.fmt, standalone=args.standalone)
+    _emit(args, e.render(args.fmt, standalone=args.standalone))
+    return 0
+
+
+def _emit(args, out: str) -> None:
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(out)
@@ -101,4 +111,32 @@ def run(args) -> int:
         import sys
 
         sys.stdout.write(out)
+
+
+def _run_torch(args) -> int:
+    """``--torch FILE.py``: the file's ``model`` converted with ``from_torch``; x, y from the flags or
+    the file."""
+    from chainrule.errors import ChainruleError
+    from chainrule.explain import explain
+    from chainrule.interop.torch import load_torch_file
+
+    if args.spec is not None:
+        raise ChainruleError(f"give a SPEC or --torch FILE.py, not both (got {args.spec} and {args.torch})")
+    if args.standalone and args.fmt != "latex":
+        raise ChainruleError("--standalone goes with --format latex")
+    got = load_torch_file(args.torch)
+    x = _value(args.x, "--x") if args.x is not None else got["x"]
+    y = _value(args.y, "--y") if args.y is not None else got["y"]
+    for name, v in (("x", x), ("y", y)):
+        if v is None:
+            raise ChainruleError(f"{args.torch}: explain needs {'an input' if name == 'x' else 'a target'}: "
+                                 f"define {name} in the file or give --{name}")
+    try:
+        e = explain(got["net"], x, y, got["loss"], form=args.form, wrt=args.wrt, decimals=args.decimals,
+                    round_each_step=args.round_each_step, check=args.check)
+    except ChainruleError as err:
+        if str(err).startswith("--wrt"):
+            raise
+        raise ChainruleError(f"{args.torch}: {err}") from None
+    _emit(args, e.render(args.fmt, standalone=args.standalone))
     return 0

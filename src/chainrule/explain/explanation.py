@@ -110,6 +110,8 @@ def explain(
     """Run ``net`` forward and backward on one example and return the worked derivation.
 
     net : a ``Sequential`` of Linear layers, each optionally followed by tanh/sigmoid/relu/identity/softmax
+        (or a ``torch.nn.Sequential`` of the same, converted with ``interop.torch.from_torch``;
+        x, y may then be tensors and loss a torch MSELoss / CrossEntropyLoss)
     x : (in,) one example;  y : the target (a number or vector; a class label or one-hot for cross-entropy)
     loss : SquaredError (default), MSELoss or CrossEntropyLoss (default when the net ends in Softmax;
         a final Softmax is then fused into the loss, PyTorch's form: ∂ℓ/∂b = ŷ − y)
@@ -118,6 +120,10 @@ def explain(
     decimals : digits after the point; round_each_step : the engine rounds every intermediate to
         what is printed before using it; check : also central finite differences for each gradient
     """
+    from chainrule.interop.torch import as_chainrule, as_numpy, loss_from_torch
+
+    # a PyTorch-built network, tensors or loss become their chainrule twins (torch is not imported)
+    net, x, y, loss = as_chainrule(net), as_numpy(x), as_numpy(y), loss_from_torch(loss)
     fmt = NumberFormat(decimals)
     trace = run(net, x, y, loss, round_fn=fmt.round_array if round_each_step else None, check=check)
     return Explanation(trace, form=form, wrt=wrt, decimals=decimals, check=check)

@@ -83,12 +83,15 @@ TO_TORCH = {
 }
 
 
-def to_torch(model: Module):
-    """An equivalent ``torch.nn`` module holding copies of ``model``'s weights."""
+def to_torch(model: Module, _path: str = "model"):
+    """An equivalent ``torch.nn`` module holding copies of ``model``'s weights (bitwise, same dtype)."""
     torch = _torch()
+    if type(model) is Sequential:  # here rather than in the table, to name where a bad layer sits
+        return torch.nn.Sequential(*(to_torch(layer, f"{_path}[{i}]") for i, layer in enumerate(model)))
     convert = TO_TORCH.get(type(model))
     if convert is None:
-        raise ChainruleError(f"layer {type(model).__name__} has no PyTorch equivalent in chainrule's converter")
+        raise ChainruleError(f"layer {_path} ({type(model).__name__}) has no PyTorch equivalent in chainrule's "
+                             f"converter; it converts {', '.join(sorted(t.__name__ for t in TO_TORCH))}")
     return convert(torch, model)
 
 
@@ -150,14 +153,99 @@ def _from_table(torch) -> dict:
 FROM_TORCH_EXTRA: dict = {}
 
 
-def from_torch(module) -> Module:
-    """A chainrule module equivalent to a ``torch.nn`` module built from layer types chainrule has."""
+def from_torch(module, _path: str = "model") -> Module:
+    """A chainrule module equivalent to a ``torch.nn`` module built from layer types chainrule has.
+
+    Weights are copied bitwise in their dtype (float32 or float64). Anything else is an error naming
+    the module and where it sits, e.g. "PyTorch module Dropout at model[2] is not supported".
+    """
     torch = _torch()
     table = {**_from_table(torch), **FROM_TORCH_EXTRA}
+    if type(module) is torch.nn.Sequential:  # here rather than in the table, to track each child's position
+        return Sequential(*(from_torch(child, f"{_path}[{i}]") for i, child in enumerate(module)))
     convert = table.get(type(module))
     if convert is None and isinstance(module, torch.nn.Conv2d) and hasattr(module, "pads_for"):
         convert = _conv_from  # to_torch's stand-in for 'same' padding with stride > 1
     if convert is None:
-        raise ChainruleError(f"PyTorch module {type(module).__name__} is not supported; chainrule converts "
-                             f"{', '.join(sorted(t.__name__ for t in table))}")
-    return convert(module)
+        if not isinstance(module, torch.nn.Module):
+            raise ChainruleError(f"{_path} is a {type(module).__name__}, not a PyTorch module")
+        raise ChainruleError(f"PyTorch module {type(module).__name__} at {_path} is not supported; chainrule "
+                             f"converts {', '.join(sorted(t.__name__ for t in table))}")
+    try:
+        return convert(module)
+    except ChainruleError as e:
+        raise ChainruleError(f"PyTorch module {type(module).__name__} at {_path}: {e}") from None
+
+
+# --- PyTorch objects handed to chainrule's own functions (explain) ---------------------------------
+def is_torch_object(obj, name: str = "Module") -> bool:
+    """True when ``obj`` is a torch ``Module`` (or ``Tensor`` …), told without importing torch."""
+    return any(c.__name__ == name and c.__module__.startswith("torch") for c in type(obj).__mro__)
+
+
+def as_chainrule(net):
+    """``net`` itself, or the chainrule twin of a ``torch.nn`` module (``from_torch``)."""
+    return from_torch(net) if is_torch_object(net) else net
+
+
+def as_numpy(value):
+    """A torch tensor as a NumPy array (detached, on the CPU); anything else unchanged."""
+    return value.detach().cpu().numpy() if is_torch_object(value, "Tensor") else value
+
+
+def loss_from_torch(loss):
+    """chainrule's twin of a torch loss module (MSELoss, CrossEntropyLoss with mean reduction);
+    anything that is not a torch object is returned unchanged."""
+    if not is_torch_object(loss):
+        return loss
+    from chainrule.nn.losses import CrossEntropyLoss, MSELoss
+
+    kind = type(loss).__name__
+    twin = {"MSELoss": MSELoss, "CrossEntropyLoss": CrossEntropyLoss}.get(kind)
+    if twin is None:
+        raise ChainruleError(f"PyTorch loss {kind} is not supported; chainrule converts MSELoss and "
+                             "CrossEntropyLoss")
+    if getattr(loss, "reduction", "mean") != "mean":
+        raise ChainruleError(f"PyTorch {kind}(reduction={loss.reduction!r}): chainrule's losses take the mean")
+    if kind == "CrossEntropyLoss" and (loss.label_smoothing or loss.weight is not None
+                                       or loss.ignore_index != -100):
+        raise ChainruleError("PyTorch CrossEntropyLoss with weight, ignore_index or label_smoothing is not "
+                             "supported; chainrule's is the plain mean cross-entropy")
+    return twin()
+
+
+def load_torch_file(path) -> dict:
+    """Run the Python file ``path`` and return the chainrule twin of the ``torch.nn`` network it
+    defines as ``model``, with its optional ``x``, ``y`` and ``loss``: {"net", "x", "y", "loss"}.
+
+    The file is ordinary Python (it may import torch and build the model any way it likes); running
+    it is running the user's own code. Nothing is unpickled: weights come from the module as built.
+    """
+    import runpy
+    from pathlib import Path
+
+    _torch()
+    p = Path(path)
+    if not p.is_file():
+        raise ChainruleError(f"{p}: no such file (expected a Python file that defines `model`)")
+    try:
+        ns = runpy.run_path(str(p), run_name="__chainrule_torch__")
+    except SystemExit as e:
+        raise ChainruleError(f"{p}: the file called exit({e.code}) instead of defining `model`") from None
+    except Exception as e:
+        raise ChainruleError(f"{p}: running it raised {type(e).__name__}: {e}") from None
+    if "model" not in ns:
+        found = sorted(k for k, v in ns.items() if is_torch_object(v))
+        hint = f" (it defines the PyTorch module(s) {', '.join(found)})" if found else ""
+        raise ChainruleError(f"{p}: defines no `model`{hint}; expected e.g. model = torch.nn.Sequential(...)")
+    model = ns["model"]
+    if not is_torch_object(model):
+        raise ChainruleError(f"{p}: `model` is a {type(model).__name__}, not a torch.nn module")
+    try:
+        net = from_torch(model)
+    except ChainruleError as e:
+        raise ChainruleError(f"{p}: {e}") from None
+    if not isinstance(net, Sequential):
+        net = Sequential(net)
+    return {"net": net, "x": as_numpy(ns.get("x")), "y": as_numpy(ns.get("y")),
+            "loss": loss_from_torch(ns.get("loss"))}

@@ -1,0 +1,99 @@
+"""``chainrule export MODEL --onnx OUT.onnx``: write a model for any ONNX runtime.
+
+MODEL is a model file (``chainrule train`` writes them) or a network spec (.toml). A model file's
+metadata may carry
+- ``extra["scaling"] = {"mean": [...], "scale": [...]}`` (or ``{"kind": …, "shift": [...], "scale":
+  [...]}``): the exported graph then starts with x' = (x − mean) / scale, so it takes the raw inputs
+  ``chainrule predict`` takes;
+- ``extra["input_shape"]``: the network's input for one example, e.g. [1, 8, 8] for images;
+- ``extra["example_shape"]``: a raw example's shape when it differs (e.g. [64], an image as a row):
+  the graph takes that and reshapes after scaling.
+"""
+
+ORDER = 60
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export", help="write a model as ONNX (needs: pip install 'chainrule[onnx]')",
+        description="Write a chainrule model (model file or .toml network spec) as a standard ONNX graph "
+                    "with a dynamic batch dimension, in the model's dtype. Feature scaling stored in the "
+                    "model file becomes the graph's first step.")
+    p.add_argument("model", metavar="MODEL", help="model file (.safetensors) or network spec (.toml)")
+    p.add_argument("--onnx", metavar="OUT.onnx", required=True, help="where to write the ONNX model")
+    p.add_argument("--input-shape", metavar="SHAPE",
+                   help="one example's shape, e.g. 64 or 1,8,8 (default: from the model file, else the "
+                        "first layer)")
+    p.add_argument("--softmax", action="store_true",
+                   help="end the graph with a softmax, so it outputs class probabilities rather than the "
+                        "logits a network trained with cross-entropy ends in")
+    p.add_argument("--no-scaling", action="store_true",
+                   help="leave the model file's feature scaling out of the graph")
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset version (default 17)")
+    p.set_defaults(func=run)
+
+
+def _parse_shape(text: str) -> list[int]:
+    from chainrule.errors import ChainruleError
+
+    try:
+        shape = [int(s) for s in text.replace("x", ",").replace("×", ",").split(",") if s.strip()]
+    except ValueError:
+        shape = []
+    if not shape or min(shape) < 1:
+        raise ChainruleError(f"--input-shape {text!r} must be positive integers separated by commas, "
+                             "e.g. 64 or 1,8,8")
+    return shape
+
+
+def load_network(path: str):
+    """(network, extra metadata) from a model file or a .toml spec (a spec's fused softmax restored)."""
+    from pathlib import Path
+
+    if Path(path).suffix.lower() == ".toml":
+        from chainrule.nn.activations import Softmax
+        from chainrule.nn.containers import Sequential
+        from chainrule.spec import load_spec
+
+        spec = load_spec(path)
+        net, _ = spec.build()
+        if spec.softmax_output:  # built without it for the fused cross-entropy; the export outputs ŷ
+            net = Sequential(*net.layers, Softmax())
+        extra = {"input_shape": list(spec.input_shape())} if spec.input_shape() else {}
+        return net, extra
+    from chainrule.nn.containers import Sequential
+    from chainrule.serialize import load_model
+
+    net, extra = load_model(path)
+    return (net if isinstance(net, Sequential) else Sequential(net)), extra
+
+
+def run(args) -> int:
+    from chainrule.errors import ChainruleError
+    from chainrule.export.onnx import OPSET, save_onnx
+
+    net, extra = load_network(args.model)
+    if args.softmax:
+        from chainrule.nn.activations import Softmax
+        from chainrule.nn.containers import Sequential
+
+        if isinstance(net[-1], Softmax):
+            raise ChainruleError(f"{args.model}: the network already ends in a softmax; drop --softmax")
+        net = Sequential(*net.layers, Softmax())
+    shape = _parse_shape(args.input_shape) if args.input_shape else extra.get("input_shape")
+    scaling = None if args.no_scaling else extra.get("scaling")
+    if scaling is not None and not isinstance(scaling, dict):
+        raise ChainruleError(f"{args.model}: metadata 'scaling' must be {{'mean': [...], 'scale': [...]}}, "
+                             f"got {type(scaling).__name__}")
+    opset = args.opset or OPSET
+    example = None if args.input_shape else extra.get("example_shape")
+    proto = save_onnx(net, args.onnx, input_shape=shape, scaling=scaling, example_shape=example, opset=opset)
+
+    def dims(value_info) -> str:
+        d = value_info.type.tensor_type.shape.dim
+        return "(" + ", ".join(x.dim_param or str(x.dim_value) for x in d) + ")" if d else "(?)"
+
+    print(f"wrote {args.onnx}: ONNX opset {opset}, {net.dtype or 'float64'}, input {dims(proto.graph.input[0])} "
+          f"-> output {dims(proto.graph.output[0])}"
+          + (", feature scaling included" if scaling and scaling.get("kind") != "none" else ""))
+    return 0

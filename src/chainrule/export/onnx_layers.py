@@ -1,0 +1,145 @@
+"""One small function per layer type: the ONNX nodes that compute what the chainrule layer computes.
+
+Each function takes the graph builder, the layer, the name of its input tensor and the layer's
+path in the network ("0", "3", "1.2" …) and returns the name of its output tensor. The table is keyed
+by class name (as ``Module.registry`` is), so a layer type is exportable without this module
+importing it. Attributes follow https://onnx.ai/onnx/operators/ at opset 17.
+"""
+
+from collections.abc import Callable
+
+from chainrule.errors import ChainruleError
+
+
+def _pair(v, what: str, path: str) -> tuple[int, int]:
+    """(h, w) from an int or a 2-sequence, PyTorch's convention for kernel_size, stride, padding …"""
+    if isinstance(v, int):
+        return v, v
+    v = tuple(v)
+    if len(v) != 2 or not all(isinstance(i, int) for i in v):
+        raise ChainruleError(f"layer {path}: {what} {v!r} is not an int or a pair of ints")
+    return v
+
+
+def _pads(padding, kernel, stride, dilation, hw, path: str) -> list[int] | None:
+    """ONNX pads [h_begin, w_begin, h_end, w_end] from chainrule's padding (int, pair, 'valid', 'same').
+
+    'same' makes O = ⌈H/S⌉: total (O − 1)·S + D(K − 1) + 1 − H per axis, the odd one at the end (for
+    S = 1 that is D(K − 1), PyTorch's rule, whatever H is). With S > 1 the pads depend on H: None
+    when H is not known statically (the caller then uses auto_pad=SAME_UPPER, the same rule).
+    """
+    if padding == "valid":
+        return [0, 0, 0, 0]
+    if padding == "same":
+        total = []
+        for k, s, d, size in zip(kernel, stride, dilation, hw, strict=True):
+            if s == 1:
+                total.append(d * (k - 1))
+            elif size is None:
+                return None
+            else:
+                out = -(-size // s)
+                total.append(max((out - 1) * s + d * (k - 1) + 1 - size, 0))
+        begin = [t // 2 for t in total]
+        return begin + [t - b for t, b in zip(total, begin, strict=True)]
+    ph, pw = _pair(padding, "padding", path)
+    return [ph, pw, ph, pw]
+
+
+# --- dense ---------------------------------------------------------------------------------------
+def linear(g, layer, x: str, path: str) -> str:
+    """y = x Wᵀ + b as Gemm(transB=1); x : (N, in) -> y : (N, out). Initializers keep PyTorch's keys."""
+    inputs = [x, g.const(f"{path}.weight", layer.weight.data)]
+    if layer.bias is not None:
+        inputs.append(g.const(f"{path}.bias", layer.bias.data))
+    return g.node("Gemm", inputs, path, transB=1)
+
+
+def _elementwise(op: str) -> Callable:
+    def convert(g, layer, x, path):
+        return g.node(op, [x], path)
+
+    convert.__doc__ = f"The layer as one ONNX {op} node (same shape in and out)."
+    return convert
+
+
+def softmax(g, layer, x: str, path: str) -> str:
+    """Softmax along the layer's ``dim`` (opset ≥ 13 normalises along that one axis, as PyTorch)."""
+    return g.node("Softmax", [x], path, axis=int(layer.dim))
+
+
+# --- convolution and pooling ---------------------------------------------------------------------
+def conv2d(g, layer, x: str, path: str) -> str:
+    """Cross-correlation, NCHW; weight (out, in/groups, kh, kw) is ONNX's W layout unchanged."""
+    cfg = layer.config()
+    if cfg.get("padding_mode", "zeros") != "zeros":
+        raise ChainruleError(f"layer {path} (Conv2d) has padding_mode={cfg['padding_mode']!r}; "
+                             "ONNX Conv pads with zeros only")
+    kernel = tuple(int(k) for k in layer.weight.data.shape[2:])
+    stride = _pair(cfg.get("stride", 1), "stride", path)
+    dilation = _pair(cfg.get("dilation", 1), "dilation", path)
+    padding = cfg.get("padding", 0)
+    hw = g.shape_of(x)[2:] if padding == "same" and stride != (1, 1) else (None, None)
+    pads = _pads(padding, kernel, stride, dilation, hw or (None, None), path)
+    inputs = [x, g.const(f"{path}.weight", layer.weight.data)]
+    if getattr(layer, "bias", None) is not None:
+        inputs.append(g.const(f"{path}.bias", layer.bias.data))
+    pad_attr = {"pads": pads} if pads is not None else {"auto_pad": "SAME_UPPER"}
+    return g.node("Conv", inputs, path, kernel_shape=list(kernel), strides=list(stride),
+                  dilations=list(dilation), group=int(cfg.get("groups", 1)), **pad_attr)
+
+
+def _pool_attrs(cfg: dict, path: str) -> tuple[dict, tuple[int, int], tuple[int, int]]:
+    kernel = _pair(cfg["kernel_size"], "kernel_size", path)
+    stride = kernel if cfg.get("stride") is None else _pair(cfg["stride"], "stride", path)
+    dilation = _pair(cfg.get("dilation", 1), "dilation", path)
+    attrs = {"kernel_shape": list(kernel), "strides": list(stride),
+             "pads": _pads(cfg.get("padding", 0), kernel, stride, dilation, (None, None), path),
+             "ceil_mode": int(bool(cfg.get("ceil_mode", False)))}
+    return attrs, kernel, dilation
+
+
+def maxpool2d(g, layer, x: str, path: str) -> str:
+    """Max over each window; padded cells never win (PyTorch pads with −∞, ONNX ignores pads)."""
+    attrs, _, dilation = _pool_attrs(layer.config(), path)
+    return g.node("MaxPool", [x], path, dilations=list(dilation), **attrs)
+
+
+def avgpool2d(g, layer, x: str, path: str) -> str:
+    """Mean over each window; count_include_pad as the layer says (PyTorch's default: padded zeros count)."""
+    cfg = layer.config()
+    if cfg.get("divisor_override") is not None:
+        raise ChainruleError(f"layer {path} (AvgPool2d) has divisor_override={cfg['divisor_override']}; "
+                             "ONNX AveragePool has no equivalent")
+    attrs, _, dilation = _pool_attrs(cfg, path)
+    if dilation != (1, 1):  # AveragePool has dilations only from opset 19
+        raise ChainruleError(f"layer {path} (AvgPool2d) has dilation {dilation}; not exported at opset 17")
+    return g.node("AveragePool", [x], path, count_include_pad=int(bool(cfg.get("count_include_pad", True))),
+                  **attrs)
+
+
+def flatten(g, layer, x: str, path: str) -> str:
+    """(N, C, H, W) -> (N, C·H·W): ONNX Flatten(axis=1) is PyTorch's Flatten(start_dim=1, end_dim=-1)."""
+    cfg = layer.config()
+    start, end = int(cfg.get("start_dim", 1)), int(cfg.get("end_dim", -1))
+    if (start, end) != (1, -1):
+        raise ChainruleError(f"layer {path} (Flatten) has start_dim={start}, end_dim={end}; ONNX Flatten "
+                             "exports only start_dim=1, end_dim=-1 (keep the batch axis, flatten the rest)")
+    return g.node("Flatten", [x], path, axis=1)
+
+
+LAYERS: dict[str, Callable] = {
+    "Linear": linear,
+    "Tanh": _elementwise("Tanh"),
+    "Sigmoid": _elementwise("Sigmoid"),
+    "ReLU": _elementwise("Relu"),
+    "Identity": _elementwise("Identity"),
+    "Softmax": softmax,
+    "Conv2d": conv2d,
+    "MaxPool2d": maxpool2d,
+    "AvgPool2d": avgpool2d,
+    "Flatten": flatten,
+}
+
+# layers whose output has the shape of their input: they do not decide the network's input shape
+SHAPE_PRESERVING = {"Tanh", "Sigmoid", "ReLU", "Identity", "Softmax"}
