@@ -1,0 +1,63 @@
+"""The training loop: one epoch of minibatch steps, stoppable between steps, resumable mid-epoch.
+
+An epoch's order is ``rng.permutation(n)`` drawn from the run's Generator at the start of the epoch
+(or 0…n−1 without shuffling). A step is: zero the gradients, forward, loss, backward, optimiser step.
+With batch size 1 an example is fed as a 1-D row (and its label as a scalar), which avoids the
+(1, d) matrix products that cost more than the arithmetic at this size.
+"""
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+from chainrule.nn.containers import Sequential
+from chainrule.nn.losses import Loss
+from chainrule.optim import Optimizer
+
+
+class Diverged(ChainruleError):
+    """The loss became NaN or infinite: which epoch (1-based) and step (1-based) it happened at."""
+
+    def __init__(self, epoch: int, step: int, value: float):
+        self.epoch, self.step, self.value = epoch, step, value
+        super().__init__(f"training diverged: the loss is {value} at epoch {epoch}, step {step}; "
+                         "try a smaller --lr")
+
+
+def epoch_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
+    """The visiting order of one epoch; draws from ``rng`` only when shuffling."""
+    return rng.permutation(n) if shuffle else np.arange(n)
+
+
+def run_epoch(net: Sequential, loss: Loss, opt: Optimizer, X: np.ndarray, y: np.ndarray, order: np.ndarray,
+              batch_size: int, epoch: int, start_step: int = 0,
+              stop: Callable[[], bool] = lambda: False,
+              progress: Callable[[int], None] | None = None) -> int:
+    """Steps ``start_step`` … of one epoch; returns the number of steps done (all of them unless ``stop()``).
+
+    X : (n, *shape), y : (n,) labels or (n, …) targets, order : (n,) example indices.
+    """
+    n = len(order)
+    steps = -(-n // batch_size)
+    forward, backward, step, zero = net.forward_unchecked, net.backward, opt.step, opt.zero_grad
+    single = batch_size == 1
+    for s in range(start_step, steps):
+        if stop():
+            return s
+        if single:
+            i = order[s]
+            xb, yb = X[i], y[i]
+        else:
+            idx = order[s * batch_size:(s + 1) * batch_size]
+            xb, yb = X[idx], y[idx]
+        zero()
+        value = loss.forward(forward(xb), yb)
+        if not math.isfinite(value):
+            raise Diverged(epoch + 1, s + 1, value)
+        backward(loss.backward())
+        step()
+        if progress is not None:
+            progress(s + 1)
+    return steps
