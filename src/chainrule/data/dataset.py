@@ -51,10 +51,11 @@ class Dataset:
         return Dataset(self.X.reshape((len(self), *example_shape)), self.y, self.task, self.source)
 
 
-def check_targets(y: np.ndarray, task: str, source: str, first_line: int = 1) -> np.ndarray:
+def check_targets(y: np.ndarray, task: str, source: str, first_line: int | None = None) -> np.ndarray:
     """y as int64 labels (classification) or float64 targets (regression), or an error naming the row.
 
-    ``first_line`` is the 1-based line (or record) number of y[0] in the file, so errors point at it.
+    ``first_line`` is the 1-based line of y[0] in a text file, so errors point at it; without it,
+    errors count examples from 1 (NPZ, IDX).
     """
     if task not in TASKS:
         raise ChainruleError(f"task {task!r} is not known; expected one of {', '.join(TASKS)}")
@@ -63,7 +64,7 @@ def check_targets(y: np.ndarray, task: str, source: str, first_line: int = 1) ->
         bad = ~np.isfinite(y)
         if bad.any():
             i = int(np.argwhere(bad)[0][0])
-            raise ChainruleError(f"{source}: line {first_line + i}: target is {y.reshape(len(y), -1)[i][0]}; "
+            raise ChainruleError(f"{source}: {_where(first_line, i)}: target is {y.reshape(len(y), -1)[i][0]}; "
                                  "targets must be finite numbers")
     if task == "regression":
         return y.astype(np.float64)
@@ -73,7 +74,7 @@ def check_targets(y: np.ndarray, task: str, source: str, first_line: int = 1) ->
         frac = y != np.round(y)
         if frac.any():
             i = int(np.argmax(frac))
-            raise ChainruleError(f"{source}: line {first_line + i}: label {y[i]!r} is not an integer; "
+            raise ChainruleError(f"{source}: {_where(first_line, i)}: label {float(y[i])!r} is not an integer; "
                                  "classification needs integer class labels 0, 1, 2 … "
                                  "(use --task regression for real-valued targets)")
     elif y.dtype.kind not in "iu":
@@ -81,17 +82,21 @@ def check_targets(y: np.ndarray, task: str, source: str, first_line: int = 1) ->
     y = y.astype(np.int64)
     if len(y) and y.min() < 0:
         i = int(np.argmin(y))
-        raise ChainruleError(f"{source}: line {first_line + i}: label {y[i]} is negative; "
+        raise ChainruleError(f"{source}: {_where(first_line, i)}: label {y[i]} is negative; "
                              "class labels must be 0, 1, 2 …")
     return y
 
 
-def check_features(X: np.ndarray, source: str, first_line: int = 1) -> np.ndarray:
+def check_features(X: np.ndarray, source: str, first_line: int | None = None) -> np.ndarray:
     """X as float64, or an error naming the first example that holds NaN or infinity."""
     X = np.asarray(X, dtype=np.float64)
     bad = ~np.isfinite(X.reshape(len(X), -1))
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
-        raise ChainruleError(f"{source}: line {first_line + i}: value {X.reshape(len(X), -1)[i, j]} "
+        raise ChainruleError(f"{source}: {_where(first_line, i)}: value {X.reshape(len(X), -1)[i, j]} "
                              f"(feature {j + 1}); features must be finite numbers")
     return X
+
+
+def _where(first_line: int | None, i: int) -> str:
+    return f"example {i + 1}" if first_line is None else f"line {first_line + i}"
