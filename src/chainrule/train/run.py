@@ -18,7 +18,7 @@ from chainrule.nn.module import check_dtype
 from chainrule.optim import OPTIMIZERS, Optimizer
 from chainrule.serialize import save_model
 from chainrule.train import checkpoint as ckpt
-from chainrule.train.loop import epoch_order, run_epoch
+from chainrule.train.loop import Diverged, epoch_order, run_epoch
 from chainrule.train.metrics import confusion_matrix, evaluate, format_confusion, write_metrics
 from chainrule.train.models import build_model, parse_hidden
 from chainrule.train.progress import Progress
@@ -30,6 +30,7 @@ DEFAULTS = {
     "optimizer": "sgd", "lr": None, "momentum": 0.9, "weight_decay": 0.0,
     "batch_size": 32, "epochs": 20, "shuffle": True, "seed": 0, "dtype": "float64",
 }
+OUTPUTS = (ckpt.NAME, "model.safetensors", "metrics.json", "metrics.csv", "learning-curves.png")
 DEFAULT_LR = {"sgd": 0.05, "adagrad": 0.05, "adam": 1e-3}
 
 
@@ -212,6 +213,9 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
     epoch0, step0 = (resume.epoch, resume.step) if resume else (0, 0)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+        if resume is None:  # --overwrite: start over, so no file of the old run is mistaken for this one's
+            for name in OUTPUTS:
+                (out / name).unlink(missing_ok=True)
     n, bs, epochs = len(p.train), int(s["batch_size"]), int(s["epochs"])
     steps = -(-n // bs)
     where = "digits (bundled)" if s["train"] is None else s["train"]
@@ -235,7 +239,12 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
             update = progress.start(e + 1, epochs, steps, start)
             t0 = time.perf_counter()
             try:
-                done = run_epoch(net, loss, opt, p.train.X, p.train.y, order, bs, e, start, stop, update)
+                with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
+                    done = run_epoch(net, loss, opt, p.train.X, p.train.y, order, bs, e, start, stop, update)
+            except Diverged as err:
+                kept = (f"; the last good checkpoint (end of epoch {e}) is kept in {out}" if out is not None and e
+                        else "; no epoch finished, so nothing was saved")
+                raise ChainruleError(str(err) + kept) from None
             finally:
                 progress.finish()
             seconds = time.perf_counter() - t0
@@ -244,8 +253,14 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
                 progress.line(f"interrupted at epoch {e + 1}, step {done}" +
                               (f"; continue with: chainrule train --resume {out}" if out else ""))
                 return 130
-            tr = evaluate(net, loss, p.train.X, p.train.y, s["task"])
-            va = evaluate(net, loss, p.val.X, p.val.y, s["task"]) if p.val is not None else None
+            with np.errstate(over="ignore", invalid="ignore"):
+                tr = evaluate(net, loss, p.train.X, p.train.y, s["task"])
+                va = evaluate(net, loss, p.val.X, p.val.y, s["task"]) if p.val is not None else None
+            bad = [v for v in (tr.loss, tr.error, *((va.loss, va.error) if va else ())) if not np.isfinite(v)]
+            if bad:
+                raise ChainruleError(f"training diverged: the loss over the data is {bad[0]} at the end of epoch "
+                                     f"{e + 1}; try a smaller --lr" + (f"; the last good checkpoint (end of "
+                                     f"epoch {e}) is kept in {out}" if out is not None and e else ""))
             history.append({"epoch": e + 1, "train_loss": tr.loss, "train_error": tr.error,
                             "val_loss": va.loss if va else None, "val_error": va.error if va else None,
                             "seconds": seconds})
@@ -261,10 +276,15 @@ def _fmt_err(v, task):
     return f"{100 * v:.2f}%" if task == "classification" else f"{v:.4g}"
 
 
+def _fmt_loss(v):
+    return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
+
+
 def _epoch_line(h: dict, epochs: int, task: str) -> str:
-    text = (f"epoch {h['epoch']}/{epochs}  train loss {h['train_loss']:.4f} error {_fmt_err(h['train_error'], task)}")
+    text = (f"epoch {h['epoch']}/{epochs}  train loss {_fmt_loss(h['train_loss'])} "
+            f"error {_fmt_err(h['train_error'], task)}")
     if h["val_loss"] is not None:
-        text += f"  val loss {h['val_loss']:.4f} error {_fmt_err(h['val_error'], task)}"
+        text += f"  val loss {_fmt_loss(h['val_loss'])} error {_fmt_err(h['val_error'], task)}"
     return text + f"  ({h['seconds']:.2f} s)"
 
 
