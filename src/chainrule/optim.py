@@ -38,7 +38,7 @@ class Optimizer:
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self.steps = int(state["steps"])
+        self.steps = int(np.asarray(state["steps"]).reshape(()))  # a file may store the scalar as (1,)
         for name in self._buffers:
             for i, b in enumerate(getattr(self, name)):
                 b[...] = state[f"{name}.{i}"]
