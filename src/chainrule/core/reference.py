@@ -1,0 +1,111 @@
+"""Naive loop implementations of convolution and pooling: slow, obviously correct, the fast paths' twins.
+
+Every sum is written out over explicit indices, straight from the definitions, with the padding
+done by hand (no window primitive, no GEMM), so the tests compare two independent computations.
+
+    conv:  y[n, o, i, j] = b[o] + Σ_c Σ_u Σ_v W[o, c, u, v] · x̃[n, g·Cg + c, i·S + u·D − P, j·S + v·D − P]
+    where x̃ is x outside the image = 0 (max pooling: −∞) and g = o // Og is the group of output o.
+"""
+
+import numpy as np
+
+
+def _at(x, n, c, r, s, fill):
+    """x[n, c, r, s], or ``fill`` when (r, s) lies in the padding."""
+    if 0 <= r < x.shape[2] and 0 <= s < x.shape[3]:
+        return x[n, c, r, s]
+    return fill
+
+
+def conv2d(x, weight, bias, stride, pads, dilation, groups):
+    """x (N, C, H, W), weight (O, C/G, KH, KW), bias (O,) or None; pads (top, bottom, left, right)."""
+    N, C, H, W = x.shape
+    O, Cg, kh, kw = weight.shape
+    Og = O // groups
+    (sh, sw), (dh, dw), (t, b, left, r) = stride, dilation, pads
+    oh = (H + t + b - dh * (kh - 1) - 1) // sh + 1
+    ow = (W + left + r - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((N, O, oh, ow), dtype=x.dtype)
+    for n in range(N):
+        for o in range(O):
+            g = o // Og
+            for i in range(oh):
+                for j in range(ow):
+                    total = 0.0 if bias is None else bias[o]
+                    for c in range(Cg):
+                        for u in range(kh):
+                            for v in range(kw):
+                                xv = _at(x, n, g * Cg + c, i * sh + u * dh - t, j * sw + v * dw - left, 0.0)
+                                total += weight[o, c, u, v] * xv
+                    y[n, o, i, j] = total
+    return y
+
+
+def conv2d_backward(dy, x, weight, stride, pads, dilation, groups):
+    """(dx, dW, db) by the chain rule applied to each term of the forward sum."""
+    N, C, H, W = x.shape
+    O, Cg, kh, kw = weight.shape
+    Og = O // groups
+    (sh, sw), (dh, dw), (t, _, left, _) = stride, dilation, pads
+    dx, dW = np.zeros_like(x), np.zeros_like(weight)
+    db = dy.sum(axis=(0, 2, 3))
+    for n in range(N):
+        for o in range(O):
+            g = o // Og
+            for i in range(dy.shape[2]):
+                for j in range(dy.shape[3]):
+                    for c in range(Cg):
+                        for u in range(kh):
+                            for v in range(kw):
+                                rr, ss = i * sh + u * dh - t, j * sw + v * dw - left
+                                if 0 <= rr < H and 0 <= ss < W:
+                                    dW[o, c, u, v] += dy[n, o, i, j] * x[n, g * Cg + c, rr, ss]
+                                    dx[n, g * Cg + c, rr, ss] += dy[n, o, i, j] * weight[o, c, u, v]
+    return dx, dW, db
+
+
+def _pool_windows(x, kernel, stride, pads, dilation, fill):
+    """Yield (n, c, i, j, [(value, (r, s)) for each window position]) in the window's row-major order."""
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (dh, dw), (t, b, left, r) = kernel, stride, dilation, pads
+    oh = (H + t + b - dh * (kh - 1) - 1) // sh + 1
+    ow = (W + left + r - dw * (kw - 1) - 1) // sw + 1
+    for n in range(N):
+        for c in range(C):
+            for i in range(oh):
+                for j in range(ow):
+                    cells = []
+                    for u in range(kh):
+                        for v in range(kw):
+                            rr, ss = i * sh + u * dh - t, j * sw + v * dw - left
+                            cells.append((_at(x, n, c, rr, ss, fill), (rr, ss)))
+                    yield n, c, i, j, oh, ow, cells
+
+
+def max_pool2d(x, dy, kernel, stride, pads, dilation=(1, 1)):
+    """(y, dx) of max pooling; dx sends each ∂ℓ/∂y to the first maximum of its window."""
+    y, dx = None, np.zeros_like(x)
+    for n, c, i, j, oh, ow, cells in _pool_windows(x, kernel, stride, pads, dilation, -np.inf):
+        if y is None:
+            y = np.zeros((x.shape[0], x.shape[1], oh, ow), dtype=x.dtype)
+        best = max(range(len(cells)), key=lambda k: (cells[k][0], -k))
+        value, (rr, ss) = cells[best]
+        y[n, c, i, j] = value
+        if dy is not None:
+            dx[n, c, rr, ss] += dy[n, c, i, j]
+    return y, dx
+
+
+def avg_pool2d(x, dy, kernel, stride, pads):
+    """(y, dx) of average pooling with the padding counted in the divisor (count_include_pad=True)."""
+    y, dx = None, np.zeros_like(x)
+    area = kernel[0] * kernel[1]
+    for n, c, i, j, oh, ow, cells in _pool_windows(x, kernel, stride, pads, (1, 1), 0.0):
+        if y is None:
+            y = np.zeros((x.shape[0], x.shape[1], oh, ow), dtype=x.dtype)
+        y[n, c, i, j] = sum(v for v, _ in cells) / area
+        if dy is not None:
+            for _, (rr, ss) in cells:
+                if 0 <= rr < x.shape[2] and 0 <= ss < x.shape[3]:
+                    dx[n, c, rr, ss] += dy[n, c, i, j] / area
+    return y, dx

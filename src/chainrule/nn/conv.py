@@ -1,0 +1,141 @@
+"""2-D convolution (cross-correlation, as every deep-learning framework computes it), NCHW.
+
+    y[n, o, i, j] = b[o] + Σ_{c ∈ group(o)} Σ_{u,v} W[o, c, u, v] · xp[n, c, i·S + u·D, j·S + v·D]
+
+Forward and backward are written on the shared window primitive (``core.windows``): the windows
+of the padded input, laid out as a patch matrix, times the weight matrix (one GEMM per group):
+
+    cols : (N, G, Cg·KH·KW, OH·OW)     W : (G, Og, Cg·KH·KW)     y = W @ cols
+    ∂ℓ/∂W = Σₙ ∂ℓ/∂y · colsᵀ,   ∂ℓ/∂b = Σ_{n,i,j} ∂ℓ/∂y,   ∂ℓ/∂x = windows_backward(Wᵀ @ ∂ℓ/∂y)
+"""
+
+import numpy as np
+
+from chainrule.core import init
+from chainrule.core import windows as win
+from chainrule.errors import ChainruleError
+from chainrule.nn.module import Module, Parameter, check_dtype
+
+
+def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride, pads, dilation,
+                   groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """(y, cols): x (N, C, H, W), weight (O, C/G, KH, KW) -> y (N, O, OH, OW); cols is the patch matrix."""
+    N, C = x.shape[:2]
+    O, Cg, kh, kw = weight.shape
+    G, Og = groups, O // groups
+    xp = win.pad(x, pads)
+    w6 = win.windows(xp, (kh, kw), stride, dilation)                    # (N, C, OH, OW, KH, KW)
+    oh, ow = w6.shape[2:4]
+    # (N, C, OH, OW, KH, KW) -> (N, G, Cg, KH, KW, OH, OW): the one copy (im2col)
+    cols = w6.reshape(N, G, Cg, oh, ow, kh, kw).transpose(0, 1, 2, 5, 6, 3, 4)
+    cols = np.ascontiguousarray(cols).reshape(N, G, Cg * kh * kw, oh * ow)
+    y = weight.reshape(G, Og, Cg * kh * kw) @ cols                      # (N, G, Og, OH·OW)
+    y = y.reshape(N, O, oh, ow)
+    if bias is not None:
+        y += bias[:, None, None]
+    return y, cols
+
+
+def conv2d_backward(dy: np.ndarray, cols: np.ndarray, weight: np.ndarray, x_shape, stride, pads, dilation,
+                    groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dx, dW, db) for dy (N, O, OH, OW), given the forward's patch matrix ``cols``."""
+    N, C, H, W = x_shape
+    O, Cg, kh, kw = weight.shape
+    G, Og = groups, O // groups
+    oh, ow = dy.shape[2:]
+    dyg = dy.reshape(N, G, Og, oh * ow)
+    dW = np.einsum("ngop,ngkp->gok", dyg, cols, optimize=True).reshape(weight.shape)
+    db = dy.sum(axis=(0, 2, 3))
+    dcols = weight.reshape(G, Og, Cg * kh * kw).transpose(0, 2, 1) @ dyg   # (N, G, Cg·KH·KW, OH·OW)
+    dwin = dcols.reshape(N, C, kh, kw, oh, ow).transpose(0, 1, 4, 5, 2, 3)  # (N, C, OH, OW, KH, KW)
+    t, b, left, r = pads
+    dxp = win.windows_backward(dwin, (H + t + b, W + left + r), stride, dilation)
+    return win.unpad(dxp, pads), dW, db
+
+
+class Conv2d(Module):
+    """2-D convolution (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html).
+
+    weight : (out_channels, in_channels/groups, KH, KW)     bias : (out_channels,)
+    x : (N, C_in, H, W) or (C_in, H, W)  ->  y : (N, C_out, OH, OW) or (C_out, OH, OW)
+    OH = ⌊(H + 2P − D(K−1) − 1)/S⌋ + 1. ``padding`` may be 'same' (OH = ⌈H/S⌉, also for S > 1,
+    which PyTorch refuses) or 'valid' (no padding). ``groups = in_channels`` is depthwise.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, dtype=np.float64,
+                 rng: "np.random.Generator | int | None" = None):
+        self.in_channels = _count(in_channels, "in_channels")
+        self.out_channels = _count(out_channels, "out_channels")
+        self.groups = _count(groups, "groups")
+        for name, n in (("in_channels", self.in_channels), ("out_channels", self.out_channels)):
+            if n % self.groups:
+                raise ChainruleError(f"{name}={n} is not divisible by groups={self.groups}; each group "
+                                     f"needs a whole number of channels")
+        self.kernel_size = win.pair(kernel_size, "kernel_size")
+        self.stride = win.pair(stride, "stride")
+        self.dilation = win.pair(dilation, "dilation")
+        self.padding = win.padding_arg(padding)
+        dt = check_dtype(dtype)
+        g = init.as_generator(rng)
+        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        self.weight = Parameter(init.default_weight(shape, g, dt))
+        fan_in = init.fans(shape)[0]
+        self.bias = Parameter(init.default_bias((self.out_channels,), fan_in, g, dt)) if bias else None
+        self._cache = None
+
+    def pads(self, hw) -> win.Pads:
+        """(top, bottom, left, right) padding for an H×W input."""
+        return win.pads_for(hw, self.kernel_size, self.stride, self.dilation, self.padding)
+
+    def output_shape(self, hw) -> tuple[int, int]:
+        """(OH, OW) for an H×W input (a clear error when the kernel does not fit)."""
+        return win.output_shape(tuple(hw), self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x4, unbatched = win.as_nchw(x, repr(self), self.in_channels)
+        W = self.weight.data
+        if x4.dtype != W.dtype:
+            x4 = x4.astype(W.dtype)
+        hw = x4.shape[2:]
+        self.output_shape(hw)  # size check with a readable message
+        pads = self.pads(hw)
+        y, cols = conv2d_forward(x4, W, None if self.bias is None else self.bias.data, self.stride, pads,
+                                 self.dilation, self.groups)
+        self._cache = (cols, x4.shape, pads, unbatched)
+        return y[0] if unbatched else y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        cols, x_shape, pads, unbatched = self._cache
+        dy4 = dy[None] if unbatched else dy
+        dx, dW, db = conv2d_backward(dy4, cols, self.weight.data, x_shape, self.stride, pads, self.dilation,
+                                     self.groups)
+        self.weight.grad += dW
+        if self.bias is not None:
+            self.bias.grad += db
+        return dx[0] if unbatched else dx
+
+    def config(self) -> dict:
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
+                "dilation": list(self.dilation), "groups": self.groups, "bias": self.bias is not None,
+                "dtype": str(self.weight.dtype)}
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding!r}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+def _count(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ChainruleError(f"{name} must be a whole number ≥ 1, got {value!r}")
+    return int(value)

@@ -1,0 +1,124 @@
+"""Max and average pooling over KH×KW windows, NCHW, on the same window primitive as convolution.
+
+    max:  y[n, c, i, j] = max_{u,v} xp[n, c, i·S + u·D, j·S + v·D]     (xp padded with −∞)
+          ∂ℓ/∂x goes to the window's (first) maximum, accumulating where windows overlap.
+    avg:  y[n, c, i, j] = (1 / KH·KW) Σ_{u,v} xp[n, c, i·S + u, j·S + v]   (xp padded with 0;
+          PyTorch's count_include_pad=True), so ∂ℓ/∂x spreads ∂ℓ/∂y evenly over each window.
+"""
+
+import numpy as np
+
+from chainrule.core import windows as win
+from chainrule.errors import ChainruleError
+from chainrule.nn.module import Module
+
+
+class _Pool2d(Module):
+    """Shared arguments: kernel_size, stride (default = kernel_size), padding ≥ 0 (at most half a kernel)."""
+
+    _dilation = (1, 1)
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        self.kernel_size = win.pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else win.pair(stride, "stride")
+        self.padding = win.pair(padding, "padding", minimum=0)
+        self._cache = None
+
+    def _check_padding(self, kernel) -> None:
+        # PyTorch's rule; more padding would allow windows that see nothing but padding
+        for p, e in zip(self.padding, kernel, strict=True):
+            if p > e // 2:
+                raise ChainruleError(f"{type(self).__name__} padding {self.padding} is more than half the "
+                                     f"kernel {self.kernel_size}; padding must be ≤ {e // 2}")
+
+    def _pads(self) -> win.Pads:
+        ph, pw = self.padding
+        return ph, ph, pw, pw
+
+    def output_shape(self, hw) -> tuple[int, int]:
+        return win.output_shape(tuple(hw), self.kernel_size, self.stride, self.padding, self._dilation)
+
+    def _windows(self, x, fill: float):
+        """(x as NCHW, unbatched?, windows view (N, C, OH, OW, KH, KW), pads)."""
+        x4, unbatched = win.as_nchw(x, repr(self))
+        self.output_shape(x4.shape[2:])
+        pads = self._pads()
+        xp = win.pad(x4, pads, fill)
+        return x4, unbatched, win.windows(xp, self.kernel_size, self.stride, self._dilation), pads
+
+    def config(self) -> dict:
+        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": list(self.padding)}
+
+    def extra_repr(self) -> str:
+        def short(p):
+            return p[0] if p[0] == p[1] else p
+        s = f"kernel_size={short(self.kernel_size)}, stride={short(self.stride)}"
+        if self.padding != (0, 0):
+            s += f", padding={short(self.padding)}"
+        if self._dilation != (1, 1):
+            s += f", dilation={short(self._dilation)}"
+        return s
+
+
+class MaxPool2d(_Pool2d):
+    """Max pooling (https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html).
+
+    x : (N, C, H, W) or (C, H, W)  ->  y : (N, C, OH, OW) or (C, OH, OW)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+        super().__init__(kernel_size, stride, padding)
+        self.dilation = self._dilation = win.pair(dilation, "dilation")
+        self._check_padding(self.kernel_size)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x4, unbatched, w6, pads = self._windows(x, -np.inf)
+        N, C, oh, ow, kh, kw = w6.shape
+        flat = w6.reshape(N, C, oh, ow, kh * kw)
+        arg = flat.argmax(axis=-1)[..., None]                         # (N, C, OH, OW, 1)
+        y = np.take_along_axis(flat, arg, axis=-1)[..., 0]
+        self._cache = (arg, x4.shape, pads, unbatched)
+        return y[0] if unbatched else y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        arg, (N, C, H, W), pads, unbatched = self._cache
+        dy4 = dy[None] if unbatched else dy
+        kh, kw = self.kernel_size
+        dwin = np.zeros((*dy4.shape, kh * kw), dtype=dy4.dtype)
+        np.put_along_axis(dwin, arg, dy4[..., None], axis=-1)
+        t, b, left, r = pads
+        dxp = win.windows_backward(dwin.reshape(*dy4.shape, kh, kw), (H + t + b, W + left + r), self.stride,
+                                   self.dilation)
+        dx = win.unpad(dxp, pads)
+        return dx[0] if unbatched else dx
+
+    def config(self) -> dict:
+        return {**super().config(), "dilation": list(self.dilation)}
+
+
+class AvgPool2d(_Pool2d):
+    """Average pooling (https://pytorch.org/docs/stable/generated/torch.nn.AvgPool2d.html),
+    count_include_pad=True: the divisor is always KH·KW.
+
+    x : (N, C, H, W) or (C, H, W)  ->  y : (N, C, OH, OW) or (C, OH, OW)
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__(kernel_size, stride, padding)
+        self._check_padding(self.kernel_size)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x4, unbatched, w6, pads = self._windows(x, 0.0)
+        y = w6.mean(axis=(-2, -1))
+        self._cache = (x4.shape, pads, unbatched)
+        return y[0] if unbatched else y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        (N, C, H, W), pads, unbatched = self._cache
+        dy4 = dy[None] if unbatched else dy
+        kh, kw = self.kernel_size
+        share = np.broadcast_to((dy4 / (kh * kw))[..., None, None], (*dy4.shape, kh, kw))
+        t, b, left, r = pads
+        dx = win.unpad(win.windows_backward(share, (H + t + b, W + left + r), self.stride), pads)
+        return dx[0] if unbatched else dx
