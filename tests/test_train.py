@@ -240,3 +240,14 @@ def test_existing_run_is_protected(capsys, good_run):
     assert_one_line_error(capsys, ["train", "--epochs", "1", "--out", out], "--resume", "--overwrite")
     assert_one_line_error(capsys, ["train", "--resume", out, "--lr", "0.1"], "--lr")
     assert_untouched(out, before)
+
+
+def test_cnn_preset_on_images_and_csv_image_shape(capsys, tmp_path, digits_csv):
+    code, out, err = cli(capsys, "train", "--model", "cnn", "--train", digits_csv, "--image-shape", "8,8",
+                         "--epochs", "1", "--out", tmp_path / "o", "--progress", "lines")
+    assert code == 0, err
+    assert "adam lr 0.002" in out  # the preset's own defaults
+    code, out, err = cli(capsys, "predict", tmp_path / "o" / "model.safetensors", digits_csv)
+    assert code == 0 and len(out.split()) == 1797
+    assert_one_line_error(capsys, ["train", "--model", "cnn", "--train", digits_csv, "--epochs", "1"],
+                          "--model cnn needs image examples")

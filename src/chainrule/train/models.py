@@ -52,16 +52,10 @@ def cnn(shape: tuple[int, ...], outputs: int, dtype, rng) -> Sequential:
     conv 3×3 (16, pad 1) → ReLU → [maxpool 2 if H, W ≥ 8] → conv 3×3 (32, pad 1) → ReLU → maxpool 2
     → flatten → linear 64 → ReLU → linear outputs.  For digits (1×8×8): 16×8×8 → 16×4×4 → 32×4×4 → 32×2×2.
     """
-    try:
-        from chainrule.nn.conv import Conv2d
-        from chainrule.nn.pool import Flatten, MaxPool2d
-    except ImportError:
-        try:
-            from chainrule.nn import Conv2d, Flatten, MaxPool2d  # type: ignore[attr-defined]
-        except ImportError:
-            raise ChainruleError("--model cnn needs the convolution layers (Conv2d, MaxPool2d, Flatten), "
-                                 "which this build of chainrule does not have") from None
     from chainrule.nn.activations import ReLU
+    from chainrule.nn.conv import Conv2d
+    from chainrule.nn.flatten import Flatten
+    from chainrule.nn.pool import MaxPool2d
 
     if len(shape) != 3:
         raise ChainruleError(f"--model cnn needs image examples (C, H, W); these have shape {shape} "
