@@ -55,9 +55,18 @@ class SGD(Optimizer):
             raise ChainruleError("momentum and weight_decay must be ≥ 0")
         self.momentum, self.weight_decay = float(momentum), float(weight_decay)
         self.velocity = [np.zeros_like(p.data) for p in self.params] if momentum else []
+        self._scratch = None
 
     def step(self) -> None:
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        if not mu and not wd:  # plain SGD: p ← p − lr·g through one scratch buffer, no allocation
+            if self._scratch is None:
+                self._scratch = [np.empty_like(p.data) for p in self.params]
+            for p, buf in zip(self.params, self._scratch, strict=True):
+                np.multiply(p.grad, lr, out=buf)
+                p.data -= buf
+            self.steps += 1
+            return
         for i, p in enumerate(self.params):
             g = p.grad + wd * p.data if wd else p.grad
             if mu:

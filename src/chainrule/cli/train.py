@@ -39,6 +39,7 @@ def register(sub) -> None:
     o.add_argument("--no-shuffle", dest="shuffle", action="store_const", const=False,
                    help="visit the examples in file order every epoch")
     o.add_argument("--seed", type=int, help="seed of initialisation and shuffling (default 0)")
+    o.add_argument("--threads", type=int, help="BLAS threads while training (default 1: these matrices are small)")
     r = p.add_argument_group("output")
     r.add_argument("--out", metavar="DIR", help="folder for the model, checkpoints, metrics and plots")
     r.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")
@@ -51,7 +52,7 @@ def register(sub) -> None:
 
 SETTINGS = ("train", "train_labels", "validation", "validation_labels", "val_split", "image_shape", "task",
             "scale", "model", "hidden", "activation", "init", "dtype", "optimizer", "lr", "momentum",
-            "weight_decay", "batch_size", "epochs", "shuffle", "seed")
+            "weight_decay", "batch_size", "epochs", "shuffle", "seed", "threads")
 
 
 def run(args) -> int:

@@ -50,11 +50,27 @@ class Sequential(Module):
             outputs.append(x)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        grads = self.output_grads = [None] * len(self.layers)
-        for i in range(len(self.layers) - 1, -1, -1):
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """∂ℓ/∂x, after filling every parameter's gradient from dy = ∂ℓ/∂(network output).
+
+        ``input_grad=False`` (training) lets a first layer that can skip ∂ℓ/∂x do so (``Linear``:
+        one matrix-vector product fewer per step) and returns None.
+        """
+        layers = self.layers
+        grads = self.output_grads = [None] * len(layers)
+        for i in range(len(layers) - 1, 0, -1):
             grads[i] = dy
-            dy = self.layers[i].backward(dy)
+            dy = layers[i].backward(dy)
+        if not layers:
+            self.input_grad = dy
+            return dy
+        grads[0] = dy
+        first = layers[0]
+        if not input_grad and hasattr(first, "backward_params"):
+            first.backward_params(dy)
+            dy = None
+        else:
+            dy = first.backward(dy)
         self.input_grad = dy
         return dy
 

@@ -51,6 +51,11 @@ class Linear(Module):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """∂ℓ/∂W += dyᵀ x,  ∂ℓ/∂b += Σₙ dy,  ∂ℓ/∂x = dy W."""
+        self.backward_params(dy)
+        return dy @ self.weight.data
+
+    def backward_params(self, dy: np.ndarray) -> None:
+        """Only the parameter gradients (a first layer's ∂ℓ/∂x is not needed to train)."""
         x = self._x
         if x.ndim == 1:  # one example: a broadcast outer product is cheaper than a 1×k GEMM
             self.weight.grad += dy[:, None] * x
@@ -60,7 +65,6 @@ class Linear(Module):
             self.weight.grad += dy.T @ x
             if self.bias is not None:
                 self.bias.grad += dy.sum(axis=0)
-        return dy @ self.weight.data
 
     # --- the recitation's folded form ------------------------------------------------------------
     @classmethod

@@ -73,19 +73,73 @@ class CrossEntropyLoss(Loss):
     Targets are integer class labels (n,) (or one int), or one-hot / probability rows of b's shape.
     ℓ = mean_n −Σ_k y_k log softmax(b)_k;  ∂ℓ/∂b = (softmax(b) − y) / n.
     After forward, ``probs`` holds softmax(b) (the recitation's ŷ) and ``target`` the one-hot/probability y.
+
+    Integer labels take a fast path that never builds the one-hot matrix (``target`` is then made on
+    first use): with labels t, ℓ = mean_n (logsumexp(b_n) − b_{n,t_n}) and ∂ℓ/∂b = (softmax(b) − onehot(t)) / n.
+    At batch size 1 this is most of the time of a training step, so it matters.
     """
 
     def forward(self, logits, y):
         if logits.ndim not in (1, 2):
             raise ChainruleError(f"cross-entropy expects logits of shape (C,) or (n, C), got {logits.shape}")
-        target = self.target = _class_target(np.asarray(y), logits.shape, logits.dtype)
-        logp = log_softmax(logits)
-        self.probs = np.exp(logp)
+        labels = _labels(y, logits.shape)
         self.n = logits.shape[0] if logits.ndim == 2 else 1
-        return float(-np.sum(target * logp) / self.n)
+        if labels is None:  # one-hot / probability rows
+            self._target = target = _class_target(np.asarray(y), logits.shape, logits.dtype)
+            self._labels = None
+            logp = log_softmax(logits)
+            self.probs = np.exp(logp)
+            return float(-np.sum(target * logp) / self.n)
+        self._labels, self._target = labels, None
+        if logits.ndim == 1:  # one example, one int label
+            m = logits.max()
+            e = np.exp(logits - m)
+            total = e.sum()
+            self.probs = e / total
+            return float(np.log(total) + m - logits[labels])
+        m = logits.max(axis=1, keepdims=True)
+        e = np.exp(logits - m)
+        total = e.sum(axis=1, keepdims=True)
+        self.probs = e / total
+        rows = np.arange(self.n)
+        return float(np.sum(np.log(total[:, 0]) + m[:, 0] - logits[rows, labels]) / self.n)
+
+    @property
+    def target(self) -> np.ndarray:
+        """The one-hot (or probability) target rows of the last forward, shaped like the logits."""
+        if self._target is None:
+            self._target = _class_target(np.asarray(self._labels), self.probs.shape, self.probs.dtype)
+        return self._target
 
     def backward(self):
-        return (self.probs - self.target) / self.n
+        if self._labels is None:
+            return (self.probs - self._target) / self.n
+        d = self.probs.copy()
+        if d.ndim == 1:
+            d[self._labels] -= 1.0
+            return d
+        d[np.arange(self.n), self._labels] -= 1.0
+        d /= self.n
+        return d
+
+
+def _labels(y, shape: tuple):
+    """Integer labels checked against C = shape[-1] (an int, or an int array of shape[:-1]); None for float rows.
+
+    The common cases (a Python or NumPy int for one example, an int array for a batch) are checked
+    with a few comparisons; anything else goes through ``_class_target``'s full checks and messages.
+    """
+    C = shape[-1]
+    if len(shape) == 1 and isinstance(y, (int, np.integer)) and not isinstance(y, bool):
+        if 0 <= y < C:
+            return int(y)
+    elif isinstance(y, np.ndarray) and y.dtype.kind in "iu" and y.shape == shape[:-1] and y.size:
+        if y.min() >= 0 and y.max() < C:
+            return y
+    if np.asarray(y).shape == tuple(shape) and np.asarray(y).dtype.kind == "f":
+        return None
+    onehot = _class_target(np.asarray(y), shape, np.float64)  # raises the precise error, or accepts
+    return np.argmax(onehot, axis=-1) if onehot.ndim == 2 else int(np.argmax(onehot))
 
 
 def _class_target(y: np.ndarray, shape: tuple, dtype) -> np.ndarray:

@@ -56,7 +56,7 @@ def run_epoch(net: Sequential, loss: Loss, opt: Optimizer, X: np.ndarray, y: np.
         value = loss.forward(forward(xb), yb)
         if not math.isfinite(value):
             raise Diverged(epoch + 1, s + 1, value)
-        backward(loss.backward())
+        backward(loss.backward(), False)  # no ∂ℓ/∂x needed to train
         step()
         if progress is not None:
             progress(s + 1)
