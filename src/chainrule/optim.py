@@ -59,25 +59,27 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        if not mu and not wd:  # plain SGD: p ← p − lr·g through one scratch buffer, no allocation
-            if self._scratch is None:
-                self._scratch = [np.empty_like(p.data) for p in self.params]
-            for p, buf in zip(self.params, self._scratch, strict=True):
-                np.multiply(p.grad, lr, out=buf)
-                p.data -= buf
-            self.steps += 1
-            return
+        if self._scratch is None:  # one buffer per parameter: a step allocates nothing
+            self._scratch = [np.empty_like(p.data) for p in self.params]
+        first = self.steps == 0
         for i, p in enumerate(self.params):
-            g = p.grad + wd * p.data if wd else p.grad
+            buf = self._scratch[i]
+            if wd:
+                np.multiply(p.data, wd, out=buf)
+                buf += p.grad  # g + λ p
+                g = buf
+            else:
+                g = p.grad
             if mu:
                 v = self.velocity[i]
-                if self.steps == 0:  # PyTorch starts the buffer at the first gradient
+                if first:  # PyTorch starts the buffer at the first gradient
                     v[...] = g
                 else:
                     v *= mu
                     v += g
                 g = v
-            p.data -= lr * g
+            np.multiply(g, lr, out=buf)
+            p.data -= buf
         self.steps += 1
 
 
