@@ -251,3 +251,16 @@ def test_cnn_preset_on_images_and_csv_image_shape(capsys, tmp_path, digits_csv):
     assert code == 0 and len(out.split()) == 1797
     assert_one_line_error(capsys, ["train", "--model", "cnn", "--train", digits_csv, "--epochs", "1"],
                           "--model cnn needs image examples")
+
+
+def test_batch_of_one_keeps_images_batched():
+    """At batch size 1 feature rows go in as 1-D vectors, but images must keep their batch axis."""
+    from chainrule.nn import CrossEntropyLoss
+    from chainrule.optim import SGD
+    from chainrule.train.loop import run_epoch
+    from chainrule.train.models import cnn
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(6, 1, 8, 8)), rng.integers(0, 3, 6)
+    net = cnn((1, 8, 8), 3, np.float64, rng)
+    assert run_epoch(net, CrossEntropyLoss(), SGD(net.parameters(), 0.01), X, y, np.arange(6), 1, 0) == 6

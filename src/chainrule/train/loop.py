@@ -2,8 +2,8 @@
 
 An epoch's order is ``rng.permutation(n)`` drawn from the run's Generator at the start of the epoch
 (or 0…n−1 without shuffling). A step is: zero the gradients, forward, loss, backward, optimiser step.
-With batch size 1 an example is fed as a 1-D row (and its label as a scalar), which avoids the
-(1, d) matrix products that cost more than the arithmetic at this size.
+With batch size 1 a feature row is fed as a 1-D vector (and its label as a scalar), which avoids the
+(1, d) matrix products that cost more than the arithmetic at this size; images stay (1, C, H, W).
 """
 
 import math
@@ -42,7 +42,8 @@ def run_epoch(net: Sequential, loss: Loss, opt: Optimizer, X: np.ndarray, y: np.
     n = len(order)
     steps = -(-n // batch_size)
     forward, backward, step, zero = net.forward_unchecked, net.backward, opt.step, opt.zero_grad
-    single = batch_size == 1
+    # one example as a 1-D row only for feature rows: an image fed as (C, H, W) would lose its batch axis at Flatten
+    single = batch_size == 1 and X.ndim == 2
     for s in range(start_step, steps):
         if stop():
             return s

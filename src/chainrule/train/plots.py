@@ -11,6 +11,7 @@ def plot_learning_curves(history: list[dict], path: Path, title: str = "") -> No
 
     matplotlib.use("Agg")  # no display needed
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [h["epoch"] for h in history]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -19,6 +20,7 @@ def plot_learning_curves(history: list[dict], path: Path, title: str = "") -> No
         if any(h.get(f"val_{key}") is not None for h in history):
             ax.plot(epochs, [h[f"val_{key}"] for h in history], "o-", label="validation", ms=3)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
