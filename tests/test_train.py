@@ -131,6 +131,36 @@ def test_toml_model(capsys, tmp_path):
     assert code == 0
 
 
+CONV_SPEC = """input = [1, 8, 8]
+[[layers]]
+type = "conv2d"
+out_channels = 4
+kernel_size = 3
+padding = 1
+activation = "relu"
+[[layers]]
+type = "maxpool2d"
+kernel_size = 2
+[[layers]]
+type = "flatten"
+[[layers]]
+units = 10
+activation = "softmax"
+"""
+
+
+def test_toml_conv_model_with_softmax_and_no_loss(capsys, tmp_path):
+    spec = tmp_path / "conv.toml"
+    spec.write_text(CONV_SPEC)
+    code, out, err = cli(capsys, "train", "--model", spec, "--epochs", "1", "--out", tmp_path / "o")
+    assert code == 0, err
+    from chainrule.serialize import load_model
+
+    net, extra = load_model(tmp_path / "o" / "model.safetensors")
+    assert type(net[-1]).__name__ == "Linear" and extra["loss"] == "cross-entropy"  # softmax fused into the loss
+    assert extra["input_shape"] == [1, 8, 8]
+
+
 def _digits_npz(tmp_path):
     from sklearn.datasets import load_digits
 
