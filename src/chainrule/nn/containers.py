@@ -37,6 +37,19 @@ class Sequential(Module):
             outputs.append(x)
         return x
 
+    def defer_zero_grad(self) -> None:
+        """Zero every gradient before the next backward: layers that can (``Linear``) write their next
+        gradients instead of adding them; the others are zeroed now."""
+        for layer in self.layers:
+            if hasattr(layer, "defer_zero_grad"):
+                layer.defer_zero_grad()
+            else:
+                layer.zero_grad()
+
+    def zero_grad(self) -> None:
+        for layer in self.layers:
+            layer.zero_grad()
+
     def forward_unchecked(self, x: np.ndarray) -> np.ndarray:
         """``forward`` for input already known to be a finite array of the network's dtype.
 

@@ -4,6 +4,8 @@ Every loss is a mean over the examples of a batch (PyTorch's ``reduction='mean'`
 (``yhat`` of shape (k,)) is a batch of one.
 """
 
+import math
+
 import numpy as np
 
 from chainrule.core.functional import log_softmax
@@ -91,12 +93,12 @@ class CrossEntropyLoss(Loss):
             self.probs = np.exp(logp)
             return float(-np.sum(target * logp) / self.n)
         self._labels, self._target = labels, None
-        if logits.ndim == 1:  # one example, one int label
+        if logits.ndim == 1:  # one example, one int label: scalar arithmetic in Python floats
             m = logits.max()
             e = np.exp(logits - m)
-            total = e.sum()
+            total = float(e.sum())
             self.probs = e / total
-            return float(np.log(total) + m - logits[labels])
+            return math.log(total) + float(m) - float(logits[labels])
         m = logits.max(axis=1, keepdims=True)
         e = np.exp(logits - m)
         total = e.sum(axis=1, keepdims=True)

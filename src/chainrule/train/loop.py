@@ -41,15 +41,18 @@ def run_epoch(net: Sequential, loss: Loss, opt: Optimizer, X: np.ndarray, y: np.
     """
     n = len(order)
     steps = -(-n // batch_size)
-    forward, backward, step, zero = net.forward_unchecked, net.backward, opt.step, opt.zero_grad
+    forward, backward, step, zero = net.forward_unchecked, net.backward, opt.step, net.defer_zero_grad
     # one example as a 1-D row only for feature rows: an image fed as (C, H, W) would lose its batch axis at Flatten
     single = batch_size == 1 and X.ndim == 2
+    if single:  # Python ints index and compare faster than NumPy scalars
+        order_list = order.tolist()
+        labels = y.tolist() if y.ndim == 1 and y.dtype.kind in "iu" else y
     for s in range(start_step, steps):
         if stop():
             return s
         if single:
-            i = order[s]
-            xb, yb = X[i], y[i]
+            i = order_list[s]
+            xb, yb = X[i], labels[i]
         else:
             idx = order[s * batch_size:(s + 1) * batch_size]
             xb, yb = X[idx], y[idx]
