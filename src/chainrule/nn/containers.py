@@ -39,12 +39,21 @@ class Sequential(Module):
 
     def defer_zero_grad(self) -> None:
         """Zero every gradient before the next backward: layers that can (``Linear``) write their next
-        gradients instead of adding them; the others are zeroed now."""
-        for layer in self.layers:
-            if hasattr(layer, "defer_zero_grad"):
-                layer.defer_zero_grad()
-            else:
-                layer.zero_grad()
+        gradients instead of adding them; the others' gradients are zeroed now.
+
+        Called every training step, so the split is worked out once per list of layers.
+        """
+        key = tuple(map(id, self.layers))
+        if getattr(self, "_zero_plan_key", None) != key:
+            self._zero_plan_key = key
+            self._zero_plan = ([layer.defer_zero_grad for layer in self.layers if hasattr(layer, "defer_zero_grad")],
+                               [p for layer in self.layers if not hasattr(layer, "defer_zero_grad")
+                                for p in layer.parameters()])
+        deferred, eager = self._zero_plan
+        for defer in deferred:
+            defer()
+        for p in eager:
+            p.grad.fill(0)
 
     def zero_grad(self) -> None:
         for layer in self.layers:
