@@ -26,13 +26,15 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, nargs="+", default=[32])
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads for NumPy and PyTorch alike")
+    ap.add_argument("--torch-threads", type=int, help="PyTorch's threads, if not --threads (e.g. its own default, "
+                    "the machine's core count, to compare each as shipped)")
     args = ap.parse_args()
     import torch
     from threadpoolctl import threadpool_limits
 
     from chainrule.interop.torch import to_torch
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.torch_threads or args.threads)
     threadpool_limits(limits=args.threads, user_api="blas")
     tr, _ = train_validation_split(load_digits(), 0.2, 0)
     X = np.ascontiguousarray(Scaler.fit("standard", tr.X).transform(tr.X))  # (1438, 1, 8, 8)
@@ -40,7 +42,7 @@ def main() -> None:
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     rng = np.random.default_rng(0)
     print(f"CNN preset on digits (1×8×8), one epoch of {n}, plain SGD, float64, best of {args.repeats}; "
-          f"torch {torch.__version__}; {args.threads} thread(s) each")
+          f"torch {torch.__version__}; BLAS threads: NumPy {args.threads}, PyTorch {torch.get_num_threads()}")
     print(f"{'batch':>5}  {'chainrule':>10}  {'PyTorch':>10}  {'ratio':>6}   (samples/s)")
     for bs in args.batch_size:
         net = cnn((1, 8, 8), 10, np.float64, np.random.default_rng(1))

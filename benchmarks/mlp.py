@@ -91,11 +91,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads for NumPy and PyTorch alike (default 1, "
                     "as chainrule train uses)")
+    ap.add_argument("--torch-threads", type=int, help="PyTorch's threads, if not --threads (e.g. its own default, "
+                    "the machine's core count, to compare each as shipped)")
     args = ap.parse_args()
     import torch
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.torch_threads or args.threads)
     threadpool_limits(limits=args.threads, user_api="blas")
 
     from chainrule.interop.torch import to_torch
@@ -105,7 +107,7 @@ def main() -> None:
     n = len(X)
     rng = np.random.default_rng(0)
     print(f"64-128-10 tanh MLP, one epoch of {n} digits, plain SGD, {args.dtype}, best of {args.repeats}; "
-          f"torch {torch.__version__}; {args.threads} thread(s) each")
+          f"torch {torch.__version__}; BLAS threads: NumPy {args.threads}, PyTorch {torch.get_num_threads()}")
     print(f"{'batch':>5}  {'chainrule':>12}  {'PyTorch':>12}  {'NumPy loop':>12}  {'vs PyTorch':>10}  "
           f"{'vs loop':>8}   (samples/s)")
     for bs in (1, 64):
