@@ -58,8 +58,10 @@ def resolve(settings: dict) -> dict:
     for k in ("train", "train_labels", "validation", "validation_labels"):
         if s[k] is not None:
             s[k] = str(Path(s[k]).resolve())
-    if s["model"] not in ("mlp", "cnn"):
+    if s["model"].lower().endswith(".toml"):
         s["model"] = str(Path(s["model"]).resolve())
+    if not 0 <= float(s["val_split"]) < 1:
+        raise ChainruleError(f"--val-split must be at least 0 and below 1, got {s['val_split']}")
     if s["optimizer"] not in OPTIMIZERS:
         raise ChainruleError(f"--optimizer {s['optimizer']!r}: expected one of {', '.join(OPTIMIZERS)}")
     if s["lr"] is None:
