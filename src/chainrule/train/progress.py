@@ -8,7 +8,7 @@ class Progress:
 
     def __init__(self, bar: bool | None = None, stream=None):
         self.stream = stream or sys.stdout
-        self.bar_on = sys.stderr.isatty() if bar is None else bar
+        self.bar_on = (sys.stdout.isatty() and sys.stderr.isatty()) if bar is None else bar
         self._bar = None
 
     def start(self, epoch: int, epochs: int, steps: int, done: int = 0):
