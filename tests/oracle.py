@@ -58,3 +58,28 @@ def check_against_torch(model, x, y, loss, rtol: float = 1e-10) -> None:
     assert set(ours) == set(theirs), f"parameter names {sorted(ours)} vs PyTorch {sorted(theirs)}"
     for name, p in ours.items():
         assert_close(p.grad, theirs[name].grad.numpy(), rtol, f"gradient of {name}")
+
+
+def torch_intermediates(model, x, y, loss) -> dict:
+    """PyTorch's output and gradient of every layer of a Sequential, for one pass (float64).
+
+    Returns {"outputs": [...], "output_grads": [...], "loss": float, "grads": {name: array}}; the i-th
+    entries are layer i's output and ∂ℓ/∂(that output), as in ``Sequential.outputs`` / ``output_grads``.
+    """
+    tmodel = to_torch(model)
+    outs = []
+
+    def keep(_module, _inputs, out):
+        if not out.requires_grad:
+            return
+        out.retain_grad()
+        outs.append(out)
+
+    hooks = [layer.register_forward_hook(keep) for layer in tmodel]
+    xt = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+    lt = torch_loss(loss, tmodel(xt), y)
+    lt.backward()
+    for h in hooks:
+        h.remove()
+    return {"outputs": [o.detach().numpy() for o in outs], "output_grads": [o.grad.numpy() for o in outs],
+            "loss": lt.item(), "grads": {k: p.grad.numpy() for k, p in tmodel.named_parameters()}}

@@ -6,20 +6,26 @@ tanh' = 1 − z²,  σ' = z(1 − z),  relu' = [a > 0],  softmax: dx = z ⊙ (dy
 import numpy as np
 
 from chainrule.core.functional import sigmoid, softmax
+from chainrule.nn import rounding
 from chainrule.nn.module import Module
 
 
 class Activation(Module):
-    """A parameter-free layer; ``z`` is the cached output of the last forward."""
+    """A parameter-free layer; ``z`` is the cached output of the last forward.
+
+    ``dzda`` is the derivative factor ∂z/∂a the last backward multiplied by (what an explanation prints).
+    """
 
     z: np.ndarray | None = None
+    dzda: np.ndarray | None = None
 
     def derivative(self) -> np.ndarray:
         """∂z/∂a elementwise, from the cached output (not defined for Softmax)."""
         raise NotImplementedError
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return dy * self.derivative()
+        self.dzda = rounding.apply(self.derivative())
+        return dy * self.dzda
 
 
 class Tanh(Activation):

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from chainrule.errors import ChainruleError
+from chainrule.nn import rounding
 from chainrule.nn.module import Module
 
 
@@ -30,10 +31,11 @@ class Sequential(Module):
             yield str(i), layer
 
     def forward(self, x) -> np.ndarray:
-        x = self.input = self._check_input(x)
+        x = self.input = rounding.apply(self._check_input(x))
         outputs = self.outputs = []
         for layer in self.layers:
-            x = layer.forward(x)
+            # in place: a layer's own cache (an activation's z) is the very array it returned
+            x = rounding.apply_inplace(layer.forward(x))
             outputs.append(x)
         return x
 
@@ -65,10 +67,10 @@ class Sequential(Module):
         The training loop checks its data once, then calls this every step: the per-call input check
         costs about as much as a layer does at batch size 1.
         """
-        self.input = x
+        x = self.input = rounding.apply(x)
         outputs = self.outputs = []
         for layer in self.layers:
-            x = layer.forward(x)
+            x = rounding.apply_inplace(layer.forward(x))  # as in forward (identity outside hand mode)
             outputs.append(x)
         return x
 
@@ -82,7 +84,7 @@ class Sequential(Module):
         grads = self.output_grads = [None] * len(layers)
         for i in range(len(layers) - 1, 0, -1):
             grads[i] = dy
-            dy = layers[i].backward(dy)
+            dy = rounding.apply(layers[i].backward(dy))
         if not layers:
             self.input_grad = dy
             return dy
@@ -92,7 +94,7 @@ class Sequential(Module):
             first.backward_params(dy)
             dy = None
         else:
-            dy = first.backward(dy)
+            dy = rounding.apply(first.backward(dy))
         self.input_grad = dy
         return dy
 

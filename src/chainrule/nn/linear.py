@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule.core import init
 from chainrule.errors import ChainruleError
+from chainrule.nn import rounding
 from chainrule.nn.module import Module, Parameter, check_dtype
 
 
@@ -37,7 +38,7 @@ class Linear(Module):
         self._overwrite_grads = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        W = self.weight.data
+        W = rounding.apply(self.weight.data)  # hand-calculation mode uses the weights as printed
         if x.shape[-1:] != (self.in_features,):
             raise ChainruleError(f"input to Linear({self.in_features}→{self.out_features}) has shape "
                                  f"{x.shape}: {x.shape[-1] if x.ndim else 0} features per example, "
@@ -47,13 +48,13 @@ class Linear(Module):
         self._x = x
         y = x @ W.T
         if self.bias is not None:
-            y += self.bias.data
+            y += rounding.apply(self.bias.data)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """∂ℓ/∂W += dyᵀ x,  ∂ℓ/∂b += Σₙ dy,  ∂ℓ/∂x = dy W."""
         self.backward_params(dy)
-        return dy @ self.weight.data
+        return dy @ rounding.apply(self.weight.data)
 
     def backward_params(self, dy: np.ndarray) -> None:
         """Only the parameter gradients (a first layer's ∂ℓ/∂x is not needed to train)."""
@@ -69,12 +70,13 @@ class Linear(Module):
                 np.matmul(dy.T, x, out=gW)
                 if gb is not None:
                     np.sum(dy, axis=0, out=gb)
+            rounding.apply_inplace(gW)  # hand-calculation mode: 0 + round(g), as the adding path does
         elif x.ndim == 1:
-            gW += dy[:, None] * x
+            gW += rounding.apply(dy[:, None] * x)
             if gb is not None:
                 gb += dy
         else:
-            gW += dy.T @ x
+            gW += rounding.apply(dy.T @ x)
             if gb is not None:
                 gb += dy.sum(axis=0)
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from chainrule.core.functional import log_softmax
 from chainrule.errors import ChainruleError
+from chainrule.nn import rounding
 
 
 class Loss:
@@ -38,7 +39,7 @@ def _regression_target(yhat: np.ndarray, y) -> np.ndarray:
         t = t.reshape(yhat.shape)
     if not np.all(np.isfinite(t)):
         raise ChainruleError("target contains NaN or infinity")
-    return t
+    return rounding.apply(t)
 
 
 class SquaredError(Loss):
@@ -50,11 +51,11 @@ class SquaredError(Loss):
     def forward(self, yhat, y):
         t = _regression_target(yhat, y)
         n = yhat.shape[0] if yhat.ndim > 1 else 1
-        self.diff, self.n = yhat - t, n
-        return float(0.5 * np.sum(self.diff * self.diff) / n)
+        self.diff, self.n = rounding.apply(yhat - t), n
+        return float(rounding.apply(0.5 * np.sum(self.diff * self.diff) / n))
 
     def backward(self):
-        return self.diff / self.n
+        return rounding.apply(self.diff / self.n)
 
 
 class MSELoss(Loss):
@@ -62,11 +63,11 @@ class MSELoss(Loss):
 
     def forward(self, yhat, y):
         t = _regression_target(yhat, y)
-        self.diff = yhat - t
-        return float(np.mean(self.diff * self.diff))
+        self.diff = rounding.apply(yhat - t)
+        return float(rounding.apply(np.mean(self.diff * self.diff)))
 
     def backward(self):
-        return 2.0 * self.diff / self.diff.size
+        return rounding.apply(2.0 * self.diff / self.diff.size)
 
 
 class CrossEntropyLoss(Loss):
@@ -75,23 +76,30 @@ class CrossEntropyLoss(Loss):
     Targets are integer class labels (n,) (or one int), or one-hot / probability rows of b's shape.
     ℓ = mean_n −Σ_k y_k log softmax(b)_k;  ∂ℓ/∂b = (softmax(b) − y) / n.
     After forward, ``probs`` holds softmax(b) (the recitation's ŷ) and ``target`` the one-hot/probability y.
+    In hand-calculation mode (``chainrule.nn.rounding``) ŷ is rounded first and ℓ = −Σ y log ŷ is taken
+    from the rounded ŷ, as on paper.
 
     Integer labels take a fast path that never builds the one-hot matrix (``target`` is then made on
     first use): with labels t, ℓ = mean_n (logsumexp(b_n) − b_{n,t_n}) and ∂ℓ/∂b = (softmax(b) − onehot(t)) / n.
-    At batch size 1 this is most of the time of a training step, so it matters.
+    At batch size 1 this is most of the time of a training step, so it matters. Hand-calculation mode
+    always takes the general path.
     """
 
     def forward(self, logits, y):
         if logits.ndim not in (1, 2):
             raise ChainruleError(f"cross-entropy expects logits of shape (C,) or (n, C), got {logits.shape}")
-        labels = _labels(y, logits.shape)
+        hand = rounding.active()
+        labels = None if hand else _labels(y, logits.shape)
         self.n = logits.shape[0] if logits.ndim == 2 else 1
-        if labels is None:  # one-hot / probability rows
-            self._target = target = _class_target(np.asarray(y), logits.shape, logits.dtype)
+        if labels is None:  # one-hot / probability rows, or hand-calculation mode
+            self._target = target = rounding.apply(_class_target(np.asarray(y), logits.shape, logits.dtype))
             self._labels = None
             logp = log_softmax(logits)
             self.probs = np.exp(logp)
-            return float(-np.sum(target * logp) / self.n)
+            if hand:
+                self.probs = rounding.apply(self.probs)
+                logp = np.log(self.probs)
+            return float(rounding.apply(-np.sum(target * logp) / self.n))
         self._labels, self._target = labels, None
         if logits.ndim == 1:  # one example, one int label: scalar arithmetic in Python floats
             m = logits.max()
@@ -115,7 +123,7 @@ class CrossEntropyLoss(Loss):
 
     def backward(self):
         if self._labels is None:
-            return (self.probs - self._target) / self.n
+            return rounding.apply((self.probs - self._target) / self.n)
         d = self.probs.copy()
         if d.ndim == 1:
             d[self._labels] -= 1.0
@@ -123,6 +131,16 @@ class CrossEntropyLoss(Loss):
         d[np.arange(self.n), self._labels] -= 1.0
         d /= self.n
         return d
+
+    @property
+    def grad_probs(self) -> np.ndarray:
+        """∂ℓ/∂ŷ = −y / (n ŷ), the gradient with respect to the probabilities (0 where y = 0).
+
+        Not used by ``backward`` (the fused ∂ℓ/∂b = ŷ − y needs no division); an explanation prints it.
+        """
+        out = np.zeros_like(self.probs)
+        np.divide(-self.target, self.n * self.probs, out=out, where=self.target != 0)
+        return rounding.apply(out)
 
 
 def _labels(y, shape: tuple):

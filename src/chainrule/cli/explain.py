@@ -1,0 +1,104 @@
+"""``chainrule explain [SPEC]``: the worked forward and backward pass of a small network.
+
+With no SPEC it explains the recitation's network (section 3.1: x = [1, 2], y = 3).
+"""
+
+ORDER = 20
+
+# The recitation's section 3 network; the default when no spec file is given.
+RECITATION = """
+x = [1, 2]
+y = 3
+loss = "squared"
+[[layers]]
+weights = [[0, 1, 2], [2, 1, 0], [0, 2, 0]]   # α
+activation = "tanh"
+[[layers]]
+weights = [[0, 1, 2, 2]]                      # β
+activation = "identity"
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "explain", help="print the worked forward and backward pass of a small network",
+        description="Print how the engine got its numbers: every a, z, ŷ, ℓ and every gradient of a small "
+                    "network, with the numbers substituted, in the recitation's notation. With no SPEC: "
+                    "the recitation's network with x = [1, 2], y = 3.")
+    p.add_argument("spec", nargs="?", metavar="SPEC", help="network spec file (TOML); see examples/")
+    p.add_argument("--form", choices=("scalar", "vector"), default="scalar",
+                   help="scalar: every sum written out (default); vector: the matrix form")
+    p.add_argument("--wrt", metavar="WEIGHT",
+                   help="only the chain rule for one weight: alpha[1,1], beta[1], beta[k,j], alpha2[j,i] …")
+    p.add_argument("--format", choices=("text", "markdown", "latex", "json"), default="text", dest="fmt",
+                   help="output format (default text)")
+    p.add_argument("--standalone", action="store_true", help="with --format latex: a complete document")
+    p.add_argument("--decimals", type=int, default=5, metavar="N",
+                   help="digits after the point (default 5); smaller values in scientific notation")
+    p.add_argument("--round-each-step", action="store_true",
+                   help="round every intermediate to what is printed before it is used, as by hand")
+    p.add_argument("--check", action="store_true", help="show central finite differences beside each gradient")
+    p.add_argument("--x", dest="x", metavar="VALUES", help="input instead of the spec's x, e.g. '[0, 1]'")
+    p.add_argument("--y", dest="y", metavar="VALUE", help="target instead of the spec's y, e.g. 3")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.set_defaults(func=run)
+
+
+def _value(text: str, flag: str):
+    import tomllib
+
+    from chainrule.errors import ChainruleError
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        raise ChainruleError(f"{flag} {text!r}: expected a number or a list of numbers such as [0, 1]") from None
+
+
+def run(args) -> int:
+    import tomllib
+
+    from chainrule.errors import ChainruleError
+    from chainrule.explain import explain
+    from chainrule.spec import load_spec, parse_spec
+
+    if args.spec is None:
+        data = tomllib.loads(RECITATION)
+        source = "<recitation>"
+    else:
+        import pathlib
+
+        path = pathlib.Path(args.spec)
+        spec = load_spec(path)  # checks the file; re-parsed below with any --x / --y overrides
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        source = spec.source
+    if args.x is not None:
+        data["x"] = _value(args.x, "--x")
+    if args.y is not None:
+        data["y"] = _value(args.y, "--y")
+    spec = parse_spec(data, source=source)
+    if spec.x is None:
+        raise ChainruleError(f"{source}: key 'x': missing: explain needs an input (in the spec or --x)")
+    if spec.y is None:
+        raise ChainruleError(f"{source}: key 'y': missing: explain needs a target (in the spec or --y)")
+    if spec.x.ndim != 1:
+        raise ChainruleError(f"{source}: key 'x': explain works on one example; x has shape {spec.x.shape}")
+    if args.standalone and args.fmt != "latex":
+        raise ChainruleError("--standalone goes with --format latex")
+    net, loss = spec.build()
+    try:
+        e = explain(net, spec.x, spec.y, loss, form=args.form, wrt=args.wrt, decimals=args.decimals,
+                    round_each_step=args.round_each_step, check=args.check)
+    except ChainruleError as err:
+        if str(err).startswith("--wrt"):
+            raise
+        raise ChainruleError(f"{source}: {err}") from None
+    out = e.render(args.fmt, standalone=args.standalone)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(out)
+    else:
+        import sys
+
+        sys.stdout.write(out)
+    return 0

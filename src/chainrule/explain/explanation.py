@@ -1,0 +1,123 @@
+"""``explain(net, x, y)``: one forward/backward pass of the engine, as a worked solution.
+
+    >>> e = chainrule.explain(net, [1, 2], 3)          # the recitation's section 3.1
+    >>> print(e.to_text())                              # or e.to_markdown(), e.to_latex(), e.to_json()
+
+In Jupyter an ``Explanation`` renders itself (``_repr_markdown_``).
+"""
+
+import json
+
+from chainrule.errors import ChainruleError
+from chainrule.explain.derive import Deriver
+from chainrule.explain.doc import Document
+from chainrule.explain.numbers import NumberFormat
+from chainrule.explain.render_latex import render_latex
+from chainrule.explain.render_markdown import render_markdown
+from chainrule.explain.render_text import render_text
+from chainrule.explain.trace import Trace, run
+
+FORMS = ("scalar", "vector")
+
+
+class Explanation:
+    """The values of one pass (``trace``) and how to write them (form, --wrt target, digits)."""
+
+    def __init__(
+        self,
+        trace: Trace,
+        form: str = "scalar",
+        wrt: str | None = None,
+        decimals: int = 5,
+        check: bool = False,
+    ):
+        if form not in FORMS:
+            raise ChainruleError(f"form {form!r} is not one of {', '.join(FORMS)}")
+        self.trace, self.form, self.wrt, self.check = trace, form, wrt, check
+        self.fmt = NumberFormat(decimals)
+        self._deriver = Deriver(trace, check=check)
+        self.target = self._deriver.n.parse_wrt(wrt) if wrt is not None else None  # (stage, j, i)
+
+    @property
+    def document(self) -> Document:
+        if self.target is not None:
+            return self._deriver.wrt_document(*self.target)
+        return self._deriver.document(self.form)
+
+    def to_text(self) -> str:
+        return render_text(self.document, self.fmt)
+
+    def to_markdown(self) -> str:
+        return render_markdown(self.document, self.fmt)
+
+    def to_latex(self, standalone: bool = False) -> str:
+        return render_latex(self.document, self.fmt, standalone=standalone)
+
+    def to_dict(self) -> dict:
+        """Every engine value at full precision; see ``Trace.to_dict``. Layer names are α/β's."""
+        out = self.trace.to_dict()
+        for s, layer in enumerate(out["layers"], start=1):
+            layer["name"] = self._deriver.n.name(s)
+        if self.target is not None:
+            s, j, i = self.target
+            st = self.trace.stages[s - 1]
+            out["wrt"] = {
+                "name": self.wrt,
+                "layer": s,
+                "row": j,
+                "column": i,
+                "value": float(st.grad_weights[j - 1, i]),
+                **({"numeric": float(st.numeric[j - 1, i])} if st.numeric is not None else {}),
+            }
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
+
+    def render(self, fmt: str = "text", standalone: bool = False) -> str:
+        if fmt == "text":
+            return self.to_text()
+        if fmt == "markdown":
+            return self.to_markdown()
+        if fmt == "latex":
+            return self.to_latex(standalone=standalone)
+        if fmt == "json":
+            return self.to_json()
+        raise ChainruleError(f"format {fmt!r} is not one of text, markdown, latex, json")
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return f"<Explanation form={self.form!r} wrt={self.wrt!r} loss={self.trace.loss!r}>"
+
+
+def explain(
+    net,
+    x,
+    y,
+    loss=None,
+    *,
+    form: str = "scalar",
+    wrt: str | None = None,
+    decimals: int = 5,
+    round_each_step: bool = False,
+    check: bool = False,
+) -> Explanation:
+    """Run ``net`` forward and backward on one example and return the worked derivation.
+
+    net : a ``Sequential`` of Linear layers, each optionally followed by tanh/sigmoid/relu/identity/softmax
+    x : (in,) one example;  y : the target (a number or vector; a class label or one-hot for cross-entropy)
+    loss : SquaredError (default), MSELoss or CrossEntropyLoss (default when the net ends in Softmax;
+        a final Softmax is then fused into the loss, PyTorch's form: ∂ℓ/∂b = ŷ − y)
+    form : "scalar" (every aⱼ = Σᵢ αⱼ,ᵢ xᵢ written out) or "vector" (a = x̂ αᵀ …)
+    wrt : one weight, e.g. "alpha[1,1]", "beta[1]", "alpha2[1,3]": only its chain rule
+    decimals : digits after the point; round_each_step : the engine rounds every intermediate to
+        what is printed before using it; check : also central finite differences for each gradient
+    """
+    fmt = NumberFormat(decimals)
+    trace = run(net, x, y, loss, round_fn=fmt.round_array if round_each_step else None, check=check)
+    return Explanation(trace, form=form, wrt=wrt, decimals=decimals, check=check)

@@ -1,0 +1,182 @@
+"""chainrule.explain: the recitation's numbers, values straight from the engine, PyTorch agreement."""
+
+import json
+
+import numpy as np
+import pytest
+from oracle import torch_intermediates
+
+import chainrule as cr
+from chainrule.explain.numbers import NumberFormat
+
+ALPHA = [[0, 1, 2], [2, 1, 0], [0, 2, 0]]
+BETA = [[0, 1, 2, 2]]
+
+
+def recitation_net():
+    return cr.Sequential(cr.Linear.from_folded(ALPHA), cr.Tanh(), cr.Linear.from_folded(BETA))
+
+
+def test_section_3_1_scalar_form_shows_the_recitation_numbers():
+    text = cr.explain(recitation_net(), [1, 2], 3).to_text()
+    for line in ["a₁ = Σᵢ α₁,ᵢ xᵢ = 0 · 1 + 1 · 1 + 2 · 2 = 5", "a₂ = Σᵢ α₂,ᵢ xᵢ = 2 · 1 + 1 · 1 + 0 · 2 = 3",
+                 "z₁ = tanh(a₁) = tanh(5) = 0.99991", "z₂ = tanh(a₂) = tanh(3) = 0.99505",
+                 "ŷ = Σⱼ βⱼ zⱼ = 0 · 1 + 1 · 0.99991 + 2 · 0.99505 + 2 · 0.96403 = 4.91807",
+                 "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950",
+                 "∂ℓ/∂β₁ = ∂ℓ/∂ŷ ∂ŷ/∂β₁ = ∂ℓ/∂ŷ · z₁ = 1.91807 · 0.99991 = 1.91790",
+                 "∂ℓ/∂α₁,₁ = ∂ℓ/∂ŷ ∂ŷ/∂z₁ ∂z₁/∂a₁ ∂a₁/∂α₁,₁ = ∂ℓ/∂a₁ · x₁ = 0.000348 · 1 = 0.000348"]:
+        assert line in text, line
+    assert "a₃ = Σᵢ α₃,ᵢ xᵢ = 0 · 1 + 2 · 1 + 0 · 2 = 2" in text
+
+
+def test_wrt_expands_the_chain_as_in_equations_3_to_6():
+    text = cr.explain(recitation_net(), [1, 2], 3, wrt="alpha[1,1]").to_text()
+    assert "∂ℓ/∂α₁,₁ = ∂ℓ/∂ŷ ∂ŷ/∂α₁,₁\n" in text
+    assert "= ∂ℓ/∂ŷ ∂ŷ/∂z₁ ∂z₁/∂a₁ ∂a₁/∂α₁,₁\n" in text
+    assert "∂z₁/∂a₁  = 1 − z₁² = 1 − 0.99991² = 0.000182" in text
+    assert "α₂" not in text.split("The chain")[1]  # only the one chain
+    beta = cr.explain(recitation_net(), [1, 2], 3, wrt="beta[1]").to_text()
+    assert "∂ℓ/∂β₁ = ∂ℓ/∂ŷ ∂ŷ/∂β₁" in beta and "= 1.91790" in beta
+
+
+def test_vector_form_sections_3_2_and_3_3():
+    t32 = cr.explain(recitation_net(), [0, 1], 3, form="vector").to_text()
+    assert "x̂ = [1 0 1]" in t32 and "= [2 2 0]" in t32 and "z = tanh(a) = [0.96403 0.96403 0]" in t32
+    # exact arithmetic: ŷ = 2.8920827 (the text's 2.89209 is 3 × 0.96403, rounded first)
+    assert "= 2.89208" in t32 and "∂ℓ/∂β = ∂ℓ/∂ŷ z\u0302 = -0.10792 [1 0.96403 0.96403 0] = [-0.10792 -0.10404" in t32
+    t33 = cr.explain(recitation_net(), [2, 3], 3, form="vector").to_text()
+    assert "= [8 4 4]" in t33 and "= 4.99732" in t33
+    assert "[8.9907e-07 0.00536 0.00536]" in t33  # ∂ℓ/∂a: too small for 5 decimals -> scientific
+
+
+def test_round_each_step_reproduces_the_texts_hand_rounded_loss():
+    exact = cr.explain(recitation_net(), [0, 1], 3, decimals=9)
+    by_hand = cr.explain(recitation_net(), [0, 1], 3, decimals=5, round_each_step=True)
+    assert exact.trace.loss == pytest.approx(0.0058230675, abs=1e-10)
+    assert by_hand.trace.yhat[0] == 2.89209
+    assert by_hand.trace.loss == 0.00582  # ½(−0.10791)² = 0.005822284 printed to 5 decimals
+    d7 = cr.explain(recitation_net(), [0, 1], 3, decimals=9, round_each_step=True)
+    assert d7.trace.loss == 0.005823068  # the last digit shows the rounding of the steps (exact …0675)
+    assert "ℓ = ½ (ŷ − y)² = ½ · (2.89209 − 3)² = 0.00582" in by_hand.to_text()
+
+
+def test_json_is_the_engines_values_to_the_bit():
+    net, sq = recitation_net(), cr.SquaredError()
+    e = cr.explain(net, [1, 2], 3, loss=sq)
+    data = json.loads(e.to_json())
+    assert data["yhat"] == net.outputs[-1].tolist() and data["loss"] == e.trace.loss
+    assert data["grad_yhat"] == net.output_grads[-1].tolist()
+    for layer, lin, act, k in zip(data["layers"], (net[0], net[2]), (1, 2), (0, 2), strict=True):
+        assert layer["a"] == net.outputs[k].tolist() and layer["z"] == net.outputs[act].tolist()
+        assert layer["grad_a"] == net.output_grads[k].tolist()
+        assert layer["grad_z"] == net.output_grads[act].tolist()
+        assert layer["grad_weights"] == lin.grad_folded.tolist() and layer["weights"] == lin.folded.tolist()
+    assert [layer["name"] for layer in data["layers"]] == ["alpha", "beta"]
+    assert data["layers"][0]["grad_weights"][0][1] == pytest.approx(0.00034829005, abs=1e-12)
+
+
+def test_explanation_renders_itself_in_jupyter_and_every_format():
+    e = cr.explain(recitation_net(), [1, 2], 3)
+    md = e._repr_markdown_()
+    assert md == e.to_markdown() and md.count("$$") % 2 == 0
+    assert md.count(r"\begin{aligned}") == md.count(r"\end{aligned}") > 0
+    tex = e.to_latex(standalone=True)
+    assert tex.startswith(r"\documentclass") and tex.count(r"\begin{align*}") == tex.count(r"\end{align*}")
+    assert r"\frac{\partial \ell}{\partial \alpha_{1,1}}" in e.to_latex()
+    assert str(e) == e.to_text()
+
+
+def test_errors_are_chainrule_errors():
+    net = recitation_net()
+    with pytest.raises(cr.ChainruleError, match=r"no such weight; expected alpha\[j,i\] with j in 1…3"):
+        cr.explain(net, [1, 2], 3, wrt="alpha[4,1]")
+    with pytest.raises(cr.ChainruleError, match="expected a weight such as"):
+        cr.explain(net, [1, 2], 3, wrt="gamma[1]")
+    with pytest.raises(cr.ChainruleError, match="one example"):
+        cr.explain(net, [[1, 2], [3, 4]], [3, 3])
+    with pytest.raises(cr.ChainruleError, match="form 'matrix'"):
+        cr.explain(net, [1, 2], 3, form="matrix")
+    with pytest.raises(cr.ChainruleError, match="two activations in a row"):
+        cr.explain(cr.Sequential(cr.Linear(2, 2), cr.Tanh(), cr.ReLU()), [1, 2], [0, 0])
+
+
+def test_explaining_leaves_ordinary_runs_unrounded():
+    net = recitation_net()
+    cr.explain(net, [0, 1], 3, round_each_step=True)
+    sq = cr.SquaredError()
+    assert sq(net([0.0, 1.0]), 3) == pytest.approx(0.0058230675, abs=1e-10)
+
+
+def test_check_shows_finite_differences():
+    e = cr.explain(recitation_net(), [1, 2], 3, check=True)
+    assert "(finite differences: 0.000348)" in e.to_text()
+    layer = json.loads(e.to_json())["layers"][0]
+    np.testing.assert_allclose(layer["numeric_grad_weights"], layer["grad_weights"], atol=1e-8)
+
+
+# --- random networks against PyTorch --------------------------------------------------------------
+ACTS = ["tanh", "sigmoid", "relu", "identity", "softmax", None]
+
+
+def random_case(seed: int):
+    rng = np.random.default_rng(seed)
+    depth = 1 + seed % 4
+    loss_name = ["squared", "mse", "cross-entropy"][seed % 3]
+    widths = [int(w) for w in rng.integers(1, 5, size=depth + 1)]
+    if loss_name == "cross-entropy":
+        widths[-1] = max(widths[-1], 2)
+    layers = []
+    for k in range(depth):
+        layers.append(cr.Linear(widths[k], widths[k + 1], rng=rng))
+        act = ACTS[int(rng.integers(len(ACTS)))] if k < depth - 1 else (
+            None if loss_name == "cross-entropy" else ACTS[int(rng.integers(len(ACTS)))])
+        if act:
+            layers.append(cr.nn.activation(act))
+    x = rng.normal(size=widths[0])
+    if loss_name == "cross-entropy":
+        y = int(rng.integers(widths[-1])) if seed % 2 else rng.dirichlet(np.ones(widths[-1]))
+        loss = cr.CrossEntropyLoss()
+    else:
+        y = rng.normal(size=widths[-1])
+        loss = cr.SquaredError() if loss_name == "squared" else cr.MSELoss()
+    return cr.Sequential(*layers), x, y, loss
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_networks_json_equals_pytorch(seed):
+    net, x, y, loss = random_case(seed)
+    ref = torch_intermediates(net, x, y, loss)
+    data = json.loads(cr.explain(net, x, y, loss, form="vector").to_json())
+    close = dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(data["loss"], ref["loss"], **close)
+    k = 0
+    for layer in data["layers"]:
+        li = k
+        np.testing.assert_allclose(layer["a"], ref["outputs"][li], **close)
+        np.testing.assert_allclose(layer["grad_a"], ref["output_grads"][li], **close)
+        grads = ref["grads"]
+        folded = np.concatenate([grads[f"{li}.bias"][:, None], grads[f"{li}.weight"]], axis=1)
+        np.testing.assert_allclose(layer["grad_weights"], folded, **close)
+        has_act = li + 1 < len(net.layers) and not isinstance(net.layers[li + 1], cr.Linear)
+        if has_act:
+            np.testing.assert_allclose(layer["z"], ref["outputs"][li + 1], **close)
+            np.testing.assert_allclose(layer["grad_z"], ref["output_grads"][li + 1], **close)
+        k = li + (2 if has_act else 1)
+    if isinstance(loss, cr.CrossEntropyLoss):  # ŷ = softmax(b), from the fused loss
+        b = ref["outputs"][-1]
+        np.testing.assert_allclose(data["yhat"], np.exp(b - b.max()) / np.exp(b - b.max()).sum(), **close)
+    else:
+        np.testing.assert_allclose(data["yhat"], ref["outputs"][-1], **close)
+
+
+def test_number_format():
+    f = NumberFormat(5)
+    assert [f.text(v) for v in (5.0, 0.9999092043, 1.8395036888, 0.00034829005, 8.9907346e-7, 0.5, -2.0, 0.0)] \
+        == ["5", "0.99991", "1.83950", "0.000348", "8.9907e-07", "0.5", "-2", "0"]
+    assert f.latex(8.9907346e-7) == r"8.9907 \times 10^{-7}"
+    assert f.round(0.00034829005) == 0.000348
+    for v in np.geomspace(1e-30, 1e3, 200):
+        assert f.round(v) != 0 and f.round(-v) != 0  # no nonzero value prints as 0
+    assert NumberFormat(2).text(0.5) == "0.5" and NumberFormat(2).text(1 / 3) == "0.33"
+    with pytest.raises(cr.ChainruleError, match="decimals"):
+        NumberFormat(-1)

@@ -1,0 +1,116 @@
+"""With --round-each-step every printed line is honest arithmetic.
+
+The test reads the text output, takes each line ``… = <numeric expression> = <result>``, evaluates the
+expression from the printed operands in float64 and checks that rounding it the way results are
+printed (``NumberFormat.round``) gives exactly the printed result.
+"""
+
+import math
+import re
+
+import numpy as np
+import pytest
+from test_explain import random_case, recitation_net
+
+import chainrule as cr
+from chainrule.explain.numbers import NumberFormat
+
+NAMES = {"tanh": math.tanh, "sig": lambda a: 1 / (1 + math.exp(-a)), "exp": math.exp, "log": math.log,
+         "max": max, "step": lambda b: 1.0 if b else 0.0}
+_NUMERIC = re.compile(r"^[-+*/(). 0-9e,<>]*$")
+
+
+def to_python(expr: str) -> str | None:
+    """The printed expression as Python, or None when it is not numbers and functions only."""
+    s = expr.strip()
+    for a, b in (("−log(", "-log("), ("−", "-"), ("·", "*"), ("½", "0.5"), ("²", "**2"), ("σ(", "sig("),
+                 ("𝟙(", "step(")):
+        s = s.replace(a, b)
+    bare = re.sub(r"\b(tanh|sig|exp|log|max|step)\(", "(", s)
+    if not _NUMERIC.match(bare) or not re.search(r"\d", bare) or "[" in s:
+        return None
+    return s
+
+
+def check_lines(text: str, fmt: NumberFormat) -> int:
+    checked = 0
+    for line in text.splitlines():
+        parts = line.split(" = ")
+        if len(parts) < 3:
+            continue
+        expr, result = to_python(parts[-2]), parts[-1].strip()
+        if expr is None or not re.fullmatch(r"-?[0-9.]+(e[-+]\d+)?", result):
+            continue
+        value = eval(expr, {"__builtins__": {}}, NAMES)  # noqa: S307 (our own printed numbers)
+        printed = float(result)
+        ok = fmt.round(value) == printed
+        if not ok:  # an exact tie in the last place may round either way after summing in another order
+            _, exp10 = fmt.parts(printed)
+            ulp = 10.0 ** (exp10 - len(result.split("e")[0].split(".")[-1]) if exp10 is not None
+                           else -len(result.split(".")[1]) if "." in result else 0)
+            ok = abs(abs(value - printed) - ulp / 2) < 1e-9 * max(1.0, abs(value))
+        assert ok, f"{line!r}: {expr} = {value!r}, which prints as {fmt.text(value)}, not {result}"
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("x", [[1, 2], [0, 1], [2, 3]])
+@pytest.mark.parametrize("decimals", [5, 2])
+def test_recitation_lines_recompute_exactly(x, decimals):
+    e = cr.explain(recitation_net(), x, 3, decimals=decimals, round_each_step=True)
+    n = check_lines(e.to_text(), e.fmt)
+    assert n >= 3 + 3 + 1 + 1 + 1 + 4 + 3 + 6 + 9  # every a, z, ŷ, ℓ and every backward step
+
+
+def test_rounding_by_hand_differs_from_the_exact_values():
+    exact = cr.explain(recitation_net(), [1, 2], 3)
+    by_hand = cr.explain(recitation_net(), [1, 2], 3, round_each_step=True)
+    assert by_hand.trace.stages[0].grad_weights[0, 1] == 0.000345  # 1.91807 · 0.00018, not 0.000348
+    assert exact.trace.stages[0].grad_weights[0, 1] == pytest.approx(0.00034829005, abs=1e-12)
+    # the exact explanation is not rounded step by step, so its printed lines need not recompute
+    assert "0.000348" in exact.to_text()
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("decimals", [4, 3])
+def test_random_network_lines_recompute_exactly(seed, decimals):
+    net, x, y, loss = random_case(seed)
+    e = cr.explain(net, np.round(x, 2), y, loss, decimals=decimals, round_each_step=True)
+    assert check_lines(e.to_text(), e.fmt) > 5
+    target = e._deriver.n._wrt_examples()[0]
+    w = cr.explain(net, np.round(x, 2), y, loss, decimals=decimals, round_each_step=True, wrt=target)
+    assert check_lines(w.to_text(), w.fmt) >= 2
+
+
+def edge_networks():
+    rng = np.random.default_rng(7)
+    L = cr.Linear
+    return [
+        (cr.Sequential(L(2, 3, rng=rng), L(3, 1, rng=rng)), None),                       # no activation at all
+        (cr.Sequential(L(2, 3, rng=rng), cr.Softmax()), cr.SquaredError()),              # softmax, not fused
+        (cr.Sequential(L(2, 3, rng=rng), cr.Softmax(), L(3, 2, rng=rng), cr.Sigmoid()), cr.MSELoss()),
+        (cr.Sequential(L(2, 3, rng=rng)), cr.CrossEntropyLoss()),                        # probability target
+        (cr.Sequential(L(2, 3, rng=rng), cr.ReLU(), L(3, 3, rng=rng), cr.Softmax()), None),  # fused by default
+    ]
+
+
+TARGETS = [0.5, [0.2, 0.3, 0.5], [1, 0], [0.2, 0.3, 0.5], 1]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_edge_networks_every_weight(case):
+    net, loss = edge_networks()[case]
+    y = TARGETS[case]
+    e = cr.explain(net, [0.5, -1.5], y, loss, round_each_step=True, decimals=4)
+    assert check_lines(e.to_text(), e.fmt) > 3
+    for form in ("scalar", "vector"):
+        for fmt in ("text", "markdown", "latex", "json"):
+            assert cr.explain(net, [0.5, -1.5], y, loss, form=form, check=True).render(fmt)
+    for s, st in enumerate(e.trace.stages, start=1):
+        name = e._deriver.n.name(s)
+        for j in range(1, st.width + 1):
+            for i in range(st.weights.shape[1]):
+                wrt = f"beta[{i}]" if name == "beta" and st.width == 1 else f"{name}[{j},{i}]"
+                w = cr.explain(net, [0.5, -1.5], y, loss, wrt=wrt, round_each_step=True, decimals=4)
+                check_lines(w.to_text(), w.fmt)
+                assert w.to_dict()["wrt"]["value"] == st.grad_weights[j - 1, i]  # same rounded pass

@@ -1,0 +1,152 @@
+"""``chainrule explain``: golden outputs for the recitation's cases, one-line errors, LaTeX that compiles."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chainrule.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE = os.environ.get("CHAINRULE_UPDATE_GOLDEN") == "1"  # regenerate: CHAINRULE_UPDATE_GOLDEN=1 pytest …
+
+EXT = {"text": "txt", "markdown": "md", "latex": "tex", "json": "json"}
+CASES = [("recitation-3.1", "scalar"), ("recitation-3.2", "vector"), ("recitation-3.3", "vector")]
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    code = main(["explain", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("fmt", list(EXT))
+@pytest.mark.parametrize("name, form", CASES)
+def test_golden(capsys, name, form, fmt):
+    code, out, err = run_cli(capsys, EXAMPLES / f"{name}.toml", "--form", form, "--format", fmt)
+    assert code == 0, err
+    path = GOLDEN / f"{name}-{form}.{EXT[fmt]}"
+    if UPDATE:
+        path.write_text(out, encoding="utf-8")
+    want = path.read_text(encoding="utf-8")
+    if fmt == "json":  # full-precision floats: equal up to the last bits a libm's tanh may differ in
+        got, ref = json.loads(out), json.loads(want)
+        for key in ("yhat", "loss", "grad_yhat"):
+            np.testing.assert_allclose(got[key], ref[key], rtol=1e-13, atol=1e-16)
+        for a, b in zip(got["layers"], ref["layers"], strict=True):
+            for key in ("a", "z", "grad_a", "grad_z", "grad_weights", "weights"):
+                np.testing.assert_allclose(a[key], b[key], rtol=1e-13, atol=1e-16)
+    else:
+        assert out == want
+
+
+def test_no_arguments_explains_section_3_1(capsys):
+    code, out, _ = run_cli(capsys)
+    assert code == 0
+    for s in ("a₁ = Σᵢ α₁,ᵢ xᵢ = 0 · 1 + 1 · 1 + 2 · 2 = 5", "z₁ = tanh(a₁) = tanh(5) = 0.99991",
+              "= 4.91807", "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950", "∂ℓ/∂a₁ · x₁ = 0.000348 · 1 = 0.000348",
+              "∂ℓ/∂ŷ · z₁ = 1.91807 · 0.99991 = 1.91790"):
+        assert s in out, s
+    assert out == (GOLDEN / "recitation-3.1-scalar.txt").read_text(encoding="utf-8")
+
+
+def test_every_example_explains_in_every_form(capsys, tmp_path):
+    for spec in sorted(EXAMPLES.glob("*.toml")):
+        for form in ("scalar", "vector"):
+            code, out, err = run_cli(capsys, spec, "--form", form, "--check", "--round-each-step")
+            assert code == 0 and "∂ℓ/∂" in out, (spec, err)
+    code, _, _ = run_cli(capsys, EXAMPLES / "deep.toml", "--wrt", "alpha2[1,3]", "-o", tmp_path / "o.txt")
+    assert code == 0 and "∂ℓ/∂α⁽²⁾₁,₃" in (tmp_path / "o.txt").read_text(encoding="utf-8")
+
+
+def write(tmp_path, text: str) -> Path:
+    p = tmp_path / "net.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+GOOD_LAYERS = """
+[[layers]]
+weights = [[0, 1, 2], [2, 1, 0], [0, 2, 0]]
+activation = "tanh"
+[[layers]]
+weights = [[0, 1, 2, 2]]
+"""
+
+
+@pytest.mark.parametrize("body, words", [
+    ("x = [1, 2]\ny = 3\n", ["key 'layers'", "missing"]),
+    ("x = [1, 2]\n" + GOOD_LAYERS, ["key 'y'", "missing"]),
+    ("y = 3\n" + GOOD_LAYERS, ["key 'x'", "missing"]),
+    ("x = [1, 2]\ny = 3\n[[layers]]\nweights = [[0, 1, 2, 3]]\n", ["weights", "4 columns", "expected 3"]),
+    ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace("[[0, 1, 2, 2]]", "[[0, 1, 2]]"), ["weights", "expected 4"]),
+    ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace('"tanh"', '"swish"'), ["activation", "swish"]),
+    ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace("[2, 1, 0]", '[2, "one", 0]'), ["weights", "'one'", "not a number"]),
+    ("x = [1, 2\n", ["not valid TOML"]),
+])
+def test_bad_specs_give_one_line_naming_file_key_problem(capsys, tmp_path, body, words):
+    path = write(tmp_path, body)
+    code, out, err = run_cli(capsys, path)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(path) in err, err
+    for w in words:
+        assert w in err, (w, err)
+
+
+@pytest.mark.parametrize("wrt, words", [("alpha[4,1]", ["j in 1…3", "i = 0 is the bias"]),
+                                        ("beta[7]", ["beta[0…3]"]),
+                                        ("alpha2[1,1]", ["no hidden layer 2"]),
+                                        ("weights", ["expected a weight such as alpha[1,1], beta[1]"])])
+def test_wrt_naming_a_missing_weight(capsys, wrt, words):
+    code, out, err = run_cli(capsys, "--wrt", wrt)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--wrt" in err
+    for w in words:
+        assert w in err, err
+
+
+def test_wrt_accepts_greek_and_layer_numbers(capsys):
+    for wrt in ("alpha1[1,1]", "α[1,1]", "alpha(1)[1,1]"):
+        code, out, _ = run_cli(capsys, "--wrt", wrt)
+        assert code == 0 and "∂ℓ/∂α₁,₁ = ∂ℓ/∂ŷ ∂ŷ/∂α₁,₁" in out
+
+
+def test_the_command_never_shows_a_traceback(tmp_path):
+    path = write(tmp_path, "x = [1, 2]\ny = 3\n[[layers]]\nweights = [[0, 1]]\n")
+    r = subprocess.run([sys.executable, "-m", "chainrule", "explain", str(path)], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_standalone_latex_compiles(capsys, tmp_path):
+    for spec, form in [("recitation-3.1", "scalar"), ("recitation-3.3", "vector"), ("softmax-classifier", "vector"),
+                       ("deep", "scalar")]:
+        code, out, _ = run_cli(capsys, EXAMPLES / f"{spec}.toml", "--form", form, "--format", "latex",
+                               "--standalone", "--check")
+        assert code == 0 and out.isascii()
+        tex = tmp_path / f"{spec}.tex"
+        tex.write_text(out, encoding="utf-8")
+        r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout[-2000:]
+        assert (tmp_path / f"{spec}.pdf").stat().st_size > 1000
+
+
+def test_docs_show_the_real_output():
+    doc = (ROOT / "docs" / "explain.md").read_text(encoding="utf-8")
+    assert (GOLDEN / "recitation-3.1-scalar.txt").read_text(encoding="utf-8") in doc
+
+
+def test_x_and_y_flags_replace_the_specs(capsys):
+    code, out, _ = run_cli(capsys, EXAMPLES / "recitation-3.1.toml", "--x", "[0, 1]", "--y", "3", "--form", "vector")
+    assert code == 0
+    assert out == (GOLDEN / "recitation-3.2-vector.txt").read_text(encoding="utf-8")
+    code, _, err = run_cli(capsys, "--x", "[0, one]")
+    assert code == 2 and "--x" in err and err.count("\n") == 1
