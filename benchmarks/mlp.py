@@ -1,6 +1,6 @@
 """One epoch of the 64-128-10 tanh MLP on digits (plain SGD), chainrule vs PyTorch vs a hand-written loop.
 
-    python benchmarks/mlp.py [--dtype float64|float32] [--repeats 3]
+    python benchmarks/mlp.py [--dtype float64|float32] [--repeats 5]
 
 All three train the same network from the same weights on the same shuffled data (1,438 training
 examples of digits, standardised), batch 1 and batch 64, and the best of ``--repeats`` epochs is
@@ -88,7 +88,7 @@ def torch_epoch(tnet, X, y, order, bs):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dtype", default="float64", choices=("float64", "float32"))
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads for NumPy and PyTorch alike (default 1, "
                     "as chainrule train uses)")
     ap.add_argument("--torch-threads", type=int, help="PyTorch's threads, if not --threads (e.g. its own default, "
