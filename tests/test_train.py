@@ -294,3 +294,9 @@ def test_batch_of_one_keeps_images_batched():
     X, y = rng.normal(size=(6, 1, 8, 8)), rng.integers(0, 3, 6)
     net = cnn((1, 8, 8), 3, np.float64, rng)
     assert run_epoch(net, CrossEntropyLoss(), SGD(net.parameters(), 0.01), X, y, np.arange(6), 1, 0) == 6
+
+
+def test_progress_bar_mode(capsys):
+    code, out, err = cli(capsys, "train", "--hidden", "8", "--epochs", "1", "--progress", "bar")
+    assert code == 0
+    assert "epoch 1/1" in out and "step" in err  # the per-epoch line on stdout, tqdm's bar on stderr
