@@ -38,7 +38,7 @@ class Optimizer:
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        self.steps = int(state["steps"])
+        self.steps = int(np.asarray(state["steps"]).reshape(()))  # a file may store the scalar as (1,)
         for name in self._buffers:
             for i, b in enumerate(getattr(self, name)):
                 b[...] = state[f"{name}.{i}"]
@@ -55,20 +55,31 @@ class SGD(Optimizer):
             raise ChainruleError("momentum and weight_decay must be ≥ 0")
         self.momentum, self.weight_decay = float(momentum), float(weight_decay)
         self.velocity = [np.zeros_like(p.data) for p in self.params] if momentum else []
+        self._scratch = None
 
     def step(self) -> None:
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        if self._scratch is None:  # one buffer per parameter: a step allocates nothing
+            self._scratch = [np.empty_like(p.data) for p in self.params]
+        first = self.steps == 0
         for i, p in enumerate(self.params):
-            g = p.grad + wd * p.data if wd else p.grad
+            buf = self._scratch[i]
+            if wd:
+                np.multiply(p.data, wd, out=buf)
+                buf += p.grad  # g + λ p
+                g = buf
+            else:
+                g = p.grad
             if mu:
                 v = self.velocity[i]
-                if self.steps == 0:  # PyTorch starts the buffer at the first gradient
+                if first:  # PyTorch starts the buffer at the first gradient
                     v[...] = g
                 else:
                     v *= mu
                     v += g
                 g = v
-            p.data -= lr * g
+            np.multiply(g, lr, out=buf)
+            p.data -= buf
         self.steps += 1
 
 

@@ -34,7 +34,8 @@ class Tanh(Activation):
         return self.z
 
     def derivative(self):
-        return 1.0 - self.z * self.z
+        d = self.z * self.z
+        return np.subtract(1.0, d, out=d)  # 1 − z², without a second temporary
 
 
 class Sigmoid(Activation):
@@ -43,7 +44,9 @@ class Sigmoid(Activation):
         return self.z
 
     def derivative(self):
-        return self.z * (1.0 - self.z)
+        d = 1.0 - self.z
+        d *= self.z  # z(1 − z), without a second temporary
+        return d
 
 
 class ReLU(Activation):

@@ -39,11 +39,62 @@ class Sequential(Module):
             outputs.append(x)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        grads = self.output_grads = [None] * len(self.layers)
-        for i in range(len(self.layers) - 1, -1, -1):
+    def defer_zero_grad(self) -> None:
+        """Zero every gradient before the next backward: layers that can (``Linear``) write their next
+        gradients instead of adding them; the others' gradients are zeroed now.
+
+        Called every training step, so the split is worked out once per list of layers.
+        """
+        key = tuple(map(id, self.layers))
+        if getattr(self, "_zero_plan_key", None) != key:
+            self._zero_plan_key = key
+            self._zero_plan = ([layer.defer_zero_grad for layer in self.layers if hasattr(layer, "defer_zero_grad")],
+                               [p for layer in self.layers if not hasattr(layer, "defer_zero_grad")
+                                for p in layer.parameters()])
+        deferred, eager = self._zero_plan
+        for defer in deferred:
+            defer()
+        for p in eager:
+            p.grad.fill(0)
+
+    def zero_grad(self) -> None:
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def forward_unchecked(self, x: np.ndarray) -> np.ndarray:
+        """``forward`` for input already known to be a finite array of the network's dtype.
+
+        The training loop checks its data once, then calls this every step: the per-call input check
+        costs about as much as a layer does at batch size 1.
+        """
+        x = self.input = rounding.apply(x)
+        outputs = self.outputs = []
+        for layer in self.layers:
+            x = rounding.apply_inplace(layer.forward(x))  # as in forward (identity outside hand mode)
+            outputs.append(x)
+        return x
+
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """∂ℓ/∂x, after filling every parameter's gradient from dy = ∂ℓ/∂(network output).
+
+        ``input_grad=False`` (training) lets a first layer that can skip ∂ℓ/∂x do so (``Linear``:
+        one matrix-vector product fewer per step) and returns None.
+        """
+        layers = self.layers
+        grads = self.output_grads = [None] * len(layers)
+        for i in range(len(layers) - 1, 0, -1):
             grads[i] = dy
-            dy = rounding.apply(self.layers[i].backward(dy))
+            dy = rounding.apply(layers[i].backward(dy))
+        if not layers:
+            self.input_grad = dy
+            return dy
+        grads[0] = dy
+        first = layers[0]
+        if not input_grad and hasattr(first, "backward_params"):
+            first.backward_params(dy)
+            dy = None
+        else:
+            dy = rounding.apply(first.backward(dy))
         self.input_grad = dy
         return dy
 

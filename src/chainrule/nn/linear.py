@@ -35,6 +35,7 @@ class Linear(Module):
         self.weight = Parameter(init.default_weight((self.out_features, self.in_features), g, dt))
         self.bias = Parameter(init.default_bias((self.out_features,), self.in_features, g, dt)) if bias else None
         self._x = None
+        self._overwrite_grads = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         W = rounding.apply(self.weight.data)  # hand-calculation mode uses the weights as printed
@@ -52,16 +53,44 @@ class Linear(Module):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """∂ℓ/∂W += dyᵀ x,  ∂ℓ/∂b += Σₙ dy,  ∂ℓ/∂x = dy W."""
-        x = self._x
-        if x.ndim == 1:  # one example: a broadcast outer product is cheaper than a 1×k GEMM
-            self.weight.grad += rounding.apply(dy[:, None] * x)
-            if self.bias is not None:
-                self.bias.grad += dy
-        else:
-            self.weight.grad += rounding.apply(dy.T @ x)
-            if self.bias is not None:
-                self.bias.grad += dy.sum(axis=0)
+        self.backward_params(dy)
         return dy @ rounding.apply(self.weight.data)
+
+    def backward_params(self, dy: np.ndarray) -> None:
+        """Only the parameter gradients (a first layer's ∂ℓ/∂x is not needed to train)."""
+        x, gW = self._x, self.weight.grad
+        gb = self.bias.grad if self.bias is not None else None
+        if self._overwrite_grads:  # after defer_zero_grad(): write, as 0 + g would, without the extra passes
+            self._overwrite_grads = False
+            if x.ndim == 1:  # one example: a broadcast outer product is cheaper than a 1×k GEMM
+                np.multiply(dy[:, None], x, out=gW)
+                if gb is not None:
+                    gb[...] = dy
+            else:
+                np.matmul(dy.T, x, out=gW)
+                if gb is not None:
+                    np.sum(dy, axis=0, out=gb)
+            rounding.apply_inplace(gW)  # hand-calculation mode: 0 + round(g), as the adding path does
+        elif x.ndim == 1:
+            gW += rounding.apply(dy[:, None] * x)
+            if gb is not None:
+                gb += dy
+        else:
+            gW += rounding.apply(dy.T @ x)
+            if gb is not None:
+                gb += dy.sum(axis=0)
+
+    def defer_zero_grad(self) -> None:
+        """Zero the gradients by having the next backward write them instead of adding to them.
+
+        Same result as ``zero_grad()`` followed by backward, one pass over each gradient cheaper (the
+        training loop's per-step zeroing). Until that backward, ``.grad`` still holds the old values.
+        """
+        self._overwrite_grads = True
+
+    def zero_grad(self) -> None:
+        self._overwrite_grads = False
+        super().zero_grad()
 
     # --- the recitation's folded form ------------------------------------------------------------
     @classmethod

@@ -4,6 +4,8 @@ Every loss is a mean over the examples of a batch (PyTorch's ``reduction='mean'`
 (``yhat`` of shape (k,)) is a batch of one.
 """
 
+import math
+
 import numpy as np
 
 from chainrule.core.functional import log_softmax
@@ -76,22 +78,59 @@ class CrossEntropyLoss(Loss):
     After forward, ``probs`` holds softmax(b) (the recitation's ŷ) and ``target`` the one-hot/probability y.
     In hand-calculation mode (``chainrule.nn.rounding``) ŷ is rounded first and ℓ = −Σ y log ŷ is taken
     from the rounded ŷ, as on paper.
+
+    Integer labels take a fast path that never builds the one-hot matrix (``target`` is then made on
+    first use): with labels t, ℓ = mean_n (logsumexp(b_n) − b_{n,t_n}) and ∂ℓ/∂b = (softmax(b) − onehot(t)) / n.
+    At batch size 1 this is most of the time of a training step, so it matters. Hand-calculation mode
+    always takes the general path.
     """
 
     def forward(self, logits, y):
         if logits.ndim not in (1, 2):
             raise ChainruleError(f"cross-entropy expects logits of shape (C,) or (n, C), got {logits.shape}")
-        target = self.target = rounding.apply(_class_target(np.asarray(y), logits.shape, logits.dtype))
-        logp = log_softmax(logits)
-        self.probs = np.exp(logp)
+        hand = rounding.active()
+        labels = None if hand else _labels(y, logits.shape)
         self.n = logits.shape[0] if logits.ndim == 2 else 1
-        if rounding.active():
-            self.probs = rounding.apply(self.probs)
-            logp = np.log(self.probs)
-        return float(rounding.apply(-np.sum(target * logp) / self.n))
+        if labels is None:  # one-hot / probability rows, or hand-calculation mode
+            self._target = target = rounding.apply(_class_target(np.asarray(y), logits.shape, logits.dtype))
+            self._labels = None
+            logp = log_softmax(logits)
+            self.probs = np.exp(logp)
+            if hand:
+                self.probs = rounding.apply(self.probs)
+                logp = np.log(self.probs)
+            return float(rounding.apply(-np.sum(target * logp) / self.n))
+        self._labels, self._target = labels, None
+        if logits.ndim == 1:  # one example, one int label: scalar arithmetic in Python floats
+            m = logits.max()
+            e = np.exp(logits - m)
+            total = float(e.sum())
+            self.probs = e / total
+            return math.log(total) + float(m) - float(logits[labels])
+        m = logits.max(axis=1, keepdims=True)
+        e = np.exp(logits - m)
+        total = e.sum(axis=1, keepdims=True)
+        self.probs = e / total
+        rows = np.arange(self.n)
+        return float(np.sum(np.log(total[:, 0]) + m[:, 0] - logits[rows, labels]) / self.n)
+
+    @property
+    def target(self) -> np.ndarray:
+        """The one-hot (or probability) target rows of the last forward, shaped like the logits."""
+        if self._target is None:
+            self._target = _class_target(np.asarray(self._labels), self.probs.shape, self.probs.dtype)
+        return self._target
 
     def backward(self):
-        return rounding.apply((self.probs - self.target) / self.n)
+        if self._labels is None:
+            return rounding.apply((self.probs - self._target) / self.n)
+        d = self.probs.copy()
+        if d.ndim == 1:
+            d[self._labels] -= 1.0
+            return d
+        d[np.arange(self.n), self._labels] -= 1.0
+        d /= self.n
+        return d
 
     @property
     def grad_probs(self) -> np.ndarray:
@@ -102,6 +141,25 @@ class CrossEntropyLoss(Loss):
         out = np.zeros_like(self.probs)
         np.divide(-self.target, self.n * self.probs, out=out, where=self.target != 0)
         return rounding.apply(out)
+
+
+def _labels(y, shape: tuple):
+    """Integer labels checked against C = shape[-1] (an int, or an int array of shape[:-1]); None for float rows.
+
+    The common cases (a Python or NumPy int for one example, an int array for a batch) are checked
+    with a few comparisons; anything else goes through ``_class_target``'s full checks and messages.
+    """
+    C = shape[-1]
+    if len(shape) == 1 and isinstance(y, (int, np.integer)) and not isinstance(y, bool):
+        if 0 <= y < C:
+            return int(y)
+    elif isinstance(y, np.ndarray) and y.dtype.kind in "iu" and y.shape == shape[:-1] and y.size:
+        if y.min() >= 0 and y.max() < C:
+            return y
+    if np.asarray(y).shape == tuple(shape) and np.asarray(y).dtype.kind == "f":
+        return None
+    onehot = _class_target(np.asarray(y), shape, np.float64)  # raises the precise error, or accepts
+    return np.argmax(onehot, axis=-1) if onehot.ndim == 2 else int(np.argmax(onehot))
 
 
 def _class_target(y: np.ndarray, shape: tuple, dtype) -> np.ndarray:

@@ -1,0 +1,37 @@
+"""chainrule predict: one prediction per example, with the model's own feature scaling."""
+
+ORDER = 31
+
+
+def register(sub) -> None:
+    p = sub.add_parser("predict", help="predict labels (or values) for data with a trained model",
+                       description="Writes one predicted label per line (regression: the values, comma-"
+                                   "separated) to standard output or --out. CSV data may omit the label column.")
+    p.add_argument("model", metavar="MODEL", help="model.safetensors written by chainrule train")
+    p.add_argument("data", metavar="DATA", help=".csv, .npz or IDX images")
+    p.add_argument("--labels", metavar="FILE", help="IDX labels file (not needed to predict)")
+    p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import sys
+
+    import numpy as np
+
+    from chainrule.serialize import atomic_write_bytes
+    from chainrule.train.metrics import predict_outputs
+    from chainrule.train.use import load_for_model, load_trained
+
+    net, extra = load_trained(args.model)
+    ds = load_for_model(extra, args.data, args.labels, need_labels=False)
+    out = predict_outputs(net, ds.X.astype(net.dtype or np.float64))
+    if extra["task"] == "classification":
+        text = "".join(f"{v}\n" for v in np.argmax(out, axis=1))
+    else:
+        text = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in out)
+    if args.out:
+        atomic_write_bytes(args.out, text.encode())
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,81 @@
+"""CSV files with the label (or target) in the first column, then one column per feature.
+
+This is the course's format: ``label,pixel_1,…,pixel_M``, one example per line. A header line is
+allowed (it is recognised by not being numeric). Errors name the file, the line and the column.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.data.dataset import Dataset, check_features, check_targets
+from chainrule.errors import ChainruleError
+
+
+def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
+    """All rows as one float64 matrix (n, columns) and the 1-based line number of row 0.
+
+    A fast path parses the whole file with NumPy; only when that fails is the file read line by line
+    to find and name the bad line (ragged row or non-number).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except IsADirectoryError:
+        raise ChainruleError(f"{path}: is a folder, not a CSV file") from None
+    except UnicodeDecodeError:
+        raise ChainruleError(f"{path}: not a text file (is it really CSV?)") from None
+    except OSError as e:
+        raise ChainruleError(f"{path}: cannot read: {e.strerror}") from None
+    lines = text.splitlines()
+    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
+    if not numbered:
+        raise ChainruleError(f"{path}: the file is empty; expected one example per line (label first)")
+    if not _is_numeric_row(numbered[0][1]):  # a header
+        numbered = numbered[1:]
+        if not numbered:
+            raise ChainruleError(f"{path}: the file has a header line but no examples")
+    first_line = numbered[0][0]
+    width = numbered[0][1].count(",") + 1
+    try:  # the fast path: NumPy's C parser
+        rows = np.loadtxt([line for _, line in numbered], delimiter=",", dtype=np.float64, ndmin=2)
+        if rows.shape == (len(numbered), width):
+            return rows, first_line
+    except ValueError:
+        pass
+    rows = np.empty((len(numbered), width), dtype=np.float64)
+    for r, (lineno, line) in enumerate(numbered):
+        cells = line.split(",")
+        if len(cells) != width:
+            raise ChainruleError(f"{path}: line {lineno}: {len(cells)} columns, but line {first_line} has "
+                                 f"{width}; every row needs the same number of columns")
+        try:
+            rows[r] = [float(c) for c in cells]
+        except ValueError:
+            for col, c in enumerate(cells, 1):
+                try:
+                    float(c)
+                except ValueError:
+                    raise ChainruleError(f"{path}: line {lineno}, column {col}: {c.strip()!r} is not a "
+                                         "number") from None
+    return rows, first_line
+
+
+def _is_numeric_row(line: str) -> bool:
+    try:
+        [float(c) for c in line.split(",")]
+    except ValueError:
+        return False
+    return True
+
+
+def load_csv(path: "str | Path", task: str = "classification", labelled: bool = True) -> Dataset:
+    """A Dataset from a CSV file; ``labelled=False`` reads every column as a feature."""
+    rows, first = read_csv_rows(path)
+    if labelled and rows.shape[1] < 2:
+        raise ChainruleError(f"{path}: each line has only {rows.shape[1]} column; expected the label, "
+                             "then at least one feature")
+    X = rows[:, 1:] if labelled else rows
+    X = check_features(X, str(path), first)
+    y = check_targets(rows[:, 0], task, str(path), first) if labelled else None
+    return Dataset(X, y, task, str(path))

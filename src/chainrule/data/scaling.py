@@ -1,0 +1,58 @@
+"""Feature scaling fitted on the training set and stored (as JSON) with the model.
+
+x' = (x − shift) / scale, per feature:  "standard": shift = mean, scale = std;
+"minmax": shift = min, scale = max − min;  "none": identity. A constant feature gets scale 1.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+
+KINDS = ("standard", "minmax", "none")
+
+
+@dataclass
+class Scaler:
+    kind: str = "none"
+    shift: np.ndarray | None = None  # (features,)
+    scale: np.ndarray | None = None  # (features,)
+
+    @classmethod
+    def fit(cls, kind: str, X: np.ndarray) -> "Scaler":
+        """Fit on X : (n, *example_shape); statistics per feature (flattened example)."""
+        if kind not in KINDS:
+            raise ChainruleError(f"unknown scaling {kind!r}; expected one of {', '.join(KINDS)}")
+        if kind == "none":
+            return cls("none")
+        flat = X.reshape(len(X), -1)
+        if kind == "standard":
+            shift, scale = flat.mean(axis=0), flat.std(axis=0)
+        else:
+            shift, scale = flat.min(axis=0), flat.max(axis=0) - flat.min(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        return cls(kind, shift, scale)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        if self.kind == "none":
+            return X
+        flat = X.reshape(len(X), -1)
+        if flat.shape[1] != self.shift.shape[0]:
+            raise ChainruleError(f"scaling was fitted on {self.shift.shape[0]} features; "
+                                 f"these examples have {flat.shape[1]}")
+        return ((flat - self.shift) / self.scale).reshape(X.shape)
+
+    def to_json(self) -> dict:
+        if self.kind == "none":
+            return {"kind": "none"}
+        return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Scaler":
+        try:
+            if d["kind"] == "none":
+                return cls("none")
+            return cls(d["kind"], np.asarray(d["shift"], dtype=np.float64), np.asarray(d["scale"], dtype=np.float64))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ChainruleError(f"the model's stored feature scaling is damaged ({e})") from None

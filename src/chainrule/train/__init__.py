@@ -1,0 +1,1 @@
+"""Training: the loop, metrics, checkpoints, presets, plots, and the course's homework mode."""

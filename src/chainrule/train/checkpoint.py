@@ -1,0 +1,67 @@
+"""Checkpoints: everything a run needs to continue bit for bit, in one atomically written file.
+
+``checkpoint.safetensors`` holds the network's tensors (``model.<PyTorch name>``), the optimiser's
+buffers (``optim.<buffer>.<i>``) and, as JSON metadata, where the run stands (the epoch and the step
+within it), the Generator's ``bit_generator.state`` at the start of that epoch, the metrics so far,
+the architecture and the run's settings. Resuming recomputes the epoch's shuffle from that state and
+skips the steps already taken, so an interrupted run ends with exactly the weights of one that was not.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+from chainrule.nn.module import Module
+from chainrule.serialize import atomic_write_bytes
+
+NAME = "checkpoint.safetensors"
+FORMAT = "chainrule-checkpoint"
+
+
+@dataclass
+class Checkpoint:
+    model: Module
+    optim_state: dict[str, np.ndarray]
+    epoch: int  # 0-based epoch to run next (or to continue)
+    step: int  # steps of that epoch already taken
+    rng_state: dict  # bit_generator.state at the start of ``epoch``
+    history: list[dict]
+    settings: dict  # the run's settings (flags), so --resume needs none
+    extra: dict  # model-file metadata: task, classes, input shape, scaling
+
+
+def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
+    from safetensors.numpy import save
+
+    tensors = {f"model.{k}": np.ascontiguousarray(v) for k, v in ck.model.state_dict().items()}
+    tensors.update({f"optim.{k}": np.ascontiguousarray(np.asarray(v)) for k, v in ck.optim_state.items()})
+    meta = {"format": FORMAT, "epoch": ck.epoch, "step": ck.step, "rng_state": ck.rng_state,
+            "history": ck.history, "settings": ck.settings, "extra": ck.extra,
+            "architecture": ck.model.to_config()}
+    atomic_write_bytes(Path(out_dir) / NAME, save(tensors, metadata={FORMAT: json.dumps(meta)}))
+
+
+def load_checkpoint(out_dir: Path) -> Checkpoint:
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    from chainrule.serialize import _metadata
+
+    path = Path(out_dir) / NAME
+    if not path.exists():
+        raise ChainruleError(f"{out_dir}: no {NAME} here to resume from (was the run started with --out?)")
+    raw = path.read_bytes()
+    try:
+        tensors = load(raw)
+        meta = json.loads(_metadata(raw)[FORMAT])
+        model = Module.from_config(meta["architecture"])
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        return Checkpoint(model, {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")},
+                          int(meta["epoch"]), int(meta["step"]), meta["rng_state"], meta["history"],
+                          meta["settings"], meta["extra"])
+    except (SafetensorError, ValueError, KeyError, TypeError) as e:
+        raise ChainruleError(f"{path}: not a usable chainrule checkpoint ({type(e).__name__}: "
+                             f"{str(e).splitlines()[0] if str(e) else ''})") from None

@@ -1,0 +1,101 @@
+"""The course homework's neural network, with its exact seeding and output files.
+
+One hidden sigmoid layer of D units, a softmax over K classes (K = largest label in either file + 1),
+cross-entropy, SGD one example at a time, float64. Rules (they fix every bit of the result):
+
+- epoch e (0-based) visits the training examples in ``numpy.random.RandomState(e).permutation(N)``;
+- INIT_FLAG 2: every parameter is 0;
+- INIT_FLAG 1: each folded matrix (rows × (cols + 1), column 0 the bias) is drawn
+  ``RandomState(rows·(cols+1)).uniform(-0.1, 0.1, (rows, cols+1))``, then its bias column set to 0:
+  α is D × (M+1) from RandomState(D·(M+1)), β is K × (D+1) from RandomState(K·(D+1));
+- after epoch E (1-based), the metrics file gets ``epoch=E crossentropy(train): V`` and
+  ``epoch=E crossentropy(validation): V``, the mean cross-entropy with that epoch's final weights;
+  at the end ``error(train): V`` and ``error(validation): V``; every V is ``repr(float)``;
+- the label files get one predicted label (arg-max of ŷ, the first on ties) per line.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from chainrule.data.csv import load_csv
+from chainrule.errors import ChainruleError
+from chainrule.nn.activations import Sigmoid
+from chainrule.nn.containers import Sequential
+from chainrule.nn.linear import Linear
+from chainrule.nn.losses import CrossEntropyLoss
+from chainrule.optim import SGD
+from chainrule.serialize import atomic_write_bytes
+from chainrule.train.loop import run_epoch
+
+
+def course_init(rows: int, cols: int, flag: int) -> np.ndarray:
+    """A folded matrix rows × (cols + 1) by the course's INIT_FLAG (1: seeded uniform, 2: zeros)."""
+    if flag == 2:
+        return np.zeros((rows, cols + 1))
+    m = np.random.RandomState(rows * (cols + 1)).uniform(-0.1, 0.1, (rows, cols + 1))
+    m[:, 0] = 0.0
+    return m
+
+
+@dataclass
+class CourseResult:
+    net: Sequential
+    metrics: list[str]  # the metrics file's lines
+    train_pred: np.ndarray
+    val_pred: np.ndarray
+
+
+def course_network(M: int, D: int, K: int, flag: int) -> Sequential:
+    """x (M,) → Linear α (D × (M+1)) → sigmoid → Linear β (K × (D+1)) → logits (softmax is in the loss)."""
+    alpha, beta = Linear.from_folded(course_init(D, M, flag)), Linear.from_folded(course_init(K, D, flag))
+    return Sequential(alpha, Sigmoid(), beta)
+
+
+def mean_cross_entropy(net: Sequential, loss: CrossEntropyLoss, X: np.ndarray, y: np.ndarray
+                       ) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy over all of (X, y) and the predicted labels (arg-max of softmax)."""
+    value = loss.forward(net.forward(X), y)
+    return value, np.argmax(loss.probs, axis=1)
+
+
+def train_course(train_X, train_y, val_X, val_y, epochs: int, hidden: int, init_flag: int, lr: float
+                 ) -> CourseResult:
+    """X : (N, M) float64, y : (N,) int labels. Runs the homework's training and returns its outputs."""
+    K = int(max(train_y.max(), val_y.max())) + 1
+    net = course_network(train_X.shape[1], hidden, K, init_flag)
+    loss = CrossEntropyLoss()
+    opt = SGD(net.parameters(), lr)
+    lines = []
+    for e in range(epochs):
+        order = np.random.RandomState(e).permutation(len(train_X))
+        run_epoch(net, loss, opt, train_X, train_y, order, 1, e)
+        tr, _ = mean_cross_entropy(net, loss, train_X, train_y)
+        va, _ = mean_cross_entropy(net, loss, val_X, val_y)
+        lines += [f"epoch={e + 1} crossentropy(train): {tr!r}", f"epoch={e + 1} crossentropy(validation): {va!r}"]
+    _, train_pred = mean_cross_entropy(net, loss, train_X, train_y)
+    _, val_pred = mean_cross_entropy(net, loss, val_X, val_y)
+    lines += [f"error(train): {float(np.mean(train_pred != train_y))!r}",
+              f"error(validation): {float(np.mean(val_pred != val_y))!r}"]
+    return CourseResult(net, lines, train_pred, val_pred)
+
+
+def run_course(train_csv, val_csv, train_out, val_out, metrics_out, epochs, hidden, init_flag, lr) -> CourseResult:
+    """The nine-argument homework command: read both CSVs, train, write the three output files."""
+    if epochs < 1:
+        raise ChainruleError(f"NUM_EPOCH must be ≥ 1, got {epochs}")
+    if hidden < 1:
+        raise ChainruleError(f"HIDDEN_UNITS must be ≥ 1, got {hidden}")
+    if init_flag not in (1, 2):
+        raise ChainruleError(f"INIT_FLAG must be 1 (random uniform ±0.1) or 2 (zeros), got {init_flag}")
+    if not lr > 0:
+        raise ChainruleError(f"LEARNING_RATE must be > 0, got {lr}")
+    tr, va = load_csv(train_csv), load_csv(val_csv)
+    if tr.num_features != va.num_features:
+        raise ChainruleError(f"{val_csv}: {va.num_features} features per line, but {train_csv} has "
+                             f"{tr.num_features}; both files need the same columns")
+    res = train_course(tr.X, tr.y, va.X, va.y, epochs, hidden, init_flag, lr)
+    atomic_write_bytes(train_out, "".join(f"{v}\n" for v in res.train_pred).encode())
+    atomic_write_bytes(val_out, "".join(f"{v}\n" for v in res.val_pred).encode())
+    atomic_write_bytes(metrics_out, ("\n".join(res.metrics) + "\n").encode())
+    return res

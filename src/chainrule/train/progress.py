@@ -1,0 +1,40 @@
+"""Progress: a bar per epoch on a terminal (tqdm), one plain line per epoch otherwise."""
+
+import sys
+
+
+class Progress:
+    """``start(epoch, steps)``, ``update(step)`` (cheap: redraws about 100 times an epoch), ``line(text)``."""
+
+    def __init__(self, bar: bool | None = None, stream=None):
+        self.stream = stream or sys.stdout
+        self.bar_on = (sys.stdout.isatty() and sys.stderr.isatty()) if bar is None else bar
+        self._bar = None
+
+    def start(self, epoch: int, epochs: int, steps: int, done: int = 0):
+        if not self.bar_on:
+            return None
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=steps, initial=done, desc=f"epoch {epoch}/{epochs}", unit="step",
+                         leave=False, file=sys.stderr, dynamic_ncols=True)
+        every = max(1, steps // 100)
+        self._last = done
+
+        def update(step: int) -> None:
+            if step - self._last >= every or step == steps:
+                self._bar.update(step - self._last)
+                self._last = step
+
+        return update
+
+    def finish(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def line(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)

@@ -1,0 +1,337 @@
+"""A training run from settings: data → scaling → network → optimiser → epochs → files in --out.
+
+Everything that can be wrong with the input (data files, flags, the model spec, an existing --out)
+is checked before anything is written, so a bad invocation never damages an earlier run's files.
+"""
+
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.data import Dataset, Scaler, load_data, load_digits, parse_shape, train_validation_split
+from chainrule.errors import ChainruleError
+from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss, SquaredError
+from chainrule.nn.module import check_dtype
+from chainrule.optim import OPTIMIZERS, Optimizer
+from chainrule.serialize import save_model
+from chainrule.train import checkpoint as ckpt
+from chainrule.train.loop import Diverged, epoch_order, run_epoch
+from chainrule.train.metrics import confusion_matrix, evaluate, format_confusion, write_metrics
+from chainrule.train.models import build_model, parse_hidden
+from chainrule.train.progress import Progress
+
+DEFAULTS = {
+    "train": None, "train_labels": None, "validation": None, "validation_labels": None,
+    "val_split": 0.2, "split_seed": 0, "image_shape": None, "task": "classification", "scale": "standard",
+    "model": "mlp", "hidden": "128", "activation": "tanh", "init": "default",
+    "optimizer": "sgd", "lr": None, "momentum": 0.9, "weight_decay": 0.0,
+    "batch_size": 32, "epochs": 20, "shuffle": True, "seed": 0, "dtype": "float64", "threads": 1,
+}
+OUTPUTS = (ckpt.NAME, "model.safetensors", "metrics.json", "metrics.csv", "learning-curves.png")
+# the CNN preset trains steadily with Adam; SGD at the MLP's rate oscillates on digits
+PRESET_DEFAULTS = {"cnn": {"optimizer": "adam", "lr": 0.002, "epochs": 15}}
+DEFAULT_LR = {"sgd": 0.05, "adagrad": 0.05, "adam": 1e-3}
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs, all checked: data (scaled, shaped, in the run's dtype), network, loss."""
+
+    settings: dict
+    train: Dataset
+    val: Dataset | None
+    net: object
+    loss: Loss
+    opt: Optimizer
+    rng: np.random.Generator
+    extra: dict
+
+
+def resolve(settings: dict) -> dict:
+    """Defaults filled in for every setting left as None; paths made absolute (so --resume works anywhere)."""
+    preset = PRESET_DEFAULTS.get(settings.get("model") or DEFAULTS["model"], {})
+    s = {k: (settings.get(k) if settings.get(k) is not None else preset.get(k, v)) for k, v in DEFAULTS.items()}
+    for k in ("train", "train_labels", "validation", "validation_labels"):
+        if s[k] is not None:
+            s[k] = str(Path(s[k]).resolve())
+    if s["model"].lower().endswith(".toml"):
+        s["model"] = str(Path(s["model"]).resolve())
+    if not 0 <= float(s["val_split"]) < 1:
+        raise ChainruleError(f"--val-split must be at least 0 and below 1, got {s['val_split']}")
+    if s["optimizer"] not in OPTIMIZERS:
+        raise ChainruleError(f"--optimizer {s['optimizer']!r}: expected one of {', '.join(OPTIMIZERS)}")
+    if s["lr"] is None:
+        s["lr"] = DEFAULT_LR[s["optimizer"]]
+    if s["optimizer"] != "sgd" and settings.get("momentum") is None:
+        s["momentum"] = 0.0
+    for k, low in (("batch_size", 1), ("epochs", 1), ("threads", 1)):
+        if int(s[k]) < low:
+            raise ChainruleError(f"--{k.replace('_', '-')} must be ≥ {low}, got {s[k]}")
+    if not float(s["lr"]) > 0:
+        raise ChainruleError(f"--lr must be > 0, got {s['lr']}")
+    if s["task"] not in ("classification", "regression"):
+        raise ChainruleError(f"--task {s['task']!r}: expected classification or regression")
+    return s
+
+
+def load_sets(s: dict) -> tuple[Dataset, Dataset | None]:
+    shape = parse_shape(s["image_shape"]) if s["image_shape"] else None
+    if s["train"] is None:
+        if s["train_labels"] is not None:
+            raise ChainruleError("--train-labels needs --train")
+        data = load_digits()
+        if s["task"] != "classification":
+            raise ChainruleError("the bundled digits are a classification set; --task regression needs --train")
+    else:
+        data = load_data(s["train"], s["task"], s["train_labels"], shape)
+    if s["validation"] is not None:
+        val = load_data(s["validation"], s["task"], s["validation_labels"], shape)
+        if val.example_shape != data.example_shape:
+            raise ChainruleError(f"{val.source}: examples have shape {val.example_shape}, but the training "
+                                 f"data's have {data.example_shape}")
+        return data, val
+    if s["validation_labels"] is not None:
+        raise ChainruleError("--validation-labels needs --validation")
+    if not s["val_split"]:
+        return data, None
+    return train_validation_split(data, float(s["val_split"]), int(s["split_seed"]))
+
+
+def outputs_for(train: Dataset, val: Dataset | None) -> int:
+    if train.task == "classification":
+        return max(train.num_classes, val.num_classes if val is not None else 0, 2)
+    return 1 if train.y.ndim == 1 else int(np.prod(train.y.shape[1:]))
+
+
+def make_optimizer(s: dict, params) -> Optimizer:
+    name = s["optimizer"]
+    kw = {"lr": float(s["lr"]), "weight_decay": float(s["weight_decay"])}
+    if name == "sgd":
+        kw["momentum"] = float(s["momentum"])
+    elif float(s["momentum"]):
+        raise ChainruleError(f"--momentum applies to --optimizer sgd only, not {name}")
+    return OPTIMIZERS[name](params, **kw)
+
+
+def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared:
+    s = resolve(settings)
+    dtype = check_dtype(s["dtype"])
+    train, val = load_sets(s)
+    outputs = outputs_for(train, val)
+    rng = np.random.default_rng(int(s["seed"]))
+    if resume is None:
+        net, loss, want = build_model(s["model"], train.example_shape, outputs, parse_hidden(s["hidden"]),
+                                      s["activation"], s["init"], dtype, rng)
+        scaler = Scaler.fit(s["scale"], train.X)
+    else:
+        net, want = resume.model, tuple(resume.extra["input_shape"])
+        loss = LOSSES[resume.extra["loss"]]()
+        scaler = Scaler.from_json(resume.extra["scaling"])
+    if loss is None:
+        loss = CrossEntropyLoss() if s["task"] == "classification" else SquaredError()
+    if s["task"] == "classification" and not isinstance(loss, CrossEntropyLoss):
+        raise ChainruleError(f"classification trains with cross-entropy; the model asks for {type(loss).__name__} "
+                             "(use --task regression for real-valued targets)")
+    train, val = (_ready(d, scaler, want, dtype) if d is not None else None for d in (train, val))
+    _check_output_width(net, train, outputs, s["model"])
+    opt = make_optimizer(s, net.parameters())
+    loss_name = next(k for k, v in LOSSES.items() if type(loss) is v)
+    extra = {"task": s["task"], "classes": outputs if s["task"] == "classification" else 0,
+             "outputs": outputs, "input_shape": list(want), "example_shape": list(train.example_shape),
+             "loss": loss_name, "scaling": scaler.to_json()}
+    if resume is not None:
+        opt.load_state_dict(resume.optim_state)
+        rng.bit_generator.state = resume.rng_state
+    return Prepared(s, train, val, net, loss, opt, rng, extra)
+
+
+def _ready(d: Dataset, scaler: Scaler, want: tuple[int, ...], dtype) -> Dataset:
+    X = scaler.transform(d.X).reshape((len(d), *want)).astype(dtype)
+    y = d.y.astype(dtype) if d.task == "regression" else d.y
+    return Dataset(np.ascontiguousarray(X), y, d.task, d.source)
+
+
+def _check_output_width(net, train: Dataset, outputs: int, model: str) -> None:
+    try:
+        out = net.forward(train.X[:1])
+    except ChainruleError as e:
+        raise ChainruleError(f"{model}: the network does not take this data's examples: {e}") from None
+    if out.shape[1:] != (outputs,):
+        raise ChainruleError(f"{model}: the network's output has shape {out.shape[1:]} per example; this data "
+                             f"needs {outputs} output(s)")
+
+
+def check_out_dir(out: Path | None, overwrite: bool) -> None:
+    if out is None:
+        return
+    if out.exists() and not out.is_dir():
+        raise ChainruleError(f"--out {out}: exists and is not a folder")
+    if (out / ckpt.NAME).exists() and not overwrite:
+        raise ChainruleError(f"--out {out}: already holds a run; continue it with --resume {out}, "
+                             "or pass --overwrite to start over")
+
+
+@contextmanager
+def blas_threads(n: int):
+    """Limit BLAS to ``n`` threads while training (through threadpoolctl, which scikit-learn brings).
+
+    The matrices of these networks are small: extra BLAS threads mostly wait on each other, and on a
+    busy machine they made a batch-64 epoch dozens of times slower. One thread also makes the result
+    independent of the machine's core count, so a run resumed elsewhere still ends bit for bit the same.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
+class _StopFlag:
+    """Ctrl-C sets a flag that the loop checks between steps, so a step is never cut in half."""
+
+    def __init__(self):
+        self.stopped = False
+
+    def __call__(self) -> bool:
+        return self.stopped
+
+    def __enter__(self):
+        def handler(signum, frame):
+            self.stopped = True
+
+        try:
+            self._old = signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the main thread: Ctrl-C is not ours to catch
+            self._old = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def train(settings: dict, out: Path | None = None, resume_dir: Path | None = None, overwrite: bool = False,
+          progress: Progress | None = None) -> int:
+    """Run (or continue) training; returns the exit status (0, or 130 after Ctrl-C)."""
+    progress = progress or Progress()
+    resume = None
+    if resume_dir is not None:
+        resume = ckpt.load_checkpoint(resume_dir)
+        epochs = settings.get("epochs")
+        settings = dict(resume.settings)
+        if epochs is not None:
+            settings["epochs"] = epochs
+        out = resume_dir
+    else:
+        check_out_dir(out, overwrite)
+    p = prepare(settings, resume)
+    s, net, loss, opt, rng = p.settings, p.net, p.loss, p.opt, p.rng
+    history = list(resume.history) if resume else []
+    epoch0, step0 = (resume.epoch, resume.step) if resume else (0, 0)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        if resume is None:  # --overwrite: start over, so no file of the old run is mistaken for this one's
+            for name in OUTPUTS:
+                (out / name).unlink(missing_ok=True)
+    n, bs, epochs = len(p.train), int(s["batch_size"]), int(s["epochs"])
+    steps = -(-n // bs)
+    where = "digits (bundled)" if s["train"] is None else s["train"]
+    progress.line(f"training {s['model'] if s['model'] in ('mlp', 'cnn') else Path(s['model']).name} "
+                  f"({net.num_parameters()} parameters) on {where}: {n} training / "
+                  f"{len(p.val) if p.val is not None else 0} validation examples, {s['optimizer']} "
+                  f"lr {s['lr']}, batch {bs}, {epochs} epochs" + (f", resuming at epoch {epoch0 + 1}"
+                                                                    + (f" step {step0 + 1}" if step0 else "")
+                                                                    if resume else ""))
+
+    def save(epoch, step, state):
+        if out is not None:
+            ckpt.save_checkpoint(out, ckpt.Checkpoint(net, opt.state_dict(), epoch, step, state, history, s,
+                                                      p.extra))
+
+    with _StopFlag() as stop, blas_threads(int(s["threads"])):
+        for e in range(epoch0, epochs):
+            state = rng.bit_generator.state
+            order = epoch_order(rng, n, bool(s["shuffle"]))
+            start = step0 if e == epoch0 else 0
+            update = progress.start(e + 1, epochs, steps, start)
+            t0 = time.perf_counter()
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
+                    done = run_epoch(net, loss, opt, p.train.X, p.train.y, order, bs, e, start, stop, update)
+            except Diverged as err:
+                kept = (f"; the last good checkpoint (end of epoch {e}) is kept in {out}" if out is not None and e
+                        else "; no epoch finished, so nothing was saved")
+                raise ChainruleError(str(err) + kept) from None
+            finally:
+                progress.finish()
+            seconds = time.perf_counter() - t0
+            if done < steps:  # Ctrl-C: save where we are, mid-epoch
+                save(e, done, state)
+                progress.line(f"interrupted at epoch {e + 1}, step {done}" +
+                              (f"; continue with: chainrule train --resume {out}" if out else ""))
+                return 130
+            with np.errstate(over="ignore", invalid="ignore"):
+                tr = evaluate(net, loss, p.train.X, p.train.y, s["task"])
+                va = evaluate(net, loss, p.val.X, p.val.y, s["task"]) if p.val is not None else None
+            bad = [v for v in (tr.loss, tr.error, *((va.loss, va.error) if va else ())) if not np.isfinite(v)]
+            if bad:
+                raise ChainruleError(f"training diverged: the loss over the data is {bad[0]} at the end of epoch "
+                                     f"{e + 1}; try a smaller --lr" + (f"; the last good checkpoint (end of "
+                                     f"epoch {e}) is kept in {out}" if out is not None and e else ""))
+            history.append({"epoch": e + 1, "train_loss": tr.loss, "train_error": tr.error,
+                            "val_loss": va.loss if va else None, "val_error": va.error if va else None,
+                            "seconds": seconds})
+            progress.line(_epoch_line(history[-1], epochs, s["task"]))
+            save(e + 1, 0, rng.bit_generator.state)
+            if out is not None:
+                write_metrics(out, history)
+    _finish(p, history, out)
+    return 0
+
+
+def _fmt_err(v, task):
+    return f"{100 * v:.2f}%" if task == "classification" else f"{v:.4g}"
+
+
+def _fmt_loss(v):
+    return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
+
+
+def _epoch_line(h: dict, epochs: int, task: str) -> str:
+    text = (f"epoch {h['epoch']}/{epochs}  train loss {_fmt_loss(h['train_loss'])} "
+            f"error {_fmt_err(h['train_error'], task)}")
+    if h["val_loss"] is not None:
+        text += f"  val loss {_fmt_loss(h['val_loss'])} error {_fmt_err(h['val_error'], task)}"
+    return text + f"  ({h['seconds']:.2f} s)"
+
+
+def _finish(p: Prepared, history: list[dict], out: Path | None) -> None:
+    task = p.settings["task"]
+    if out is not None:
+        save_model(out / "model.safetensors", p.net, p.extra)
+        from chainrule.train.plots import plot_learning_curves
+
+        plot_learning_curves(history, out / "learning-curves.png")
+    last = history[-1] if history else None
+    if last is None:
+        return
+    per_epoch = np.mean([h["seconds"] for h in history])
+    lines = [f"done: train error {_fmt_err(last['train_error'], task)}"
+             + (f", validation error {_fmt_err(last['val_error'], task)}" if last["val_error"] is not None else "")
+             + f"; {per_epoch:.2f} s per epoch ({len(p.train) / per_epoch:,.0f} examples/s)"]
+    if task == "classification":
+        ds = p.val if p.val is not None else p.train
+        ev = evaluate(p.net, p.loss, ds.X, ds.y, task)
+        lines.append(f"confusion matrix ({'validation' if p.val is not None else 'training'} set; "
+                     "rows true, columns predicted):")
+        lines.append(format_confusion(confusion_matrix(ds.y, ev.predictions, p.extra["classes"])))
+    if out is not None:
+        lines.append(f"wrote {out}/: model.safetensors, checkpoint.safetensors, metrics.json, metrics.csv, "
+                     "learning-curves.png")
+    print("\n".join(lines), flush=True)

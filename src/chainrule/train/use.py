@@ -1,0 +1,69 @@
+"""Using a trained model: load it with its metadata, and load data the way it was trained on.
+
+The model file's ``extra`` metadata (written by ``chainrule train``) says the task, the number of
+classes, the per-example shape and the feature scaling; data is scaled and shaped the same way.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.data import Dataset, Scaler, load_data
+from chainrule.data.csv import read_csv_rows
+from chainrule.data.dataset import check_features, check_targets
+from chainrule.errors import ChainruleError
+from chainrule.nn.losses import LOSSES
+from chainrule.serialize import load_model
+
+NEEDED = ("task", "input_shape", "example_shape", "scaling", "loss")
+
+
+def load_trained(path: "str | Path"):
+    """(network, extra metadata) of a model written by ``chainrule train``."""
+    net, extra = load_model(path)
+    missing = [k for k in NEEDED if k not in extra]
+    if missing:
+        raise ChainruleError(f"{path}: a chainrule model, but not one written by chainrule train "
+                             f"(its metadata lacks {', '.join(missing)})")
+    return net, extra
+
+
+def load_for_model(extra: dict, data: "str | Path", labels: "str | Path | None", need_labels: bool) -> Dataset:
+    """``data`` scaled and shaped for the model. CSV: label column optional (detected by the row width)."""
+    data = Path(data)
+    task = extra["task"]
+    example = tuple(extra["example_shape"])
+    features = int(np.prod(example))
+    name = data.name.lower()
+    if name.endswith(".csv") or name.endswith(".txt"):
+        if not data.exists():
+            raise ChainruleError(f"{data}: no such file")
+        rows, first = read_csv_rows(data)
+        width = rows.shape[1]
+        if width == features + 1:
+            ds = Dataset(check_features(rows[:, 1:], str(data), first),
+                         check_targets(rows[:, 0], task, str(data), first), task, str(data))
+        elif width == features and not need_labels:
+            ds = Dataset(check_features(rows, str(data), first), None, task, str(data))
+        else:
+            want = f"{features + 1} (label, then {features} features)"
+            if not need_labels:
+                want += f" or {features} (features only)"
+            raise ChainruleError(f"{data}: lines have {width} columns; this model expects {want}")
+    else:
+        ds = load_data(data, task, labels, labelled=need_labels)
+        if ds.num_features != features:
+            raise ChainruleError(f"{data}: examples have {ds.num_features} values; this model takes {features} "
+                                 f"(shape {'×'.join(map(str, example))})")
+    X = Scaler.from_json(extra["scaling"]).transform(ds.X.reshape((len(ds), *example)))
+    X = X.reshape((len(ds), *extra["input_shape"]))
+    y = ds.y
+    if task == "classification" and y is not None and len(y) and y.max() >= extra["classes"]:
+        i = int(np.argmax(y))
+        raise ChainruleError(f"{data}: example {i + 1} has label {y[i]}, but the model knows "
+                             f"{extra['classes']} classes (0…{extra['classes'] - 1})")
+    return Dataset(X, y, task, str(data))
+
+
+def loss_of(extra: dict):
+    return LOSSES[extra["loss"]]()

@@ -1,0 +1,115 @@
+"""Course mode: exact output format, the seeding rules, and the metrics against an independent loop."""
+
+import re
+
+import numpy as np
+import pytest
+
+from chainrule.cli import main
+from chainrule.train.course import course_init
+
+
+def write_csv(path, X, y):
+    path.write_text("".join(",".join(str(v) for v in [int(t), *row]) + "\n" for t, row in zip(y, X, strict=True)))
+
+
+@pytest.fixture
+def course_files(tmp_path):
+    g = np.random.default_rng(7)
+    trX, vaX = (g.random((30, 5)) > 0.5).astype(int), (g.random((12, 5)) > 0.5).astype(int)
+    trY, vaY = g.integers(0, 3, 30), g.integers(0, 4, 12)  # K = 4 comes from the validation file
+    write_csv(tmp_path / "train.csv", trX, trY)
+    write_csv(tmp_path / "val.csv", vaX, vaY)
+    return tmp_path, (trX.astype(float), trY, vaX.astype(float), vaY)
+
+
+def run_course(tmp, epochs, hidden, flag, lr):
+    args = [str(tmp / n) for n in ("train.csv", "val.csv", "train.labels", "val.labels", "metrics.txt")]
+    assert main(["neuralnet", *args, str(epochs), str(hidden), str(flag), str(lr)]) == 0
+    return [(tmp / n).read_text() for n in ("train.labels", "val.labels", "metrics.txt")]
+
+
+def reference(trX, trY, vaX, vaY, epochs, D, lr, alpha, beta):
+    """The homework's rules, written out per example with plain NumPy (folded matrices, no chainrule)."""
+    K = beta.shape[0]
+
+    def forward(x):
+        xh = np.concatenate([[1.0], x])
+        z = 1.0 / (1.0 + np.exp(-(alpha @ xh)))
+        zh = np.concatenate([[1.0], z])
+        b = beta @ zh
+        e = np.exp(b - b.max())
+        return xh, z, zh, e / e.sum()
+
+    def mean_ce(X, Y):
+        return float(np.mean([-np.log(forward(x)[3][t]) for x, t in zip(X, Y, strict=True)]))
+
+    lines = []
+    for e in range(epochs):
+        for i in np.random.RandomState(e).permutation(len(trX)):
+            xh, z, zh, yh = forward(trX[i])
+            gb = yh - np.eye(K)[trY[i]]          # ∂ℓ/∂b
+            g_beta = np.outer(gb, zh)
+            gz = beta[:, 1:].T @ gb              # ∂ℓ/∂z
+            ga = gz * z * (1 - z)                # ∂ℓ/∂a
+            g_alpha = np.outer(ga, xh)
+            alpha -= lr * g_alpha
+            beta -= lr * g_beta
+        lines.append(("train", e + 1, mean_ce(trX, trY)))
+        lines.append(("validation", e + 1, mean_ce(vaX, vaY)))
+    preds = [np.array([int(np.argmax(forward(x)[3])) for x in X]) for X in (trX, vaX)]
+    return lines, preds, [float(np.mean(p != t)) for p, t in zip(preds, (trY, vaY), strict=True)]
+
+
+LINE = re.compile(r"^epoch=(\d+) crossentropy\((train|validation)\): (\S+)$")
+
+
+def test_format_and_zero_init_against_independent_loop(course_files):
+    tmp, (trX, trY, vaX, vaY) = course_files
+    epochs, D, lr = 3, 4, 0.1
+    train_labels, val_labels, metrics = run_course(tmp, epochs, D, 2, lr)
+    want_lines, want_preds, want_err = reference(trX, trY, vaX, vaY, epochs, D, lr,
+                                                 np.zeros((D, 6)), np.zeros((4, D + 1)))
+    rows = metrics.splitlines()
+    assert len(rows) == 2 * epochs + 2 and metrics.endswith("\n")
+    for row, (which, e, v) in zip(rows, want_lines, strict=False):
+        m = LINE.match(row)
+        assert m, row
+        assert (int(m[1]), m[2]) == (e, which)
+        assert m[3] == repr(float(m[3]))  # full precision: Python's repr
+        assert float(m[3]) == pytest.approx(v, rel=1e-10, abs=1e-13)
+    assert rows[-2].startswith("error(train): ") and rows[-1].startswith("error(validation): ")
+    assert float(rows[-2].split(": ")[1]) == want_err[0]
+    assert float(rows[-1].split(": ")[1]) == want_err[1]
+    assert train_labels == "".join(f"{p}\n" for p in want_preds[0])
+    assert val_labels == "".join(f"{p}\n" for p in want_preds[1])
+
+
+def test_random_init_follows_the_seeding_rule(course_files):
+    tmp, (trX, trY, vaX, vaY) = course_files
+    D = 3
+    alpha = np.random.RandomState(D * 6).uniform(-0.1, 0.1, (D, 6))
+    alpha[:, 0] = 0
+    beta = np.random.RandomState(4 * (D + 1)).uniform(-0.1, 0.1, (4, D + 1))
+    beta[:, 0] = 0
+    np.testing.assert_array_equal(course_init(D, 5, 1), alpha)
+    np.testing.assert_array_equal(course_init(4, D, 1), beta)
+    _, _, metrics = run_course(tmp, 2, D, 1, 0.05)
+    want_lines, _, _ = reference(trX, trY, vaX, vaY, 2, D, 0.05, alpha, beta)
+    got = [float(r.rsplit(" ", 1)[1]) for r in metrics.splitlines()[:4]]
+    np.testing.assert_allclose(got, [v for *_, v in want_lines], rtol=1e-10)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["0", "4", "2", "0.1"], "NUM_EPOCH"),
+    (["1", "4", "3", "0.1"], "INIT_FLAG"),
+    (["1", "0", "2", "0.1"], "HIDDEN_UNITS"),
+    (["1", "4", "2", "-1"], "LEARNING_RATE"),
+])
+def test_bad_arguments(course_files, capsys, args, needle):
+    tmp, _ = course_files
+    files = [str(tmp / n) for n in ("train.csv", "val.csv", "a", "b", "c")]
+    assert main(["neuralnet", *files, *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+    assert not (tmp / "a").exists()
