@@ -98,6 +98,11 @@ def test_errors_are_chainrule_errors():
         cr.explain(net, [1, 2], 3, form="matrix")
     with pytest.raises(cr.ChainruleError, match="two activations in a row"):
         cr.explain(cr.Sequential(cr.Linear(2, 2), cr.Tanh(), cr.ReLU()), [1, 2], [0, 0])
+    with pytest.raises(cr.ChainruleError, match=r"summing to 1.*got \[0.5, 0.7\]"):  # ∂ℓ/∂b = ŷ − y needs Σy = 1
+        cr.explain(cr.Sequential(cr.Linear(2, 2), cr.Softmax()), [1, 2], [0.5, 0.7])
+    with pytest.raises(cr.ChainruleError, match="pre-activation of linear layer 1 overflows float64"):
+        cr.explain(cr.Sequential(cr.Linear.from_folded([[0, 1e300]]), cr.Tanh(), cr.Linear.from_folded([[0, 1]])),
+                   [1e300], 1)
 
 
 def test_explaining_leaves_ordinary_runs_unrounded():
@@ -178,5 +183,9 @@ def test_number_format():
     for v in np.geomspace(1e-30, 1e3, 200):
         assert f.round(v) != 0 and f.round(-v) != 0  # no nonzero value prints as 0
     assert NumberFormat(2).text(0.5) == "0.5" and NumberFormat(2).text(1 / 3) == "0.33"
+    # large values in scientific notation, not hundreds of digits; exact short mantissas without zeros
+    assert [f.text(v) for v in (2e300, 3.14159265e20, -1e15, 1e-9, 123456789012345.5)] \
+        == ["2e+300", "3.1416e+20", "-1e+15", "1e-09", "123456789012345.5"]
+    assert f.latex(2e300) == r"2 \times 10^{300}" and f.round(3.14159265e20) == 3.1416e20
     with pytest.raises(cr.ChainruleError, match="decimals"):
         NumberFormat(-1)

@@ -90,6 +90,14 @@ weights = [[0, 1, 2, 2]]
     ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace('"tanh"', '"swish"'), ["activation", "swish"]),
     ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace("[2, 1, 0]", '[2, "one", 0]'), ["weights", "'one'", "not a number"]),
     ("x = [1, 2\n", ["not valid TOML"]),
+    ("x = [1, 2]\ny = [3, 4]\n" + GOOD_LAYERS, ["key 'y'", "1 output(s)", "[3.0, 4.0]"]),
+    ("x = [1, 2]\ny = []\n" + GOOD_LAYERS, ["key 'y'", "one number"]),
+    ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace("[0, 1, 2, 2]", "[1e300, 1e300, 1e300, 1e300]")
+     .replace("[0, 1, 2],", "[1e300, 1e300, 1e300],"), ["overflows float64", "smaller inputs or weights"]),
+    ("x = [1, 2]\ny = [0.5, 0.7]\nloss = 'cross-entropy'\n[[layers]]\nweights = [[0, 1, 2], [0, 2, 1]]\n",
+     ["key 'y'", "summing to 1", "[0.5, 0.7]"]),
+    ("x = [1, 2]\ny = [1, 0]\nloss = 'cross-entropy'\n[[layers]]\nweights = [[0, 1, 2], [0, 2, 1], [0, 0, 0]]\n",
+     ["key 'y'", "length 3", "got [1.0, 0.0]"]),
 ])
 def test_bad_specs_give_one_line_naming_file_key_problem(capsys, tmp_path, body, words):
     path = write(tmp_path, body)
@@ -113,9 +121,18 @@ def test_wrt_naming_a_missing_weight(capsys, wrt, words):
 
 
 def test_wrt_accepts_greek_and_layer_numbers(capsys):
-    for wrt in ("alpha1[1,1]", "α[1,1]", "alpha(1)[1,1]"):
+    for wrt in ("alpha1[1,1]", "α[1,1]", "alpha(1)[1,1]", "α₁,₁", "α⁽¹⁾₁,₁"):
         code, out, _ = run_cli(capsys, "--wrt", wrt)
         assert code == 0 and "∂ℓ/∂α₁,₁ = ∂ℓ/∂ŷ ∂ŷ/∂α₁,₁" in out
+    code, out, _ = run_cli(capsys, EXAMPLES / "deep.toml", "--wrt", "α⁽²⁾₂,₁")  # as printed, copied back
+    assert code == 0 and "∂ℓ/∂α⁽²⁾₂,₁ = ∂ℓ/∂a⁽²⁾₂" in out
+    code, out, _ = run_cli(capsys, "--wrt", "β₃")
+    assert code == 0 and "∂ℓ/∂β₃ = ∂ℓ/∂ŷ ∂ŷ/∂β₃" in out
+
+
+def test_decimals_out_of_range_names_the_flag(capsys):
+    code, out, err = run_cli(capsys, "--decimals", "16")
+    assert code == 2 and out == "" and err.startswith("chainrule explain: error: --decimals 16: ")
 
 
 def test_the_command_never_shows_a_traceback(tmp_path):

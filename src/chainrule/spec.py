@@ -111,6 +111,8 @@ class Spec:
                                       f"takes {width}")
         if self.y is not None and isinstance(loss, CrossEntropyLoss):
             _check_class_target(self, net)
+        elif self.y is not None and (self.x is None or self.x.ndim <= 1):
+            _check_regression_target(self, net)
         return net, loss
 
     def _layer(self, ls: LayerSpec, where, shape, built, dtype, g) -> Module:
@@ -189,6 +191,18 @@ def _width_of(net: Sequential) -> int | None:
     return None
 
 
+def _check_regression_target(spec: Spec, net: Sequential) -> None:
+    """One example's target has one number per output of the last Linear layer."""
+    last = next((layer for layer in reversed(net.layers) if getattr(layer, "weight", None) is not None), None)
+    if not isinstance(last, Linear):
+        return
+    y = np.asarray(spec.y)
+    if y.size != last.out_features or y.ndim > 1:
+        raise spec.error("key 'y'", f"the network has {last.out_features} output(s), so y is "
+                                    f"{'one number' if last.out_features == 1 else f'a list of {last.out_features}'}"
+                                    f"; got {y.tolist()}")
+
+
 def _check_class_target(spec: Spec, net: Sequential) -> None:
     classes = next((layer.out_features for layer in reversed(net.layers) if isinstance(layer, Linear)), None)
     y = np.asarray(spec.y)
@@ -200,7 +214,10 @@ def _check_class_target(spec: Spec, net: Sequential) -> None:
                                   f"(0…{classes - 1})")
     elif y.shape[-1:] != (classes,):
         raise spec.error("key 'y'", f"a cross-entropy target is a class label (0…{classes - 1}) or a one-hot / "
-                              f"probability list of length {classes}; got {spec.y!r}")
+                              f"probability list of length {classes}; got {y.tolist()}")
+    elif np.any(y < 0) or not np.allclose(y.sum(axis=-1), 1.0):
+        raise spec.error("key 'y'", f"a cross-entropy target list is one-hot or probabilities (each ≥ 0, "
+                              f"summing to 1); got {y.tolist()}")
 
 
 def load_spec(path: "str | Path") -> Spec:

@@ -66,6 +66,8 @@ def run(args) -> int:
     from chainrule.explain import explain
     from chainrule.spec import load_spec, parse_spec
 
+    if not 0 <= args.decimals <= 15:
+        raise ChainruleError(f"--decimals {args.decimals}: must be between 0 and 15")
     if args.torch is not None:
         return _run_torch(args)
     if args.spec is None:

@@ -155,7 +155,8 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
     if check:
         from chainrule.gradcheck import gradcheck
 
-        numeric = {e.name: e.numeric for e in gradcheck(net, x, y, loss, check_input=False).entries}
+        with np.errstate(all="ignore"):  # an overflow is reported below
+            numeric = {e.name: e.numeric for e in gradcheck(net, x, y, loss, check_input=False).entries}
 
     def one_pass():
         net.zero_grad()
@@ -165,11 +166,16 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
         grad_probs = loss.grad_probs if fused else None
         return out, value, grad_probs
 
-    if round_fn is not None:
-        with rounding.round_each_step(round_fn):
+    if fused and y_given.dtype.kind == "f" and y_given.ndim >= 1:
+        if np.any(y_given < 0) or not np.allclose(y_given.sum(axis=-1), 1.0):
+            raise ChainruleError(f"a cross-entropy target list is one-hot or probabilities (each ≥ 0, summing "
+                                 f"to 1; the fused ∂ℓ/∂b = ŷ − y needs that); got {y_given.tolist()}")
+    with np.errstate(all="ignore"):  # an overflow is reported below, once, as the user's error
+        if round_fn is not None:
+            with rounding.round_each_step(round_fn):
+                out, value, grad_probs = one_pass()
+        else:
             out, value, grad_probs = one_pass()
-    else:
-        out, value, grad_probs = one_pass()
 
     stages = []
     prev_z, prev_gz = net.input, net.input_grad
@@ -203,6 +209,7 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
             )
         )
         prev_z, prev_gz = z, gz
+    _check_finite(x, value, stages)
     last = stages[-1]
     label = int(y_given) if fused and y_given.ndim == 0 else None
     target = loss.target if fused else np.broadcast_to(np.asarray(y, dtype=float), last.z.shape)
@@ -218,6 +225,25 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
         rounded=round_fn is not None,
         label=label,
     )
+
+
+def _check_finite(x: np.ndarray, loss: float, stages: list[Stage]) -> None:
+    """A worked solution full of inf and nan explains nothing: say where the pass left float range."""
+    if not np.all(np.isfinite(x)):
+        raise ChainruleError("x contains NaN or infinity")
+    for s in stages:
+        if not np.all(np.isfinite(s.weights)):
+            raise ChainruleError(f"the weights of linear layer {s.number} contain NaN or infinity")
+    where = [(f"the pre-activation of linear layer {s.number}", s.a) for s in stages]
+    where += [(f"the output of linear layer {s.number}'s activation", s.z) for s in stages]
+    where += [("the loss", np.asarray(loss))]
+    where += [(f"the gradient at linear layer {s.number}", g) for s in reversed(stages)
+              for g in (s.grad_z, s.grad_a, s.grad_weights, s.grad_input)]
+    for what, v in where:
+        if not np.all(np.isfinite(v)):
+            raise ChainruleError(f"{what} overflows float{8 * np.asarray(v).dtype.itemsize} (it is "
+                                 f"{np.asarray(v).ravel()[~np.isfinite(np.asarray(v).ravel())][0]}); "
+                                 "use smaller inputs or weights")
 
 
 def _folded(numeric: dict, li: int, lin: Linear) -> np.ndarray:
