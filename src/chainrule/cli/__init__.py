@@ -55,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     except PermissionError as e:
         print(f"chainrule {args.command}: error: {e.filename}: permission denied", file=sys.stderr)
         return 2
+    except IsADirectoryError as e:
+        print(f"chainrule {args.command}: error: {e.filename}: is a folder, not a file", file=sys.stderr)
+        return 2
+    except OSError as e:  # NotADirectoryError, a full disk, a read-only file system …: the user's to fix
+        if e.filename is None:
+            raise
+        print(f"chainrule {args.command}: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)
         return 130

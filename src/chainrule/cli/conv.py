@@ -56,14 +56,14 @@ def load_array(text: str, flag: str):
     from chainrule.errors import ChainruleError
 
     stripped = text.strip()
-    if stripped[:1] in "[-0123456789.":
+    path = Path(text)
+    suffix = path.suffix.lower()
+    if stripped[:1] in "[-0123456789." and not (suffix in (".npy", ".csv", ".json") and path.is_file()):
         try:
             return json.loads(stripped)
         except json.JSONDecodeError as e:
             raise ChainruleError(f"{flag} {text!r} is not a nested list of numbers such as [[1, 2], [3, 4]] "
                                  f"({e.msg} at character {e.pos})") from None
-    path = Path(text)
-    suffix = path.suffix.lower()
     if suffix not in (".npy", ".csv", ".json"):
         raise ChainruleError(f"{flag} {text!r}: give a nested list such as [[1, 2], [3, 4]] or a .npy, .csv "
                              f"or .json file")
