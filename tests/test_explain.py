@@ -189,3 +189,18 @@ def test_number_format():
     assert f.latex(2e300) == r"2 \times 10^{300}" and f.round(3.14159265e20) == 3.1416e20
     with pytest.raises(cr.ChainruleError, match="decimals"):
         NumberFormat(-1)
+
+
+def test_a_layer_without_bias_prints_no_false_bias_gradient():
+    # Linear(bias=False): column 0 is a fixed 0; no line may claim "∂ℓ/∂a₁ · x₀ = 0.000182 · 1 = 0"
+    hidden = cr.Linear(2, 2, bias=False)
+    hidden.folded = np.array([[0, 1, 2], [0, -1, 0.5]])
+    net = cr.Sequential(hidden, cr.Tanh(), cr.Linear.from_folded([[0.5, 1, 1]]))
+    text = cr.explain(net, [1, 2], 0.5).to_text()
+    assert "∂ℓ/∂α₁,₀" not in text and "∂ℓ/∂α₁,₁" in text and "∂ℓ/∂β₀" in text
+    assert "This layer has no bias (bias=False): column 0 of α stays 0 and has no gradient." in text
+    vector = cr.explain(net, [1, 2], 0.5, form="vector").to_text()
+    assert "= ⎡0.000182 0.000182 0.000363⎤" in vector and "column 0 of this product is not used" in vector
+    with pytest.raises(cr.ChainruleError, match="no bias"):
+        cr.explain(net, [1, 2], 0.5, wrt="alpha[1,0]")
+    assert cr.explain(net, [1, 2], 0.5).to_dict()["layers"][0]["grad_weights"][0][0] == 0.0  # the engine's

@@ -39,6 +39,7 @@ class Stage:
     dzda: np.ndarray | None = None  # the elementwise ∂z/∂a the backward pass multiplied by
     fused: bool = False  # softmax folded into the cross-entropy loss (∂ℓ/∂a = ŷ − y)
     numeric: np.ndarray | None = None  # ∂ℓ/∂W by central finite differences (--check)
+    bias: bool = True  # False for Linear(bias=False): column 0 of W is fixed at 0 and has no gradient
 
     @property
     def width(self) -> int:
@@ -206,6 +207,7 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
                 dzda=None if dzda is None else np.array(dzda, copy=True),
                 fused=last and fused,
                 numeric=None if numeric is None else _folded(numeric, li, lin),
+                bias=lin.bias is not None,
             )
         )
         prev_z, prev_gz = z, gz
