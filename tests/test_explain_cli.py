@@ -161,6 +161,11 @@ def test_docs_show_the_real_output():
     assert (GOLDEN / "recitation-3.1-scalar.txt").read_text(encoding="utf-8") in doc
 
 
+def test_x_of_the_wrong_width_is_named(capsys):
+    code, out, err = run_cli(capsys, "--x", "[1]")
+    assert code == 2 and "key 'weights': has 3 columns; expected 2" in err and "or key 'x', with 1 value(s)" in err
+
+
 def test_x_and_y_flags_replace_the_specs(capsys):
     code, out, _ = run_cli(capsys, EXAMPLES / "recitation-3.1.toml", "--x", "[0, 1]", "--y", "3", "--form", "vector")
     assert code == 0

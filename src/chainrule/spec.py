@@ -2,7 +2,8 @@
 
     x = [1, 2]                  # optional: one input (or a list of inputs)
     y = 3                       # optional: its target (number, list, or class label)
-    loss = "squared"            # squared | cross-entropy | mse
+    loss = "squared"            # squared | cross-entropy | mse (default with y: cross-entropy after a
+                                #   final softmax, else squared)
     input = 2                   # optional: input width, or [C, H, W] for images
     [[layers]]
     weights = [[0, 1, 2], [2, 1, 0], [0, 2, 0]]   # folded: column 0 is the bias (the recitation's α)
@@ -122,9 +123,11 @@ class Spec:
                 m = ls.weights
                 if width is not None and m.shape[1] != width + 1:
                     what = "the input's width" if not built else "the previous layer's width"
+                    from_x = not built and self.input is None and self.x is not None  # x may be what is off
                     raise self.error(f"{where}, key 'weights'",
                                      f"has {m.shape[1]} columns; expected {width + 1} ({what} {width} "
-                                     "+ 1 for the bias in column 0)")
+                                     "+ 1 for the bias in column 0)"
+                                     + (f"; or key 'x', with {width} value(s), is the wrong input" if from_x else ""))
                 if not ls.bias and np.any(m[:, 0]):
                     raise self.error(f"{where}, key 'bias'", "is false but column 0 of 'weights' is not zero")
                 layer = Linear(m.shape[1] - 1, m.shape[0], bias=ls.bias, dtype=dtype, rng=0)
@@ -258,6 +261,8 @@ def parse_spec(data: dict, source: str = "<spec>") -> Spec:
         if not isinstance(loss, str) or loss.lower().replace("_", "-") not in LOSSES:
             raise err("key 'loss'", f"unknown loss {loss!r}; expected one of {', '.join(LOSSES)}")
         loss = loss.lower().replace("_", "-")
+    if loss is None and "y" in data:  # as explain(): cross-entropy after a final softmax, else squared
+        loss = "cross-entropy" if layers[-1].activation == "softmax" else "squared"
     x = None
     if "x" in data:
         x = _numbers(data["x"], "key 'x'", err)
