@@ -204,3 +204,16 @@ def test_a_layer_without_bias_prints_no_false_bias_gradient():
     with pytest.raises(cr.ChainruleError, match="no bias"):
         cr.explain(net, [1, 2], 0.5, wrt="alpha[1,0]")
     assert cr.explain(net, [1, 2], 0.5).to_dict()["layers"][0]["grad_weights"][0][0] == 0.0  # the engine's
+
+
+def test_bad_x_y_and_nested_networks():
+    net = cr.Sequential(cr.Linear.from_folded([[0, 1]]))
+    for x, y, msg in [("abc", 1, "x must be a number or a list of numbers, got 'abc'"),
+                      ([1], "q", "y must be a number"), ([1], None, "needs a target y"),
+                      (None, 1, "needs an input x"), ([[1], [2, 3]], 1, "x must be")]:
+        with pytest.raises(cr.ChainruleError, match=msg):
+            cr.explain(net, x, y)
+    # a nested Sequential (as from_torch makes of nested torch Sequentials) is explained flat
+    inner = cr.Sequential(recitation_net()[0], recitation_net()[1])
+    e = cr.explain(cr.Sequential(inner, recitation_net()[2]), [1, 2], 3)
+    assert e.trace.loss == pytest.approx(1.8395036888173095, abs=1e-12)

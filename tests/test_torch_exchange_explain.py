@@ -77,6 +77,8 @@ def test_load_torch_file(tmp_path):
      r"net\.py: PyTorch module GELU at model\[1\] is not supported"),
     ("raise RuntimeError('boom')\n", r"net\.py: running it raised RuntimeError: boom"),
     ("import sys\nsys.exit(3)\n", r"net\.py: the file called exit\(3\)"),
+    ("import torch\nmodel = torch.nn.Sequential(torch.nn.Linear(2, 1))\nloss = torch.nn.L1Loss()\n",
+     r"net\.py: `loss`: PyTorch loss L1Loss is not supported"),
 ])
 def test_load_torch_file_errors(tmp_path, text, message):
     f = tmp_path / "net.py"

@@ -122,6 +122,10 @@ def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
     return [tuple(s) for s in out]
 
 
+def _flat(net: Sequential) -> list:
+    return [m for layer in net.layers for m in (_flat(layer) if isinstance(layer, Sequential) else [layer])]
+
+
 def default_loss(net: Sequential) -> Loss:
     """Cross-entropy for a softmax output, the recitation's squared error otherwise."""
     return CrossEntropyLoss() if isinstance(net.layers[-1], Softmax) else SquaredError()
@@ -131,6 +135,8 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
     """One forward and backward pass of ``net`` on the single example ``x`` with target ``y``."""
     if not isinstance(net, Sequential):
         raise ChainruleError(f"explain needs a chainrule Sequential network, got {type(net).__name__}")
+    if any(isinstance(layer, Sequential) for layer in net.layers):  # nested (e.g. from PyTorch): one flat list
+        net = Sequential(*_flat(net))
     loss = default_loss(net) if loss is None else loss
     if type(loss) not in LOSS_NAMES:
         raise ChainruleError(f"explain knows the losses {', '.join(LOSS_NAMES.values())}; got {loss!r}")
@@ -143,7 +149,16 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
             "cross-entropy needs the network to end in a Linear layer (logits) or a softmax; "
             f"it ends in {type(net.layers[-1]).__name__}"
         )
-    x = np.asarray(x, dtype=float)
+    if x is None or y is None:
+        raise ChainruleError(f"explain needs {'an input x' if x is None else 'a target y'} (got None)")
+    try:
+        x = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ChainruleError(f"x must be a number or a list of numbers, got {x!r}") from None
+    try:
+        np.asarray(y, dtype=float)
+    except (TypeError, ValueError):
+        raise ChainruleError(f"y must be a number or a list of numbers, got {y!r}") from None
     if x.ndim == 2 and x.shape[0] == 1:
         x = x[0]
     if x.ndim != 1:
