@@ -204,3 +204,8 @@ def test_latex_compiles(tmp_path):
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "ws.tex"], cwd=tmp_path,
                           capture_output=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_png_with_an_extension_matplotlib_cannot_write(capsys, tmp_path):
+    code, out, err = run(capsys, "conv", "-x", json.dumps(X), "-k", json.dumps(F), "--png", str(tmp_path / "w.txt"))
+    assert code == 2 and "--png" in err and "Format 'txt' is not supported" in err and err.count("\n") == 1, err
