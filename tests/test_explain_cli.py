@@ -143,10 +143,11 @@ def test_the_command_never_shows_a_traceback(tmp_path):
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 def test_standalone_latex_compiles(capsys, tmp_path):
-    for spec, form in [("recitation-3.1", "scalar"), ("recitation-3.3", "vector"), ("softmax-classifier", "vector"),
-                       ("deep", "scalar")]:
+    for spec, form, *more in [("recitation-3.1", "scalar"), ("recitation-3.3", "vector"),
+                              ("softmax-classifier", "vector"), ("deep", "scalar"),
+                              ("deep", "scalar", "--wrt", "alpha2[1,2]")]:  # the title names α⁽²⁾₁,₂ in LaTeX
         code, out, _ = run_cli(capsys, EXAMPLES / f"{spec}.toml", "--form", form, "--format", "latex",
-                               "--standalone", "--check")
+                               "--standalone", "--check", *more)
         assert code == 0 and out.isascii()
         tex = tmp_path / f"{spec}.tex"
         tex.write_text(out, encoding="utf-8")

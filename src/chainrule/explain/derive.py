@@ -556,7 +556,8 @@ class Deriver:
         n = self.n
         w = n.weight(s).el(j, i)
         p = n.pre(s).el(j)
-        doc = Document(title=f"The derivative with respect to {w.text}, by the chain rule")
+        doc = Document(title=f"The derivative with respect to {w.text}, by the chain rule",
+                       title_latex=f"The derivative with respect to ${w.latex}$, by the chain rule")
         doc.add(*self.summary())
         doc.add(Heading("The chain"))
         chain = self.chain(s, j)
