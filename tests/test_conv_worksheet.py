@@ -177,7 +177,7 @@ def test_png(tmp_path, capsys):
     (["-x", "missing.npy", "-k", "[[1]]"], "missing.npy: no such file"),
     (["-x", "[[1, NaN]]", "-k", "[[1]]"], "NaN"),
     (["-x", "[[1e200, 1e200]]", "-k", "[[1e200]]"], "the output Y overflows float64"),
-    (["-x", "[[1, 2]]", "-k", "[[1]]", "-o", "."], ".: is a folder, not a file"),
+    (["-x", "[[1, 2]]", "-k", "[[1]]", "-o", "."], "-o .: is a folder"),
 ])
 def test_errors_are_one_line_exit_2(capsys, argv, message):
     code, out, err = run(capsys, "conv", *argv)

@@ -173,3 +173,15 @@ def test_x_and_y_flags_replace_the_specs(capsys):
     assert out == (GOLDEN / "recitation-3.2-vector.txt").read_text(encoding="utf-8")
     code, _, err = run_cli(capsys, "--x", "[0, one]")
     assert code == 2 and "--x" in err and err.count("\n") == 1
+
+
+def test_output_never_overwrites_the_input_and_names_bad_paths(capsys, tmp_path):
+    path = write(tmp_path, (EXAMPLES / "recitation-3.1.toml").read_text(encoding="utf-8"))
+    before = path.read_text(encoding="utf-8")
+    code, out, err = run_cli(capsys, path, "-o", path)
+    assert code == 2 and "that is the input file" in err and path.read_text(encoding="utf-8") == before
+    for bad, words in [(tmp_path, "is a folder"), (tmp_path / "no" / "x.txt", "does not exist")]:
+        code, out, err = run_cli(capsys, path, "-o", bad)
+        assert code == 2 and words in err and err.count("\n") == 1, err
+    code, _, err = run_cli(capsys, path, "-o", tmp_path / "out.txt")
+    assert code == 0 and (tmp_path / "out.txt").read_text(encoding="utf-8").startswith("Forward and backward")

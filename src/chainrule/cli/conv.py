@@ -121,8 +121,9 @@ def run(args) -> int:
         ws.png(args.png, _cell(args.cell), args.filter - 1, args.channel - 1)
     out = ws.render(args.fmt, decimals=args.decimals, max_cells=args.cells, standalone=args.standalone)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(out)
+        from chainrule.cli.explain import write_output
+
+        write_output(args.output, out, [args.input, args.kernel, args.bias, args.grad_output])
     else:
         sys.stdout.write(out)
     return 0
