@@ -69,10 +69,14 @@ def load_network(path: str):
 
 
 def run(args) -> int:
+    import os
+
     from chainrule.errors import ChainruleError
     from chainrule.export.onnx import OPSET, save_onnx
 
     net, extra = load_network(args.model)
+    if os.path.exists(args.onnx) and os.path.samefile(args.model, args.onnx):
+        raise ChainruleError(f"--onnx {args.onnx}: that is the model file itself; writing there would destroy it")
     if args.softmax:
         from chainrule.nn.activations import Softmax
         from chainrule.nn.containers import Sequential
