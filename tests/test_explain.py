@@ -217,3 +217,13 @@ def test_bad_x_y_and_nested_networks():
     inner = cr.Sequential(recitation_net()[0], recitation_net()[1])
     e = cr.explain(cr.Sequential(inner, recitation_net()[2]), [1, 2], 3)
     assert e.trace.loss == pytest.approx(1.8395036888173095, abs=1e-12)
+
+
+def test_check_works_on_a_float32_network():
+    # a PyTorch model is float32 by default; --check used to stop with "gradcheck needs a float64 model"
+    f32 = np.float32
+    net = cr.Sequential(cr.Linear(2, 3, dtype=f32, rng=0), cr.Sigmoid(), cr.Linear(3, 2, dtype=f32, rng=1))
+    e = cr.explain(net, [1, 2], [0.5, 0.25], check=True)
+    for st in e.trace.stages:
+        np.testing.assert_allclose(st.numeric, st.grad_weights, rtol=1e-4, atol=1e-6)
+    assert net[0].weight.dtype == np.float32 and "finite differences" in e.to_text()

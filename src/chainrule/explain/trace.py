@@ -122,6 +122,18 @@ def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
     return [tuple(s) for s in out]
 
 
+def _float64_twin(net: Sequential) -> Sequential:
+    """The same network (same weights, exactly) in float64."""
+    def f64(cfg):
+        if isinstance(cfg, dict):
+            return {k: ("float64" if k == "dtype" else f64(v)) for k, v in cfg.items()}
+        return [f64(v) for v in cfg] if isinstance(cfg, list) else cfg
+
+    twin = Sequential.from_config(f64(net.to_config()))
+    twin.load_state_dict({k: v.astype(np.float64) for k, v in net.state_dict().items()})
+    return twin
+
+
 def _flat(net: Sequential) -> list:
     return [m for layer in net.layers for m in (_flat(layer) if isinstance(layer, Sequential) else [layer])]
 
@@ -171,8 +183,9 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
     if check:
         from chainrule.gradcheck import gradcheck
 
+        twin = net if dt == np.float64 else _float64_twin(net)  # finite differences need float64
         with np.errstate(all="ignore"):  # an overflow is reported below
-            numeric = {e.name: e.numeric for e in gradcheck(net, x, y, loss, check_input=False).entries}
+            numeric = {e.name: e.numeric for e in gradcheck(twin, x, y, loss, check_input=False).entries}
 
     def one_pass():
         net.zero_grad()
