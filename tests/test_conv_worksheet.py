@@ -178,6 +178,7 @@ def test_png(tmp_path, capsys):
     (["-x", "[[1, NaN]]", "-k", "[[1]]"], "NaN"),
     (["-x", "[[1e200, 1e200]]", "-k", "[[1e200]]"], "the output Y overflows float64"),
     (["-x", "[[1, 2]]", "-k", "[[1]]", "-o", "."], "-o .: is a folder"),
+    (["-x", "[[1, 2]]", "-k", "[[1]]", "--decimals", "16"], "--decimals 16: must be between 0 and 15"),
 ])
 def test_errors_are_one_line_exit_2(capsys, argv, message):
     code, out, err = run(capsys, "conv", *argv)

@@ -108,6 +108,8 @@ def run(args) -> int:
         raise ChainruleError("--grad-output goes with --backward")
     if args.standalone and args.fmt != "latex":
         raise ChainruleError("--standalone goes with --format latex")
+    if not 0 <= args.decimals <= 15:
+        raise ChainruleError(f"--decimals {args.decimals}: must be between 0 and 15")
     if args.cells < 1:
         raise ChainruleError(f"--cells must be ≥ 1, got {args.cells}")
     ws = conv_worksheet(
