@@ -185,3 +185,8 @@ def test_output_never_overwrites_the_input_and_names_bad_paths(capsys, tmp_path)
         assert code == 2 and words in err and err.count("\n") == 1, err
     code, _, err = run_cli(capsys, path, "-o", tmp_path / "out.txt")
     assert code == 0 and (tmp_path / "out.txt").read_text(encoding="utf-8").startswith("Forward and backward")
+
+
+def test_header_names_every_hidden_layers_bias_input(capsys):
+    code, out, _ = run_cli(capsys, EXAMPLES / "deep.toml")
+    assert code == 0 and "Bias folded in: x₀ = 1, z⁽¹⁾₀ = 1, z⁽²⁾₀ = 1." in out  # z⁽²⁾₀ multiplies β's bias

@@ -490,7 +490,9 @@ class Deriver:
                 f"Network: {widths}; loss: {loss}. Bias folded in: ",
                 n.x.el(0),
                 " = 1" + (", " if self.L > 1 else ""),
-                *([n.post(1).el(0), " = 1."] if self.L > 1 else ["."]),
+                *[part for h in range(1, self.L)  # every hidden layer's z₀ (z⁽¹⁾₀, z⁽²⁾₀ …)
+                  for part in (n.post(h).el(0), " = 1." if h == self.L - 1 else " = 1, ")],
+                *([] if self.L > 1 else ["."]),
             )
         ]
         if t.rounded:
