@@ -179,6 +179,7 @@ def test_png(tmp_path, capsys):
     (["-x", "[[1e200, 1e200]]", "-k", "[[1e200]]"], "the output Y overflows float64"),
     (["-x", "[[1, 2]]", "-k", "[[1]]", "-o", "."], "-o .: is a folder"),
     (["-x", "[[1, 2]]", "-k", "[[1]]", "--decimals", "16"], "--decimals 16: must be between 0 and 15"),
+    (["-x", json.dumps(X), "-k", json.dumps(F), "--backward", "-g", "5"], "grad-output is a single number but"),
 ])
 def test_errors_are_one_line_exit_2(capsys, argv, message):
     code, out, err = run(capsys, "conv", *argv)

@@ -235,7 +235,8 @@ def conv_worksheet(x, kernel, stride=1, padding=0, dilation=1, bias=None, grad_o
                 g = g[None]
             if g.shape != y.shape:
                 want = "×".join(map(str, y.shape[1:])) if O == 1 else "×".join(map(str, y.shape))
-                raise ChainruleError(f"grad-output is {'×'.join(map(str, given.shape))} but the output Y is "
+                got = "×".join(map(str, given.shape)) or "a single number"
+                raise ChainruleError(f"grad-output is {got} but the output Y is "
                                      f"{want}; ∂ℓ/∂Y has one entry per output cell")
         layer.zero_grad()
         ws.g = g
