@@ -171,8 +171,11 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
         np.asarray(y, dtype=float)
     except (TypeError, ValueError):
         raise ChainruleError(f"y must be a number or a list of numbers, got {y!r}") from None
-    if x.ndim == 2 and x.shape[0] == 1:
+    if x.ndim == 2 and x.shape[0] == 1:  # a batch of one, as PyTorch code writes it: its target too
         x = x[0]
+        y_arr = np.asarray(y)
+        if y_arr.ndim >= 1 and y_arr.shape[0] == 1:
+            y = y_arr[0]
     if x.ndim != 1:
         raise ChainruleError(f"explain works on one example: x must be a vector, got shape {x.shape}")
     y_given = np.asarray(y)
