@@ -190,3 +190,9 @@ def test_output_never_overwrites_the_input_and_names_bad_paths(capsys, tmp_path)
 def test_header_names_every_hidden_layers_bias_input(capsys):
     code, out, _ = run_cli(capsys, EXAMPLES / "deep.toml")
     assert code == 0 and "Bias folded in: x₀ = 1, z⁽¹⁾₀ = 1, z⁽²⁾₀ = 1." in out  # z⁽²⁾₀ multiplies β's bias
+
+
+def test_layers_given_by_units_explain_the_same_on_every_run(capsys, tmp_path):
+    path = write(tmp_path, "x = [1, 2]\ny = 1\n[[layers]]\nunits = 2\nactivation = 'tanh'\n[[layers]]\nunits = 1\n")
+    outs = [run_cli(capsys, path)[1] for _ in range(2)]
+    assert outs[0] == outs[1] and "Forward pass" in outs[0]

@@ -93,7 +93,7 @@ def run(args) -> int:
         raise ChainruleError(f"{source}: key 'x': explain works on one example; x has shape {spec.x.shape}")
     if args.standalone and args.fmt != "latex":
         raise ChainruleError("--standalone goes with --format latex")
-    net, loss = spec.build()
+    net, loss = spec.build(rng=0)  # layers given only by `units`: the same weights on every run
     try:
         e = explain(net, spec.x, spec.y, loss, form=args.form, wrt=args.wrt, decimals=args.decimals,
                     round_each_step=args.round_each_step, check=args.check)

@@ -56,7 +56,7 @@ def load_network(path: str):
         from chainrule.spec import load_spec
 
         spec = load_spec(path)
-        net, _ = spec.build()
+        net, _ = spec.build(rng=0)  # layers given only by `units`: the same weights on every run
         if spec.softmax_output:  # built without it for the fused cross-entropy; the export outputs ŷ
             net = Sequential(*net.layers, Softmax())
         extra = {"input_shape": list(spec.input_shape())} if spec.input_shape() else {}
