@@ -85,3 +85,11 @@ def test_bad_files(tmp_path):
     (tmp_path / "broken.toml").write_text("x = [1, 2\n")
     with pytest.raises(cr.ChainruleError, match="broken.toml: not valid TOML"):
         load_spec(tmp_path / "broken.toml")
+
+
+def test_a_byte_order_mark_is_not_a_toml_error(tmp_path):
+    path = tmp_path / "bom.toml"  # Notepad on Windows writes UTF-8 with a BOM
+    path.write_bytes(b"\xef\xbb\xbf" + b"x = [1, 2]\ny = 3\n[[layers]]\nweights = [[0, 1, 2]]\n")
+    assert load_spec(path).x.tolist() == [1, 2]
+    from chainrule.cli import main
+    assert main(["explain", str(path)]) == 0

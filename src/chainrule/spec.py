@@ -227,7 +227,7 @@ def load_spec(path: "str | Path") -> Spec:
     """Read and check a spec file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a BOM from a Windows editor is not TOML
     except FileNotFoundError:
         raise ChainruleError(f"{path}: no such file") from None
     except IsADirectoryError:

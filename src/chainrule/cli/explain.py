@@ -78,7 +78,7 @@ def run(args) -> int:
 
         path = pathlib.Path(args.spec)
         spec = load_spec(path)  # checks the file; re-parsed below with any --x / --y overrides
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         source = spec.source
     if args.x is not None:
         data["x"] = _value(args.x, "--x")
