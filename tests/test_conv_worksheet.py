@@ -192,6 +192,10 @@ def test_files_named_like_numbers_and_complex_arrays(capsys, tmp_path, monkeypat
     np.save("2.npy", np.array(X, dtype=float))  # a file whose name starts with a digit is still a file
     code, out, err = run(capsys, "conv", "-x", "2.npy", "-k", json.dumps(F))
     assert code == 0 and "Y₁,₁ =" in out, err
+    open("bom.csv", "wb").write(b"\xef\xbb\xbf1,2\n3,4\n")  # a spreadsheet's UTF-8 CSV starts with a BOM
+    open("bom.json", "wb").write(b"\xef\xbb\xbf[[1, 2], [3, 4]]")
+    code, out, err = run(capsys, "conv", "-x", "bom.csv", "-k", "bom.json")
+    assert code == 0 and "Y = [30]" in out, err
     np.save("c.npy", np.array([[1 + 2j, 3]]))
     code, out, err = run(capsys, "conv", "-x", "c.npy", "-k", "[[1]]")
     assert code == 2 and "input has complex numbers" in err and err.count("\n") == 1, err

@@ -73,8 +73,8 @@ def load_array(text: str, flag: str):
         if suffix == ".npy":
             return np.load(path, allow_pickle=False)
         if suffix == ".csv":
-            return np.loadtxt(path, delimiter=",", ndmin=2)
-        return json.loads(path.read_text(encoding="utf-8"))
+            return np.loadtxt(path, delimiter=",", ndmin=2, encoding="utf-8-sig")
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except (ValueError, OSError) as e:
         raise ChainruleError(f"{flag} {text}: cannot read it as {suffix[1:]} numbers: "
                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
