@@ -99,6 +99,8 @@ def test_load_torch_file_errors(tmp_path, text, message):
         load_torch_file(f)
     with pytest.raises(cr.ChainruleError, match="no such file"):
         load_torch_file(tmp_path / "missing.py")
+    with pytest.raises(cr.ChainruleError, match="is a folder"):
+        load_torch_file(tmp_path)
 
 
 def test_cli_explain_torch_file(tmp_path, capsys):

@@ -226,6 +226,8 @@ def load_torch_file(path) -> dict:
 
     _torch()
     p = Path(path)
+    if p.is_dir():
+        raise ChainruleError(f"{p}: is a folder; expected a Python file that defines `model`")
     if not p.is_file():
         raise ChainruleError(f"{p}: no such file (expected a Python file that defines `model`)")
     try:
