@@ -111,6 +111,20 @@ def test_optimisers_match_torch(name, kwargs):
                                    rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("name, kwargs, needle", [
+    ("SGD", {"lr": float("inf")}, "learning rate"),
+    ("SGD", {"lr": 0.1, "momentum": float("nan")}, "momentum"),
+    ("Adagrad", {"lr": 0.1, "weight_decay": -1}, "weight_decay"),
+    ("Adam", {"lr": 0.1, "weight_decay": -0.5}, "weight_decay"),
+    ("Adam", {"lr": 0.1, "betas": (1.5, 0.9)}, r"betas\[0\]"),
+    ("Adam", {"lr": 0.1, "eps": -1}, "eps"),
+])
+def test_optimisers_refuse_bad_hyperparameters(name, kwargs, needle):
+    # as PyTorch does: a NaN, infinite or negative setting is an error, not a run that silently diverges
+    with pytest.raises(cr.ChainruleError, match=needle):
+        getattr(cr, name)(small_net().parameters(), **kwargs)
+
+
 def test_model_file_round_trip_and_torch_load(tmp_path):
     from safetensors.torch import load_file
 
