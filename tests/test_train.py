@@ -272,6 +272,44 @@ def test_existing_run_is_protected(capsys, good_run):
     assert_untouched(out, before)
 
 
+def test_bad_settings_and_failed_overwrite_keep_the_old_run(capsys, tmp_path, good_run):
+    out, before = good_run
+    for flags, needle in [(["--lr", "inf"], "--lr"), (["--weight-decay", "nan"], "--weight-decay"),
+                          (["--momentum", "-1"], "--momentum")]:
+        assert_one_line_error(capsys, ["train", *flags, "--out", out, "--overwrite"], needle)
+        assert_untouched(out, before)
+    # a run that diverges before its first checkpoint must not have removed the old run's files
+    p = tmp_path / "r.csv"
+    p.write_text("1,1\n" * 4)
+    assert_one_line_error(capsys, ["train", "--train", p, "--task", "regression", "--hidden", "none", "--scale",
+                                   "none", "--lr", "1e200", "--batch-size", "1", "--val-split", "0", "--init",
+                                   "zeros", "--out", out, "--overwrite", "--progress", "lines"], "diverged")
+    assert_untouched(out, before)
+
+
+def test_resume_cannot_shorten_a_run(capsys, good_run):
+    out, _ = good_run
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--progress", "lines"]) == 0
+    capsys.readouterr()
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    # the weights are past epoch 2: a model file labelled "1 epoch" would be a lie
+    assert_one_line_error(capsys, ["train", "--resume", out, "--epochs", "1"], "finished 2 epochs")
+    assert_untouched(out, after)
+
+
+def test_output_paths_that_are_folders(capsys, tmp_path, good_run, digits_csv):
+    out, before = good_run
+    assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out", tmp_path],
+                          tmp_path, "is a folder")
+    assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out",
+                                   tmp_path / "no" / "labels.txt"], "no such folder")
+    odd = tmp_path / "odd"
+    (odd / "checkpoint.safetensors").mkdir(parents=True)
+    assert_one_line_error(capsys, ["train", "--resume", odd], "no checkpoint.safetensors")
+    assert_one_line_error(capsys, ["train", "--out", odd, "--overwrite"], "is a folder")
+    assert_untouched(out, before)
+
+
 def test_cnn_preset_on_images_and_csv_image_shape(capsys, tmp_path, digits_csv):
     code, out, err = cli(capsys, "train", "--model", "cnn", "--train", digits_csv, "--image-shape", "8,8",
                          "--epochs", "1", "--out", tmp_path / "o", "--progress", "lines")
