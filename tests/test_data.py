@@ -21,10 +21,11 @@ def images():
     return g.integers(0, 256, (7, 5, 4)).astype(np.uint8), g.integers(0, 10, 7).astype(np.uint8)
 
 
-@pytest.mark.parametrize("header", [False, True])
+@pytest.mark.parametrize("header", [False, True, "pandas"])
 def test_csv_label_first(tmp_path, header):
     p = tmp_path / "d.csv"
-    p.write_text(("label,a,b,c\n" if header else "") + "1,0.5,2,3\n0,4,5,6e-1\n\n2,7,8,9\n")
+    head = {False: "", True: "label,a,b,c\n", "pandas": "y,0,1,2\n"}[header]  # numbered feature columns
+    p.write_text(head + "1,0.5,2,3\n0,4,5,6e-1\n\n2,7,8,9\n")
     d = load_data(p)
     np.testing.assert_array_equal(d.y, [1, 0, 2])
     np.testing.assert_array_equal(d.X, [[0.5, 2, 3], [4, 5, 0.6], [7, 8, 9]])
@@ -98,6 +99,12 @@ CSV_ERRORS = [
     ("1,2,3\n1,nan,3\n", "line 2: value nan"),
     ("1,2,3\n0,2,inf\n", "line 2: value inf"),
     ("-1,2,3\n", "negative"),
+    # a first line with a bad cell is data, not a header to drop silently
+    ("1,,3\n0,2,3\n", "line 1, column 2: '' is not a number"),
+    ("1,2,3,\n0,2,3,\n", "line 1, column 4"),
+    # a real-valued target without --task regression would make a network with 250001 outputs
+    ("250000,2,3\n199000,1,1\n", "line 1: label 250000 would need 250001 classes"),
+    ("1e20,2,3\n", "line 1: label 1e+20"),
 ]
 
 

@@ -1,7 +1,8 @@
 """CSV files with the label (or target) in the first column, then one column per feature.
 
 This is the course's format: ``label,pixel_1,…,pixel_M``, one example per line. A header line is
-allowed (it is recognised by not being numeric). Errors name the file, the line and the column.
+allowed (it is recognised by its first cell, the label column's name, not being a number).
+Errors name the file, the line and the column.
 """
 
 from pathlib import Path
@@ -31,7 +32,7 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
     if not numbered:
         raise ChainruleError(f"{path}: the file is empty; expected one example per line (label first)")
-    if not _is_numeric_row(numbered[0][1]):  # a header
+    if _is_header(numbered[0][1]):
         numbered = numbered[1:]
         if not numbered:
             raise ChainruleError(f"{path}: the file has a header line but no examples")
@@ -59,6 +60,21 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
                     raise ChainruleError(f"{path}: line {lineno}, column {col}: {c.strip()!r} is not a "
                                          "number") from None
     return rows, first_line
+
+
+def _is_header(line: str) -> bool:
+    """A header names the label column first ("label,a,b", ",0,1"): its first cell is not a number.
+
+    A first line whose label is a number is data, so a bad cell in it ("1,,3", "1,2,3,") is reported
+    at line 1 rather than the line silently dropped as a header.
+    """
+    if _is_numeric_row(line):
+        return False
+    try:
+        float(line.split(",", 1)[0])
+    except ValueError:
+        return True
+    return False
 
 
 def _is_numeric_row(line: str) -> bool:
