@@ -145,6 +145,9 @@ def test_npz_errors(tmp_path):
     np.savez(tmp_path / "b.npz", X=np.ones((3, 2)), y=np.ones(4))
     with pytest.raises(ChainruleError, match="3 examples but y has 4"):
         load_data(tmp_path / "b.npz")
+    np.savez(tmp_path / "d.npz", X=np.ones((3, 2)), y=np.array(1))
+    with pytest.raises(ChainruleError, match="y is a single number"):
+        load_data(tmp_path / "d.npz")
     (tmp_path / "c.npz").write_bytes(b"PK\x03\x04garbage")
     with pytest.raises(ChainruleError, match="not a readable .npz"):
         load_data(tmp_path / "c.npz")
