@@ -38,6 +38,25 @@ def test_state_dict_round_trip_and_errors():
     state = a.state_dict() | {"0.weight": np.zeros((2, 3))}
     with pytest.raises(cr.ChainruleError, match=r"'0.weight' has shape \(2, 3\); the network expects \(3, 2\)"):
         b.load_state_dict(state)
+    state = a.state_dict() | {"0.bias": np.ones(3, complex)}
+    with pytest.raises(cr.ChainruleError, match="'0.bias' is not real numbers"):
+        b.load_state_dict(state)
+    with pytest.raises(cr.ChainruleError, match="maps parameter names"):
+        b.load_state_dict(list(a.state_dict().values()))
+
+
+def test_state_dict_from_torch_parameters():
+    # PyTorch's named_parameters() are tensors that require grad; they load like its state_dict()
+    a, b = small_net(0), small_net(1)
+    b.load_state_dict(dict(to_torch(a).named_parameters()))
+    for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters(), strict=True):
+        assert np.array_equal(p.data, q.data)
+
+
+def test_linear_sizes_must_be_whole_numbers():
+    with pytest.raises(cr.ChainruleError, match="whole numbers"):
+        cr.Linear(2.5, 1)  # PyTorch refuses it too; truncating to 2 would hide the mistake
+    assert cr.Linear(np.int64(2), 3.0).weight.shape == (3, 2)
 
 
 def test_folded_form_round_trip_and_shape_error():
