@@ -133,6 +133,10 @@ def test_idx_errors(tmp_path, images):
     lab.write_bytes(idx_bytes(y[:5]))
     with pytest.raises(ChainruleError, match="5 labels, but .* holds 7 images"):
         load_data(img)
+    empty = tmp_path / "e-images-idx3-ubyte"
+    empty.write_bytes(idx_bytes(X[:0]))
+    with pytest.raises(ChainruleError, match="holds no examples"):
+        load_data(empty, labelled=False)
     lab.write_bytes(idx_bytes(y))
     with pytest.raises(ChainruleError, match="--image-shape 1,3,3 needs 9 values per example"):
         load_data(img, labels=None, image_shape=(1, 3, 3))

@@ -98,6 +98,8 @@ def check_targets(y: np.ndarray, task: str, source: str, first_line: int | None 
 def check_features(X: np.ndarray, source: str, first_line: int | None = None) -> np.ndarray:
     """X as float64, or an error naming the first example that holds NaN or infinity."""
     X = np.asarray(X, dtype=np.float64)
+    if not len(X):
+        raise ChainruleError(f"{source}: holds no examples (shape {'×'.join(map(str, X.shape))})")
     bad = ~np.isfinite(X.reshape(len(X), -1))
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
