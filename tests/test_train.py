@@ -310,6 +310,30 @@ def test_output_paths_that_are_folders(capsys, tmp_path, good_run, digits_csv):
     assert_untouched(out, before)
 
 
+def test_flag_combinations_and_seed(capsys, good_run, digits_csv):
+    out, before = good_run
+    assert_one_line_error(capsys, ["train", "--validation", digits_csv, "--val-split", "0.5", "--out", out,
+                                   "--overwrite"], "--val-split", "--validation")
+    assert_one_line_error(capsys, ["train", "--seed", "-1", "--out", out, "--overwrite"], "--seed")
+    assert_untouched(out, before)
+    # a run with --validation resumes (its stored settings hold the default split, which must not clash)
+    tiny = out.parent / "tiny.csv"
+    tiny.write_text("0,1\n1,2\n0,3\n1,4\n")
+    run = out.parent / "v"
+    assert main(["train", "--train", str(tiny), "--validation", str(tiny), "--hidden", "2", "--epochs", "1",
+                 "--out", str(run), "--progress", "lines"]) == 0
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--progress", "lines"]) == 0
+
+
+def test_out_of_memory_is_one_line(capsys, monkeypatch):
+    # e.g. --hidden 100000000: NumPy cannot allocate the layer; the user gets a line, not an internal error
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 23.8 GiB for an array with shape (32, 100000000)")
+
+    monkeypatch.setattr("chainrule.train.run.train", too_big)
+    assert_one_line_error(capsys, ["train", "--hidden", "100000000"], "not enough memory", "23.8 GiB")
+
+
 def test_cnn_preset_on_images_and_csv_image_shape(capsys, tmp_path, digits_csv):
     code, out, err = cli(capsys, "train", "--model", "cnn", "--train", digits_csv, "--image-shape", "8,8",
                          "--epochs", "1", "--out", tmp_path / "o", "--progress", "lines")

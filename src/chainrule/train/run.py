@@ -63,6 +63,8 @@ def resolve(settings: dict) -> dict:
         s["model"] = str(Path(s["model"]).resolve())
     if not 0 <= float(s["val_split"]) < 1:
         raise ChainruleError(f"--val-split must be at least 0 and below 1, got {s['val_split']}")
+    if int(s["seed"]) < 0:
+        raise ChainruleError(f"--seed must be ≥ 0 (NumPy's seeds are non-negative), got {s['seed']}")
     if s["optimizer"] not in OPTIMIZERS:
         raise ChainruleError(f"--optimizer {s['optimizer']!r}: expected one of {', '.join(OPTIMIZERS)}")
     if s["lr"] is None:
