@@ -176,6 +176,9 @@ def check_out_dir(out: Path | None, overwrite: bool) -> None:
         return
     if out.exists() and not out.is_dir():
         raise ChainruleError(f"--out {out}: exists and is not a folder")
+    above = next(p for p in out.absolute().parents if p.exists())  # the folder --out will be made in
+    if not out.exists() and not above.is_dir():
+        raise ChainruleError(f"--out {out}: cannot be made, {above} is a file, not a folder")
     for name in OUTPUTS:
         if (out / name).is_dir():
             raise ChainruleError(f"--out {out}: {name} there is a folder; a run writes a file by that name")
@@ -249,7 +252,10 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
     history = list(resume.history) if resume else []
     epoch0, step0 = (resume.epoch, resume.step) if resume else (0, 0)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ChainruleError(f"--out {out}: cannot make the folder: {e.strerror}") from None
     # --overwrite: the old run's files are removed just before this run saves its first checkpoint (so no
     # file of the old run is mistaken for this one's), not before: a run that fails or diverges before
     # then leaves the old run as it was
