@@ -138,3 +138,12 @@ def test_divergence_is_one_line_without_warnings(course_files, capsys):
     assert main(["neuralnet", *files, "1", "4", "1", "1e308"]) == 2
     err = capsys.readouterr().err
     assert "diverged" in err and err.count("\n") == 1 and "Warning" not in err, err
+
+
+def test_label_errors_do_not_mention_flags_the_course_mode_lacks(course_files, capsys):
+    tmp, _ = course_files
+    (tmp / "reg.csv").write_text("0.5,1,2\n1,2,3\n")
+    files = [str(tmp / n) for n in ("reg.csv", "val.csv", "a", "b", "c")]
+    assert main(["neuralnet", *files, "1", "4", "2", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "line 1: label 0.5 is not an integer" in err and "--task" not in err, err

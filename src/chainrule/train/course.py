@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.data.csv import load_csv
+from chainrule.data.dataset import REGRESSION_HINT
 from chainrule.errors import ChainruleError
 from chainrule.nn.activations import Sigmoid
 from chainrule.nn.containers import Sequential
@@ -93,7 +94,10 @@ def run_course(train_csv, val_csv, train_out, val_out, metrics_out, epochs, hidd
     if not 0 < lr < float("inf"):
         raise ChainruleError(f"LEARNING_RATE must be a finite number > 0, got {lr}")
     _check_outputs((train_csv, val_csv), (train_out, val_out, metrics_out))
-    tr, va = load_csv(train_csv), load_csv(val_csv)
+    try:
+        tr, va = load_csv(train_csv), load_csv(val_csv)
+    except ChainruleError as e:  # the homework has no --task flag to suggest
+        raise ChainruleError(str(e).replace(REGRESSION_HINT, "")) from None
     if tr.num_features != va.num_features:
         raise ChainruleError(f"{val_csv}: {va.num_features} features per line, but {train_csv} has "
                              f"{tr.num_features}; both files need the same columns")
