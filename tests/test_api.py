@@ -179,6 +179,11 @@ def test_model_file_errors(tmp_path):
         load_model(tmp_path / "missing.safetensors")
 
 
+def test_gradcheck_refuses_a_zero_step():
+    with pytest.raises(cr.ChainruleError, match="eps"):
+        cr.gradcheck(small_net(), [1.0, 2.0], 0.5, cr.SquaredError(), eps=0)
+
+
 def test_gradcheck_report_finds_a_wrong_gradient():
     class Broken(cr.Tanh):
         def derivative(self):
