@@ -76,6 +76,10 @@ def test_input_errors():
         net(np.zeros(3))
     with pytest.raises(cr.ChainruleError, match="nan at index"):
         net(np.array([[1.0, np.nan]]))
+    for bad in (None, [1 + 2j, 0], ["1", "2"]):
+        with pytest.raises(cr.ChainruleError, match="must be an array of numbers"):
+            net(bad)
+    np.testing.assert_array_equal(net([1, 2]), net(np.array([1.0, 2.0])))  # ints and lists are fine
     with pytest.raises(cr.ChainruleError, match="class label 5 is out of range for 3 classes"):
         cr.CrossEntropyLoss()(np.zeros((2, 3)), [0, 5])
     with pytest.raises(cr.ChainruleError, match="labels must be integers"):
