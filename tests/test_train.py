@@ -304,6 +304,9 @@ def test_output_paths_that_are_folders(capsys, tmp_path, good_run, digits_csv):
     assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out",
                                    tmp_path / "no" / "labels.txt"], "no such folder")
     assert_one_line_error(capsys, ["train", "--out", digits_csv / "sub"], "is a file, not a folder")
+    for target in (out / "model.safetensors", digits_csv):  # arguments mixed up: nothing is overwritten
+        assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out", target],
+                              "would overwrite")
     odd = tmp_path / "odd"
     (odd / "checkpoint.safetensors").mkdir(parents=True)
     assert_one_line_error(capsys, ["train", "--resume", odd], "no checkpoint.safetensors")
