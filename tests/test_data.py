@@ -32,6 +32,16 @@ def test_csv_label_first(tmp_path, header):
     assert d.num_classes == 3 and d.y.dtype == np.int64
 
 
+def test_csv_in_a_legacy_encoding_and_binary_files(tmp_path):
+    p = tmp_path / "excel.csv"
+    p.write_bytes("label,Größe,Höhe\n1,2,3\n0,4,5\n".encode("cp1252"))  # a header saved by a spreadsheet
+    np.testing.assert_array_equal(load_data(p).X, [[2, 3], [4, 5]])
+    b = tmp_path / "binary.csv"
+    b.write_bytes(b"PK\x03\x04\x00\xff\xfe")
+    with pytest.raises(ChainruleError, match="not a text file"):
+        load_data(b)
+
+
 def test_csv_regression_and_image_shape(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("0.25,1,2,3,4\n-1.5,5,6,7,8\n")

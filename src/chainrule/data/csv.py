@@ -21,13 +21,17 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except IsADirectoryError:
         raise ChainruleError(f"{path}: is a folder, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise ChainruleError(f"{path}: not a text file (is it really CSV?)") from None
     except OSError as e:
         raise ChainruleError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if b"\0" in raw:  # binary (or UTF-16): not the comma-separated text this reads
+            raise ChainruleError(f"{path}: not a text file (is it really CSV?)") from None
+        text = raw.decode("latin-1")  # a spreadsheet's legacy encoding: only a header can hold non-ASCII
     lines = text.splitlines()
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
     if not numbered:
