@@ -181,6 +181,12 @@ def test_model_file_errors(tmp_path):
         load_model(tmp_path / "plain.safetensors")
     with pytest.raises(cr.ChainruleError, match="No such file"):
         load_model(tmp_path / "missing.safetensors")
+    for arch, needle in [('"x"', "damaged"), ('{"type": "Quantum"}', "unknown layer type 'Quantum'"),
+                         ('{"type": "Linear", "size": 3}', "damaged")]:
+        odd = tmp_path / "odd.safetensors"
+        save_file({"w": np.zeros(2)}, str(odd), metadata={"chainrule": '{"architecture": ' + arch + "}"})
+        with pytest.raises(cr.ChainruleError, match=f"odd.safetensors: .*{needle}"):
+            load_model(odd)
 
 
 def test_gradcheck_refuses_a_zero_step():

@@ -86,8 +86,10 @@ def load_model(path: "str | os.PathLike") -> tuple[Module, dict]:
     try:
         header = json.loads(meta[FORMAT])
         model = Module.from_config(header["architecture"])
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:  # JSONDecodeError is a ValueError
         raise ChainruleError(f"{path}: chainrule metadata is damaged ({type(e).__name__}: {e})") from None
+    except ChainruleError as e:  # e.g. a layer type this version does not know
+        raise ChainruleError(f"{path}: {e}") from None
     try:
         model.load_state_dict(tensors)
     except ChainruleError as e:
