@@ -36,6 +36,9 @@ def test_csv_in_a_legacy_encoding_and_binary_files(tmp_path):
     p = tmp_path / "excel.csv"
     p.write_bytes("label,Größe,Höhe\n1,2,3\n0,4,5\n".encode("cp1252"))  # a header saved by a spreadsheet
     np.testing.assert_array_equal(load_data(p).X, [[2, 3], [4, 5]])
+    z = tmp_path / "excel.csv.gz"
+    z.write_bytes(gzip.compress(p.read_bytes()))
+    np.testing.assert_array_equal(load_data(z).X, [[2, 3], [4, 5]])
     b = tmp_path / "binary.csv"
     b.write_bytes(b"PK\x03\x04\x00\xff\xfe")
     with pytest.raises(ChainruleError, match="not a text file"):

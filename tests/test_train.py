@@ -297,6 +297,21 @@ def test_resume_cannot_shorten_a_run(capsys, good_run):
     assert_untouched(out, after)
 
 
+def test_gzipped_csv_for_train_predict_and_evaluate(capsys, tmp_path):
+    rows = "".join(f"{i % 2},{i},{(i * 7) % 5}\n" for i in range(12))
+    (tmp_path / "d.csv.gz").write_bytes(gzip.compress(rows.encode()))
+    (tmp_path / "f.csv.gz").write_bytes(gzip.compress("".join(r.split(",", 1)[1] + "\n"
+                                                              for r in rows.splitlines()).encode()))
+    out = tmp_path / "o"
+    code, _, err = cli(capsys, "train", "--train", tmp_path / "d.csv.gz", "--hidden", "2", "--epochs", "1",
+                       "--val-split", "0", "--out", out, "--progress", "lines")
+    assert code == 0, err
+    with_labels = cli(capsys, "predict", out / "model.safetensors", tmp_path / "d.csv.gz")
+    features_only = cli(capsys, "predict", out / "model.safetensors", tmp_path / "f.csv.gz")
+    assert with_labels[0] == features_only[0] == 0 and with_labels[1] == features_only[1]
+    assert cli(capsys, "evaluate", out / "model.safetensors", tmp_path / "d.csv.gz")[0] == 0
+
+
 def test_output_paths_that_are_folders(capsys, tmp_path, good_run, digits_csv):
     out, before = good_run
     assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out", tmp_path],

@@ -26,6 +26,14 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
         raise ChainruleError(f"{path}: is a folder, not a CSV file") from None
     except OSError as e:
         raise ChainruleError(f"{path}: cannot read: {e.strerror}") from None
+    if raw[:2] == b"\x1f\x8b":  # data.csv.gz
+        import gzip
+        import zlib
+
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            raise ChainruleError(f"{path}: a damaged or truncated gzip file ({e})") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
