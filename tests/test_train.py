@@ -334,6 +334,8 @@ def test_flag_combinations_and_seed(capsys, good_run, digits_csv):
     assert_one_line_error(capsys, ["train", "--validation", digits_csv, "--val-split", "0.5", "--out", out,
                                    "--overwrite"], "--val-split", "--validation")
     assert_one_line_error(capsys, ["train", "--seed", "-1", "--out", out, "--overwrite"], "--seed")
+    # the bundled digits are 64 values each: an --image-shape of another size is not silently ignored
+    assert_one_line_error(capsys, ["train", "--image-shape", "5,5", "--out", out, "--overwrite"], "5×5", "64")
     assert_untouched(out, before)
     # a run with --validation resumes (its stored settings hold the default split, which must not clash)
     tiny = out.parent / "tiny.csv"

@@ -92,6 +92,8 @@ def load_sets(s: dict) -> tuple[Dataset, Dataset | None]:
         data = load_digits()
         if s["task"] != "classification":
             raise ChainruleError("the bundled digits are a classification set; --task regression needs --train")
+        if shape is not None:  # as for a file: the examples viewed with the given shape, or an error
+            data = data.reshaped(shape)
     else:
         data = load_data(s["train"], s["task"], s["train_labels"], shape)
     if s["validation"] is not None:
