@@ -312,6 +312,24 @@ def test_gzipped_csv_for_train_predict_and_evaluate(capsys, tmp_path):
     assert cli(capsys, "evaluate", out / "model.safetensors", tmp_path / "d.csv.gz")[0] == 0
 
 
+def test_a_closed_stdout_does_not_stop_the_run(tmp_path):
+    # `chainrule train ... | head -1`: the reader leaves after one line; the run must still finish and save
+    import subprocess
+    import sys
+
+    data = tmp_path / "d.csv"
+    data.write_text("".join(f"{i % 2},{i}\n" for i in range(8)))
+    out = tmp_path / "o"
+    p = subprocess.Popen([sys.executable, "-m", "chainrule", "train", "--train", str(data), "--hidden", "2",
+                          "--epochs", "3", "--val-split", "0", "--out", str(out), "--progress", "lines"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait() == 0 and err == "", err
+    assert len(json.loads((out / "metrics.json").read_text())["epochs"]) == 3
+    assert (out / "model.safetensors").exists()
+
+
 def test_output_paths_that_are_folders(capsys, tmp_path, good_run, digits_csv):
     out, before = good_run
     assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out", tmp_path],
