@@ -330,6 +330,20 @@ def test_a_closed_stdout_does_not_stop_the_run(tmp_path):
     assert (out / "model.safetensors").exists()
 
 
+def test_no_stdout_at_all(capsys, monkeypatch, tmp_path):
+    # started with stdout closed (a daemon, `>&-`): Python's sys.stdout is None; train runs on,
+    # predict asks for --out
+    data = tmp_path / "d.csv"
+    data.write_text("".join(f"{i % 2},{i}\n" for i in range(8)))
+    out = tmp_path / "o"
+    monkeypatch.setattr("sys.stdout", None)
+    assert main(["train", "--train", str(data), "--hidden", "2", "--epochs", "1", "--val-split", "0",
+                 "--out", str(out)]) == 0
+    assert (out / "model.safetensors").exists()
+    assert main(["predict", str(out / "model.safetensors"), str(data)]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
 def test_output_paths_that_are_folders(capsys, tmp_path, good_run, digits_csv):
     out, before = good_run
     assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out", tmp_path],

@@ -39,6 +39,8 @@ def run(args) -> int:
         text = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in out)
     if args.out:
         atomic_write_bytes(args.out, text.encode())
+    elif sys.stdout is None:
+        raise ChainruleError("standard output is closed; write the predictions to a file with --out FILE")
     else:
         sys.stdout.write(text)
     return 0

@@ -8,8 +8,9 @@ class Progress:
     """``start(epoch, steps)``, ``update(step)`` (cheap: redraws about 100 times an epoch), ``line(text)``."""
 
     def __init__(self, bar: bool | None = None, stream=None):
-        self.stream = stream or sys.stdout
-        self.bar_on = (sys.stdout.isatty() and sys.stderr.isatty()) if bar is None else bar
+        self.stream = stream or sys.stdout or open(os.devnull, "w")  # None: started with stdout closed
+        ttys = [f is not None and f.isatty() for f in (sys.stdout, sys.stderr)]
+        self.bar_on = all(ttys) if bar is None else bar
         self._bar = None
 
     def start(self, epoch: int, epochs: int, steps: int, done: int = 0):
