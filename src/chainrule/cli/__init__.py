@@ -5,8 +5,8 @@ adds its parser and sets ``func`` to a ``run(args) -> int`` function. Modules ar
 a command is adding a file. Command modules import NumPy and anything heavier inside ``run`` only,
 so ``chainrule --help`` stays fast.
 
-Errors: a ``ChainruleError`` (bad input) prints one line and exits 2; an unexpected exception prints
-one line and exits 1 (``--traceback`` shows it whole); Ctrl-C exits 130.
+Errors: a ``ChainruleError`` (bad input) or running out of memory prints one line and exits 2; an
+unexpected exception prints one line and exits 1 (``--traceback`` shows it whole); Ctrl-C exits 130.
 """
 
 import argparse
@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except PermissionError as e:
         print(f"chainrule {args.command}: error: {e.filename}: permission denied", file=sys.stderr)
+        return 2
+    except MemoryError as e:  # a network or data set too large for this machine: the input's fault, not a bug
+        print(f"chainrule {args.command}: error: not enough memory ({e}); try smaller layers or batches",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)

@@ -97,7 +97,10 @@ class Sequential(Module):
         dt = self.dtype or np.dtype(np.float64)
         if not isinstance(x, np.ndarray) or x.dtype != dt:
             try:
-                x = np.asarray(x, dtype=dt)
+                raw = np.asarray(x)
+                if raw.dtype.kind not in "biuf":  # None became NaN, complex lost its imaginary part
+                    raise TypeError(f"got {type(x).__name__} of dtype {raw.dtype}")
+                x = raw.astype(dt)
             except (ValueError, TypeError) as e:
                 raise ChainruleError(f"network input must be an array of numbers: {e}") from e
         if not np.isfinite(x).all():
