@@ -15,8 +15,15 @@ import pkgutil
 import sys
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (what is wrong, and where help is) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chainrule",
         description="A NumPy neural-network engine that shows its work.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
