@@ -59,7 +59,8 @@ class Module:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        Module.registry[cls.__name__] = cls
+        if not cls.__name__.startswith("_"):  # private bases (e.g. _Pool2d) are not layers a file can name
+            Module.registry[cls.__name__] = cls
 
     # --- the computation -------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
