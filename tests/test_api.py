@@ -38,6 +38,25 @@ def test_state_dict_round_trip_and_errors():
     state = a.state_dict() | {"0.weight": np.zeros((2, 3))}
     with pytest.raises(cr.ChainruleError, match=r"'0.weight' has shape \(2, 3\); the network expects \(3, 2\)"):
         b.load_state_dict(state)
+    state = a.state_dict() | {"0.bias": np.ones(3, complex)}
+    with pytest.raises(cr.ChainruleError, match="'0.bias' is not real numbers"):
+        b.load_state_dict(state)
+    with pytest.raises(cr.ChainruleError, match="maps parameter names"):
+        b.load_state_dict(list(a.state_dict().values()))
+
+
+def test_state_dict_from_torch_parameters():
+    # PyTorch's named_parameters() are tensors that require grad; they load like its state_dict()
+    a, b = small_net(0), small_net(1)
+    b.load_state_dict(dict(to_torch(a).named_parameters()))
+    for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters(), strict=True):
+        assert np.array_equal(p.data, q.data)
+
+
+def test_linear_sizes_must_be_whole_numbers():
+    with pytest.raises(cr.ChainruleError, match="whole numbers"):
+        cr.Linear(2.5, 1)  # PyTorch refuses it too; truncating to 2 would hide the mistake
+    assert cr.Linear(np.int64(2), 3.0).weight.shape == (3, 2)
 
 
 def test_folded_form_round_trip_and_shape_error():
@@ -57,6 +76,10 @@ def test_input_errors():
         net(np.zeros(3))
     with pytest.raises(cr.ChainruleError, match="nan at index"):
         net(np.array([[1.0, np.nan]]))
+    for bad in (None, [1 + 2j, 0], ["1", "2"]):
+        with pytest.raises(cr.ChainruleError, match="must be an array of numbers"):
+            net(bad)
+    np.testing.assert_array_equal(net([1, 2]), net(np.array([1.0, 2.0])))  # ints and lists are fine
     with pytest.raises(cr.ChainruleError, match="class label 5 is out of range for 3 classes"):
         cr.CrossEntropyLoss()(np.zeros((2, 3)), [0, 5])
     with pytest.raises(cr.ChainruleError, match="labels must be integers"):
@@ -111,6 +134,20 @@ def test_optimisers_match_torch(name, kwargs):
                                    rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("name, kwargs, needle", [
+    ("SGD", {"lr": float("inf")}, "learning rate"),
+    ("SGD", {"lr": 0.1, "momentum": float("nan")}, "momentum"),
+    ("Adagrad", {"lr": 0.1, "weight_decay": -1}, "weight_decay"),
+    ("Adam", {"lr": 0.1, "weight_decay": -0.5}, "weight_decay"),
+    ("Adam", {"lr": 0.1, "betas": (1.5, 0.9)}, r"betas\[0\]"),
+    ("Adam", {"lr": 0.1, "eps": -1}, "eps"),
+])
+def test_optimisers_refuse_bad_hyperparameters(name, kwargs, needle):
+    # as PyTorch does: a NaN, infinite or negative setting is an error, not a run that silently diverges
+    with pytest.raises(cr.ChainruleError, match=needle):
+        getattr(cr, name)(small_net().parameters(), **kwargs)
+
+
 def test_model_file_round_trip_and_torch_load(tmp_path):
     from safetensors.torch import load_file
 
@@ -144,6 +181,17 @@ def test_model_file_errors(tmp_path):
         load_model(tmp_path / "plain.safetensors")
     with pytest.raises(cr.ChainruleError, match="No such file"):
         load_model(tmp_path / "missing.safetensors")
+    for arch, needle in [('"x"', "damaged"), ('{"type": "Quantum"}', "unknown layer type 'Quantum'"),
+                         ('{"type": "Linear", "size": 3}', "damaged")]:
+        odd = tmp_path / "odd.safetensors"
+        save_file({"w": np.zeros(2)}, str(odd), metadata={"chainrule": '{"architecture": ' + arch + "}"})
+        with pytest.raises(cr.ChainruleError, match=f"odd.safetensors: .*{needle}"):
+            load_model(odd)
+
+
+def test_gradcheck_refuses_a_zero_step():
+    with pytest.raises(cr.ChainruleError, match="eps"):
+        cr.gradcheck(small_net(), [1.0, 2.0], 0.5, cr.SquaredError(), eps=0)
 
 
 def test_gradcheck_report_finds_a_wrong_gradient():

@@ -113,3 +113,37 @@ def test_bad_arguments(course_files, capsys, args, needle):
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1
     assert not (tmp / "a").exists()
+
+
+@pytest.mark.parametrize("outputs, needle", [
+    (["train.csv", "b", "c"], "TRAIN_OUT"),          # arguments in the wrong order: the data must survive
+    (["a", "a", "c"], "VALIDATION_OUT"),
+    (["a", "b", "."], "is a folder"),
+    (["a", "b", "missing/c"], "no such folder"),
+])
+def test_bad_output_paths_are_refused_before_training(course_files, capsys, outputs, needle):
+    tmp, _ = course_files
+    before = (tmp / "train.csv").read_bytes()
+    files = [str(tmp / n) for n in ("train.csv", "val.csv", *outputs)]
+    assert main(["neuralnet", *files, "1", "4", "2", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and "internal error" not in err, err
+    assert (tmp / "train.csv").read_bytes() == before
+    assert not (tmp / "a").exists()
+
+
+def test_divergence_is_one_line_without_warnings(course_files, capsys):
+    tmp, _ = course_files
+    files = [str(tmp / n) for n in ("train.csv", "val.csv", "a", "b", "c")]
+    assert main(["neuralnet", *files, "1", "4", "1", "1e308"]) == 2
+    err = capsys.readouterr().err
+    assert "diverged" in err and err.count("\n") == 1 and "Warning" not in err, err
+
+
+def test_label_errors_do_not_mention_flags_the_course_mode_lacks(course_files, capsys):
+    tmp, _ = course_files
+    (tmp / "reg.csv").write_text("0.5,1,2\n1,2,3\n")
+    files = [str(tmp / n) for n in ("reg.csv", "val.csv", "a", "b", "c")]
+    assert main(["neuralnet", *files, "1", "4", "2", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "line 1: label 0.5 is not an integer" in err and "--task" not in err, err

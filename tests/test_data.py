@@ -21,14 +21,28 @@ def images():
     return g.integers(0, 256, (7, 5, 4)).astype(np.uint8), g.integers(0, 10, 7).astype(np.uint8)
 
 
-@pytest.mark.parametrize("header", [False, True])
+@pytest.mark.parametrize("header", [False, True, "pandas"])
 def test_csv_label_first(tmp_path, header):
     p = tmp_path / "d.csv"
-    p.write_text(("label,a,b,c\n" if header else "") + "1,0.5,2,3\n0,4,5,6e-1\n\n2,7,8,9\n")
+    head = {False: "", True: "label,a,b,c\n", "pandas": "y,0,1,2\n"}[header]  # numbered feature columns
+    p.write_text(head + "1,0.5,2,3\n0,4,5,6e-1\n\n2,7,8,9\n")
     d = load_data(p)
     np.testing.assert_array_equal(d.y, [1, 0, 2])
     np.testing.assert_array_equal(d.X, [[0.5, 2, 3], [4, 5, 0.6], [7, 8, 9]])
     assert d.num_classes == 3 and d.y.dtype == np.int64
+
+
+def test_csv_in_a_legacy_encoding_and_binary_files(tmp_path):
+    p = tmp_path / "excel.csv"
+    p.write_bytes("label,Größe,Höhe\n1,2,3\n0,4,5\n".encode("cp1252"))  # a header saved by a spreadsheet
+    np.testing.assert_array_equal(load_data(p).X, [[2, 3], [4, 5]])
+    z = tmp_path / "excel.csv.gz"
+    z.write_bytes(gzip.compress(p.read_bytes()))
+    np.testing.assert_array_equal(load_data(z).X, [[2, 3], [4, 5]])
+    b = tmp_path / "binary.csv"
+    b.write_bytes(b"PK\x03\x04\x00\xff\xfe")
+    with pytest.raises(ChainruleError, match="not a text file"):
+        load_data(b)
 
 
 def test_csv_regression_and_image_shape(tmp_path):
@@ -98,6 +112,12 @@ CSV_ERRORS = [
     ("1,2,3\n1,nan,3\n", "line 2: value nan"),
     ("1,2,3\n0,2,inf\n", "line 2: value inf"),
     ("-1,2,3\n", "negative"),
+    # a first line with a bad cell is data, not a header to drop silently
+    ("1,,3\n0,2,3\n", "line 1, column 2: '' is not a number"),
+    ("1,2,3,\n0,2,3,\n", "line 1, column 4"),
+    # a real-valued target without --task regression would make a network with 250001 outputs
+    ("250000,2,3\n199000,1,1\n", "line 1: label 250000 would need 250001 classes"),
+    ("1e20,2,3\n", "line 1: label 1e+20"),
 ]
 
 
@@ -126,6 +146,10 @@ def test_idx_errors(tmp_path, images):
     lab.write_bytes(idx_bytes(y[:5]))
     with pytest.raises(ChainruleError, match="5 labels, but .* holds 7 images"):
         load_data(img)
+    empty = tmp_path / "e-images-idx3-ubyte"
+    empty.write_bytes(idx_bytes(X[:0]))
+    with pytest.raises(ChainruleError, match="holds no examples"):
+        load_data(empty, labelled=False)
     lab.write_bytes(idx_bytes(y))
     with pytest.raises(ChainruleError, match="--image-shape 1,3,3 needs 9 values per example"):
         load_data(img, labels=None, image_shape=(1, 3, 3))
@@ -138,6 +162,9 @@ def test_npz_errors(tmp_path):
     np.savez(tmp_path / "b.npz", X=np.ones((3, 2)), y=np.ones(4))
     with pytest.raises(ChainruleError, match="3 examples but y has 4"):
         load_data(tmp_path / "b.npz")
+    np.savez(tmp_path / "d.npz", X=np.ones((3, 2)), y=np.array(1))
+    with pytest.raises(ChainruleError, match="y is a single number"):
+        load_data(tmp_path / "d.npz")
     (tmp_path / "c.npz").write_bytes(b"PK\x03\x04garbage")
     with pytest.raises(ChainruleError, match="not a readable .npz"):
         load_data(tmp_path / "c.npz")

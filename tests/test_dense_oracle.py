@@ -81,6 +81,14 @@ def test_float32_network_stays_float32():
     check_against_torch(net, rng.normal(size=(5, 4)), [0, 1, 2, 0, 1], loss, rtol=1e-4)
 
 
+@pytest.mark.parametrize("shape", [(5, 3), (3,)])
+def test_cross_entropy_with_soft_targets_that_do_not_sum_to_one(shape):
+    # PyTorch takes any non-negative class weights as targets: ∂ℓ/∂b = softmax(b)·Σy − y, not softmax(b) − y
+    rng = np.random.default_rng(4)
+    net = cr.Sequential(cr.Linear(4, 6, rng=rng), cr.Tanh(), cr.Linear(6, 3, rng=rng))
+    check_against_torch(net, rng.normal(size=shape[:-1] + (4,)), 2 * rng.random(shape), cr.CrossEntropyLoss())
+
+
 def test_cross_entropy_is_stable_for_huge_logits():
     loss = cr.CrossEntropyLoss()
     logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]])

@@ -272,6 +272,121 @@ def test_existing_run_is_protected(capsys, good_run):
     assert_untouched(out, before)
 
 
+def test_bad_settings_and_failed_overwrite_keep_the_old_run(capsys, tmp_path, good_run):
+    out, before = good_run
+    for flags, needle in [(["--lr", "inf"], "--lr"), (["--weight-decay", "nan"], "--weight-decay"),
+                          (["--momentum", "-1"], "--momentum")]:
+        assert_one_line_error(capsys, ["train", *flags, "--out", out, "--overwrite"], needle)
+        assert_untouched(out, before)
+    # a run that diverges before its first checkpoint must not have removed the old run's files
+    p = tmp_path / "r.csv"
+    p.write_text("1,1\n" * 4)
+    assert_one_line_error(capsys, ["train", "--train", p, "--task", "regression", "--hidden", "none", "--scale",
+                                   "none", "--lr", "1e200", "--batch-size", "1", "--val-split", "0", "--init",
+                                   "zeros", "--out", out, "--overwrite", "--progress", "lines"], "diverged")
+    assert_untouched(out, before)
+
+
+def test_resume_cannot_shorten_a_run(capsys, good_run):
+    out, _ = good_run
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--progress", "lines"]) == 0
+    capsys.readouterr()
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    # the weights are past epoch 2: a model file labelled "1 epoch" would be a lie
+    assert_one_line_error(capsys, ["train", "--resume", out, "--epochs", "1"], "finished 2 epochs")
+    assert_untouched(out, after)
+
+
+def test_gzipped_csv_for_train_predict_and_evaluate(capsys, tmp_path):
+    rows = "".join(f"{i % 2},{i},{(i * 7) % 5}\n" for i in range(12))
+    (tmp_path / "d.csv.gz").write_bytes(gzip.compress(rows.encode()))
+    (tmp_path / "f.csv.gz").write_bytes(gzip.compress("".join(r.split(",", 1)[1] + "\n"
+                                                              for r in rows.splitlines()).encode()))
+    out = tmp_path / "o"
+    code, _, err = cli(capsys, "train", "--train", tmp_path / "d.csv.gz", "--hidden", "2", "--epochs", "1",
+                       "--val-split", "0", "--out", out, "--progress", "lines")
+    assert code == 0, err
+    with_labels = cli(capsys, "predict", out / "model.safetensors", tmp_path / "d.csv.gz")
+    features_only = cli(capsys, "predict", out / "model.safetensors", tmp_path / "f.csv.gz")
+    assert with_labels[0] == features_only[0] == 0 and with_labels[1] == features_only[1]
+    assert cli(capsys, "evaluate", out / "model.safetensors", tmp_path / "d.csv.gz")[0] == 0
+
+
+def test_a_closed_stdout_does_not_stop_the_run(tmp_path):
+    # `chainrule train ... | head -1`: the reader leaves after one line; the run must still finish and save
+    import subprocess
+    import sys
+
+    data = tmp_path / "d.csv"
+    data.write_text("".join(f"{i % 2},{i}\n" for i in range(8)))
+    out = tmp_path / "o"
+    p = subprocess.Popen([sys.executable, "-m", "chainrule", "train", "--train", str(data), "--hidden", "2",
+                          "--epochs", "3", "--val-split", "0", "--out", str(out), "--progress", "lines"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait() == 0 and err == "", err
+    assert len(json.loads((out / "metrics.json").read_text())["epochs"]) == 3
+    assert (out / "model.safetensors").exists()
+
+
+def test_no_stdout_at_all(capsys, monkeypatch, tmp_path):
+    # started with stdout closed (a daemon, `>&-`): Python's sys.stdout is None; train runs on,
+    # predict asks for --out
+    data = tmp_path / "d.csv"
+    data.write_text("".join(f"{i % 2},{i}\n" for i in range(8)))
+    out = tmp_path / "o"
+    monkeypatch.setattr("sys.stdout", None)
+    assert main(["train", "--train", str(data), "--hidden", "2", "--epochs", "1", "--val-split", "0",
+                 "--out", str(out)]) == 0
+    assert (out / "model.safetensors").exists()
+    assert main(["predict", str(out / "model.safetensors"), str(data)]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_output_paths_that_are_folders(capsys, tmp_path, good_run, digits_csv):
+    out, before = good_run
+    assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out", tmp_path],
+                          tmp_path, "is a folder")
+    assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out",
+                                   tmp_path / "no" / "labels.txt"], "no such folder")
+    assert_one_line_error(capsys, ["train", "--out", digits_csv / "sub"], "is a file, not a folder")
+    for target in (out / "model.safetensors", digits_csv):  # arguments mixed up: nothing is overwritten
+        assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out", target],
+                              "would overwrite")
+    odd = tmp_path / "odd"
+    (odd / "checkpoint.safetensors").mkdir(parents=True)
+    assert_one_line_error(capsys, ["train", "--resume", odd], "no checkpoint.safetensors")
+    assert_one_line_error(capsys, ["train", "--out", odd, "--overwrite"], "is a folder")
+    assert_untouched(out, before)
+
+
+def test_flag_combinations_and_seed(capsys, good_run, digits_csv):
+    out, before = good_run
+    assert_one_line_error(capsys, ["train", "--validation", digits_csv, "--val-split", "0.5", "--out", out,
+                                   "--overwrite"], "--val-split", "--validation")
+    assert_one_line_error(capsys, ["train", "--seed", "-1", "--out", out, "--overwrite"], "--seed")
+    # the bundled digits are 64 values each: an --image-shape of another size is not silently ignored
+    assert_one_line_error(capsys, ["train", "--image-shape", "5,5", "--out", out, "--overwrite"], "5×5", "64")
+    assert_untouched(out, before)
+    # a run with --validation resumes (its stored settings hold the default split, which must not clash)
+    tiny = out.parent / "tiny.csv"
+    tiny.write_text("0,1\n1,2\n0,3\n1,4\n")
+    run = out.parent / "v"
+    assert main(["train", "--train", str(tiny), "--validation", str(tiny), "--hidden", "2", "--epochs", "1",
+                 "--out", str(run), "--progress", "lines"]) == 0
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--progress", "lines"]) == 0
+
+
+def test_out_of_memory_is_one_line(capsys, monkeypatch):
+    # e.g. --hidden 100000000: NumPy cannot allocate the layer; the user gets a line, not an internal error
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 23.8 GiB for an array with shape (32, 100000000)")
+
+    monkeypatch.setattr("chainrule.train.run.train", too_big)
+    assert_one_line_error(capsys, ["train", "--hidden", "100000000"], "not enough memory", "23.8 GiB")
+
+
 def test_cnn_preset_on_images_and_csv_image_shape(capsys, tmp_path, digits_csv):
     code, out, err = cli(capsys, "train", "--model", "cnn", "--train", digits_csv, "--image-shape", "8,8",
                          "--epochs", "1", "--out", tmp_path / "o", "--progress", "lines")

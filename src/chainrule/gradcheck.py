@@ -76,6 +76,8 @@ def gradcheck(model: Module, x, y, loss: Loss, eps: float = 1e-6, check_input: b
 
     The model's gradients are reset first and left holding the analytic gradient of this one loss.
     """
+    if not 0 < eps < np.inf:
+        raise ChainruleError(f"gradcheck's step eps must be a finite number > 0, got {eps}")
     params = list(model.named_parameters())
     if any(p.data.dtype != np.float64 for _, p in params):
         raise ChainruleError("gradcheck needs a float64 model (build it with dtype=np.float64)")

@@ -4,6 +4,8 @@ Each updates ``p.data`` in place from ``p.grad``; ``state_dict()`` returns its b
 checkpoint can resume bit for bit.
 """
 
+import math
+
 import numpy as np
 
 from chainrule.errors import ChainruleError
@@ -15,10 +17,18 @@ class Optimizer:
         self.params: list[Parameter] = list(params)
         if not self.params:
             raise ChainruleError("the optimiser was given no parameters")
-        if not lr > 0:
-            raise ChainruleError(f"learning rate must be > 0, got {lr}")
+        if not 0 < lr < math.inf:
+            raise ChainruleError(f"learning rate must be a finite number > 0, got {lr}")
         self.lr = float(lr)
         self.steps = 0
+
+    @staticmethod
+    def _check(name: str, value: float, high: float = math.inf) -> float:
+        """``value`` as a float in [0, high), or an error naming the hyperparameter (NaN is refused too)."""
+        if not 0 <= value < high:
+            raise ChainruleError(f"{name} must be ≥ 0" + (f" and < {high:g}" if high < math.inf else " and finite")
+                                 + f", got {value}")
+        return float(value)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -51,9 +61,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
         super().__init__(params, lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ChainruleError("momentum and weight_decay must be ≥ 0")
-        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+        self.momentum, self.weight_decay = self._check("momentum", momentum), self._check("weight_decay", weight_decay)
         self.velocity = [np.zeros_like(p.data) for p in self.params] if momentum else []
         self._scratch = None
 
@@ -90,7 +98,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr: float = 0.01, eps: float = 1e-10, weight_decay: float = 0.0):
         super().__init__(params, lr)
-        self.eps, self.weight_decay = float(eps), float(weight_decay)
+        self.eps, self.weight_decay = self._check("eps", eps), self._check("weight_decay", weight_decay)
         self.sum_sq = [np.zeros_like(p.data) for p in self.params]
 
     def step(self) -> None:
@@ -109,8 +117,8 @@ class Adam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):
         super().__init__(params, lr)
-        self.beta1, self.beta2 = (float(b) for b in betas)
-        self.eps, self.weight_decay = float(eps), float(weight_decay)
+        self.beta1, self.beta2 = (self._check(f"betas[{i}]", b, 1.0) for i, b in enumerate(betas))
+        self.eps, self.weight_decay = self._check("eps", eps), self._check("weight_decay", weight_decay)
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
 

@@ -21,7 +21,11 @@ VERSION = 1
 def atomic_write_bytes(path: "str | os.PathLike", data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` is always either the old file or the whole new one."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    check_writable(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:  # e.g. a read-only folder: name the user's path, not the temporary one
+        raise ChainruleError(f"{path}: cannot write here: {e.strerror}") from None
     try:
         # mkstemp makes the file private (0600); give it the mode open() would (0666 minus the umask),
         # so a model or ONNX file can be read by whoever serves it
@@ -37,6 +41,17 @@ def atomic_write_bytes(path: "str | os.PathLike", data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def check_writable(path: "str | os.PathLike") -> None:
+    """A clear error, naming ``path``, if a file cannot be written there (a folder, or no such folder)."""
+    path = Path(path)
+    parent = path.parent
+    if path.is_dir():
+        raise ChainruleError(f"{path}: is a folder; expected a file name to write to")
+    if not parent.is_dir():
+        raise ChainruleError(f"{path}: cannot write here: "
+                             f"{'no such folder' if not parent.exists() else 'not a folder'}: {parent}")
 
 
 def save_model(path: "str | os.PathLike", model: Module, extra: dict | None = None) -> None:
@@ -71,8 +86,10 @@ def load_model(path: "str | os.PathLike") -> tuple[Module, dict]:
     try:
         header = json.loads(meta[FORMAT])
         model = Module.from_config(header["architecture"])
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:  # JSONDecodeError is a ValueError
         raise ChainruleError(f"{path}: chainrule metadata is damaged ({type(e).__name__}: {e})") from None
+    except ChainruleError as e:  # e.g. a layer type this version does not know
+        raise ChainruleError(f"{path}: {e}") from None
     try:
         model.load_state_dict(tensors)
     except ChainruleError as e:

@@ -5,8 +5,8 @@ adds its parser and sets ``func`` to a ``run(args) -> int`` function. Modules ar
 a command is adding a file. Command modules import NumPy and anything heavier inside ``run`` only,
 so ``chainrule --help`` stays fast.
 
-Errors: a ``ChainruleError`` (bad input) prints one line and exits 2; an unexpected exception prints
-one line and exits 1 (``--traceback`` shows it whole); Ctrl-C exits 130.
+Errors: a ``ChainruleError`` (bad input) or running out of memory prints one line and exits 2; an
+unexpected exception prints one line and exits 1 (``--traceback`` shows it whole); Ctrl-C exits 130.
 """
 
 import argparse
@@ -15,8 +15,15 @@ import pkgutil
 import sys
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (what is wrong, and where help is) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chainrule",
         description="A NumPy neural-network engine that shows its work.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -58,22 +65,31 @@ def main(argv: list[str] | None = None) -> int:
     except IsADirectoryError as e:
         print(f"chainrule {args.command}: error: {e.filename}: is a folder, not a file", file=sys.stderr)
         return 2
-    except OSError as e:  # NotADirectoryError, a full disk, a read-only file system …: the user's to fix
-        if e.filename is None:
-            raise
-        print(f"chainrule {args.command}: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
+    except MemoryError as e:  # a network or data set too large for this machine: the input's fault, not a bug
+        print(f"chainrule {args.command}: error: not enough memory ({e}); try smaller layers or batches",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:  # NotADirectoryError, a full disk, a read-only file system …: the user's to fix
+        if e.filename is not None:
+            print(f"chainrule {args.command}: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
+            return 2
+        return _internal_error(args, e)
     except Exception as e:  # a bug: still one line, unless asked for the traceback
-        if args.traceback:
-            raise
-        print(f"chainrule {args.command}: internal error: {type(e).__name__}: {e} "
-              "(rerun with --traceback for details)", file=sys.stderr)
-        return 1
+        return _internal_error(args, e)
+
+
+def _internal_error(args, e: Exception) -> int:
+    """A bug: still one line, unless asked for the traceback."""
+    if args.traceback:
+        raise e
+    print(f"chainrule {args.command}: internal error: {type(e).__name__}: {e} "
+          "(rerun with --traceback for details)", file=sys.stderr)
+    return 1
 
 
 def console() -> None:

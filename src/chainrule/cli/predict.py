@@ -16,13 +16,20 @@ def register(sub) -> None:
 
 def run(args) -> int:
     import sys
+    from pathlib import Path
 
     import numpy as np
 
+    from chainrule.errors import ChainruleError
     from chainrule.serialize import atomic_write_bytes
     from chainrule.train.metrics import predict_outputs
     from chainrule.train.use import load_for_model, load_trained
 
+    if args.out:
+        for name, given in (("MODEL", args.model), ("DATA", args.data), ("--labels", args.labels)):
+            if given and Path(args.out).resolve() == Path(given).resolve():
+                raise ChainruleError(f"--out {args.out} is also {name}; writing the predictions there would "
+                                     "overwrite it")
     net, extra = load_trained(args.model)
     ds = load_for_model(extra, args.data, args.labels, need_labels=False)
     out = predict_outputs(net, ds.X.astype(net.dtype or np.float64))
@@ -32,6 +39,8 @@ def run(args) -> int:
         text = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in out)
     if args.out:
         atomic_write_bytes(args.out, text.encode())
+    elif sys.stdout is None:
+        raise ChainruleError("standard output is closed; write the predictions to a file with --out FILE")
     else:
         sys.stdout.write(text)
     return 0

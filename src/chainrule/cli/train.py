@@ -69,6 +69,9 @@ def run(args) -> int:
             flags = ", ".join("--" + k.replace("_", "-") for k in given + (["out"] if args.out else []))
             raise ChainruleError(f"--resume continues a run with its own settings; drop {flags} "
                                  "(only --epochs may be given, to extend the run)")
+    if args.val_split is not None and args.validation is not None:
+        raise ChainruleError("--val-split holds out part of --train; with --validation FILE there is nothing to "
+                             "split (drop one of them)")
     bar = {"auto": None, "bar": True, "lines": False}[args.progress]
     return train(settings, Path(args.out) if args.out else None,
                  Path(args.resume) if args.resume else None, args.overwrite, Progress(bar))

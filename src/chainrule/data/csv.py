@@ -1,7 +1,8 @@
 """CSV files with the label (or target) in the first column, then one column per feature.
 
 This is the course's format: ``label,pixel_1,…,pixel_M``, one example per line. A header line is
-allowed (it is recognised by not being numeric). Errors name the file, the line and the column.
+allowed (it is recognised by its first cell, the label column's name, not being a number).
+Errors name the file, the line and the column.
 """
 
 from pathlib import Path
@@ -20,18 +21,30 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except IsADirectoryError:
         raise ChainruleError(f"{path}: is a folder, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise ChainruleError(f"{path}: not a text file (is it really CSV?)") from None
     except OSError as e:
         raise ChainruleError(f"{path}: cannot read: {e.strerror}") from None
+    if raw[:2] == b"\x1f\x8b":  # data.csv.gz
+        import gzip
+        import zlib
+
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            raise ChainruleError(f"{path}: a damaged or truncated gzip file ({e})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if b"\0" in raw:  # binary (or UTF-16): not the comma-separated text this reads
+            raise ChainruleError(f"{path}: not a text file (is it really CSV?)") from None
+        text = raw.decode("latin-1")  # a spreadsheet's legacy encoding: only a header can hold non-ASCII
     lines = text.splitlines()
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
     if not numbered:
         raise ChainruleError(f"{path}: the file is empty; expected one example per line (label first)")
-    if not _is_numeric_row(numbered[0][1]):  # a header
+    if _is_header(numbered[0][1]):
         numbered = numbered[1:]
         if not numbered:
             raise ChainruleError(f"{path}: the file has a header line but no examples")
@@ -59,6 +72,21 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
                     raise ChainruleError(f"{path}: line {lineno}, column {col}: {c.strip()!r} is not a "
                                          "number") from None
     return rows, first_line
+
+
+def _is_header(line: str) -> bool:
+    """A header names the label column first ("label,a,b", ",0,1"): its first cell is not a number.
+
+    A first line whose label is a number is data, so a bad cell in it ("1,,3", "1,2,3,") is reported
+    at line 1 rather than the line silently dropped as a header.
+    """
+    if _is_numeric_row(line):
+        return False
+    try:
+        float(line.split(",", 1)[0])
+    except ValueError:
+        return True
+    return False
 
 
 def _is_numeric_row(line: str) -> bool:

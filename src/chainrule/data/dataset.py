@@ -11,6 +11,11 @@ import numpy as np
 from chainrule.errors import ChainruleError
 
 TASKS = ("classification", "regression")
+# class labels are indices 0…K−1 and K is the number of output units; a label far beyond any real class
+# count is nearly always a real-valued target (a price, a year) given without --task regression
+MAX_CLASSES = 1000  # ImageNet's count
+# the advice that ends label errors; a command without --task (the course mode) leaves it out
+REGRESSION_HINT = " (for real-valued targets use --task regression)"
 
 
 @dataclass
@@ -75,10 +80,14 @@ def check_targets(y: np.ndarray, task: str, source: str, first_line: int | None 
         if frac.any():
             i = int(np.argmax(frac))
             raise ChainruleError(f"{source}: {_where(first_line, i)}: label {float(y[i])!r} is not an integer; "
-                                 "classification needs integer class labels 0, 1, 2 … "
-                                 "(use --task regression for real-valued targets)")
+                                 "classification needs integer class labels 0, 1, 2 …" + REGRESSION_HINT)
     elif y.dtype.kind not in "iu":
         raise ChainruleError(f"{source}: labels have type {y.dtype}; expected integers")
+    if len(y) and y.max() >= MAX_CLASSES:  # checked before the cast, which would wrap a huge float
+        i = int(np.argmax(y))
+        raise ChainruleError(f"{source}: {_where(first_line, i)}: label {y[i]:.15g} would need "
+                             f"{float(y[i]) + 1:.15g} classes; class labels are 0, 1, 2 … (at most {MAX_CLASSES - 1})"
+                             + REGRESSION_HINT)
     y = y.astype(np.int64)
     if len(y) and y.min() < 0:
         i = int(np.argmin(y))
@@ -90,6 +99,8 @@ def check_targets(y: np.ndarray, task: str, source: str, first_line: int | None 
 def check_features(X: np.ndarray, source: str, first_line: int | None = None) -> np.ndarray:
     """X as float64, or an error naming the first example that holds NaN or infinity."""
     X = np.asarray(X, dtype=np.float64)
+    if not len(X):
+        raise ChainruleError(f"{source}: holds no examples (shape {'×'.join(map(str, X.shape))})")
     bad = ~np.isfinite(X.reshape(len(X), -1))
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])

@@ -31,13 +31,7 @@ class Sequential(Module):
             yield str(i), layer
 
     def forward(self, x) -> np.ndarray:
-        x = self.input = rounding.apply(self._check_input(x))
-        outputs = self.outputs = []
-        for layer in self.layers:
-            # in place: a layer's own cache (an activation's z) is the very array it returned
-            x = rounding.apply_inplace(layer.forward(x))
-            outputs.append(x)
-        return x
+        return self.forward_unchecked(self._check_input(x))
 
     def defer_zero_grad(self) -> None:
         """Zero every gradient before the next backward: layers that can (``Linear``) write their next
@@ -70,7 +64,8 @@ class Sequential(Module):
         x = self.input = rounding.apply(x)
         outputs = self.outputs = []
         for layer in self.layers:
-            x = rounding.apply_inplace(layer.forward(x))  # as in forward (identity outside hand mode)
+            # in place: a layer's own cache (an activation's z) is the very array it returned
+            x = rounding.apply_inplace(layer.forward(x))
             outputs.append(x)
         return x
 
@@ -102,7 +97,10 @@ class Sequential(Module):
         dt = self.dtype or np.dtype(np.float64)
         if not isinstance(x, np.ndarray) or x.dtype != dt:
             try:
-                x = np.asarray(x, dtype=dt)
+                raw = np.asarray(x)
+                if raw.dtype.kind not in "biuf":  # None became NaN, complex lost its imaginary part
+                    raise TypeError(f"got {type(x).__name__} of dtype {raw.dtype}")
+                x = raw.astype(dt)
             except (ValueError, TypeError) as e:
                 raise ChainruleError(f"network input must be an array of numbers: {e}") from e
         if not np.isfinite(x).all():

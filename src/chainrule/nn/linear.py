@@ -26,6 +26,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float64,
                  rng: "np.random.Generator | int | None" = None):
+        if any(isinstance(v, bool) or int(v) != v for v in (in_features, out_features)):
+            raise ChainruleError(f"Linear needs whole numbers of features, got {in_features!r} and {out_features!r}")
         if int(in_features) < 1 or int(out_features) < 1:
             raise ChainruleError(f"Linear needs in_features ≥ 1 and out_features ≥ 1, "
                                  f"got {in_features} and {out_features}")

@@ -74,8 +74,8 @@ class CrossEntropyLoss(Loss):
     """PyTorch's CrossEntropyLoss on logits b : (C,) or (n, C).
 
     Targets are integer class labels (n,) (or one int), or one-hot / probability rows of b's shape.
-    ℓ = mean_n −Σ_k y_k log softmax(b)_k;  ∂ℓ/∂b = (softmax(b) Σ_k y_k − y) / n, softmax(b) − y for a
-    probability row.
+    ℓ = mean_n −Σ_k y_k log softmax(b)_k;  ∂ℓ/∂b = (softmax(b) Σ_k y_k − y) / n, i.e. (softmax(b) − y) / n
+    for one-hot or probability rows (Σ_k y_k = 1).
     After forward, ``probs`` holds softmax(b) (the recitation's ŷ) and ``target`` the one-hot/probability y.
     In hand-calculation mode (``chainrule.nn.rounding``) ŷ is rounded first and ℓ = −Σ y log ŷ is taken
     from the rounded ŷ, as on paper.
@@ -123,9 +123,11 @@ class CrossEntropyLoss(Loss):
         return self._target
 
     def backward(self):
-        if self._labels is None:  # PyTorch's rule, ŷ Σₖ yₖ − y: ŷ − y only when the target row sums to 1
-            total = np.sum(self._target, axis=-1, keepdims=True)
-            return rounding.apply((self.probs * total - self._target) / self.n)
+        if self._labels is None:
+            t = self._target
+            # ∂ℓ/∂b = softmax(b)·Σ_k y_k − y: the Σ is 1 for one-hot and probability rows (and then changes
+            # no bit), but PyTorch accepts any non-negative weights as targets, and so does this
+            return rounding.apply((self.probs * t.sum(axis=-1, keepdims=True) - t) / self.n)
         d = self.probs.copy()
         if d.ndim == 1:
             d[self._labels] -= 1.0

@@ -6,7 +6,7 @@ as in PyTorch. Parameters and sub-modules are found by attribute, in the order t
 which gives PyTorch's names (``weight``, ``bias``, ``0.weight`` …).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -59,7 +59,8 @@ class Module:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        Module.registry[cls.__name__] = cls
+        if not cls.__name__.startswith("_"):  # private bases (e.g. _Pool2d) are not layers a file can name
+            Module.registry[cls.__name__] = cls
 
     # --- the computation -------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -107,6 +108,8 @@ class Module:
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Copy arrays into the parameters; every key must be present and every shape must match."""
+        if not isinstance(state, Mapping):
+            raise ChainruleError(f"a state dict maps parameter names to arrays; got {type(state).__name__}")
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state]
         extra = [k for k in state if k not in own]
@@ -119,12 +122,15 @@ class Module:
             raise ChainruleError(f"state dict does not fit this network: {'; '.join(parts)}; "
                                  f"expected exactly {', '.join(own) or 'no keys'}")
         for k, p in own.items():
-            value = np.asarray(state[k])
+            value = state[k]
+            if hasattr(value, "detach"):  # a torch tensor, perhaps one that requires grad (named_parameters())
+                value = value.detach().cpu().numpy()
+            value = np.asarray(value)
             if value.shape != p.data.shape:
                 raise ChainruleError(f"state dict entry {k!r} has shape {value.shape}; "
                                      f"the network expects {p.data.shape}")
-            if not np.issubdtype(value.dtype, np.number):
-                raise ChainruleError(f"state dict entry {k!r} is not numeric (dtype {value.dtype})")
+            if value.dtype.kind not in "iuf":  # complex would lose its imaginary part silently
+                raise ChainruleError(f"state dict entry {k!r} is not real numbers (dtype {value.dtype})")
             p.data[...] = value
 
     # --- serialisation of the architecture -------------------------------------------------------

@@ -51,7 +51,7 @@ def load_checkpoint(out_dir: Path) -> Checkpoint:
     from chainrule.serialize import _metadata
 
     path = Path(out_dir) / NAME
-    if not path.exists():
+    if not path.is_file():
         raise ChainruleError(f"{out_dir}: no {NAME} here to resume from (was the run started with --out?)")
     raw = path.read_bytes()
     try:

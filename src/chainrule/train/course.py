@@ -15,17 +15,19 @@ cross-entropy, SGD one example at a time, float64. Rules (they fix every bit of 
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from chainrule.data.csv import load_csv
+from chainrule.data.dataset import REGRESSION_HINT
 from chainrule.errors import ChainruleError
 from chainrule.nn.activations import Sigmoid
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss
 from chainrule.optim import SGD
-from chainrule.serialize import atomic_write_bytes
+from chainrule.serialize import atomic_write_bytes, check_writable
 from chainrule.train.loop import run_epoch
 
 
@@ -69,7 +71,8 @@ def train_course(train_X, train_y, val_X, val_y, epochs: int, hidden: int, init_
     lines = []
     for e in range(epochs):
         order = np.random.RandomState(e).permutation(len(train_X))
-        run_epoch(net, loss, opt, train_X, train_y, order, 1, e)
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by run_epoch
+            run_epoch(net, loss, opt, train_X, train_y, order, 1, e)
         tr, _ = mean_cross_entropy(net, loss, train_X, train_y)
         va, _ = mean_cross_entropy(net, loss, val_X, val_y)
         lines += [f"epoch={e + 1} crossentropy(train): {tr!r}", f"epoch={e + 1} crossentropy(validation): {va!r}"]
@@ -88,9 +91,13 @@ def run_course(train_csv, val_csv, train_out, val_out, metrics_out, epochs, hidd
         raise ChainruleError(f"HIDDEN_UNITS must be ≥ 1, got {hidden}")
     if init_flag not in (1, 2):
         raise ChainruleError(f"INIT_FLAG must be 1 (random uniform ±0.1) or 2 (zeros), got {init_flag}")
-    if not lr > 0:
-        raise ChainruleError(f"LEARNING_RATE must be > 0, got {lr}")
-    tr, va = load_csv(train_csv), load_csv(val_csv)
+    if not 0 < lr < float("inf"):
+        raise ChainruleError(f"LEARNING_RATE must be a finite number > 0, got {lr}")
+    _check_outputs((train_csv, val_csv), (train_out, val_out, metrics_out))
+    try:
+        tr, va = load_csv(train_csv), load_csv(val_csv)
+    except ChainruleError as e:  # the homework has no --task flag to suggest
+        raise ChainruleError(str(e).replace(REGRESSION_HINT, "")) from None
     if tr.num_features != va.num_features:
         raise ChainruleError(f"{val_csv}: {va.num_features} features per line, but {train_csv} has "
                              f"{tr.num_features}; both files need the same columns")
@@ -99,3 +106,17 @@ def run_course(train_csv, val_csv, train_out, val_out, metrics_out, epochs, hidd
     atomic_write_bytes(val_out, "".join(f"{v}\n" for v in res.val_pred).encode())
     atomic_write_bytes(metrics_out, ("\n".join(res.metrics) + "\n").encode())
     return res
+
+
+def _check_outputs(inputs, outputs) -> None:
+    """Before training: every output can be written, and none of them is an input file or another output
+    (arguments given in the wrong order must not overwrite the data)."""
+    names = ("TRAIN_OUT", "VALIDATION_OUT", "METRICS_OUT")
+    seen = {Path(p).resolve(): what for p, what in zip(inputs, ("TRAIN_CSV", "VALIDATION_CSV"), strict=True)}
+    for path, name in zip(outputs, names, strict=True):
+        check_writable(path)
+        key = Path(path).resolve()
+        if key in seen:
+            raise ChainruleError(f"{name} {path} is also {seen[key]}; writing it would overwrite that file "
+                                 "(are the arguments in the right order?)")
+        seen[key] = name

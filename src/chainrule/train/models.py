@@ -59,7 +59,7 @@ def cnn(shape: tuple[int, ...], outputs: int, dtype, rng) -> Sequential:
 
     if len(shape) != 3:
         raise ChainruleError(f"--model cnn needs image examples (C, H, W); these have shape {shape} "
-                             "(give CSV data an --image-shape)")
+                             "(view CSV or NPZ rows as images with --image-shape H,W or C,H,W)")
     C, H, W = shape
     if min(H, W) < 4:
         raise ChainruleError(f"--model cnn needs images of at least 4×4, got {H}×{W}")

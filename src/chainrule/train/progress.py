@@ -1,5 +1,6 @@
 """Progress: a bar per epoch on a terminal (tqdm), one plain line per epoch otherwise."""
 
+import os
 import sys
 
 
@@ -7,8 +8,9 @@ class Progress:
     """``start(epoch, steps)``, ``update(step)`` (cheap: redraws about 100 times an epoch), ``line(text)``."""
 
     def __init__(self, bar: bool | None = None, stream=None):
-        self.stream = stream or sys.stdout
-        self.bar_on = (sys.stdout.isatty() and sys.stderr.isatty()) if bar is None else bar
+        self.stream = stream or sys.stdout or open(os.devnull, "w")  # None: started with stdout closed
+        ttys = [f is not None and f.isatty() for f in (sys.stdout, sys.stderr)]
+        self.bar_on = all(ttys) if bar is None else bar
         self._bar = None
 
     def start(self, epoch: int, epochs: int, steps: int, done: int = 0):
@@ -34,7 +36,20 @@ class Progress:
             self._bar = None
 
     def line(self, text: str) -> None:
-        if self._bar is not None:
-            self._bar.write(text, file=self.stream)
-        else:
-            print(text, file=self.stream, flush=True)
+        try:
+            if self._bar is not None:
+                self._bar.write(text, file=self.stream)
+            else:
+                print(text, file=self.stream, flush=True)
+        except BrokenPipeError:  # `chainrule train | head`: the reader left, the run goes on and saves
+            self._silence()
+
+    def _silence(self) -> None:
+        """Send this stream (and the process's, if it is one) to /dev/null, so later writes do not fail."""
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self.stream.fileno())
+        except (AttributeError, OSError, ValueError):  # not a file descriptor (a test's StringIO)
+            self.stream = open(os.devnull, "w")  # lives as long as the Progress
+        finally:
+            os.close(devnull)

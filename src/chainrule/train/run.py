@@ -4,6 +4,7 @@ Everything that can be wrong with the input (data files, flags, the model spec, 
 is checked before anything is written, so a bad invocation never damages an earlier run's files.
 """
 
+import math
 import signal
 import time
 from contextlib import contextmanager
@@ -62,6 +63,8 @@ def resolve(settings: dict) -> dict:
         s["model"] = str(Path(s["model"]).resolve())
     if not 0 <= float(s["val_split"]) < 1:
         raise ChainruleError(f"--val-split must be at least 0 and below 1, got {s['val_split']}")
+    if int(s["seed"]) < 0:
+        raise ChainruleError(f"--seed must be ≥ 0 (NumPy's seeds are non-negative), got {s['seed']}")
     if s["optimizer"] not in OPTIMIZERS:
         raise ChainruleError(f"--optimizer {s['optimizer']!r}: expected one of {', '.join(OPTIMIZERS)}")
     if s["lr"] is None:
@@ -71,8 +74,11 @@ def resolve(settings: dict) -> dict:
     for k, low in (("batch_size", 1), ("epochs", 1), ("threads", 1)):
         if int(s[k]) < low:
             raise ChainruleError(f"--{k.replace('_', '-')} must be ≥ {low}, got {s[k]}")
-    if not float(s["lr"]) > 0:
-        raise ChainruleError(f"--lr must be > 0, got {s['lr']}")
+    if not 0 < float(s["lr"]) < math.inf:
+        raise ChainruleError(f"--lr must be a finite number > 0, got {s['lr']}")
+    for k in ("momentum", "weight_decay"):
+        if not 0 <= float(s[k]) < math.inf:
+            raise ChainruleError(f"--{k.replace('_', '-')} must be a finite number ≥ 0, got {s[k]}")
     if s["task"] not in ("classification", "regression"):
         raise ChainruleError(f"--task {s['task']!r}: expected classification or regression")
     return s
@@ -86,6 +92,8 @@ def load_sets(s: dict) -> tuple[Dataset, Dataset | None]:
         data = load_digits()
         if s["task"] != "classification":
             raise ChainruleError("the bundled digits are a classification set; --task regression needs --train")
+        if shape is not None:  # as for a file: the examples viewed with the given shape, or an error
+            data = data.reshaped(shape)
     else:
         data = load_data(s["train"], s["task"], s["train_labels"], shape)
     if s["validation"] is not None:
@@ -170,6 +178,12 @@ def check_out_dir(out: Path | None, overwrite: bool) -> None:
         return
     if out.exists() and not out.is_dir():
         raise ChainruleError(f"--out {out}: exists and is not a folder")
+    above = next(p for p in out.absolute().parents if p.exists())  # the folder --out will be made in
+    if not out.exists() and not above.is_dir():
+        raise ChainruleError(f"--out {out}: cannot be made, {above} is a file, not a folder")
+    for name in OUTPUTS:
+        if (out / name).is_dir():
+            raise ChainruleError(f"--out {out}: {name} there is a folder; a run writes a file by that name")
     if (out / ckpt.NAME).exists() and not overwrite:
         raise ChainruleError(f"--out {out}: already holds a run; continue it with --resume {out}, "
                              "or pass --overwrite to start over")
@@ -228,6 +242,11 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
         if epochs is not None:
             settings["epochs"] = epochs
         out = resume_dir
+        done = resume.epoch + (1 if resume.step else 0)  # epochs finished or begun: the weights are past them
+        if int(settings["epochs"]) < done:
+            where = f"begun epoch {done}" if resume.step else f"finished {done} epochs"
+            raise ChainruleError(f"--epochs {settings['epochs']}: the run in {resume_dir} has already {where}; "
+                                 f"--epochs can only extend it (give at least {done}, or leave it out)")
     else:
         check_out_dir(out, overwrite)
     p = prepare(settings, resume)
@@ -235,10 +254,14 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
     history = list(resume.history) if resume else []
     epoch0, step0 = (resume.epoch, resume.step) if resume else (0, 0)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        if resume is None:  # --overwrite: start over, so no file of the old run is mistaken for this one's
-            for name in OUTPUTS:
-                (out / name).unlink(missing_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ChainruleError(f"--out {out}: cannot make the folder: {e.strerror}") from None
+    # --overwrite: the old run's files are removed just before this run saves its first checkpoint (so no
+    # file of the old run is mistaken for this one's), not before: a run that fails or diverges before
+    # then leaves the old run as it was
+    stale = [out / name for name in OUTPUTS] if out is not None and resume is None else []
     n, bs, epochs = len(p.train), int(s["batch_size"]), int(s["epochs"])
     steps = -(-n // bs)
     where = "digits (bundled)" if s["train"] is None else s["train"]
@@ -250,6 +273,8 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
                                                                     if resume else ""))
 
     def save(epoch, step, state):
+        while stale:
+            stale.pop().unlink(missing_ok=True)
         if out is not None:
             ckpt.save_checkpoint(out, ckpt.Checkpoint(net, opt.state_dict(), epoch, step, state, history, s,
                                                       p.extra))

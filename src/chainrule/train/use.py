@@ -34,7 +34,7 @@ def load_for_model(extra: dict, data: "str | Path", labels: "str | Path | None",
     task = extra["task"]
     example = tuple(extra["example_shape"])
     features = int(np.prod(example))
-    name = data.name.lower()
+    name = data.name.lower().removesuffix(".gz")
     if name.endswith(".csv") or name.endswith(".txt"):
         if not data.exists():
             raise ChainruleError(f"{data}: no such file")
