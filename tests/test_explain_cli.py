@@ -196,3 +196,20 @@ def test_layers_given_by_units_explain_the_same_on_every_run(capsys, tmp_path):
     path = write(tmp_path, "x = [1, 2]\ny = 1\n[[layers]]\nunits = 2\nactivation = 'tanh'\n[[layers]]\nunits = 1\n")
     outs = [run_cli(capsys, path)[1] for _ in range(2)]
     assert outs[0] == outs[1] and "Forward pass" in outs[0]
+
+
+@pytest.mark.parametrize("exc, code, words", [
+    (BrokenPipeError(32, "Broken pipe"), 0, ""),  # an OSError too: `chainrule explain | head` is not an error
+    (OSError(28, "No space left on device", "out.txt"), 2, "error: out.txt: No space left on device"),
+    (OSError("no file named"), 1, "internal error: OSError"),
+])
+def test_os_errors_are_one_line(capsys, monkeypatch, exc, code, words):
+    import chainrule.cli.explain as cmd
+
+    def fail(args):
+        raise exc
+
+    monkeypatch.setattr(cmd, "run", fail)
+    assert main(["explain"]) == code
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == (1 if words else 0), err
