@@ -176,11 +176,29 @@ def test_png(tmp_path, capsys):
     (["-x", "[[1, 2], [3, x]]", "-k", "[[1]]"], "is not a nested list of numbers"),
     (["-x", "missing.npy", "-k", "[[1]]"], "missing.npy: no such file"),
     (["-x", "[[1, NaN]]", "-k", "[[1]]"], "NaN"),
+    (["-x", "[[1e200, 1e200]]", "-k", "[[1e200]]"], "the output Y overflows float64"),
+    (["-x", "[[1, 2]]", "-k", "[[1]]", "-o", "."], "-o .: is a folder"),
+    (["-x", "[[1, 2]]", "-k", "[[1]]", "--decimals", "16"], "--decimals 16: must be between 0 and 15"),
+    (["-x", json.dumps(X), "-k", json.dumps(F), "--backward", "-g", "5"], "grad-output is a single number but"),
 ])
 def test_errors_are_one_line_exit_2(capsys, argv, message):
     code, out, err = run(capsys, "conv", *argv)
     assert code == 2 and out == "", err
     assert message in err and err.count("\n") == 1, err
+
+
+def test_files_named_like_numbers_and_complex_arrays(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.save("2.npy", np.array(X, dtype=float))  # a file whose name starts with a digit is still a file
+    code, out, err = run(capsys, "conv", "-x", "2.npy", "-k", json.dumps(F))
+    assert code == 0 and "Y₁,₁ =" in out, err
+    open("bom.csv", "wb").write(b"\xef\xbb\xbf1,2\n3,4\n")  # a spreadsheet's UTF-8 CSV starts with a BOM
+    open("bom.json", "wb").write(b"\xef\xbb\xbf[[1, 2], [3, 4]]")
+    code, out, err = run(capsys, "conv", "-x", "bom.csv", "-k", "bom.json")
+    assert code == 0 and "Y = [30]" in out, err
+    np.save("c.npy", np.array([[1 + 2j, 3]]))
+    code, out, err = run(capsys, "conv", "-x", "c.npy", "-k", "[[1]]")
+    assert code == 2 and "input has complex numbers" in err and err.count("\n") == 1, err
 
 
 @pytest.mark.skipif(__import__("shutil").which("pdflatex") is None, reason="pdflatex not installed")
@@ -192,3 +210,8 @@ def test_latex_compiles(tmp_path):
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "ws.tex"], cwd=tmp_path,
                           capture_output=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_png_with_an_extension_matplotlib_cannot_write(capsys, tmp_path):
+    code, out, err = run(capsys, "conv", "-x", json.dumps(X), "-k", json.dumps(F), "--png", str(tmp_path / "w.txt"))
+    assert code == 2 and "--png" in err and "Format 'txt' is not supported" in err and err.count("\n") == 1, err

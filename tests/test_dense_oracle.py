@@ -98,6 +98,14 @@ def test_cross_entropy_is_stable_for_huge_logits():
     assert v == pytest.approx((2e4 + 2e4) / 2)
 
 
+def test_cross_entropy_with_targets_not_summing_to_one_matches_torch():
+    # PyTorch's gradient is softmax(b) Σₖ yₖ − y; softmax(b) − y only holds for rows summing to 1
+    rng = np.random.default_rng(3)
+    net = cr.Sequential(cr.Linear(4, 3, rng=rng))
+    check_against_torch(net, rng.normal(size=(2, 4)), np.array([[0.2, 0.3, 0.6], [-1.0, 2.0, 0.0]]),
+                        cr.CrossEntropyLoss())
+
+
 def test_sigmoid_keeps_tiny_values():
     z = cr.Sigmoid()(np.array([-800.0, -40.0, 0.0, 40.0, 800.0]))
     assert z[1] == pytest.approx(4.248354255291589e-18, rel=1e-12)

@@ -98,6 +98,11 @@ def test_errors_are_chainrule_errors():
         cr.explain(net, [1, 2], 3, form="matrix")
     with pytest.raises(cr.ChainruleError, match="two activations in a row"):
         cr.explain(cr.Sequential(cr.Linear(2, 2), cr.Tanh(), cr.ReLU()), [1, 2], [0, 0])
+    with pytest.raises(cr.ChainruleError, match=r"summing to 1.*got \[0.5, 0.7\]"):  # ∂ℓ/∂b = ŷ − y needs Σy = 1
+        cr.explain(cr.Sequential(cr.Linear(2, 2), cr.Softmax()), [1, 2], [0.5, 0.7])
+    with pytest.raises(cr.ChainruleError, match="pre-activation of linear layer 1 overflows float64"):
+        cr.explain(cr.Sequential(cr.Linear.from_folded([[0, 1e300]]), cr.Tanh(), cr.Linear.from_folded([[0, 1]])),
+                   [1e300], 1)
 
 
 def test_explaining_leaves_ordinary_runs_unrounded():
@@ -178,5 +183,47 @@ def test_number_format():
     for v in np.geomspace(1e-30, 1e3, 200):
         assert f.round(v) != 0 and f.round(-v) != 0  # no nonzero value prints as 0
     assert NumberFormat(2).text(0.5) == "0.5" and NumberFormat(2).text(1 / 3) == "0.33"
+    # large values in scientific notation, not hundreds of digits; exact short mantissas without zeros
+    assert [f.text(v) for v in (2e300, 3.14159265e20, -1e15, 1e-9, 123456789012345.5)] \
+        == ["2e+300", "3.1416e+20", "-1e+15", "1e-09", "123456789012345.5"]
+    assert f.latex(2e300) == r"2 \times 10^{300}" and f.round(3.14159265e20) == 3.1416e20
     with pytest.raises(cr.ChainruleError, match="decimals"):
         NumberFormat(-1)
+
+
+def test_a_layer_without_bias_prints_no_false_bias_gradient():
+    # Linear(bias=False): column 0 is a fixed 0; no line may claim "∂ℓ/∂a₁ · x₀ = 0.000182 · 1 = 0"
+    hidden = cr.Linear(2, 2, bias=False)
+    hidden.folded = np.array([[0, 1, 2], [0, -1, 0.5]])
+    net = cr.Sequential(hidden, cr.Tanh(), cr.Linear.from_folded([[0.5, 1, 1]]))
+    text = cr.explain(net, [1, 2], 0.5).to_text()
+    assert "∂ℓ/∂α₁,₀" not in text and "∂ℓ/∂α₁,₁" in text and "∂ℓ/∂β₀" in text
+    assert "This layer has no bias (bias=False): column 0 of α stays 0 and has no gradient." in text
+    vector = cr.explain(net, [1, 2], 0.5, form="vector").to_text()
+    assert "= ⎡0.000182 0.000182 0.000363⎤" in vector and "column 0 of this product is not used" in vector
+    with pytest.raises(cr.ChainruleError, match="no bias"):
+        cr.explain(net, [1, 2], 0.5, wrt="alpha[1,0]")
+    assert cr.explain(net, [1, 2], 0.5).to_dict()["layers"][0]["grad_weights"][0][0] == 0.0  # the engine's
+
+
+def test_bad_x_y_and_nested_networks():
+    net = cr.Sequential(cr.Linear.from_folded([[0, 1]]))
+    for x, y, msg in [("abc", 1, "x must be a number or a list of numbers, got 'abc'"),
+                      ([1], "q", "y must be a number"), ([1], None, "needs a target y"),
+                      (None, 1, "needs an input x"), ([[1], [2, 3]], 1, "x must be")]:
+        with pytest.raises(cr.ChainruleError, match=msg):
+            cr.explain(net, x, y)
+    # a nested Sequential (as from_torch makes of nested torch Sequentials) is explained flat
+    inner = cr.Sequential(recitation_net()[0], recitation_net()[1])
+    e = cr.explain(cr.Sequential(inner, recitation_net()[2]), [1, 2], 3)
+    assert e.trace.loss == pytest.approx(1.8395036888173095, abs=1e-12)
+
+
+def test_check_works_on_a_float32_network():
+    # a PyTorch model is float32 by default; --check used to stop with "gradcheck needs a float64 model"
+    f32 = np.float32
+    net = cr.Sequential(cr.Linear(2, 3, dtype=f32, rng=0), cr.Sigmoid(), cr.Linear(3, 2, dtype=f32, rng=1))
+    e = cr.explain(net, [1, 2], [0.5, 0.25], check=True)
+    for st in e.trace.stages:
+        np.testing.assert_allclose(st.numeric, st.grad_weights, rtol=1e-4, atol=1e-6)
+    assert net[0].weight.dtype == np.float32 and "finite differences" in e.to_text()

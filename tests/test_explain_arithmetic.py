@@ -114,3 +114,12 @@ def test_edge_networks_every_weight(case):
                 w = cr.explain(net, [0.5, -1.5], y, loss, wrt=wrt, round_each_step=True, decimals=4)
                 check_lines(w.to_text(), w.fmt)
                 assert w.to_dict()["wrt"]["value"] == st.grad_weights[j - 1, i]  # same rounded pass
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 5])
+def test_loss_line_recomputes_when_y_has_more_digits_than_printed_differences(decimals):
+    # ŷ − y was rounded inside the loss but not printed: ½ · (2 − 5e-01)² was shown as 2, not 1
+    net = cr.Sequential(cr.Linear.from_folded([[0, 1, 1]]))
+    for loss in (cr.SquaredError(), cr.MSELoss()):
+        e = cr.explain(net, [1, 1], 0.5 + 1e-7, loss, decimals=decimals, round_each_step=True)
+        assert check_lines(e.to_text(), e.fmt) >= 3

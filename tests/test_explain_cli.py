@@ -90,6 +90,14 @@ weights = [[0, 1, 2, 2]]
     ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace('"tanh"', '"swish"'), ["activation", "swish"]),
     ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace("[2, 1, 0]", '[2, "one", 0]'), ["weights", "'one'", "not a number"]),
     ("x = [1, 2\n", ["not valid TOML"]),
+    ("x = [1, 2]\ny = [3, 4]\n" + GOOD_LAYERS, ["key 'y'", "1 output(s)", "[3.0, 4.0]"]),
+    ("x = [1, 2]\ny = []\n" + GOOD_LAYERS, ["key 'y'", "one number"]),
+    ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace("[0, 1, 2, 2]", "[1e300, 1e300, 1e300, 1e300]")
+     .replace("[0, 1, 2],", "[1e300, 1e300, 1e300],"), ["overflows float64", "smaller inputs or weights"]),
+    ("x = [1, 2]\ny = [0.5, 0.7]\nloss = 'cross-entropy'\n[[layers]]\nweights = [[0, 1, 2], [0, 2, 1]]\n",
+     ["key 'y'", "summing to 1", "[0.5, 0.7]"]),
+    ("x = [1, 2]\ny = [1, 0]\nloss = 'cross-entropy'\n[[layers]]\nweights = [[0, 1, 2], [0, 2, 1], [0, 0, 0]]\n",
+     ["key 'y'", "length 3", "got [1.0, 0.0]"]),
 ])
 def test_bad_specs_give_one_line_naming_file_key_problem(capsys, tmp_path, body, words):
     path = write(tmp_path, body)
@@ -113,9 +121,18 @@ def test_wrt_naming_a_missing_weight(capsys, wrt, words):
 
 
 def test_wrt_accepts_greek_and_layer_numbers(capsys):
-    for wrt in ("alpha1[1,1]", "α[1,1]", "alpha(1)[1,1]"):
+    for wrt in ("alpha1[1,1]", "α[1,1]", "alpha(1)[1,1]", "α₁,₁", "α⁽¹⁾₁,₁"):
         code, out, _ = run_cli(capsys, "--wrt", wrt)
         assert code == 0 and "∂ℓ/∂α₁,₁ = ∂ℓ/∂ŷ ∂ŷ/∂α₁,₁" in out
+    code, out, _ = run_cli(capsys, EXAMPLES / "deep.toml", "--wrt", "α⁽²⁾₂,₁")  # as printed, copied back
+    assert code == 0 and "∂ℓ/∂α⁽²⁾₂,₁ = ∂ℓ/∂a⁽²⁾₂" in out
+    code, out, _ = run_cli(capsys, "--wrt", "β₃")
+    assert code == 0 and "∂ℓ/∂β₃ = ∂ℓ/∂ŷ ∂ŷ/∂β₃" in out
+
+
+def test_decimals_out_of_range_names_the_flag(capsys):
+    code, out, err = run_cli(capsys, "--decimals", "16")
+    assert code == 2 and out == "" and err.startswith("chainrule explain: error: --decimals 16: ")
 
 
 def test_the_command_never_shows_a_traceback(tmp_path):
@@ -126,10 +143,11 @@ def test_the_command_never_shows_a_traceback(tmp_path):
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 def test_standalone_latex_compiles(capsys, tmp_path):
-    for spec, form in [("recitation-3.1", "scalar"), ("recitation-3.3", "vector"), ("softmax-classifier", "vector"),
-                       ("deep", "scalar")]:
+    for spec, form, *more in [("recitation-3.1", "scalar"), ("recitation-3.3", "vector"),
+                              ("softmax-classifier", "vector"), ("deep", "scalar"),
+                              ("deep", "scalar", "--wrt", "alpha2[1,2]")]:  # the title names α⁽²⁾₁,₂ in LaTeX
         code, out, _ = run_cli(capsys, EXAMPLES / f"{spec}.toml", "--form", form, "--format", "latex",
-                               "--standalone", "--check")
+                               "--standalone", "--check", *more)
         assert code == 0 and out.isascii()
         tex = tmp_path / f"{spec}.tex"
         tex.write_text(out, encoding="utf-8")
@@ -144,9 +162,54 @@ def test_docs_show_the_real_output():
     assert (GOLDEN / "recitation-3.1-scalar.txt").read_text(encoding="utf-8") in doc
 
 
+def test_x_of_the_wrong_width_is_named(capsys):
+    code, out, err = run_cli(capsys, "--x", "[1]")
+    assert code == 2 and "key 'weights': has 3 columns; expected 2" in err and "or key 'x', with 1 value(s)" in err
+
+
 def test_x_and_y_flags_replace_the_specs(capsys):
     code, out, _ = run_cli(capsys, EXAMPLES / "recitation-3.1.toml", "--x", "[0, 1]", "--y", "3", "--form", "vector")
     assert code == 0
     assert out == (GOLDEN / "recitation-3.2-vector.txt").read_text(encoding="utf-8")
     code, _, err = run_cli(capsys, "--x", "[0, one]")
     assert code == 2 and "--x" in err and err.count("\n") == 1
+
+
+def test_output_never_overwrites_the_input_and_names_bad_paths(capsys, tmp_path):
+    path = write(tmp_path, (EXAMPLES / "recitation-3.1.toml").read_text(encoding="utf-8"))
+    before = path.read_text(encoding="utf-8")
+    code, out, err = run_cli(capsys, path, "-o", path)
+    assert code == 2 and "that is the input file" in err and path.read_text(encoding="utf-8") == before
+    for bad, words in [(tmp_path, "is a folder"), (tmp_path / "no" / "x.txt", "does not exist")]:
+        code, out, err = run_cli(capsys, path, "-o", bad)
+        assert code == 2 and words in err and err.count("\n") == 1, err
+    code, _, err = run_cli(capsys, path, "-o", tmp_path / "out.txt")
+    assert code == 0 and (tmp_path / "out.txt").read_text(encoding="utf-8").startswith("Forward and backward")
+
+
+def test_header_names_every_hidden_layers_bias_input(capsys):
+    code, out, _ = run_cli(capsys, EXAMPLES / "deep.toml")
+    assert code == 0 and "Bias folded in: x₀ = 1, z⁽¹⁾₀ = 1, z⁽²⁾₀ = 1." in out  # z⁽²⁾₀ multiplies β's bias
+
+
+def test_layers_given_by_units_explain_the_same_on_every_run(capsys, tmp_path):
+    path = write(tmp_path, "x = [1, 2]\ny = 1\n[[layers]]\nunits = 2\nactivation = 'tanh'\n[[layers]]\nunits = 1\n")
+    outs = [run_cli(capsys, path)[1] for _ in range(2)]
+    assert outs[0] == outs[1] and "Forward pass" in outs[0]
+
+
+@pytest.mark.parametrize("exc, code, words", [
+    (BrokenPipeError(32, "Broken pipe"), 0, ""),  # an OSError too: `chainrule explain | head` is not an error
+    (OSError(28, "No space left on device", "out.txt"), 2, "error: out.txt: No space left on device"),
+    (OSError("no file named"), 1, "internal error: OSError"),
+])
+def test_os_errors_are_one_line(capsys, monkeypatch, exc, code, words):
+    import chainrule.cli.explain as cmd
+
+    def fail(args):
+        raise exc
+
+    monkeypatch.setattr(cmd, "run", fail)
+    assert main(["explain"]) == code
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == (1 if words else 0), err

@@ -208,6 +208,9 @@ def test_cli_export_spec_and_errors(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 3 and all(line.startswith("chainrule export: error: ") for line in err)
     assert not (tmp_path / "t.onnx").exists()
+    before = spec.read_bytes()  # --onnx naming the model file itself would destroy it
+    assert main(["export", str(spec), "--onnx", str(spec)]) == 2
+    assert "that is the model file itself" in capsys.readouterr().err and spec.read_bytes() == before
 
 
 BLOCK = "import sys; [sys.modules.__setitem__(m, None) for m in ('onnx', 'onnxruntime', 'torch')]; "

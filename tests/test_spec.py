@@ -38,6 +38,14 @@ def test_softmax_cross_entropy_is_fused():
     np.testing.assert_allclose(loss.backward(), loss.probs - [0, 1])
 
 
+def test_softmax_output_defaults_to_cross_entropy_as_explain_does():
+    layers = [{"weights": [[0, 1], [0, 2], [1, 0]], "activation": "softmax"}]
+    spec = parse_spec({"x": [1], "y": 2, "layers": layers})  # no 'loss': a class label, as cr.explain reads it
+    net, loss = spec.build()
+    assert isinstance(loss, cr.CrossEntropyLoss) and spec.y == 2 and len(net) == 1
+    assert parse_spec({"x": [1], "y": [1, 2, 3], "layers": [{"weights": [[0, 1]] * 3}]}).loss == "squared"
+
+
 def test_layers_without_weights_are_seeded():
     spec = parse_spec({"input": 4, "layers": [{"units": 8, "activation": "relu"}, {"units": 3, "bias": False}]})
     a, _ = spec.build(rng=1)
@@ -77,3 +85,11 @@ def test_bad_files(tmp_path):
     (tmp_path / "broken.toml").write_text("x = [1, 2\n")
     with pytest.raises(cr.ChainruleError, match="broken.toml: not valid TOML"):
         load_spec(tmp_path / "broken.toml")
+
+
+def test_a_byte_order_mark_is_not_a_toml_error(tmp_path):
+    path = tmp_path / "bom.toml"  # Notepad on Windows writes UTF-8 with a BOM
+    path.write_bytes(b"\xef\xbb\xbf" + b"x = [1, 2]\ny = 3\n[[layers]]\nweights = [[0, 1, 2]]\n")
+    assert load_spec(path).x.tolist() == [1, 2]
+    from chainrule.cli import main
+    assert main(["explain", str(path)]) == 0

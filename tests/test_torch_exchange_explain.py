@@ -50,6 +50,18 @@ def test_explain_pytorch_classifier_with_torch_loss():
         np.testing.assert_allclose(g[:, 0], t.bias.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
+def test_explain_takes_a_batch_of_one_with_its_batched_target():
+    # PyTorch code writes one example as x of shape (1, in) and y of shape (1,) or (1, C)
+    torch.manual_seed(0)
+    tnet = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)).double()
+    x = torch.tensor([[0.5, -1.0]], dtype=torch.float64)
+    for y, loss in [(torch.tensor([1]), torch.nn.CrossEntropyLoss()),
+                    (torch.tensor([[0.0, 1.0]], dtype=torch.float64), torch.nn.CrossEntropyLoss()),
+                    (torch.tensor([[0.5, 1.0]], dtype=torch.float64), torch.nn.MSELoss())]:
+        e = cr.explain(tnet, x, y, loss)
+        assert e.trace.loss == pytest.approx(loss(tnet(x), y).item(), rel=1e-12)
+
+
 def test_explain_names_an_unsupported_pytorch_module():
     tnet = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(), torch.nn.Linear(2, 1))
     with pytest.raises(cr.ChainruleError, match=r"PyTorch module Dropout at model\[1\] is not supported"):
@@ -77,6 +89,8 @@ def test_load_torch_file(tmp_path):
      r"net\.py: PyTorch module GELU at model\[1\] is not supported"),
     ("raise RuntimeError('boom')\n", r"net\.py: running it raised RuntimeError: boom"),
     ("import sys\nsys.exit(3)\n", r"net\.py: the file called exit\(3\)"),
+    ("import torch\nmodel = torch.nn.Sequential(torch.nn.Linear(2, 1))\nloss = torch.nn.L1Loss()\n",
+     r"net\.py: `loss`: PyTorch loss L1Loss is not supported"),
 ])
 def test_load_torch_file_errors(tmp_path, text, message):
     f = tmp_path / "net.py"
@@ -85,6 +99,8 @@ def test_load_torch_file_errors(tmp_path, text, message):
         load_torch_file(f)
     with pytest.raises(cr.ChainruleError, match="no such file"):
         load_torch_file(tmp_path / "missing.py")
+    with pytest.raises(cr.ChainruleError, match="is a folder"):
+        load_torch_file(tmp_path)
 
 
 def test_cli_explain_torch_file(tmp_path, capsys):

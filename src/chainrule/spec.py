@@ -2,7 +2,8 @@
 
     x = [1, 2]                  # optional: one input (or a list of inputs)
     y = 3                       # optional: its target (number, list, or class label)
-    loss = "squared"            # squared | cross-entropy | mse
+    loss = "squared"            # squared | cross-entropy | mse (default with y: cross-entropy after a
+                                #   final softmax, else squared)
     input = 2                   # optional: input width, or [C, H, W] for images
     [[layers]]
     weights = [[0, 1, 2], [2, 1, 0], [0, 2, 0]]   # folded: column 0 is the bias (the recitation's α)
@@ -111,6 +112,8 @@ class Spec:
                                       f"takes {width}")
         if self.y is not None and isinstance(loss, CrossEntropyLoss):
             _check_class_target(self, net)
+        elif self.y is not None and (self.x is None or self.x.ndim <= 1):
+            _check_regression_target(self, net)
         return net, loss
 
     def _layer(self, ls: LayerSpec, where, shape, built, dtype, g) -> Module:
@@ -120,9 +123,11 @@ class Spec:
                 m = ls.weights
                 if width is not None and m.shape[1] != width + 1:
                     what = "the input's width" if not built else "the previous layer's width"
+                    from_x = not built and self.input is None and self.x is not None  # x may be what is off
                     raise self.error(f"{where}, key 'weights'",
                                      f"has {m.shape[1]} columns; expected {width + 1} ({what} {width} "
-                                     "+ 1 for the bias in column 0)")
+                                     "+ 1 for the bias in column 0)"
+                                     + (f"; or key 'x', with {width} value(s), is the wrong input" if from_x else ""))
                 if not ls.bias and np.any(m[:, 0]):
                     raise self.error(f"{where}, key 'bias'", "is false but column 0 of 'weights' is not zero")
                 layer = Linear(m.shape[1] - 1, m.shape[0], bias=ls.bias, dtype=dtype, rng=0)
@@ -189,6 +194,18 @@ def _width_of(net: Sequential) -> int | None:
     return None
 
 
+def _check_regression_target(spec: Spec, net: Sequential) -> None:
+    """One example's target has one number per output of the last Linear layer."""
+    last = next((layer for layer in reversed(net.layers) if getattr(layer, "weight", None) is not None), None)
+    if not isinstance(last, Linear):
+        return
+    y = np.asarray(spec.y)
+    if y.size != last.out_features or y.ndim > 1:
+        raise spec.error("key 'y'", f"the network has {last.out_features} output(s), so y is "
+                                    f"{'one number' if last.out_features == 1 else f'a list of {last.out_features}'}"
+                                    f"; got {y.tolist()}")
+
+
 def _check_class_target(spec: Spec, net: Sequential) -> None:
     classes = next((layer.out_features for layer in reversed(net.layers) if isinstance(layer, Linear)), None)
     y = np.asarray(spec.y)
@@ -200,14 +217,17 @@ def _check_class_target(spec: Spec, net: Sequential) -> None:
                                   f"(0…{classes - 1})")
     elif y.shape[-1:] != (classes,):
         raise spec.error("key 'y'", f"a cross-entropy target is a class label (0…{classes - 1}) or a one-hot / "
-                              f"probability list of length {classes}; got {spec.y!r}")
+                              f"probability list of length {classes}; got {y.tolist()}")
+    elif np.any(y < 0) or not np.allclose(y.sum(axis=-1), 1.0):
+        raise spec.error("key 'y'", f"a cross-entropy target list is one-hot or probabilities (each ≥ 0, "
+                              f"summing to 1); got {y.tolist()}")
 
 
 def load_spec(path: "str | Path") -> Spec:
     """Read and check a spec file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a BOM from a Windows editor is not TOML
     except FileNotFoundError:
         raise ChainruleError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -241,6 +261,8 @@ def parse_spec(data: dict, source: str = "<spec>") -> Spec:
         if not isinstance(loss, str) or loss.lower().replace("_", "-") not in LOSSES:
             raise err("key 'loss'", f"unknown loss {loss!r}; expected one of {', '.join(LOSSES)}")
         loss = loss.lower().replace("_", "-")
+    if loss is None and "y" in data:  # as explain(): cross-entropy after a final softmax, else squared
+        loss = "cross-entropy" if layers[-1].activation == "softmax" else "squared"
     x = None
     if "x" in data:
         x = _numbers(data["x"], "key 'x'", err)

@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except PermissionError as e:
         print(f"chainrule {args.command}: error: {e.filename}: permission denied", file=sys.stderr)
         return 2
+    except IsADirectoryError as e:
+        print(f"chainrule {args.command}: error: {e.filename}: is a folder, not a file", file=sys.stderr)
+        return 2
     except MemoryError as e:  # a network or data set too large for this machine: the input's fault, not a bug
         print(f"chainrule {args.command}: error: not enough memory ({e}); try smaller layers or batches",
               file=sys.stderr)
@@ -71,12 +74,22 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:  # NotADirectoryError, a full disk, a read-only file system …: the user's to fix
+        if e.filename is not None:
+            print(f"chainrule {args.command}: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
+            return 2
+        return _internal_error(args, e)
     except Exception as e:  # a bug: still one line, unless asked for the traceback
-        if args.traceback:
-            raise
-        print(f"chainrule {args.command}: internal error: {type(e).__name__}: {e} "
-              "(rerun with --traceback for details)", file=sys.stderr)
-        return 1
+        return _internal_error(args, e)
+
+
+def _internal_error(args, e: Exception) -> int:
+    """A bug: still one line, unless asked for the traceback."""
+    if args.traceback:
+        raise e
+    print(f"chainrule {args.command}: internal error: {type(e).__name__}: {e} "
+          "(rerun with --traceback for details)", file=sys.stderr)
+    return 1
 
 
 def console() -> None:

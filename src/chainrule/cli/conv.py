@@ -56,14 +56,14 @@ def load_array(text: str, flag: str):
     from chainrule.errors import ChainruleError
 
     stripped = text.strip()
-    if stripped[:1] in "[-0123456789.":
+    path = Path(text)
+    suffix = path.suffix.lower()
+    if stripped[:1] in "[-0123456789." and not (suffix in (".npy", ".csv", ".json") and path.is_file()):
         try:
             return json.loads(stripped)
         except json.JSONDecodeError as e:
             raise ChainruleError(f"{flag} {text!r} is not a nested list of numbers such as [[1, 2], [3, 4]] "
                                  f"({e.msg} at character {e.pos})") from None
-    path = Path(text)
-    suffix = path.suffix.lower()
     if suffix not in (".npy", ".csv", ".json"):
         raise ChainruleError(f"{flag} {text!r}: give a nested list such as [[1, 2], [3, 4]] or a .npy, .csv "
                              f"or .json file")
@@ -73,8 +73,8 @@ def load_array(text: str, flag: str):
         if suffix == ".npy":
             return np.load(path, allow_pickle=False)
         if suffix == ".csv":
-            return np.loadtxt(path, delimiter=",", ndmin=2)
-        return json.loads(path.read_text(encoding="utf-8"))
+            return np.loadtxt(path, delimiter=",", ndmin=2, encoding="utf-8-sig")
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except (ValueError, OSError) as e:
         raise ChainruleError(f"{flag} {text}: cannot read it as {suffix[1:]} numbers: "
                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
@@ -108,6 +108,8 @@ def run(args) -> int:
         raise ChainruleError("--grad-output goes with --backward")
     if args.standalone and args.fmt != "latex":
         raise ChainruleError("--standalone goes with --format latex")
+    if not 0 <= args.decimals <= 15:
+        raise ChainruleError(f"--decimals {args.decimals}: must be between 0 and 15")
     if args.cells < 1:
         raise ChainruleError(f"--cells must be ≥ 1, got {args.cells}")
     ws = conv_worksheet(
@@ -121,8 +123,9 @@ def run(args) -> int:
         ws.png(args.png, _cell(args.cell), args.filter - 1, args.channel - 1)
     out = ws.render(args.fmt, decimals=args.decimals, max_cells=args.cells, standalone=args.standalone)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(out)
+        from chainrule.cli.explain import write_output
+
+        write_output(args.output, out, [args.input, args.kernel, args.bias, args.grad_output])
     else:
         sys.stdout.write(out)
     return 0

@@ -66,6 +66,8 @@ def run(args) -> int:
     from chainrule.explain import explain
     from chainrule.spec import load_spec, parse_spec
 
+    if not 0 <= args.decimals <= 15:
+        raise ChainruleError(f"--decimals {args.decimals}: must be between 0 and 15")
     if args.torch is not None:
         return _run_torch(args)
     if args.spec is None:
@@ -76,7 +78,7 @@ def run(args) -> int:
 
         path = pathlib.Path(args.spec)
         spec = load_spec(path)  # checks the file; re-parsed below with any --x / --y overrides
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         source = spec.source
     if args.x is not None:
         data["x"] = _value(args.x, "--x")
@@ -91,7 +93,7 @@ def run(args) -> int:
         raise ChainruleError(f"{source}: key 'x': explain works on one example; x has shape {spec.x.shape}")
     if args.standalone and args.fmt != "latex":
         raise ChainruleError("--standalone goes with --format latex")
-    net, loss = spec.build()
+    net, loss = spec.build(rng=0)  # layers given only by `units`: the same weights on every run
     try:
         e = explain(net, spec.x, spec.y, loss, form=args.form, wrt=args.wrt, decimals=args.decimals,
                     round_each_step=args.round_each_step, check=args.check)
@@ -105,12 +107,33 @@ def run(args) -> int:
 
 def _emit(args, out: str) -> None:
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(out)
+        write_output(args.output, out, [args.spec, args.torch])
     else:
         import sys
 
         sys.stdout.write(out)
+
+
+def write_output(path: str, text: str, inputs) -> None:
+    """Write ``-o FILE`` atomically, and never over one of the command's own input files."""
+    import os
+
+    from chainrule.errors import ChainruleError
+    from chainrule.serialize import atomic_write_bytes
+
+    if os.path.isdir(path):
+        raise ChainruleError(f"-o {path}: is a folder; give a file name")
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        raise ChainruleError(f"-o {path}: folder {parent} does not exist")
+    for given in inputs:
+        if given and os.path.exists(given) and os.path.exists(path) and os.path.samefile(given, path):
+            raise ChainruleError(f"-o {path}: that is the input file {given}; writing there would destroy it")
+    if os.path.exists(path) and not os.path.isfile(path):  # /dev/stdout, a pipe: write through, never replace
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _run_torch(args) -> int:

@@ -56,7 +56,7 @@ def load_network(path: str):
         from chainrule.spec import load_spec
 
         spec = load_spec(path)
-        net, _ = spec.build()
+        net, _ = spec.build(rng=0)  # layers given only by `units`: the same weights on every run
         if spec.softmax_output:  # built without it for the fused cross-entropy; the export outputs ŷ
             net = Sequential(*net.layers, Softmax())
         extra = {"input_shape": list(spec.input_shape())} if spec.input_shape() else {}
@@ -69,10 +69,14 @@ def load_network(path: str):
 
 
 def run(args) -> int:
+    import os
+
     from chainrule.errors import ChainruleError
     from chainrule.export.onnx import OPSET, save_onnx
 
     net, extra = load_network(args.model)
+    if os.path.exists(args.onnx) and os.path.samefile(args.model, args.onnx):
+        raise ChainruleError(f"--onnx {args.onnx}: that is the model file itself; writing there would destroy it")
     if args.softmax:
         from chainrule.nn.activations import Softmax
         from chainrule.nn.containers import Sequential

@@ -85,6 +85,8 @@ def as_kernels(f, channels: int) -> np.ndarray:
 
 
 def _array(value, what: str) -> np.ndarray:
+    if isinstance(value, np.ndarray) and value.dtype.kind == "c":  # a .npy file of complex numbers
+        raise ChainruleError(f"{what} has complex numbers; the worksheet takes real numbers")
     try:
         a = np.array(value, dtype=np.float64)
     except (ValueError, TypeError):
@@ -218,7 +220,9 @@ def conv_worksheet(x, kernel, stride=1, padding=0, dilation=1, bias=None, grad_o
     layer.weight.data[...] = used
     if b is not None:
         layer.bias.data[...] = b
-    y = layer.forward(x[None])[0]
+    with np.errstate(all="ignore"):  # an overflow is one error below, not a RuntimeWarning
+        y = layer.forward(x[None])[0]
+    _check_finite(y, "the output Y")
     pads = layer.pads(x.shape[1:])
     ws = ConvWorksheet(x=x, kernel=k, used=used, bias=b, layer=layer, pads=pads, xp=win.pad(x, pads),
                        patches=layer.patch_matrix[0, 0], y=y, flip=flip)
@@ -231,15 +235,24 @@ def conv_worksheet(x, kernel, stride=1, padding=0, dilation=1, bias=None, grad_o
                 g = g[None]
             if g.shape != y.shape:
                 want = "×".join(map(str, y.shape[1:])) if O == 1 else "×".join(map(str, y.shape))
-                raise ChainruleError(f"grad-output is {'×'.join(map(str, given.shape))} but the output Y is "
+                got = "×".join(map(str, given.shape)) or "a single number"
+                raise ChainruleError(f"grad-output is {got} but the output Y is "
                                      f"{want}; ∂ℓ/∂Y has one entry per output cell")
         layer.zero_grad()
         ws.g = g
-        ws.grad_input = layer.backward(g[None])[0]
+        with np.errstate(all="ignore"):
+            ws.grad_input = layer.backward(g[None])[0]
         gw = layer.weight.grad
+        _check_finite(ws.grad_input, "∂ℓ/∂X")
+        _check_finite(gw, "∂ℓ/∂F")
         ws.grad_kernel = np.ascontiguousarray(gw[:, :, ::-1, ::-1]) if flip else gw.copy()
         ws.grad_bias = None if b is None else layer.bias.grad.copy()
     return ws
+
+
+def _check_finite(v: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(v)):
+        raise ChainruleError(f"{what} overflows float64 (it has an infinite value); use smaller numbers")
 
 
 class _Writer:

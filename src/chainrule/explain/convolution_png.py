@@ -62,5 +62,7 @@ def draw(ws, path, cell=(0, 0), filt: int = 0, channel: int = 0) -> None:
         fig.savefig(path, dpi=110)
     except OSError as e:
         raise ChainruleError(f"--png {path}: cannot write it ({e.strerror or e})") from None
+    except ValueError as e:  # an extension matplotlib has no writer for (.txt)
+        raise ChainruleError(f"--png {path}: {e}") from None
     finally:
         plt.close(fig)

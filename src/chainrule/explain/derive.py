@@ -358,7 +358,15 @@ class Deriver:
 
     def _cells(self, s: int):
         st = self.st(s)
-        return [(j, i) for j in range(1, st.width + 1) for i in range(st.weights.shape[1])]
+        first = 0 if st.bias else 1  # no bias: column 0 is a fixed 0, not a weight with a gradient
+        return [(j, i) for j in range(1, st.width + 1) for i in range(first, st.weights.shape[1])]
+
+    def no_bias_note(self, s: int, vector: bool = False) -> Prose:
+        W = self.n.weight(s).vec()
+        if vector:
+            return Prose("This layer has no bias (bias=False): column 0 of ", W, " stays 0, so column 0 "
+                         "of this product is not used (no gradient).")
+        return Prose("This layer has no bias (bias=False): column 0 of ", W, " stays 0 and has no gradient.")
 
     # --- backward, vector -------------------------------------------------------------------------
     def _v(self, s: int, which: str, arr):
@@ -384,8 +392,7 @@ class Deriver:
                 diff, nums = product(c, Paren(diff)), product(c, Paren(nums))
             rows.append((d(ELL, yhv), diff, nums, self._v(L, "", t.grad_yhat)))
         rows += self._act_vector(L)
-        rows += self._weights_vector(L)
-        blocks.append(("Output layer", Equations(rows)))
+        blocks.append(("Output layer", self._with_weights_vector(L, rows)))
         for s in range(L - 1, 0, -1):
             st, up = self.st(s), self.st(s + 1)
             Q, P2, W2 = n.post(s), n.pre(s + 1), n.weight(s + 1)
@@ -399,9 +406,12 @@ class Deriver:
                 )
             ]
             rows += self._act_vector(s)
-            rows += self._weights_vector(s)
-            blocks.append((self._stage_title(s), Equations(rows)))
+            blocks.append((self._stage_title(s), self._with_weights_vector(s, rows)))
         return blocks
+
+    def _with_weights_vector(self, s: int, rows: list) -> Equations:
+        notes = [None] * len(rows) + ([] if self.st(s).bias else [self.no_bias_note(s, vector=True)])
+        return Equations(rows + self._weights_vector(s), notes)
 
     def _act_vector(self, s: int) -> list:
         st, n = self.st(s), self.n
@@ -449,7 +459,11 @@ class Deriver:
         single = s == self.L and st.width == 1
         ga = Num(st.grad_a[0]) if single else Mat(st.grad_a[:, None])
         gsym = Row(d(ELL, P.el(1)), U.hat()) if single else Row(Power(d(ELL, P.vec()), "T"), U.hat())
-        rows = [(d(ELL, W.vec()), gsym, Row(ga, Mat(uhat)), Mat(st.grad_weights))]
+        grad = st.grad_weights
+        if not st.bias:  # the product's column 0 is ∂ℓ/∂a; the engine keeps no gradient for a fixed 0
+            grad = grad.copy()
+            grad[:, 0] = st.grad_a
+        rows = [(d(ELL, W.vec()), gsym, Row(ga, Mat(uhat)), Mat(grad))]
         if self.check and st.numeric is not None:
             rows.append((Sym("finite differences", r"\text{finite differences}"), Mat(st.numeric)))
         return rows
@@ -476,7 +490,9 @@ class Deriver:
                 f"Network: {widths}; loss: {loss}. Bias folded in: ",
                 n.x.el(0),
                 " = 1" + (", " if self.L > 1 else ""),
-                *([n.post(1).el(0), " = 1."] if self.L > 1 else ["."]),
+                *[part for h in range(1, self.L)  # every hidden layer's z₀ (z⁽¹⁾₀, z⁽²⁾₀ …)
+                  for part in (n.post(h).el(0), " = 1." if h == self.L - 1 else " = 1, ")],
+                *([] if self.L > 1 else ["."]),
             )
         ]
         if t.rounded:
@@ -534,13 +550,16 @@ class Deriver:
                 doc.add(Equations(rows))
             wrows, notes = self.weight_rows(s, self._cells(s))
             doc.add(Equations(wrows, notes))
+            if not self.st(s).bias:
+                doc.add(self.no_bias_note(s))
         return doc
 
     def wrt_document(self, s: int, j: int, i: int) -> Document:
         n = self.n
         w = n.weight(s).el(j, i)
         p = n.pre(s).el(j)
-        doc = Document(title=f"The derivative with respect to {w.text}, by the chain rule")
+        doc = Document(title=f"The derivative with respect to {w.text}, by the chain rule",
+                       title_latex=f"The derivative with respect to ${w.latex}$, by the chain rule")
         doc.add(*self.summary())
         doc.add(Heading("The chain"))
         chain = self.chain(s, j)

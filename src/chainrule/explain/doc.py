@@ -202,6 +202,7 @@ class Equations:
 class Document:
     blocks: list = field(default_factory=list)
     title: str = ""
+    title_latex: str = ""  # the title as LaTeX when it holds maths (pdflatex cannot typeset a bare α)
 
     def add(self, *blocks) -> "Document":
         self.blocks.extend(blocks)

@@ -20,6 +20,10 @@ from dataclasses import dataclass
 from chainrule.errors import ChainruleError
 from chainrule.explain.doc import Sym, sub_text, sup_text
 
+# superscript layer numbers and subscript indices as printed (α⁽¹⁾₁,₂) -> α(1)_1,_2
+_SCRIPTS = str.maketrans({**{c: str(d) for d, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}, "⁽": "(", "⁾": ")",
+                          **{c: f"_{d}" for d, c in enumerate("₀₁₂₃₄₅₆₇₈₉")}})
+
 
 @dataclass(frozen=True)
 class Var:
@@ -111,9 +115,16 @@ class Notation:
         return "alpha" if self.L == 2 else f"alpha{s}"
 
     def parse_wrt(self, text: str) -> tuple[int, int, int]:
-        """'alpha[1,1]' -> (stage, j, i) with j from 1 and i from 0, or a clear error."""
+        """'alpha[1,1]' -> (stage, j, i) with j from 1 and i from 0, or a clear error.
+
+        The printed symbols work too, copied from the output: 'α⁽¹⁾₁,₂' is alpha1[1,2], 'β₃' is beta[3].
+        """
+        plain = text.translate(_SCRIPTS)
+        sub = re.fullmatch(r"(.*?)((?:_\d+)+(?:,_\d+)?)\s*", plain)  # α(1)_1,_2 -> α(1)[1,2]
+        if sub and "[" not in plain:
+            plain = f"{sub[1]}[{sub[2].replace('_', '')}]"
         m = re.fullmatch(
-            r"\s*(alpha|beta|α|β)\s*(?:\^?\(?(\d+)\)?)?\s*\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\]\s*", text
+            r"\s*(alpha|beta|α|β)\s*(?:\^?\(?(\d+)\)?)?\s*\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\]\s*", plain
         )
         names = ", ".join(self._wrt_examples())
         if not m:

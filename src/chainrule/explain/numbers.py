@@ -7,7 +7,9 @@
   recitation writes it);
 - a value that *is* a shorter decimal (an input, a weight) is written as such: ``0.5``, not ``0.50000``;
 - a nonzero value below 10⁻ᴺ is written in scientific notation with N significant digits
-  (``8.9907e-07``; ``8.9907 \\times 10^{-7}`` in LaTeX), so no nonzero value ever prints as 0.
+  (``8.9907e-07``; ``8.9907 \\times 10^{-7}`` in LaTeX), so no nonzero value ever prints as 0;
+  so is a value of 10¹⁵ or more (``3.1416e+20``, not twenty-one digits); an exact short mantissa
+  loses its trailing zeros (a weight 1e-9 is ``1e-09``).
 
 ``round(v)`` is the value of what is printed, ``float(text(v))``: the hand-calculation mode
 (``--round-each-step``) rounds the engine's intermediates with it, so a printed line recomputed from
@@ -40,8 +42,10 @@ class NumberFormat:
         if v == int(v) and abs(v) < 1e15:
             return str(int(v)), None
         n = int(self.decimals)
-        if abs(v) < 10.0**-n:
+        if abs(v) < 10.0**-n or abs(v) >= 1e15:
             m, e = f"{v:.{max(n - 1, 0)}e}".split("e")
+            if "." in m and float(f"{m}e{e}") == v:  # exactly this (a weight 1e-9): no trailing zeros
+                m = m.rstrip("0").rstrip(".")
             return m, int(e)
         sig = min(3, n) if n > 0 else 1
         d = max(n, sig - 1 - math.floor(math.log10(abs(v))))

@@ -122,7 +122,7 @@ def render_latex(doc: Document, fmt: NumberFormat, standalone: bool = False) -> 
     body = "\n".join(out) + "\n"
     if not standalone:
         return body
-    title = f"\\section*{{{escape(doc.title)}}}\n" if doc.title else ""
+    title = f"\\section*{{{doc.title_latex or escape(doc.title)}}}\n" if doc.title else ""
     return (
         "\\documentclass{article}\n\\usepackage[margin=2cm,landscape]{geometry}\n"
         "\\usepackage{amsmath,amssymb}\n\\allowdisplaybreaks\n\\begin{document}\n"

@@ -39,6 +39,7 @@ class Stage:
     dzda: np.ndarray | None = None  # the elementwise ∂z/∂a the backward pass multiplied by
     fused: bool = False  # softmax folded into the cross-entropy loss (∂ℓ/∂a = ŷ − y)
     numeric: np.ndarray | None = None  # ∂ℓ/∂W by central finite differences (--check)
+    bias: bool = True  # False for Linear(bias=False): column 0 of W is fixed at 0 and has no gradient
 
     @property
     def width(self) -> int:
@@ -121,6 +122,22 @@ def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
     return [tuple(s) for s in out]
 
 
+def _float64_twin(net: Sequential) -> Sequential:
+    """The same network (same weights, exactly) in float64."""
+    def f64(cfg):
+        if isinstance(cfg, dict):
+            return {k: ("float64" if k == "dtype" else f64(v)) for k, v in cfg.items()}
+        return [f64(v) for v in cfg] if isinstance(cfg, list) else cfg
+
+    twin = Sequential.from_config(f64(net.to_config()))
+    twin.load_state_dict({k: v.astype(np.float64) for k, v in net.state_dict().items()})
+    return twin
+
+
+def _flat(net: Sequential) -> list:
+    return [m for layer in net.layers for m in (_flat(layer) if isinstance(layer, Sequential) else [layer])]
+
+
 def default_loss(net: Sequential) -> Loss:
     """Cross-entropy for a softmax output, the recitation's squared error otherwise."""
     return CrossEntropyLoss() if isinstance(net.layers[-1], Softmax) else SquaredError()
@@ -130,6 +147,8 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
     """One forward and backward pass of ``net`` on the single example ``x`` with target ``y``."""
     if not isinstance(net, Sequential):
         raise ChainruleError(f"explain needs a chainrule Sequential network, got {type(net).__name__}")
+    if any(isinstance(layer, Sequential) for layer in net.layers):  # nested (e.g. from PyTorch): one flat list
+        net = Sequential(*_flat(net))
     loss = default_loss(net) if loss is None else loss
     if type(loss) not in LOSS_NAMES:
         raise ChainruleError(f"explain knows the losses {', '.join(LOSS_NAMES.values())}; got {loss!r}")
@@ -142,9 +161,21 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
             "cross-entropy needs the network to end in a Linear layer (logits) or a softmax; "
             f"it ends in {type(net.layers[-1]).__name__}"
         )
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 2 and x.shape[0] == 1:
+    if x is None or y is None:
+        raise ChainruleError(f"explain needs {'an input x' if x is None else 'a target y'} (got None)")
+    try:
+        x = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ChainruleError(f"x must be a number or a list of numbers, got {x!r}") from None
+    try:
+        np.asarray(y, dtype=float)
+    except (TypeError, ValueError):
+        raise ChainruleError(f"y must be a number or a list of numbers, got {y!r}") from None
+    if x.ndim == 2 and x.shape[0] == 1:  # a batch of one, as PyTorch code writes it: its target too
         x = x[0]
+        y_arr = np.asarray(y)
+        if y_arr.ndim >= 1 and y_arr.shape[0] == 1:
+            y = y_arr[0]
     if x.ndim != 1:
         raise ChainruleError(f"explain works on one example: x must be a vector, got shape {x.shape}")
     y_given = np.asarray(y)
@@ -155,7 +186,9 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
     if check:
         from chainrule.gradcheck import gradcheck
 
-        numeric = {e.name: e.numeric for e in gradcheck(net, x, y, loss, check_input=False).entries}
+        twin = net if dt == np.float64 else _float64_twin(net)  # finite differences need float64
+        with np.errstate(all="ignore"):  # an overflow is reported below
+            numeric = {e.name: e.numeric for e in gradcheck(twin, x, y, loss, check_input=False).entries}
 
     def one_pass():
         net.zero_grad()
@@ -165,11 +198,16 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
         grad_probs = loss.grad_probs if fused else None
         return out, value, grad_probs
 
-    if round_fn is not None:
-        with rounding.round_each_step(round_fn):
+    if fused and y_given.dtype.kind == "f" and y_given.ndim >= 1:
+        if np.any(y_given < 0) or not np.allclose(y_given.sum(axis=-1), 1.0):
+            raise ChainruleError(f"a cross-entropy target list is one-hot or probabilities (each ≥ 0, summing "
+                                 f"to 1; the fused ∂ℓ/∂b = ŷ − y needs that); got {y_given.tolist()}")
+    with np.errstate(all="ignore"):  # an overflow is reported below, once, as the user's error
+        if round_fn is not None:
+            with rounding.round_each_step(round_fn):
+                out, value, grad_probs = one_pass()
+        else:
             out, value, grad_probs = one_pass()
-    else:
-        out, value, grad_probs = one_pass()
 
     stages = []
     prev_z, prev_gz = net.input, net.input_grad
@@ -200,9 +238,11 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
                 dzda=None if dzda is None else np.array(dzda, copy=True),
                 fused=last and fused,
                 numeric=None if numeric is None else _folded(numeric, li, lin),
+                bias=lin.bias is not None,
             )
         )
         prev_z, prev_gz = z, gz
+    _check_finite(x, value, stages)
     last = stages[-1]
     label = int(y_given) if fused and y_given.ndim == 0 else None
     target = loss.target if fused else np.broadcast_to(np.asarray(y, dtype=float), last.z.shape)
@@ -218,6 +258,25 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
         rounded=round_fn is not None,
         label=label,
     )
+
+
+def _check_finite(x: np.ndarray, loss: float, stages: list[Stage]) -> None:
+    """A worked solution full of inf and nan explains nothing: say where the pass left float range."""
+    if not np.all(np.isfinite(x)):
+        raise ChainruleError("x contains NaN or infinity")
+    for s in stages:
+        if not np.all(np.isfinite(s.weights)):
+            raise ChainruleError(f"the weights of linear layer {s.number} contain NaN or infinity")
+    where = [(f"the pre-activation of linear layer {s.number}", s.a) for s in stages]
+    where += [(f"the output of linear layer {s.number}'s activation", s.z) for s in stages]
+    where += [("the loss", np.asarray(loss))]
+    where += [(f"the gradient at linear layer {s.number}", g) for s in reversed(stages)
+              for g in (s.grad_z, s.grad_a, s.grad_weights, s.grad_input)]
+    for what, v in where:
+        if not np.all(np.isfinite(v)):
+            raise ChainruleError(f"{what} overflows float{8 * np.asarray(v).dtype.itemsize} (it is "
+                                 f"{np.asarray(v).ravel()[~np.isfinite(np.asarray(v).ravel())][0]}); "
+                                 "use smaller inputs or weights")
 
 
 def _folded(numeric: dict, li: int, lin: Linear) -> np.ndarray:

@@ -226,6 +226,8 @@ def load_torch_file(path) -> dict:
 
     _torch()
     p = Path(path)
+    if p.is_dir():
+        raise ChainruleError(f"{p}: is a folder; expected a Python file that defines `model`")
     if not p.is_file():
         raise ChainruleError(f"{p}: no such file (expected a Python file that defines `model`)")
     try:
@@ -247,5 +249,8 @@ def load_torch_file(path) -> dict:
         raise ChainruleError(f"{p}: {e}") from None
     if not isinstance(net, Sequential):
         net = Sequential(net)
-    return {"net": net, "x": as_numpy(ns.get("x")), "y": as_numpy(ns.get("y")),
-            "loss": loss_from_torch(ns.get("loss"))}
+    try:
+        loss = loss_from_torch(ns.get("loss"))
+    except ChainruleError as e:
+        raise ChainruleError(f"{p}: `loss`: {e}") from None
+    return {"net": net, "x": as_numpy(ns.get("x")), "y": as_numpy(ns.get("y")), "loss": loss}

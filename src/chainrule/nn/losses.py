@@ -51,7 +51,7 @@ class SquaredError(Loss):
     def forward(self, yhat, y):
         t = _regression_target(yhat, y)
         n = yhat.shape[0] if yhat.ndim > 1 else 1
-        self.diff, self.n = rounding.apply(yhat - t), n
+        self.diff, self.n = yhat - t, n  # not rounded: the loss line squares the printed ŷ − y exactly
         return float(rounding.apply(0.5 * np.sum(self.diff * self.diff) / n))
 
     def backward(self):
@@ -63,7 +63,7 @@ class MSELoss(Loss):
 
     def forward(self, yhat, y):
         t = _regression_target(yhat, y)
-        self.diff = rounding.apply(yhat - t)
+        self.diff = yhat - t  # not rounded: the loss line squares the printed ŷ − y exactly
         return float(rounding.apply(np.mean(self.diff * self.diff)))
 
     def backward(self):
