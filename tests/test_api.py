@@ -205,3 +205,17 @@ def test_gradcheck_report_finds_a_wrong_gradient():
     assert not report.ok()
     assert report["0.weight"].max_rel > 1e-3 and report["2.weight"].max_abs < 1e-8
     assert "worst index" in str(report)
+
+
+def test_a_layer_object_used_twice():
+    """A reused activation gets its own cache (gradients match PyTorch); reused weights are refused."""
+    from oracle import check_against_torch
+
+    rng = np.random.default_rng(4)
+    act = cr.Tanh()
+    net = cr.Sequential(cr.Linear(3, 4, rng=rng), act, cr.Linear(4, 2, rng=rng), act)
+    assert net[1] is not net[3]
+    check_against_torch(net, rng.normal(size=(5, 3)), rng.normal(size=(5, 2)), cr.SquaredError())
+    shared = cr.Linear(3, 3, rng=rng)
+    with pytest.raises(cr.ChainruleError, match="entries 0 and 2 are the same Linear object"):
+        cr.Sequential(shared, cr.ReLU(), shared)

@@ -22,9 +22,28 @@ class Sequential(Module):
             if not isinstance(layer, Module):
                 raise ChainruleError(f"Sequential entry {i} is {type(layer).__name__}, not a layer")
         self.layers = list(layers)
+        self._unshare()
         dtypes = {str(layer.dtype) for layer in self.layers if layer.dtype is not None}
         if len(dtypes) > 1:
             raise ChainruleError(f"layers of one network must share a dtype; got {', '.join(sorted(dtypes))}")
+
+    def _unshare(self) -> None:
+        """Each position gets its own layer object: a layer keeps one cache, so an object used twice
+        would backpropagate through its second use's values at both places. A parameter-free layer
+        used again (``act = ReLU(); Sequential(l1, act, l2, act)``, common in PyTorch code) is copied;
+        a layer with parameters would mean tied weights, which chainrule does not do.
+        """
+        import copy
+
+        seen: dict[int, int] = {}
+        for i, layer in enumerate(self.layers):
+            j = seen.setdefault(id(layer), i)
+            if j == i:
+                continue
+            if layer.parameters():
+                raise ChainruleError(f"Sequential entries {j} and {i} are the same {type(layer).__name__} object; "
+                                     "shared (tied) weights are not supported: give each position its own layer")
+            self.layers[i] = copy.copy(layer)
 
     def children(self) -> Iterator[tuple[str, Module]]:
         for i, layer in enumerate(self.layers):
