@@ -75,21 +75,28 @@ class MaxPool2d(_Pool2d):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x4, unbatched, w6, pads = self._windows(x, -np.inf)
         N, C, oh, ow, kh, kw = w6.shape
-        flat = w6.reshape(N, C, oh, ow, kh * kw)
-        arg = flat.argmax(axis=-1)[..., None]                         # (N, C, OH, OW, 1)
-        y = np.take_along_axis(flat, arg, axis=-1)[..., 0]
-        self._cache = (arg, x4.shape, pads, unbatched)
+        # one slab per kernel offset: a max across slabs is an elementwise maximum, far cheaper in
+        # NumPy than reducing a short last axis of the windows view
+        slabs = w6.transpose(4, 5, 0, 1, 2, 3).reshape(kh * kw, N, C, oh, ow)
+        y = slabs.max(axis=0)                                         # (N, C, OH, OW)
+        self._cache = (slabs, y, x4.shape, pads, unbatched)
         return y[0] if unbatched else y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        arg, (N, C, H, W), pads, unbatched = self._cache
+        slabs, y, (N, C, H, W), pads, unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
         kh, kw = self.kernel_size
-        dwin = np.zeros((*dy4.shape, kh * kw), dtype=dy4.dtype)
-        np.put_along_axis(dwin, arg, dy4[..., None], axis=-1)
+        # ∂ℓ/∂y goes to the first slab that holds the maximum (PyTorch's tie rule: the first index)
+        dslabs = np.empty_like(slabs)
+        taken = np.zeros(y.shape, dtype=bool)
+        for k in range(kh * kw):
+            hit = slabs[k] == y
+            hit &= ~taken
+            taken |= hit
+            np.multiply(hit, dy4, out=dslabs[k])
+        dwin = dslabs.reshape(kh, kw, *dy4.shape).transpose(2, 3, 4, 5, 0, 1)  # (N, C, OH, OW, KH, KW)
         t, b, left, r = pads
-        dxp = win.windows_backward(dwin.reshape(*dy4.shape, kh, kw), (H + t + b, W + left + r), self.stride,
-                                   self.dilation)
+        dxp = win.windows_backward(dwin, (H + t + b, W + left + r), self.stride, self.dilation)
         dx = win.unpad(dxp, pads)
         return dx[0] if unbatched else dx
 
