@@ -6,52 +6,16 @@ full disk never leaves a half-written model where a good one was.
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from chainrule.errors import ChainruleError
+from chainrule.files import atomic_write_bytes, read_bytes
 from chainrule.nn.module import Module
 
 FORMAT = "chainrule"
 VERSION = 1
-
-
-def atomic_write_bytes(path: "str | os.PathLike", data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is always either the old file or the whole new one."""
-    path = Path(path)
-    check_writable(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:  # e.g. a read-only folder: name the user's path, not the temporary one
-        raise ChainruleError(f"{path}: cannot write here: {e.strerror}") from None
-    try:
-        # mkstemp makes the file private (0600); give it the mode open() would (0666 minus the umask),
-        # so a model or ONNX file can be read by whoever serves it
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def check_writable(path: "str | os.PathLike") -> None:
-    """A clear error, naming ``path``, if a file cannot be written there (a folder, or no such folder)."""
-    path = Path(path)
-    parent = path.parent
-    if path.is_dir():
-        raise ChainruleError(f"{path}: is a folder; expected a file name to write to")
-    if not parent.is_dir():
-        raise ChainruleError(f"{path}: cannot write here: "
-                             f"{'no such folder' if not parent.exists() else 'not a folder'}: {parent}")
 
 
 def save_model(path: "str | os.PathLike", model: Module, extra: dict | None = None) -> None:
@@ -69,12 +33,7 @@ def load_model(path: "str | os.PathLike") -> tuple[Module, dict]:
     from safetensors.numpy import load
 
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise ChainruleError(f"{path}: is a folder, not a model file") from None
-    except OSError as e:
-        raise ChainruleError(f"{path}: {e.strerror}") from None
+    raw = read_bytes(path, "a model file")
     try:
         tensors = load(raw)
         meta = _metadata(raw)

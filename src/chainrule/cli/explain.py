@@ -119,7 +119,7 @@ def write_output(path: str, text: str, inputs) -> None:
     import os
 
     from chainrule.errors import ChainruleError
-    from chainrule.serialize import atomic_write_bytes
+    from chainrule.files import atomic_write_bytes
 
     if os.path.isdir(path):
         raise ChainruleError(f"-o {path}: is a folder; give a file name")

@@ -21,7 +21,7 @@ def run(args) -> int:
     import numpy as np
 
     from chainrule.errors import ChainruleError
-    from chainrule.serialize import atomic_write_bytes
+    from chainrule.files import atomic_write_bytes
     from chainrule.train.metrics import predict_outputs
     from chainrule.train.use import load_for_model, load_trained
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from chainrule.data.dataset import Dataset, check_features, check_targets
 from chainrule.errors import ChainruleError
+from chainrule.files import read_bytes
 
 
 def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
@@ -20,20 +21,7 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
     to find and name the bad line (ragged row or non-number).
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise ChainruleError(f"{path}: is a folder, not a CSV file") from None
-    except OSError as e:
-        raise ChainruleError(f"{path}: cannot read: {e.strerror}") from None
-    if raw[:2] == b"\x1f\x8b":  # data.csv.gz
-        import gzip
-        import zlib
-
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise ChainruleError(f"{path}: a damaged or truncated gzip file ({e})") from None
+    raw = read_bytes(path, "a CSV file", gunzip=True)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -5,14 +5,13 @@ dimensions, then each dimension as a big-endian uint32; then the data, big-endia
 MNIST's images file is 0x00000803 (n × 28 × 28 ubyte), its labels file 0x00000801 (n ubyte).
 """
 
-import gzip
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from chainrule.data.dataset import Dataset, check_features, check_targets
 from chainrule.errors import ChainruleError
+from chainrule.files import read_bytes
 
 TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -20,17 +19,7 @@ TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: 
 def read_idx(path: "str | Path") -> np.ndarray:
     """The array stored in one IDX file (gzip detected from its magic bytes, not its name)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise ChainruleError(f"{path}: is a folder, not an IDX file") from None
-    except OSError as e:
-        raise ChainruleError(f"{path}: cannot read: {e.strerror}") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise ChainruleError(f"{path}: a damaged or truncated gzip file ({e})") from None
+    raw = read_bytes(path, "an IDX file", gunzip=True)
     if len(raw) < 4:
         raise ChainruleError(f"{path}: only {len(raw)} bytes; too short for an IDX header")
     magic = int.from_bytes(raw[:4], "big")

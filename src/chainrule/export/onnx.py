@@ -240,7 +240,7 @@ def save_onnx(model: Module, path: "str | os.PathLike", input_shape=None, scalin
               opset: int = OPSET):
     """Write ``onnx_model(model, …)`` to ``path`` atomically (on any error no file, or the old one,
     remains) and return the ``onnx.ModelProto`` written."""
-    from chainrule.serialize import atomic_write_bytes
+    from chainrule.files import atomic_write_bytes
 
     path = Path(path)
     if path.is_dir():

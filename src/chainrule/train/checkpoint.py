@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.errors import ChainruleError
+from chainrule.files import atomic_write_bytes
 from chainrule.nn.module import Module
-from chainrule.serialize import atomic_write_bytes
 
 NAME = "checkpoint.safetensors"
 FORMAT = "chainrule-checkpoint"

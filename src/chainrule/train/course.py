@@ -22,12 +22,12 @@ import numpy as np
 from chainrule.data.csv import load_csv
 from chainrule.data.dataset import REGRESSION_HINT
 from chainrule.errors import ChainruleError
+from chainrule.files import atomic_write_bytes, check_writable
 from chainrule.nn.activations import Sigmoid
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss
 from chainrule.optim import SGD
-from chainrule.serialize import atomic_write_bytes, check_writable
 from chainrule.train.loop import run_epoch
 
 

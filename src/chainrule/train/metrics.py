@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule.files import atomic_write_bytes
 from chainrule.nn.containers import Sequential
 from chainrule.nn.losses import Loss
-from chainrule.serialize import atomic_write_bytes
 
 FIELDS = ("epoch", "train_loss", "train_error", "val_loss", "val_error")
 

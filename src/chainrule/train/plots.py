@@ -3,7 +3,7 @@
 import io
 from pathlib import Path
 
-from chainrule.serialize import atomic_write_bytes
+from chainrule.files import atomic_write_bytes
 
 
 def plot_learning_curves(history: list[dict], path: Path, title: str = "") -> None:
