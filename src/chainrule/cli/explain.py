@@ -63,7 +63,6 @@ def run(args) -> int:
     import tomllib
 
     from chainrule.errors import ChainruleError
-    from chainrule.explain import explain
     from chainrule.spec import load_spec, parse_spec
 
     if not 0 <= args.decimals <= 15:
@@ -94,8 +93,16 @@ def run(args) -> int:
     if args.standalone and args.fmt != "latex":
         raise ChainruleError("--standalone goes with --format latex")
     net, loss = spec.build(rng=0)  # layers given only by `units`: the same weights on every run
+    return _explain(args, source, net, spec.x, spec.y, loss)
+
+
+def _explain(args, source: str, net, x, y, loss) -> int:
+    """Explain, name ``source`` in any error about the network or data (not --wrt's), and write."""
+    from chainrule.errors import ChainruleError
+    from chainrule.explain import explain
+
     try:
-        e = explain(net, spec.x, spec.y, loss, form=args.form, wrt=args.wrt, decimals=args.decimals,
+        e = explain(net, x, y, loss, form=args.form, wrt=args.wrt, decimals=args.decimals,
                     round_each_step=args.round_each_step, check=args.check)
     except ChainruleError as err:
         if str(err).startswith("--wrt"):
@@ -140,7 +147,6 @@ def _run_torch(args) -> int:
     """``--torch FILE.py``: the file's ``model`` converted with ``from_torch``; x, y from the flags or
     the file."""
     from chainrule.errors import ChainruleError
-    from chainrule.explain import explain
     from chainrule.interop.torch import load_torch_file
 
     if args.spec is not None:
@@ -154,12 +160,4 @@ def _run_torch(args) -> int:
         if v is None:
             raise ChainruleError(f"{args.torch}: explain needs {'an input' if name == 'x' else 'a target'}: "
                                  f"define {name} in the file or give --{name}")
-    try:
-        e = explain(got["net"], x, y, got["loss"], form=args.form, wrt=args.wrt, decimals=args.decimals,
-                    round_each_step=args.round_each_step, check=args.check)
-    except ChainruleError as err:
-        if str(err).startswith("--wrt"):
-            raise
-        raise ChainruleError(f"{args.torch}: {err}") from None
-    _emit(args, e.render(args.fmt, standalone=args.standalone))
-    return 0
+    return _explain(args, args.torch, got["net"], x, y, got["loss"])
