@@ -219,3 +219,12 @@ def test_a_layer_object_used_twice():
     shared = cr.Linear(3, 3, rng=rng)
     with pytest.raises(cr.ChainruleError, match="entries 0 and 2 are the same Linear object"):
         cr.Sequential(shared, cr.ReLU(), shared)
+
+
+def test_backward_misuse_is_a_clear_error():
+    net = small_net()
+    with pytest.raises(cr.ChainruleError, match="before forward"):
+        net.backward(np.ones((1, 1)))
+    net(np.zeros((2, 2)))
+    with pytest.raises(cr.ChainruleError, match=r"shape \(3, 1\); the network's last output has shape \(2, 1\)"):
+        net.backward(np.ones((3, 1)))

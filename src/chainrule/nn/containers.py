@@ -94,6 +94,12 @@ class Sequential(Module):
         ``input_grad=False`` (training) lets a first layer that can skip ∂ℓ/∂x do so (``Linear``:
         one matrix-vector product fewer per step) and returns None.
         """
+        outputs = getattr(self, "outputs", None)
+        if outputs is None:
+            raise ChainruleError("backward() was called before forward(): run the network on an input first")
+        if outputs and np.shape(dy) != outputs[-1].shape:
+            raise ChainruleError(f"the gradient passed to backward() has shape {np.shape(dy)}; the network's last "
+                                 f"output has shape {outputs[-1].shape}")
         layers = self.layers
         grads = self.output_grads = [None] * len(layers)
         for i in range(len(layers) - 1, 0, -1):
