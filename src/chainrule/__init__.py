@@ -1,33 +1,53 @@
-"""chainrule: a NumPy neural-network engine that shows its work."""
+"""chainrule: a NumPy neural-network engine that shows its work.
+
+The public names load on first use (PEP 562), so ``chainrule --help`` and commands that do not need
+the engine never import NumPy or the explainer.
+"""
+
+import importlib
+import sys
+import types
 
 from chainrule.errors import ChainruleError
-from chainrule.explain import Explanation, explain  # noqa: E402  (after nn: the explainer reads the engine)
-from chainrule.gradcheck import gradcheck
-from chainrule.nn import (
-    AvgPool2d,
-    Conv2d,
-    CrossEntropyLoss,
-    Flatten,
-    Identity,
-    Linear,
-    Loss,
-    MaxPool2d,
-    Module,
-    MSELoss,
-    Parameter,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    Softmax,
-    SquaredError,
-    Tanh,
-)
-from chainrule.nn.summary import summary
-from chainrule.optim import SGD, Adagrad, Adam
 
 __version__ = "0.1.0"
 
-__all__ = ["ChainruleError", "gradcheck", "Module", "Parameter", "Linear", "Tanh", "Sigmoid", "ReLU",
-           "Identity", "Softmax", "Sequential", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Loss",
-           "SquaredError", "MSELoss", "CrossEntropyLoss", "SGD", "Adagrad", "Adam", "summary", "explain",
-           "Explanation"]
+# public name -> the module that defines it
+_HOMES = {
+    "gradcheck": "chainrule.gradcheck",
+    **{name: "chainrule.nn" for name in (
+        "Module", "Parameter", "Linear", "Tanh", "Sigmoid", "ReLU", "Identity", "Softmax", "Sequential",
+        "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Loss", "SquaredError", "MSELoss", "CrossEntropyLoss")},
+    **{name: "chainrule.optim" for name in ("SGD", "Adagrad", "Adam")},
+    "summary": "chainrule.nn.summary",
+    "explain": "chainrule.explain",
+    "Explanation": "chainrule.explain",
+}
+
+__all__ = ["ChainruleError", *_HOMES]
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
+
+
+class _Package(types.ModuleType):
+    """Importing the subpackage ``chainrule.explain`` (the CLI does) makes Python bind it as this
+    package's attribute ``explain``; that must not hide the function ``chainrule.explain``."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "explain" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
