@@ -64,3 +64,32 @@ def check_writable(path: "str | os.PathLike") -> None:
     if not parent.is_dir():
         raise ChainruleError(f"{path}: cannot write here: "
                              f"{'no such folder' if not parent.exists() else 'not a folder'}: {parent}")
+
+
+def refuse_overwrite(path: "str | os.PathLike", flag: str, inputs: dict) -> None:
+    """An error if the output ``path`` is one of the command's own inputs (arguments mixed up).
+
+    inputs : what each input is ("input file x.toml", "model file itself", …) -> its path (or None).
+    """
+    if not os.path.exists(path):
+        return
+    for what, given in inputs.items():
+        if given and os.path.exists(given) and os.path.samefile(given, path):
+            raise ChainruleError(f"{flag} {path}: that is the {what}; writing there would overwrite it")
+
+
+def write_output(path: "str | os.PathLike", data: "str | bytes", flag: str, inputs: dict | None = None) -> None:
+    """A command's output file (``-o``, ``--out``): named errors, never over one of its ``inputs``,
+    written atomically; a device or pipe (``/dev/stdout``) is written through, never replaced."""
+    if os.path.isdir(path):
+        raise ChainruleError(f"{flag} {path}: is a folder; give a file name")
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        raise ChainruleError(f"{flag} {path}: no such folder: {parent} does not exist")
+    refuse_overwrite(path, flag, inputs or {})
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "wb") as f:
+            f.write(raw)
+        return
+    atomic_write_bytes(path, raw)

@@ -123,9 +123,10 @@ def run(args) -> int:
         ws.png(args.png, _cell(args.cell), args.filter - 1, args.channel - 1)
     out = ws.render(args.fmt, decimals=args.decimals, max_cells=args.cells, standalone=args.standalone)
     if args.output:
-        from chainrule.cli.explain import write_output
+        from chainrule.files import write_output
 
-        write_output(args.output, out, [args.input, args.kernel, args.bias, args.grad_output])
+        write_output(args.output, out, "-o", {f"input file {f}": f for f in
+                                              (args.input, args.kernel, args.bias, args.grad_output) if f})
     else:
         sys.stdout.write(out)
     return 0

@@ -114,33 +114,14 @@ def _explain(args, source: str, net, x, y, loss) -> int:
 
 def _emit(args, out: str) -> None:
     if args.output:
-        write_output(args.output, out, [args.spec, args.torch])
+        from chainrule.files import write_output
+
+        write_output(args.output, out, "-o", {f"input file {args.spec}": args.spec,
+                                               f"input file {args.torch}": args.torch})
     else:
         import sys
 
         sys.stdout.write(out)
-
-
-def write_output(path: str, text: str, inputs) -> None:
-    """Write ``-o FILE`` atomically, and never over one of the command's own input files."""
-    import os
-
-    from chainrule.errors import ChainruleError
-    from chainrule.files import atomic_write_bytes
-
-    if os.path.isdir(path):
-        raise ChainruleError(f"-o {path}: is a folder; give a file name")
-    parent = os.path.dirname(path) or "."
-    if not os.path.isdir(parent):
-        raise ChainruleError(f"-o {path}: folder {parent} does not exist")
-    for given in inputs:
-        if given and os.path.exists(given) and os.path.exists(path) and os.path.samefile(given, path):
-            raise ChainruleError(f"-o {path}: that is the input file {given}; writing there would destroy it")
-    if os.path.exists(path) and not os.path.isfile(path):  # /dev/stdout, a pipe: write through, never replace
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _run_torch(args) -> int:

@@ -69,14 +69,13 @@ def load_network(path: str):
 
 
 def run(args) -> int:
-    import os
 
     from chainrule.errors import ChainruleError
     from chainrule.export.onnx import OPSET, save_onnx
+    from chainrule.files import refuse_overwrite
 
     net, extra = load_network(args.model)
-    if os.path.exists(args.onnx) and os.path.samefile(args.model, args.onnx):
-        raise ChainruleError(f"--onnx {args.onnx}: that is the model file itself; writing there would destroy it")
+    refuse_overwrite(args.onnx, "--onnx", {"model file itself": args.model})
     if args.softmax:
         from chainrule.nn.activations import Softmax
         from chainrule.nn.containers import Sequential

@@ -16,20 +16,18 @@ def register(sub) -> None:
 
 def run(args) -> int:
     import sys
-    from pathlib import Path
 
     import numpy as np
 
     from chainrule.errors import ChainruleError
-    from chainrule.files import atomic_write_bytes
+    from chainrule.files import refuse_overwrite, write_output
     from chainrule.train.metrics import predict_outputs
     from chainrule.train.use import load_for_model, load_trained
 
+    inputs = {f"model file {args.model}": args.model, f"data file {args.data}": args.data,
+              f"labels file {args.labels}": args.labels}
     if args.out:
-        for name, given in (("MODEL", args.model), ("DATA", args.data), ("--labels", args.labels)):
-            if given and Path(args.out).resolve() == Path(given).resolve():
-                raise ChainruleError(f"--out {args.out} is also {name}; writing the predictions there would "
-                                     "overwrite it")
+        refuse_overwrite(args.out, "--out", inputs)
     net, extra = load_trained(args.model)
     ds = load_for_model(extra, args.data, args.labels, need_labels=False)
     out = predict_outputs(net, ds.X.astype(net.dtype or np.float64))
@@ -38,7 +36,7 @@ def run(args) -> int:
     else:
         text = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in out)
     if args.out:
-        atomic_write_bytes(args.out, text.encode())
+        write_output(args.out, text, "--out", inputs)
     elif sys.stdout is None:
         raise ChainruleError("standard output is closed; write the predictions to a file with --out FILE")
     else:
