@@ -80,27 +80,19 @@ def load_array(text: str, flag: str):
                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
 
-def _pair_arg(text: str, flag: str, allow_modes: bool = False):
-    from chainrule.cli.shape import _two, parse_dims
-
-    if allow_modes and text.lower() in ("same", "valid"):
-        return text.lower()
-    return _two(parse_dims(text, flag))
-
-
 def _cell(text: str):
-    from chainrule.errors import ChainruleError
+    """--cell "i,j" (1-based, as printed) -> 0-based (i, j)."""
+    from chainrule.cli._args import dims
 
-    try:
-        i, j = (int(v) for v in text.replace("x", ",").split(","))
-    except ValueError:
-        raise ChainruleError(f"--cell {text!r}: expected two 1-based indices such as 1,2") from None
+    i, j = dims(text, "--cell", (2,), minimum=1)
     return i - 1, j - 1
+
 
 
 def run(args) -> int:
     import sys
 
+    from chainrule.cli._args import pair
     from chainrule.errors import ChainruleError
     from chainrule.explain.convolution import conv_worksheet
 
@@ -114,8 +106,8 @@ def run(args) -> int:
         raise ChainruleError(f"--cells must be ≥ 1, got {args.cells}")
     ws = conv_worksheet(
         load_array(args.input, "--input"), load_array(args.kernel, "--kernel"),
-        stride=_pair_arg(args.stride, "--stride"), padding=_pair_arg(args.padding, "--padding", True),
-        dilation=_pair_arg(args.dilation, "--dilation"),
+        stride=pair(args.stride, "--stride"), padding=pair(args.padding, "--padding", True),
+        dilation=pair(args.dilation, "--dilation"),
         bias=None if args.bias is None else load_array(args.bias, "--bias"),
         grad_output=None if args.grad_output is None else load_array(args.grad_output, "--grad-output"),
         backward=args.backward, flip=args.flip)

@@ -33,19 +33,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _parse_shape(text: str) -> list[int]:
-    from chainrule.errors import ChainruleError
-
-    try:
-        shape = [int(s) for s in text.replace("x", ",").replace("×", ",").split(",") if s.strip()]
-    except ValueError:
-        shape = []
-    if not shape or min(shape) < 1:
-        raise ChainruleError(f"--input-shape {text!r} must be positive integers separated by commas, "
-                             "e.g. 64 or 1,8,8")
-    return shape
-
-
 def load_network(path: str):
     """(network, extra metadata) from a model file or a .toml spec (a spec's fused softmax restored)."""
     from pathlib import Path
@@ -70,6 +57,7 @@ def load_network(path: str):
 
 def run(args) -> int:
 
+    from chainrule.cli._args import dims
     from chainrule.errors import ChainruleError
     from chainrule.export.onnx import OPSET, save_onnx
     from chainrule.files import refuse_overwrite
@@ -83,7 +71,9 @@ def run(args) -> int:
         if isinstance(net[-1], Softmax):
             raise ChainruleError(f"{args.model}: the network already ends in a softmax; drop --softmax")
         net = Sequential(*net.layers, Softmax())
-    shape = _parse_shape(args.input_shape) if args.input_shape else extra.get("input_shape")
+    shape = extra.get("input_shape")
+    if args.input_shape:
+        shape = list(dims(args.input_shape, "--input-shape", (1, 2, 3), minimum=1))
     scaling = None if args.no_scaling else extra.get("scaling")
     if scaling is not None and not isinstance(scaling, dict):
         raise ChainruleError(f"{args.model}: metadata 'scaling' must be {{'mean': [...], 'scale': [...]}}, "

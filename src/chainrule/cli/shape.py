@@ -28,37 +28,17 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def parse_dims(text: str, what: str, lengths=(1, 2)) -> tuple[int, ...]:
-    """'9x6', '9×6', '9,6' or '5' -> a tuple of ints ≥ 0 (a clear error otherwise)."""
-    from chainrule.errors import ChainruleError
-
-    parts = text.lower().replace("×", "x").replace(",", "x").replace("*", "x").split("x")
-    try:
-        dims = tuple(int(p.strip()) for p in parts)
-    except ValueError:
-        raise ChainruleError(f"{what} {text!r} is not understood; expected whole numbers like "
-                             f"{'9x6' if 2 in lengths else '3'}") from None
-    if len(dims) not in lengths:
-        raise ChainruleError(f"{what} {text!r} has {len(dims)} number(s); expected "
-                             f"{' or '.join(str(n) for n in lengths)}")
-    return dims
-
-
 def compute(args) -> dict:
     """Everything the renderers print, as plain data."""
+    from chainrule.cli._args import dims, pair
     from chainrule.core import windows as win
     from chainrule.errors import ChainruleError
 
-    size = parse_dims(args.size, "input size", (2, 3))
-    if min(size) < 1:
-        raise ChainruleError(f"input size {args.size!r} must be positive in every axis")
-    kernel = win.pair(_two(parse_dims(args.kernel, "kernel")), "kernel")
-    stride = win.pair(_two(parse_dims(args.stride, "stride")), "stride")
-    dilation = win.pair(_two(parse_dims(args.dilation, "dilation")), "dilation")
-    padding = args.padding.lower()
-    if padding not in win.PADDING_MODES:
-        padding = _two(parse_dims(args.padding, "padding"))
-    padding = win.padding_arg(padding)
+    size = dims(args.size, "input size", (2, 3), minimum=1)
+    kernel = win.pair(pair(args.kernel, "kernel"), "kernel")
+    stride = win.pair(pair(args.stride, "stride"), "stride")
+    dilation = win.pair(pair(args.dilation, "dilation"), "dilation")
+    padding = win.padding_arg(pair(args.padding, "padding", modes=True))
     if args.filters is not None and args.filters < 1:
         raise ChainruleError(f"--filters must be ≥ 1, got {args.filters}")
     steps = win.size_steps(size[:2], kernel, stride, padding, dilation)
@@ -73,10 +53,6 @@ def compute(args) -> dict:
             "divided": [a.divided for a in steps], "output": out,
             "uncovered": [a.uncovered for a in steps], "uncovered_input": [a.uncovered_real for a in steps],
             "channels_note": _channels_note(channels, args.filters), "steps": steps}
-
-
-def _two(dims: tuple[int, ...]) -> tuple[int, int]:
-    return (dims[0], dims[0]) if len(dims) == 1 else dims
 
 
 def _channels_note(channels, filters) -> str | None:

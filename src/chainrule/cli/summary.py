@@ -52,10 +52,10 @@ def load_network(path: str, input_shape):
 def run(args) -> int:
     import json
 
-    from chainrule.cli.shape import parse_dims
+    from chainrule.cli._args import dims
     from chainrule.nn.summary import summary
 
-    shape = parse_dims(args.input, "--input", (1, 2, 3)) if args.input else None
+    shape = dims(args.input, "--input", (1, 2, 3), minimum=1) if args.input else None
     model, shape = load_network(args.file, shape)
     s = summary(model, shape)
     if args.format == "json":
