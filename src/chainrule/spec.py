@@ -225,6 +225,11 @@ def _check_class_target(spec: Spec, net: Sequential) -> None:
 
 def load_spec(path: "str | Path") -> Spec:
     """Read and check a spec file."""
+    return parse_spec(read_spec_data(path), source=str(path))
+
+
+def read_spec_data(path: "str | Path") -> dict:
+    """The TOML table of a spec file, unchecked (a caller may change keys before ``parse_spec``)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: a BOM from a Windows editor is not TOML
@@ -238,7 +243,7 @@ def load_spec(path: "str | Path") -> Spec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ChainruleError(f"{path}: not valid TOML: {e}") from None
-    return parse_spec(data, source=str(path))
+    return data
 
 
 def parse_spec(data: dict, source: str = "<spec>") -> Spec:

@@ -63,7 +63,7 @@ def run(args) -> int:
     import tomllib
 
     from chainrule.errors import ChainruleError
-    from chainrule.spec import load_spec, parse_spec
+    from chainrule.spec import parse_spec, read_spec_data
 
     if not 0 <= args.decimals <= 15:
         raise ChainruleError(f"--decimals {args.decimals}: must be between 0 and 15")
@@ -73,12 +73,8 @@ def run(args) -> int:
         data = tomllib.loads(RECITATION)
         source = "<recitation>"
     else:
-        import pathlib
-
-        path = pathlib.Path(args.spec)
-        spec = load_spec(path)  # checks the file; re-parsed below with any --x / --y overrides
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-        source = spec.source
+        data = read_spec_data(args.spec)  # checked once, below, after any --x / --y overrides
+        source = args.spec
     if args.x is not None:
         data["x"] = _value(args.x, "--x")
     if args.y is not None:
