@@ -33,31 +33,10 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def load_network(path: str):
-    """(network, extra metadata) from a model file or a .toml spec (a spec's fused softmax restored)."""
-    from pathlib import Path
-
-    if Path(path).suffix.lower() == ".toml":
-        from chainrule.nn.activations import Softmax
-        from chainrule.nn.containers import Sequential
-        from chainrule.spec import load_spec
-
-        spec = load_spec(path)
-        net, _ = spec.build(rng=0)  # layers given only by `units`: the same weights on every run
-        if spec.softmax_output:  # built without it for the fused cross-entropy; the export outputs ŷ
-            net = Sequential(*net.layers, Softmax())
-        extra = {"input_shape": list(spec.input_shape())} if spec.input_shape() else {}
-        return net, extra
-    from chainrule.nn.containers import Sequential
-    from chainrule.serialize import load_model
-
-    net, extra = load_model(path)
-    return (net if isinstance(net, Sequential) else Sequential(net)), extra
-
-
 def run(args) -> int:
 
     from chainrule.cli._args import dims
+    from chainrule.cli._load import load_network
     from chainrule.errors import ChainruleError
     from chainrule.export.onnx import OPSET, save_onnx
     from chainrule.files import refuse_overwrite

@@ -21,43 +21,20 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def load_network(path: str, input_shape):
-    """(model, input shape or None) from a model file or a spec."""
-    from pathlib import Path
-
-    from chainrule.errors import ChainruleError
-
-    suffix = Path(path).suffix.lower()
-    if suffix == ".toml":
-        from chainrule.spec import load_spec
-
-        spec = load_spec(path)
-        shape = input_shape or spec.input_shape()
-        if shape is None:
-            raise ChainruleError(f"{path}: the spec gives no input size (key 'input'); pass --input C×H×W")
-        net, _ = spec.build(input_shape=shape, rng=0)
-        return net, tuple(shape)
-    if suffix in (".safetensors", ".st"):
-        from chainrule.serialize import load_model
-
-        model, extra = load_model(path)
-        shape = input_shape or extra.get("input_shape") or extra.get("input")
-        if isinstance(shape, int):
-            shape = (shape,)
-        return model, None if shape is None else tuple(shape)
-    raise ChainruleError(f"{path}: expected a model file (.safetensors) or a network spec (.toml), "
-                         f"got {suffix or 'no extension'}")
-
-
 def run(args) -> int:
     import json
 
     from chainrule.cli._args import dims
+    from chainrule.cli._load import load_network
+    from chainrule.errors import ChainruleError
     from chainrule.nn.summary import summary
 
-    shape = dims(args.input, "--input", (1, 2, 3), minimum=1) if args.input else None
-    model, shape = load_network(args.file, shape)
-    s = summary(model, shape)
+    given = dims(args.input, "--input", (1, 2, 3), minimum=1) if args.input else None
+    model, extra = load_network(args.file, given)
+    shape = given or extra.get("input_shape") or extra.get("input")
+    if shape is None and args.file.lower().endswith(".toml"):
+        raise ChainruleError(f"{args.file}: the spec gives no input size (key 'input'); pass --input C×H×W")
+    s = summary(model, None if shape is None else tuple([shape] if isinstance(shape, int) else shape))
     if args.format == "json":
         print(json.dumps(s.to_dict()))
     elif args.format == "markdown":

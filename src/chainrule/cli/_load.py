@@ -1,0 +1,33 @@
+"""The network a command is pointed at: a model file or a network spec."""
+
+
+def load_network(path: str, input_shape=None):
+    """(Sequential, extra metadata) from a model file (.safetensors) or a network spec (.toml).
+
+    A spec's layers given only by ``units`` are seeded (the same weights every run), and a final
+    softmax that the fused cross-entropy left to the loss is put back, so the network outputs ŷ;
+    its ``extra["input_shape"]`` is ``input_shape`` or the spec's own input size, if it has one.
+    """
+    from pathlib import Path
+
+    from chainrule.errors import ChainruleError
+    from chainrule.nn.containers import Sequential
+
+    suffix = Path(path).suffix.lower()
+    if suffix == ".toml":
+        from chainrule.nn.activations import Softmax
+        from chainrule.spec import load_spec
+
+        spec = load_spec(path)
+        shape = input_shape or spec.input_shape()
+        net, _ = spec.build(input_shape=shape, rng=0)
+        if spec.softmax_output:
+            net = Sequential(*net.layers, Softmax())
+        return net, {"input_shape": list(shape)} if shape else {}
+    if suffix in (".safetensors", ".st"):
+        from chainrule.serialize import load_model
+
+        net, extra = load_model(path)
+        return (net if isinstance(net, Sequential) else Sequential(net)), extra
+    raise ChainruleError(f"{path}: expected a model file (.safetensors) or a network spec (.toml), "
+                         f"got {suffix or 'no extension'}")
