@@ -339,8 +339,9 @@ class _Writer:
                     terms = ws.forward_terms(o, i, j)
                     groups = []
                     for c in range(C):
-                        per_row = [Paren(joined(Op.PLUS, [product(Num(f), Num(xv))
-                                                           for f, xv, (cc, uu, _) in terms if cc == c and uu == u]))
+                        # terms run (c, u, v) row-major, so kernel row (c, u) is one contiguous slice of kw
+                        per_row = [Paren(joined(Op.PLUS, [product(Num(f), Num(xv)) for f, xv, _ in
+                                                           terms[(c * kh + u) * kw:(c * kh + u + 1) * kw]]))
                                    for u in range(kh)]
                         group = joined(Op.PLUS, per_row)
                         groups.append(Paren(group) if C > 1 else group)
@@ -377,8 +378,10 @@ class _Writer:
                             break
                         shown += 1
                         terms = ws.kernel_grad_terms(o, c, u, v)
+                        # terms run (i, j) row-major: output row i is one slice of ow, not a scan of oh·ow
                         per_row = [Paren(joined(Op.PLUS, [product(Num(g), Num(xv))
-                                                           for g, xv, (ii, _) in terms if ii == i])) for i in range(oh)]
+                                                           for g, xv, _ in terms[i * ow:(i + 1) * ow]]))
+                                   for i in range(oh)]
                         rows.append((d(ELL, self.F(o, c if self.multi_c else None, u + 1, v + 1)),
                                      joined(Op.PLUS, per_row), Num(ws.grad_kernel[o, c, u, v])))
         doc.add(Equations(rows))
