@@ -105,8 +105,8 @@ class Conv2d(Module):
         if x4.dtype != W.dtype:
             x4 = x4.astype(W.dtype)
         hw = x4.shape[2:]
-        self.output_shape(hw)  # size check with a readable message
-        pads = self.pads(hw)
+        # one computation: the pads, and a readable error when the kernel does not fit
+        pads, _ = win.pads_and_shape(hw, self.kernel_size, self.stride, self.padding, self.dilation)
         b = None if self.bias is None else self.bias.data
         if self._use_flat(pads, hw[1]):
             key = (x4.shape, W.shape, pads, self.dilation, W.dtype)

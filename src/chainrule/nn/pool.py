@@ -41,8 +41,8 @@ class _Pool2d(Module):
     def _windows(self, x, fill: float):
         """(x as NCHW, unbatched?, windows view (N, C, OH, OW, KH, KW), pads)."""
         x4, unbatched = win.as_nchw(x, repr(self))
-        self.output_shape(x4.shape[2:])
-        pads = self._pads()
+        # one computation: the pads, and a readable error when the kernel does not fit
+        pads, _ = win.pads_and_shape(x4.shape[2:], self.kernel_size, self.stride, self.padding, self._dilation)
         xp = win.pad(x4, pads, fill)
         return x4, unbatched, win.windows(xp, self.kernel_size, self.stride, self._dilation), pads
 
