@@ -219,21 +219,23 @@ def windows(xp: np.ndarray, kernel: Pair, stride: Pair = (1, 1), dilation: Pair 
                       strides=(s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw), writeable=False)
 
 
-def windows_backward(dwin: np.ndarray, padded_hw: Pair, stride: Pair = (1, 1),
+def windows_backward(dwin: np.ndarray, hw: Pair, pads: Pads, stride: Pair = (1, 1),
                      dilation: Pair = (1, 1)) -> np.ndarray:
-    """The adjoint of ``windows``: add each window's gradient back onto the pixels it covered.
+    """The adjoint of ``windows(pad(x, pads))``: add each window's gradient back onto the pixels it covered.
 
-    dwin : (N, C, OH, OW, KH, KW)  ->  (N, C, Hp, Wp).  One strided add per kernel offset (u, v),
-    vectorised over the batch, channels and all output positions; overlapping windows accumulate.
+    dwin : (N, C, OH, OW, KH, KW), hw = (H, W) of x unpadded  ->  (N, C, H, W).  One strided add per
+    kernel offset (u, v), vectorised over the batch, channels and all output positions; overlapping
+    windows accumulate; what lands on the padding is dropped (padding is a constant, not an input).
     """
     N, C, oh, ow, kh, kw = dwin.shape
     (sh, sw), (dh, dw) = stride, dilation
-    dx = np.zeros((N, C, *padded_hw), dtype=dwin.dtype)
+    t, b, left, r = pads
+    dx = np.zeros((N, C, hw[0] + t + b, hw[1] + left + r), dtype=dwin.dtype)
     for u in range(kh):
         for v in range(kw):
             r0, c0 = u * dh, v * dw
             dx[:, :, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += dwin[:, :, :, :, u, v]
-    return dx
+    return unpad(dx, pads)
 
 
 def as_nchw(x: np.ndarray, who: str, channels: int | None = None) -> tuple[np.ndarray, bool]:

@@ -48,9 +48,7 @@ def conv2d_backward(dy: np.ndarray, cols: np.ndarray, weight: np.ndarray, x_shap
     db = dy.sum(axis=(0, 2, 3))
     dcols = weight.reshape(G, Og, Cg * kh * kw).transpose(0, 2, 1) @ dyg   # (N, G, Cg·KH·KW, OH·OW)
     dwin = dcols.reshape(N, C, kh, kw, oh, ow).transpose(0, 1, 4, 5, 2, 3)  # (N, C, OH, OW, KH, KW)
-    t, b, left, r = pads
-    dxp = win.windows_backward(dwin, (H + t + b, W + left + r), stride, dilation)
-    return win.unpad(dxp, pads), dW, db
+    return win.windows_backward(dwin, (H, W), pads, stride, dilation), dW, db
 
 
 class Conv2d(Module):
