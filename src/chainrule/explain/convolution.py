@@ -41,9 +41,9 @@ from chainrule.explain.doc import (
     sym,
 )
 from chainrule.explain.numbers import NumberFormat
+from chainrule.explain.render import render_document
 from chainrule.nn.conv import Conv2d
 
-FORMATS = ("text", "markdown", "latex", "json")
 FLOOR_L, FLOOR_R = Sym("⌊", r"\left\lfloor "), Sym("⌋", r"\right\rfloor")
 
 
@@ -179,18 +179,7 @@ class ConvWorksheet:
     def render(self, fmt: str = "text", decimals: int = 5, max_cells: int = 64, standalone: bool = False) -> str:
         if fmt == "json":
             return json.dumps(self.to_dict()) + "\n"
-        from chainrule.explain.render_latex import render_latex
-        from chainrule.explain.render_markdown import render_markdown
-        from chainrule.explain.render_text import render_text
-
-        doc, nf = self.document(max_cells), NumberFormat(decimals)
-        if fmt == "text":
-            return render_text(doc, nf)
-        if fmt == "markdown":
-            return render_markdown(doc, nf)
-        if fmt == "latex":
-            return render_latex(doc, nf, standalone=standalone)
-        raise ChainruleError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+        return render_document(self.document(max_cells), fmt, NumberFormat(decimals), standalone=standalone)
 
     def png(self, path, cell=(0, 0), filt: int = 0, channel: int = 0) -> None:
         from chainrule.explain.convolution_png import draw
@@ -223,7 +212,7 @@ def conv_worksheet(x, kernel, stride=1, padding=0, dilation=1, bias=None, grad_o
     with np.errstate(all="ignore"):  # an overflow is one error below, not a RuntimeWarning
         y = layer.forward(x[None])[0]
     _check_finite(y, "the output Y")
-    pads = layer.pads(x.shape[1:])
+    pads = layer.last_pads  # what the forward just padded with, not computed again
     ws = ConvWorksheet(x=x, kernel=k, used=used, bias=b, layer=layer, pads=pads, xp=win.pad(x, pads),
                        patches=layer.patch_matrix[0, 0], y=y, flip=flip)
     if backward or grad_output is not None:
@@ -311,8 +300,7 @@ class _Writer:
         if any(ws.pads):
             doc.add(Prose(f"Padding: {t} row(s) above, {b} below, {left} column(s) left, {r} right, all zeros:"))
             doc.add(Equations([(self.X(c, hat=True), Mat(ws.xp[c])) for c in range(C)]))
-        steps = win.size_steps(ws.x.shape[1:], (kh, kw), (sh, sw), (t, left) if (t, left) == (b, r) else
-                               ws.layer.padding, (dh, dw))
+        steps = win.size_steps(ws.x.shape[1:], (kh, kw), (sh, sw), ws.layer.padding, (dh, dw))
         eq = []
         for name, a in zip(("rows", "columns"), steps, strict=True):
             inner = Row(Num(a.size), Op.PLUS, Num(a.pad_before + a.pad_after), Op.MINUS, Num(a.extent))

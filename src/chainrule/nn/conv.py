@@ -127,6 +127,13 @@ class Conv2d(Module):
             raise ChainruleError("no patch matrix: run forward with Conv2d.path = 'im2col' first")
         return self._cache[0]
 
+    @property
+    def last_pads(self) -> win.Pads:
+        """(top, bottom, left, right): the padding the last forward used."""
+        if self._cache is None:
+            raise ChainruleError("no padding yet: run forward first")
+        return self._cache[2]
+
     def _use_flat(self, pads, width: int) -> bool:
         if self.path not in self.PATHS:
             raise ChainruleError(f"Conv2d.path is {self.path!r}; expected one of {', '.join(self.PATHS)}")
