@@ -24,6 +24,7 @@ from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.explain.doc import (
     ELL,
+    SUM,
     Document,
     Equations,
     Frac,
@@ -378,7 +379,7 @@ class _Writer:
                            for o in range(O) for c in range(C)]))
         if ws.bias is not None:
             doc.add(Prose("The bias is added to every output cell of its filter, so its gradient is the sum of dl/dY:"))
-            doc.add(Equations([(d(ELL, sym("b", "b", o + 1)), Row(Sym("Σ", r"\sum"), self.G(o)), Num(ws.grad_bias[o]))
+            doc.add(Equations([(d(ELL, sym("b", "b", o + 1)), Row(SUM, self.G(o)), Num(ws.grad_bias[o]))
                                for o in range(O)]))
 
         doc.add(Heading("Gradient of the input: the output gradient fully correlated with the kernel rotated by "
