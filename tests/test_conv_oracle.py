@@ -133,7 +133,7 @@ def test_pool_fast_equals_naive(seed):
     y = layer(x)
     dy = np.random.default_rng(seed).normal(size=y.shape)
     dx = layer.backward(dy)
-    pads = layer._pads()
+    pads = layer.pads(x.shape[2:])
     if isinstance(layer, cr.MaxPool2d):
         ry, rdx = ref.max_pool2d(x, dy, layer.kernel_size, layer.stride, pads, layer.dilation)
     else:

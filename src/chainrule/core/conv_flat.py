@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from chainrule.core import windows as win
+
 _POOL: ThreadPoolExecutor | None = None
 _BLAS = None
 THREADS = 2
@@ -78,8 +80,8 @@ class FlatConv:
         self.key = (tuple(x_shape), tuple(weight_shape), tuple(pads), tuple(dilation), np.dtype(dtype))
         self.N, self.C, self.H, self.W, self.O, self.kh, self.kw = N, C, H, W, O, kh, kw
         self.top, self.left, self.dh, self.dw = t, left, dh, dw
-        self.oh = H + t + b - dh * (kh - 1)
-        self.ow = W + left + r - dw * (kw - 1)
+        self.oh = win.AxisSteps(H, kh, 1, dh, t, b).output    # stride 1: the flat layout needs it
+        self.ow = win.AxisSteps(W, kw, 1, dw, left, r).output
         self.q = self.oh * W                                   # output positions per channel, W per row
         self.ck = C * kh * kw
         pre, post = left, dw * (kw - 1) - left                 # reads reach this far before / after

@@ -93,14 +93,13 @@ def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilat
                            ("padding", padding, 0), ("dilation", dilation, 1)):
         pair(v, name, minimum=least)  # whole numbers in range, or a clear error
     after = padding if padding_after is None else padding_after
-    padded = size + padding + after
-    extent = dilation * (kernel - 1) + 1
-    if extent > padded:
-        dil = f" (dilation {dilation} spreads it over {extent})" if dilation > 1 else ""
+    a = AxisSteps(size, kernel, stride, dilation, padding, after)
+    if a.extent > a.padded:
+        dil = f" (dilation {dilation} spreads it over {a.extent})" if dilation > 1 else ""
         pad = f"H={size}, P={padding}" if padding_after is None else f"H={size}, P={padding}+{after}"
         raise ChainruleError(f"kernel of size {kernel}{dil} is larger than the padded input of size "
-                             f"{padded} ({pad})")
-    return (padded - extent) // stride + 1
+                             f"{a.padded} ({pad})")
+    return a.output
 
 
 @dataclass(frozen=True)
@@ -152,24 +151,31 @@ class AxisSteps:
 
 def size_steps(hw: Pair, kernel: Pair, stride: Pair, padding: "Pair | str", dilation: Pair
                ) -> tuple[AxisSteps, AxisSteps]:
-    """The (height, width) calculations; raises the same clear error as ``output_shape`` when K does not fit."""
-    output_shape(hw, kernel, stride, padding, dilation)
+    """The (height, width) calculations; errors name the 2-D sizes when the kernel does not fit.
+
+    The one place the 2-D output size is worked out: ``output_shape`` and ``pads_and_shape`` read it.
+    """
     t, b, left, r = pads_for(hw, kernel, stride, dilation, padding)
-    return (AxisSteps(hw[0], kernel[0], stride[0], dilation[0], t, b),
-            AxisSteps(hw[1], kernel[1], stride[1], dilation[1], left, r))
+    h = AxisSteps(hw[0], kernel[0], stride[0], dilation[0], t, b)
+    w = AxisSteps(hw[1], kernel[1], stride[1], dilation[1], left, r)
+    if h.extent > h.padded or w.extent > w.padded:
+        dil = f" (dilated to {h.extent}×{w.extent})" if (h.extent, w.extent) != tuple(kernel) else ""
+        pad = f"P={t}" if (t, b, left, r) == (t,) * 4 else f"P={t},{b},{left},{r} (top,bottom,left,right)"
+        raise ChainruleError(f"kernel is {kernel[0]}×{kernel[1]}{dil} but the padded input is only "
+                             f"{h.padded}×{w.padded} (H×W={hw[0]}×{hw[1]}, {pad})")
+    return h, w
+
+
+def pads_and_shape(hw: Pair, kernel: Pair, stride: Pair, padding: "Pair | str", dilation: Pair
+                   ) -> tuple[Pads, Pair]:
+    """((top, bottom, left, right), (OH, OW)) of an H×W input, or the clear error of ``size_steps``."""
+    h, w = size_steps(hw, kernel, stride, padding, dilation)
+    return (h.pad_before, h.pad_after, w.pad_before, w.pad_after), (h.output, w.output)
 
 
 def output_shape(hw: Pair, kernel: Pair, stride: Pair, padding: "Pair | str", dilation: Pair) -> Pair:
     """(OH, OW) of an H×W input; errors name the 2-D sizes."""
-    t, b, left, r = pads_for(hw, kernel, stride, dilation, padding)
-    ph, pw = hw[0] + t + b, hw[1] + left + r
-    eh, ew = dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1
-    if eh > ph or ew > pw:
-        dil = f" (dilated to {eh}×{ew})" if (eh, ew) != tuple(kernel) else ""
-        pad = f"P={t}" if (t, b, left, r) == (t,) * 4 else f"P={t},{b},{left},{r} (top,bottom,left,right)"
-        raise ChainruleError(f"kernel is {kernel[0]}×{kernel[1]}{dil} but the padded input is only "
-                             f"{ph}×{pw} (H×W={hw[0]}×{hw[1]}, {pad})")
-    return (ph - eh) // stride[0] + 1, (pw - ew) // stride[1] + 1
+    return pads_and_shape(hw, kernel, stride, padding, dilation)[1]
 
 
 def pad(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
@@ -204,30 +210,32 @@ def windows(xp: np.ndarray, kernel: Pair, stride: Pair = (1, 1), dilation: Pair 
     """
     N, C, Hp, Wp = xp.shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    oh = (Hp - dh * (kh - 1) - 1) // sh + 1
-    ow = (Wp - dw * (kw - 1) - 1) // sw + 1
-    if oh < 1 or ow < 1:
-        raise ChainruleError(f"kernel is {kh}×{kw} but the padded input is only {Hp}×{Wp}")
+    # no size check here: every caller has run size_steps (output_shape / pads_and_shape), whose error
+    # names the unpadded sizes the user gave
+    oh = AxisSteps(Hp, kh, sh, dh, 0, 0).output
+    ow = AxisSteps(Wp, kw, sw, dw, 0, 0).output
     s = xp.strides
     return as_strided(xp, shape=(N, C, oh, ow, kh, kw),
                       strides=(s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw), writeable=False)
 
 
-def windows_backward(dwin: np.ndarray, padded_hw: Pair, stride: Pair = (1, 1),
+def windows_backward(dwin: np.ndarray, hw: Pair, pads: Pads, stride: Pair = (1, 1),
                      dilation: Pair = (1, 1)) -> np.ndarray:
-    """The adjoint of ``windows``: add each window's gradient back onto the pixels it covered.
+    """The adjoint of ``windows(pad(x, pads))``: add each window's gradient back onto the pixels it covered.
 
-    dwin : (N, C, OH, OW, KH, KW)  ->  (N, C, Hp, Wp).  One strided add per kernel offset (u, v),
-    vectorised over the batch, channels and all output positions; overlapping windows accumulate.
+    dwin : (N, C, OH, OW, KH, KW), hw = (H, W) of x unpadded  ->  (N, C, H, W).  One strided add per
+    kernel offset (u, v), vectorised over the batch, channels and all output positions; overlapping
+    windows accumulate; what lands on the padding is dropped (padding is a constant, not an input).
     """
     N, C, oh, ow, kh, kw = dwin.shape
     (sh, sw), (dh, dw) = stride, dilation
-    dx = np.zeros((N, C, *padded_hw), dtype=dwin.dtype)
+    t, b, left, r = pads
+    dx = np.zeros((N, C, hw[0] + t + b, hw[1] + left + r), dtype=dwin.dtype)
     for u in range(kh):
         for v in range(kw):
             r0, c0 = u * dh, v * dw
             dx[:, :, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += dwin[:, :, :, :, u, v]
-    return dx
+    return unpad(dx, pads)
 
 
 def as_nchw(x: np.ndarray, who: str, channels: int | None = None) -> tuple[np.ndarray, bool]:

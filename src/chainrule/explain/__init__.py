@@ -6,6 +6,7 @@ derive.py     Trace -> Document: the lines of the forward and backward pass
 doc.py        the document model (blocks of prose / aligned equations; maths as a small tree)
 numbers.py    how numbers are written (one place; also the rounding of --round-each-step)
 render_*.py   text, Markdown, LaTeX; JSON is ``Trace.to_dict``
+render.py     ``render_document(doc, fmt, …)``: the one format dispatch
 explanation.py  ``explain(net, x, y, …) -> Explanation``
 """
 

@@ -24,6 +24,7 @@ from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.explain.doc import (
     ELL,
+    SUM,
     Document,
     Equations,
     Frac,
@@ -41,9 +42,9 @@ from chainrule.explain.doc import (
     sym,
 )
 from chainrule.explain.numbers import NumberFormat
+from chainrule.explain.render import render_document
 from chainrule.nn.conv import Conv2d
 
-FORMATS = ("text", "markdown", "latex", "json")
 FLOOR_L, FLOOR_R = Sym("⌊", r"\left\lfloor "), Sym("⌋", r"\right\rfloor")
 
 
@@ -179,18 +180,7 @@ class ConvWorksheet:
     def render(self, fmt: str = "text", decimals: int = 5, max_cells: int = 64, standalone: bool = False) -> str:
         if fmt == "json":
             return json.dumps(self.to_dict()) + "\n"
-        from chainrule.explain.render_latex import render_latex
-        from chainrule.explain.render_markdown import render_markdown
-        from chainrule.explain.render_text import render_text
-
-        doc, nf = self.document(max_cells), NumberFormat(decimals)
-        if fmt == "text":
-            return render_text(doc, nf)
-        if fmt == "markdown":
-            return render_markdown(doc, nf)
-        if fmt == "latex":
-            return render_latex(doc, nf, standalone=standalone)
-        raise ChainruleError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+        return render_document(self.document(max_cells), fmt, NumberFormat(decimals), standalone=standalone)
 
     def png(self, path, cell=(0, 0), filt: int = 0, channel: int = 0) -> None:
         from chainrule.explain.convolution_png import draw
@@ -223,7 +213,7 @@ def conv_worksheet(x, kernel, stride=1, padding=0, dilation=1, bias=None, grad_o
     with np.errstate(all="ignore"):  # an overflow is one error below, not a RuntimeWarning
         y = layer.forward(x[None])[0]
     _check_finite(y, "the output Y")
-    pads = layer.pads(x.shape[1:])
+    pads = layer.last_pads  # what the forward just padded with, not computed again
     ws = ConvWorksheet(x=x, kernel=k, used=used, bias=b, layer=layer, pads=pads, xp=win.pad(x, pads),
                        patches=layer.patch_matrix[0, 0], y=y, flip=flip)
     if backward or grad_output is not None:
@@ -311,8 +301,7 @@ class _Writer:
         if any(ws.pads):
             doc.add(Prose(f"Padding: {t} row(s) above, {b} below, {left} column(s) left, {r} right, all zeros:"))
             doc.add(Equations([(self.X(c, hat=True), Mat(ws.xp[c])) for c in range(C)]))
-        steps = win.size_steps(ws.x.shape[1:], (kh, kw), (sh, sw), (t, left) if (t, left) == (b, r) else
-                               ws.layer.padding, (dh, dw))
+        steps = win.size_steps(ws.x.shape[1:], (kh, kw), (sh, sw), ws.layer.padding, (dh, dw))
         eq = []
         for name, a in zip(("rows", "columns"), steps, strict=True):
             inner = Row(Num(a.size), Op.PLUS, Num(a.pad_before + a.pad_after), Op.MINUS, Num(a.extent))
@@ -339,8 +328,9 @@ class _Writer:
                     terms = ws.forward_terms(o, i, j)
                     groups = []
                     for c in range(C):
-                        per_row = [Paren(joined(Op.PLUS, [product(Num(f), Num(xv))
-                                                           for f, xv, (cc, uu, _) in terms if cc == c and uu == u]))
+                        # terms run (c, u, v) row-major, so kernel row (c, u) is one contiguous slice of kw
+                        per_row = [Paren(joined(Op.PLUS, [product(Num(f), Num(xv)) for f, xv, _ in
+                                                           terms[(c * kh + u) * kw:(c * kh + u + 1) * kw]]))
                                    for u in range(kh)]
                         group = joined(Op.PLUS, per_row)
                         groups.append(Paren(group) if C > 1 else group)
@@ -377,8 +367,10 @@ class _Writer:
                             break
                         shown += 1
                         terms = ws.kernel_grad_terms(o, c, u, v)
+                        # terms run (i, j) row-major: output row i is one slice of ow, not a scan of oh·ow
                         per_row = [Paren(joined(Op.PLUS, [product(Num(g), Num(xv))
-                                                           for g, xv, (ii, _) in terms if ii == i])) for i in range(oh)]
+                                                           for g, xv, _ in terms[i * ow:(i + 1) * ow]]))
+                                   for i in range(oh)]
                         rows.append((d(ELL, self.F(o, c if self.multi_c else None, u + 1, v + 1)),
                                      joined(Op.PLUS, per_row), Num(ws.grad_kernel[o, c, u, v])))
         doc.add(Equations(rows))
@@ -387,7 +379,7 @@ class _Writer:
                            for o in range(O) for c in range(C)]))
         if ws.bias is not None:
             doc.add(Prose("The bias is added to every output cell of its filter, so its gradient is the sum of dl/dY:"))
-            doc.add(Equations([(d(ELL, sym("b", "b", o + 1)), Row(Sym("Σ", r"\sum"), self.G(o)), Num(ws.grad_bias[o]))
+            doc.add(Equations([(d(ELL, sym("b", "b", o + 1)), Row(SUM, self.G(o)), Num(ws.grad_bias[o]))
                                for o in range(O)]))
 
         doc.add(Heading("Gradient of the input: the output gradient fully correlated with the kernel rotated by "

@@ -145,7 +145,6 @@ def d(num: Sym, den: Sym) -> Frac:
     return Frac(Sym("∂" + num.text, r"\partial " + num.latex), Sym("∂" + den.text, r"\partial " + den.latex))
 
 
-PARTIAL = Sym("∂", r"\partial ")
 ELL = Sym("ℓ", r"\ell")
 HALF = Sym("½", r"\tfrac{1}{2}")
 SUM = Sym("Σ", r"\sum")

@@ -12,6 +12,7 @@ from chainrule.errors import ChainruleError
 from chainrule.explain.derive import Deriver
 from chainrule.explain.doc import Document
 from chainrule.explain.numbers import NumberFormat
+from chainrule.explain.render import render_document
 from chainrule.explain.render_latex import render_latex
 from chainrule.explain.render_markdown import render_markdown
 from chainrule.explain.render_text import render_text
@@ -78,15 +79,9 @@ class Explanation:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
 
     def render(self, fmt: str = "text", standalone: bool = False) -> str:
-        if fmt == "text":
-            return self.to_text()
-        if fmt == "markdown":
-            return self.to_markdown()
-        if fmt == "latex":
-            return self.to_latex(standalone=standalone)
         if fmt == "json":
             return self.to_json()
-        raise ChainruleError(f"format {fmt!r} is not one of text, markdown, latex, json")
+        return render_document(self.document, fmt, self.fmt, standalone=standalone)
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()

@@ -104,10 +104,6 @@ class Notation:
         """True when the stage's pre-activation and output are one symbol (output without activation)."""
         return self.pre(s) is self.post(s)
 
-    def weight_el(self, s: int, j: int, i: int) -> Sym:
-        """W_{j,i} of stage s (j from 1; i = 0 the bias); β_j for a single output."""
-        return self.weight(s).el(j, i)
-
     def name(self, s: int) -> str:
         """The --wrt / JSON name of stage s's weights: alpha, alpha1, alpha2 …, beta."""
         if s == self.L:

@@ -8,42 +8,31 @@ importing it. Attributes follow https://onnx.ai/onnx/operators/ at opset 17.
 
 from collections.abc import Callable
 
+from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 
 
-def _pair(v, what: str, path: str) -> tuple[int, int]:
-    """(h, w) from an int or a 2-sequence, PyTorch's convention for kernel_size, stride, padding …"""
-    if isinstance(v, int):
-        return v, v
-    v = tuple(v)
-    if len(v) != 2 or not all(isinstance(i, int) for i in v):
-        raise ChainruleError(f"layer {path}: {what} {v!r} is not an int or a pair of ints")
-    return v
+def _arg(parse: Callable, value, what: str, path: str):
+    """``parse(value, what)`` (``win.pair``, ``win.padding_arg``), its error prefixed by the layer's path."""
+    try:
+        return parse(value, what)
+    except ChainruleError as e:
+        raise ChainruleError(f"layer {path}: {e}") from None
 
 
 def _pads(padding, kernel, stride, dilation, hw, path: str) -> list[int] | None:
     """ONNX pads [h_begin, w_begin, h_end, w_end] from chainrule's padding (int, pair, 'valid', 'same').
 
-    'same' makes O = ⌈H/S⌉: total (O − 1)·S + D(K − 1) + 1 − H per axis, the odd one at the end (for
-    S = 1 that is D(K − 1), PyTorch's rule, whatever H is). With S > 1 the pads depend on H: None
-    when H is not known statically (the caller then uses auto_pad=SAME_UPPER, the same rule).
+    The numbers are ``win.pads_for``'s, the layer's own. With 'same' and S > 1 the pads depend on H:
+    None when H is not known statically (the caller then uses auto_pad=SAME_UPPER, the same rule).
     """
-    if padding == "valid":
-        return [0, 0, 0, 0]
-    if padding == "same":
-        total = []
-        for k, s, d, size in zip(kernel, stride, dilation, hw, strict=True):
-            if s == 1:
-                total.append(d * (k - 1))
-            elif size is None:
-                return None
-            else:
-                out = -(-size // s)
-                total.append(max((out - 1) * s + d * (k - 1) + 1 - size, 0))
-        begin = [t // 2 for t in total]
-        return begin + [t - b for t, b in zip(total, begin, strict=True)]
-    ph, pw = _pair(padding, "padding", path)
-    return [ph, pw, ph, pw]
+    padding = _arg(win.padding_arg, padding, "padding", path)
+    if padding == "same" and any(s > 1 and size is None for s, size in zip(stride, hw, strict=True)):
+        return None
+    # an unknown size only reaches pads_for where the pads do not depend on it (a number, 'valid', S = 1)
+    known = tuple(1 if size is None else size for size in hw)
+    top, bottom, left, right = win.pads_for(known, kernel, stride, dilation, padding)
+    return [top, left, bottom, right]
 
 
 # --- dense ---------------------------------------------------------------------------------------
@@ -76,8 +65,8 @@ def conv2d(g, layer, x: str, path: str) -> str:
         raise ChainruleError(f"layer {path} (Conv2d) has padding_mode={cfg['padding_mode']!r}; "
                              "ONNX Conv pads with zeros only")
     kernel = tuple(int(k) for k in layer.weight.data.shape[2:])
-    stride = _pair(cfg.get("stride", 1), "stride", path)
-    dilation = _pair(cfg.get("dilation", 1), "dilation", path)
+    stride = _arg(win.pair, cfg.get("stride", 1), "stride", path)
+    dilation = _arg(win.pair, cfg.get("dilation", 1), "dilation", path)
     padding = cfg.get("padding", 0)
     hw = g.shape_of(x)[2:] if padding == "same" and stride != (1, 1) else (None, None)
     pads = _pads(padding, kernel, stride, dilation, hw or (None, None), path)
@@ -90,9 +79,9 @@ def conv2d(g, layer, x: str, path: str) -> str:
 
 
 def _pool_attrs(cfg: dict, path: str) -> tuple[dict, tuple[int, int], tuple[int, int]]:
-    kernel = _pair(cfg["kernel_size"], "kernel_size", path)
-    stride = kernel if cfg.get("stride") is None else _pair(cfg["stride"], "stride", path)
-    dilation = _pair(cfg.get("dilation", 1), "dilation", path)
+    kernel = _arg(win.pair, cfg["kernel_size"], "kernel_size", path)
+    stride = kernel if cfg.get("stride") is None else _arg(win.pair, cfg["stride"], "stride", path)
+    dilation = _arg(win.pair, cfg.get("dilation", 1), "dilation", path)
     attrs = {"kernel_shape": list(kernel), "strides": list(stride),
              "pads": _pads(cfg.get("padding", 0), kernel, stride, dilation, (None, None), path),
              "ceil_mode": int(bool(cfg.get("ceil_mode", False)))}

@@ -3,6 +3,8 @@
 Each direction is a table from layer type to a small converter, so a new layer adds one entry each.
 """
 
+import functools
+
 import numpy as np
 
 from chainrule.errors import ChainruleError
@@ -28,37 +30,39 @@ def _tensor(torch, a: np.ndarray):
 
 
 # --- chainrule -> torch ----------------------------------------------------------------------------
+def _copy_params_to(torch, m: Module, t):
+    """t (a torch module) with m's weight and bias copied in, bitwise."""
+    with torch.no_grad():
+        t.weight.copy_(_tensor(torch, m.weight.data))
+        if m.bias is not None:
+            t.bias.copy_(_tensor(torch, m.bias.data))
+    return t
+
+
 def _linear_to(torch, m: Linear):
     t = torch.nn.Linear(m.in_features, m.out_features, bias=m.bias is not None,
                         dtype=getattr(torch, str(m.weight.dtype)))
-    with torch.no_grad():
-        t.weight.copy_(_tensor(torch, m.weight.data))
-        if m.bias is not None:
-            t.bias.copy_(_tensor(torch, m.bias.data))
-    return t
+    return _copy_params_to(torch, m, t)
 
 
 def _conv_to(torch, m: Conv2d):
-    padding = m.padding
-    if padding == "same" and m.stride != (1, 1):
-        # PyTorch refuses padding='same' with stride > 1: pad (possibly unequally) first, then convolve
-        padding = (0, 0)
-    kw = dict(stride=m.stride, padding=padding, dilation=m.dilation, groups=m.groups, bias=m.bias is not None,
+    kw = dict(stride=m.stride, dilation=m.dilation, groups=m.groups, bias=m.bias is not None,
               dtype=getattr(torch, str(m.weight.dtype)))
-    if m.padding == "same" and padding == (0, 0):
-        t = _same_strided_conv(torch)(m.in_channels, m.out_channels, m.kernel_size, **kw)
+    if m.padding == "same" and m.stride != (1, 1):
+        # PyTorch refuses padding='same' with stride > 1: pad (possibly unequally) first, then convolve
+        t = _same_strided_conv(torch)(m.in_channels, m.out_channels, m.kernel_size, padding=(0, 0), **kw)
         t.pads_for = m.pads
     else:
-        t = torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, **kw)
-    with torch.no_grad():
-        t.weight.copy_(_tensor(torch, m.weight.data))
-        if m.bias is not None:
-            t.bias.copy_(_tensor(torch, m.bias.data))
-    return t
+        t = torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, padding=m.padding, **kw)
+    return _copy_params_to(torch, m, t)
 
 
+@functools.cache
 def _same_strided_conv(torch):
-    """A torch Conv2d that first zero-pads its input as chainrule's padding='same' with stride > 1 does."""
+    """A torch Conv2d that first zero-pads its input as chainrule's padding='same' with stride > 1 does.
+
+    One class per torch module (cached), so ``from_torch`` recognises it by its type.
+    """
 
     class SameStridedConv2d(torch.nn.Conv2d):
         def forward(self, x):
@@ -68,6 +72,7 @@ def _same_strided_conv(torch):
     return SameStridedConv2d
 
 
+# Sequential is converted by to_torch itself (to name where a bad layer sits), not through this table
 TO_TORCH = {
     Linear: _linear_to,
     Conv2d: _conv_to,
@@ -79,44 +84,51 @@ TO_TORCH = {
     act.ReLU: lambda torch, m: torch.nn.ReLU(),
     act.Identity: lambda torch, m: torch.nn.Identity(),
     act.Softmax: lambda torch, m: torch.nn.Softmax(dim=m.dim),
-    Sequential: lambda torch, m: torch.nn.Sequential(*(to_torch(layer) for layer in m)),
 }
 
 
 def to_torch(model: Module, _path: str = "model"):
     """An equivalent ``torch.nn`` module holding copies of ``model``'s weights (bitwise, same dtype)."""
     torch = _torch()
-    if type(model) is Sequential:  # here rather than in the table, to name where a bad layer sits
+    if type(model) is Sequential:  # here rather than in TO_TORCH, to name where a bad layer sits
         return torch.nn.Sequential(*(to_torch(layer, f"{_path}[{i}]") for i, layer in enumerate(model)))
     convert = TO_TORCH.get(type(model))
     if convert is None:
+        names = sorted([*(t.__name__ for t in TO_TORCH), "Sequential"])
         raise ChainruleError(f"layer {_path} ({type(model).__name__}) has no PyTorch equivalent in chainrule's "
-                             f"converter; it converts {', '.join(sorted(t.__name__ for t in TO_TORCH))}")
+                             f"converter; it converts {', '.join(names)}")
     return convert(torch, model)
 
 
 # --- torch -> chainrule ----------------------------------------------------------------------------
-def _linear_from(t) -> Linear:
-    dtype = str(t.weight.dtype).removeprefix("torch.")
-    m = Linear(t.in_features, t.out_features, bias=t.bias is not None, dtype=dtype, rng=0)
+def _copy_params_from(t, m: Module):
+    """m with t's (a torch module's) weight and bias copied in, bitwise."""
     m.weight.data[...] = t.weight.detach().cpu().numpy()
     if t.bias is not None:
         m.bias.data[...] = t.bias.detach().cpu().numpy()
     return m
 
 
-def _conv_from(t) -> Conv2d:
+def _linear_from(t) -> Linear:
+    dtype = str(t.weight.dtype).removeprefix("torch.")
+    return _copy_params_from(t, Linear(t.in_features, t.out_features, bias=t.bias is not None, dtype=dtype, rng=0))
+
+
+def _conv_from(t, padding=None) -> Conv2d:
+    """``padding`` overrides t.padding (``_same_strided_from``: 'same' that torch could not hold)."""
     if t.padding_mode != "zeros":
         raise ChainruleError(f"Conv2d with padding_mode={t.padding_mode!r} is not supported; chainrule pads "
                              "with zeros")
     dtype = str(t.weight.dtype).removeprefix("torch.")
-    padding = "same" if hasattr(t, "pads_for") else t.padding  # our own SameStridedConv2d, coming back
-    m = Conv2d(t.in_channels, t.out_channels, t.kernel_size, stride=t.stride, padding=padding,
+    m = Conv2d(t.in_channels, t.out_channels, t.kernel_size, stride=t.stride,
+               padding=t.padding if padding is None else padding,
                dilation=t.dilation, groups=t.groups, bias=t.bias is not None, dtype=dtype, rng=0)
-    m.weight.data[...] = t.weight.detach().cpu().numpy()
-    if t.bias is not None:
-        m.bias.data[...] = t.bias.detach().cpu().numpy()
-    return m
+    return _copy_params_from(t, m)
+
+
+def _same_strided_from(t) -> Conv2d:
+    """to_torch's stand-in for padding='same' with stride > 1, coming back."""
+    return _conv_from(t, padding="same")
 
 
 def _maxpool_from(t) -> MaxPool2d:
@@ -133,6 +145,7 @@ def _avgpool_from(t) -> AvgPool2d:
 
 
 def _from_table(torch) -> dict:
+    """torch type -> converter; Sequential is converted by from_torch itself (to track each child's position)."""
     nn = torch.nn
     return {
         nn.Linear: _linear_from,
@@ -145,12 +158,7 @@ def _from_table(torch) -> dict:
         nn.ReLU: lambda t: act.ReLU(),
         nn.Identity: lambda t: act.Identity(),
         nn.Softmax: lambda t: act.Softmax(dim=-1 if t.dim is None else t.dim),
-        nn.Sequential: lambda t: Sequential(*(from_torch(c) for c in t)),
     }
-
-
-# extra torch-type -> converter entries registered by other layer modules (conv, pooling …)
-FROM_TORCH_EXTRA: dict = {}
 
 
 def from_torch(module, _path: str = "model") -> Module:
@@ -160,17 +168,18 @@ def from_torch(module, _path: str = "model") -> Module:
     the module and where it sits, e.g. "PyTorch module Dropout at model[2] is not supported".
     """
     torch = _torch()
-    table = {**_from_table(torch), **FROM_TORCH_EXTRA}
     if type(module) is torch.nn.Sequential:  # here rather than in the table, to track each child's position
         return Sequential(*(from_torch(child, f"{_path}[{i}]") for i, child in enumerate(module)))
+    table = _from_table(torch)
     convert = table.get(type(module))
-    if convert is None and isinstance(module, torch.nn.Conv2d) and hasattr(module, "pads_for"):
-        convert = _conv_from  # to_torch's stand-in for 'same' padding with stride > 1
+    if type(module) is _same_strided_conv(torch):
+        convert = _same_strided_from
     if convert is None:
         if not isinstance(module, torch.nn.Module):
             raise ChainruleError(f"{_path} is a {type(module).__name__}, not a PyTorch module")
+        names = sorted([*(t.__name__ for t in table), "Sequential"])
         raise ChainruleError(f"PyTorch module {type(module).__name__} at {_path} is not supported; chainrule "
-                             f"converts {', '.join(sorted(t.__name__ for t in table))}")
+                             f"converts {', '.join(names)}")
     try:
         return convert(module)
     except ChainruleError as e:

@@ -48,9 +48,7 @@ def conv2d_backward(dy: np.ndarray, cols: np.ndarray, weight: np.ndarray, x_shap
     db = dy.sum(axis=(0, 2, 3))
     dcols = weight.reshape(G, Og, Cg * kh * kw).transpose(0, 2, 1) @ dyg   # (N, G, Cg·KH·KW, OH·OW)
     dwin = dcols.reshape(N, C, kh, kw, oh, ow).transpose(0, 1, 4, 5, 2, 3)  # (N, C, OH, OW, KH, KW)
-    t, b, left, r = pads
-    dxp = win.windows_backward(dwin, (H + t + b, W + left + r), stride, dilation)
-    return win.unpad(dxp, pads), dW, db
+    return win.windows_backward(dwin, (H, W), pads, stride, dilation), dW, db
 
 
 class Conv2d(Module):
@@ -105,8 +103,8 @@ class Conv2d(Module):
         if x4.dtype != W.dtype:
             x4 = x4.astype(W.dtype)
         hw = x4.shape[2:]
-        self.output_shape(hw)  # size check with a readable message
-        pads = self.pads(hw)
+        # one computation: the pads, and a readable error when the kernel does not fit
+        pads, _ = win.pads_and_shape(hw, self.kernel_size, self.stride, self.padding, self.dilation)
         b = None if self.bias is None else self.bias.data
         if self._use_flat(pads, hw[1]):
             key = (x4.shape, W.shape, pads, self.dilation, W.dtype)
@@ -128,6 +126,13 @@ class Conv2d(Module):
         if self._cache is None or self._cache[0] is None:
             raise ChainruleError("no patch matrix: run forward with Conv2d.path = 'im2col' first")
         return self._cache[0]
+
+    @property
+    def last_pads(self) -> win.Pads:
+        """(top, bottom, left, right): the padding the last forward used."""
+        if self._cache is None:
+            raise ChainruleError("no padding yet: run forward first")
+        return self._cache[2]
 
     def _use_flat(self, pads, width: int) -> bool:
         if self.path not in self.PATHS:

@@ -16,7 +16,7 @@ from chainrule.nn.module import Module
 class _Pool2d(Module):
     """Shared arguments: kernel_size, stride (default = kernel_size), padding ≥ 0 (at most half a kernel)."""
 
-    _dilation = (1, 1)
+    dilation = (1, 1)  # MaxPool2d sets its own; AvgPool2d has none (as in PyTorch)
 
     def __init__(self, kernel_size, stride=None, padding=0):
         self.kernel_size = win.pair(kernel_size, "kernel_size")
@@ -31,20 +31,20 @@ class _Pool2d(Module):
                 raise ChainruleError(f"{type(self).__name__} padding {self.padding} is more than half the "
                                      f"kernel {self.kernel_size}; padding must be ≤ {e // 2}")
 
-    def _pads(self) -> win.Pads:
-        ph, pw = self.padding
-        return ph, ph, pw, pw
+    def pads(self, hw) -> win.Pads:
+        """(top, bottom, left, right) padding for an H×W input."""
+        return win.pads_for(hw, self.kernel_size, self.stride, self.dilation, self.padding)
 
     def output_shape(self, hw) -> tuple[int, int]:
-        return win.output_shape(tuple(hw), self.kernel_size, self.stride, self.padding, self._dilation)
+        return win.output_shape(tuple(hw), self.kernel_size, self.stride, self.padding, self.dilation)
 
     def _windows(self, x, fill: float):
         """(x as NCHW, unbatched?, windows view (N, C, OH, OW, KH, KW), pads)."""
         x4, unbatched = win.as_nchw(x, repr(self))
-        self.output_shape(x4.shape[2:])
-        pads = self._pads()
+        # one computation: the pads, and a readable error when the kernel does not fit
+        pads, _ = win.pads_and_shape(x4.shape[2:], self.kernel_size, self.stride, self.padding, self.dilation)
         xp = win.pad(x4, pads, fill)
-        return x4, unbatched, win.windows(xp, self.kernel_size, self.stride, self._dilation), pads
+        return x4, unbatched, win.windows(xp, self.kernel_size, self.stride, self.dilation), pads
 
     def config(self) -> dict:
         return {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
@@ -56,8 +56,8 @@ class _Pool2d(Module):
         s = f"kernel_size={short(self.kernel_size)}, stride={short(self.stride)}"
         if self.padding != (0, 0):
             s += f", padding={short(self.padding)}"
-        if self._dilation != (1, 1):
-            s += f", dilation={short(self._dilation)}"
+        if self.dilation != (1, 1):
+            s += f", dilation={short(self.dilation)}"
         return s
 
 
@@ -69,7 +69,7 @@ class MaxPool2d(_Pool2d):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
         super().__init__(kernel_size, stride, padding)
-        self.dilation = self._dilation = win.pair(dilation, "dilation")
+        self.dilation = win.pair(dilation, "dilation")
         self._check_padding(self.kernel_size)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -95,9 +95,7 @@ class MaxPool2d(_Pool2d):
             taken |= hit
             np.multiply(hit, dy4, out=dslabs[k])
         dwin = dslabs.reshape(kh, kw, *dy4.shape).transpose(2, 3, 4, 5, 0, 1)  # (N, C, OH, OW, KH, KW)
-        t, b, left, r = pads
-        dxp = win.windows_backward(dwin, (H + t + b, W + left + r), self.stride, self.dilation)
-        dx = win.unpad(dxp, pads)
+        dx = win.windows_backward(dwin, (H, W), pads, self.stride, self.dilation)
         return dx[0] if unbatched else dx
 
     def config(self) -> dict:
@@ -126,6 +124,5 @@ class AvgPool2d(_Pool2d):
         dy4 = dy[None] if unbatched else dy
         kh, kw = self.kernel_size
         share = np.broadcast_to((dy4 / (kh * kw))[..., None, None], (*dy4.shape, kh, kw))
-        t, b, left, r = pads
-        dx = win.unpad(win.windows_backward(share, (H + t + b, W + left + r), self.stride), pads)
+        dx = win.windows_backward(share, (H, W), pads, self.stride)
         return dx[0] if unbatched else dx
