@@ -21,7 +21,7 @@ from chainrule.optim import OPTIMIZERS, Optimizer
 from chainrule.serialize import save_model
 from chainrule.train import checkpoint as ckpt
 from chainrule.train.loop import Diverged, epoch_order, run_epoch
-from chainrule.train.metrics import confusion_matrix, evaluate, format_confusion, write_metrics
+from chainrule.train.metrics import Evaluation, confusion_matrix, evaluate, format_confusion, write_metrics
 from chainrule.train.models import build_model, parse_hidden
 from chainrule.train.progress import Progress
 
@@ -32,7 +32,7 @@ DEFAULTS = {
     "optimizer": "sgd", "lr": None, "momentum": 0.9, "weight_decay": 0.0,
     "batch_size": 32, "epochs": 20, "shuffle": True, "seed": 0, "dtype": "float64", "threads": 1,
 }
-OUTPUTS = (ckpt.NAME, "model.safetensors", "metrics.json", "metrics.csv", "learning-curves.png")
+OUTPUTS = ("model.safetensors", ckpt.NAME, "metrics.json", "metrics.csv", "learning-curves.png")
 # the CNN preset trains steadily with Adam; SGD at the MLP's rate oscillates on digits
 PRESET_DEFAULTS = {"cnn": {"optimizer": "adam", "lr": 0.002, "epochs": 15}}
 DEFAULT_LR = {"sgd": 0.05, "adagrad": 0.05, "adam": 1e-3}
@@ -279,6 +279,7 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
             ckpt.save_checkpoint(out, ckpt.Checkpoint(net, opt.state_dict(), epoch, step, state, history, s,
                                                       p.extra))
 
+    last = None  # this session's final Evaluation of the confusion matrix's set, if an epoch ran
     with _StopFlag() as stop, blas_threads(int(s["threads"])):
         for e in range(epoch0, epochs):
             state = rng.bit_generator.state
@@ -316,7 +317,8 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
             save(e + 1, 0, rng.bit_generator.state)
             if out is not None:
                 write_metrics(out, history)
-    _finish(p, history, out)
+            last = va if va is not None else tr  # the confusion matrix's set, as _finish picks it
+    _finish(p, history, out, last)
     return 0
 
 
@@ -336,7 +338,9 @@ def _epoch_line(h: dict, epochs: int, task: str) -> str:
     return text + f"  ({h['seconds']:.2f} s)"
 
 
-def _finish(p: Prepared, history: list[dict], out: Path | None) -> None:
+def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evaluation | None = None) -> None:
+    """Save the model and print the summary; ``last_eval`` is the final epoch's Evaluation of the
+    validation set (the training set when there is none), None when no epoch ran in this session."""
     task = p.settings["task"]
     if out is not None:
         save_model(out / "model.safetensors", p.net, p.extra)
@@ -352,11 +356,10 @@ def _finish(p: Prepared, history: list[dict], out: Path | None) -> None:
              + f"; {per_epoch:.2f} s per epoch ({len(p.train) / per_epoch:,.0f} examples/s)"]
     if task == "classification":
         ds = p.val if p.val is not None else p.train
-        ev = evaluate(p.net, p.loss, ds.X, ds.y, task)
+        ev = last_eval if last_eval is not None else evaluate(p.net, p.loss, ds.X, ds.y, task)
         lines.append(f"confusion matrix ({'validation' if p.val is not None else 'training'} set; "
                      "rows true, columns predicted):")
         lines.append(format_confusion(confusion_matrix(ds.y, ev.predictions, p.extra["classes"])))
     if out is not None:
-        lines.append(f"wrote {out}/: model.safetensors, checkpoint.safetensors, metrics.json, metrics.csv, "
-                     "learning-curves.png")
+        lines.append(f"wrote {out}/: {', '.join(OUTPUTS)}")
     print("\n".join(lines), flush=True)
