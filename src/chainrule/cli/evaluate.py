@@ -19,12 +19,10 @@ def run(args) -> int:
     from chainrule.train.use import load_for_model, load_trained, loss_of
 
     net, extra = load_trained(args.model)
-    ds = load_for_model(extra, args.data, args.labels, need_labels=True)
+    ds = load_for_model(extra, args.data, args.labels, need_labels=True, dtype=net.dtype or np.float64)
     if ds.y is None:
         raise ChainruleError(f"{args.data}: has no labels; evaluate needs them")
-    X = ds.X.astype(net.dtype or np.float64)
-    y = ds.y.astype(X.dtype) if extra["task"] == "regression" else ds.y
-    ev = evaluate(net, loss_of(extra), X, y, extra["task"])
+    ev = evaluate(net, loss_of(extra), ds.X, ds.y, extra["task"])
     print(f"examples: {len(ds)}")
     print(f"loss ({extra['loss']}): {ev.loss!r}")
     if extra["task"] == "classification":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainrule.data import Dataset, Scaler, load_data, load_digits, parse_shape, train_validation_split
+from chainrule.data import Dataset, Scaler, load_data, load_digits, parse_shape, ready, train_validation_split
 from chainrule.errors import ChainruleError
 from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss, SquaredError
 from chainrule.nn.module import check_dtype
@@ -144,7 +144,7 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
     if s["task"] == "classification" and not isinstance(loss, CrossEntropyLoss):
         raise ChainruleError(f"classification trains with cross-entropy; the model asks for {type(loss).__name__} "
                              "(use --task regression for real-valued targets)")
-    train, val = (_ready(d, scaler, want, dtype) if d is not None else None for d in (train, val))
+    train, val = (ready(d, scaler, want, dtype) if d is not None else None for d in (train, val))
     _check_output_width(net, train, outputs, s["model"])
     opt = make_optimizer(s, net.parameters())
     loss_name = next(k for k, v in LOSSES.items() if type(loss) is v)
@@ -155,12 +155,6 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
         opt.load_state_dict(resume.optim_state)
         rng.bit_generator.state = resume.rng_state
     return Prepared(s, train, val, net, loss, opt, rng, extra)
-
-
-def _ready(d: Dataset, scaler: Scaler, want: tuple[int, ...], dtype) -> Dataset:
-    X = scaler.transform(d.X).reshape((len(d), *want)).astype(dtype)
-    y = d.y.astype(dtype) if d.task == "regression" else d.y
-    return Dataset(np.ascontiguousarray(X), y, d.task, d.source)
 
 
 def _check_output_width(net, train: Dataset, outputs: int, model: str) -> None:
