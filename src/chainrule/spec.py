@@ -128,11 +128,11 @@ class Spec:
                                      f"has {m.shape[1]} columns; expected {width + 1} ({what} {width} "
                                      "+ 1 for the bias in column 0)"
                                      + (f"; or key 'x', with {width} value(s), is the wrong input" if from_x else ""))
-                if not ls.bias and np.any(m[:, 0]):
-                    raise self.error(f"{where}, key 'bias'", "is false but column 0 of 'weights' is not zero")
-                layer = Linear(m.shape[1] - 1, m.shape[0], bias=ls.bias, dtype=dtype, rng=0)
-                layer.folded = m
-                return layer
+                try:
+                    return Linear.from_folded(m, dtype=dtype, bias=ls.bias)
+                except ChainruleError:  # shape and values were checked when parsing: only the bias column is left
+                    raise self.error(f"{where}, key 'bias'",
+                                     "is false but column 0 of 'weights' is not zero") from None
             if ls.units is None:
                 raise self.error(where, "a linear layer needs 'weights' (folded matrix) or 'units' (its width)")
             if width is None:
