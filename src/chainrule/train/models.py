@@ -81,8 +81,8 @@ def from_spec(path: str, shape: tuple[int, ...], outputs: int, dtype, rng, init:
     spec = load_spec(path)
     if not spec.layers:
         raise ChainruleError(f"{path}: the spec lists no [[layers]]")
-    if spec.loss is None and spec.layers[-1].activation == "softmax":
-        spec.loss = "cross-entropy"  # a final softmax means cross-entropy, fused into the loss as in PyTorch
+    if spec.loss is None:
+        spec.loss = spec.implied_loss(spec.layers)
     first = spec.layers[0].type
     want = spec.input if spec.input is not None else (
         (int(np.prod(shape)),) if first == "linear" else tuple(shape))
