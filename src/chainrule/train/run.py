@@ -29,13 +29,15 @@ DEFAULTS = {
     "train": None, "train_labels": None, "validation": None, "validation_labels": None,
     "val_split": 0.2, "split_seed": 0, "image_shape": None, "task": "classification", "scale": "standard",
     "model": "mlp", "hidden": "128", "activation": "tanh", "init": "default",
-    "optimizer": "sgd", "lr": None, "momentum": 0.9, "weight_decay": 0.0,
+    "optimizer": "sgd", "lr": None, "momentum": None, "weight_decay": 0.0,
     "batch_size": 32, "epochs": 20, "shuffle": True, "seed": 0, "dtype": "float64", "threads": 1,
 }
 OUTPUTS = ("model.safetensors", ckpt.NAME, "metrics.json", "metrics.csv", "learning-curves.png")
 # the CNN preset trains steadily with Adam; SGD at the MLP's rate oscillates on digits
 PRESET_DEFAULTS = {"cnn": {"optimizer": "adam", "lr": 0.002, "epochs": 15}}
-DEFAULT_LR = {"sgd": 0.05, "adagrad": 0.05, "adam": 1e-3}
+# what an unset --lr / --momentum means for each optimiser (only SGD has momentum)
+OPTIMIZER_DEFAULTS = {"sgd": {"lr": 0.05, "momentum": 0.9}, "adagrad": {"lr": 0.05, "momentum": 0.0},
+                      "adam": {"lr": 1e-3, "momentum": 0.0}}
 
 
 @dataclass
@@ -67,10 +69,9 @@ def resolve(settings: dict) -> dict:
         raise ChainruleError(f"--seed must be ≥ 0 (NumPy's seeds are non-negative), got {s['seed']}")
     if s["optimizer"] not in OPTIMIZERS:
         raise ChainruleError(f"--optimizer {s['optimizer']!r}: expected one of {', '.join(OPTIMIZERS)}")
-    if s["lr"] is None:
-        s["lr"] = DEFAULT_LR[s["optimizer"]]
-    if s["optimizer"] != "sgd" and settings.get("momentum") is None:
-        s["momentum"] = 0.0
+    for k, v in OPTIMIZER_DEFAULTS[s["optimizer"]].items():
+        if s[k] is None:
+            s[k] = v
     for k, low in (("batch_size", 1), ("epochs", 1), ("threads", 1)):
         if int(s[k]) < low:
             raise ChainruleError(f"--{k.replace('_', '-')} must be ≥ {low}, got {s[k]}")
