@@ -14,14 +14,11 @@ def register(sub) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from chainrule.errors import ChainruleError
     from chainrule.train.metrics import confusion_matrix, evaluate, format_confusion
     from chainrule.train.use import load_for_model, load_trained, loss_of
 
     net, extra = load_trained(args.model)
     ds = load_for_model(extra, args.data, args.labels, need_labels=True, dtype=net.dtype or np.float64)
-    if ds.y is None:
-        raise ChainruleError(f"{args.data}: has no labels; evaluate needs them")
     ev = evaluate(net, loss_of(extra), ds.X, ds.y, extra["task"])
     print(f"examples: {len(ds)}")
     print(f"loss ({extra['loss']}): {ev.loss!r}")

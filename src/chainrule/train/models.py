@@ -17,8 +17,6 @@ from chainrule.nn.linear import Linear
 from chainrule.nn.losses import Loss
 from chainrule.nn.module import Module
 
-INITS = ("default", "zeros", "uniform", "xavier", "he")  # plus initialize()'s own names and aliases
-
 
 def parse_hidden(text: str) -> list[int]:
     """"128,64" → [128, 64]; "" or "none" → [] (no hidden layer)."""
@@ -79,8 +77,6 @@ def from_spec(path: str, shape: tuple[int, ...], outputs: int, dtype, rng, init:
     from chainrule.spec import load_spec
 
     spec = load_spec(path)
-    if not spec.layers:
-        raise ChainruleError(f"{path}: the spec lists no [[layers]]")
     if spec.loss is None:
         spec.loss = spec.implied_loss(spec.layers)
     first = spec.layers[0].type
