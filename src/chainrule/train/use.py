@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.data import Dataset, Scaler, load_data, ready
-from chainrule.data.csv import read_csv_rows
-from chainrule.data.dataset import check_features, check_targets
+from chainrule.data.csv import read_csv_rows, rows_to_dataset
 from chainrule.errors import ChainruleError
 from chainrule.nn.losses import LOSSES
 from chainrule.serialize import load_model
@@ -44,11 +43,8 @@ def load_for_model(extra: dict, data: "str | Path", labels: "str | Path | None",
             raise ChainruleError(f"{data}: no such file")
         rows, first = read_csv_rows(data)
         width = rows.shape[1]
-        if width == features + 1:
-            ds = Dataset(check_features(rows[:, 1:], str(data), first),
-                         check_targets(rows[:, 0], task, str(data), first), task, str(data))
-        elif width == features and not need_labels:
-            ds = Dataset(check_features(rows, str(data), first), None, task, str(data))
+        if width == features + 1 or (width == features and not need_labels):
+            ds = rows_to_dataset(rows, first, data, task, labelled=width == features + 1)
         else:
             want = f"{features + 1} (label, then {features} features)"
             if not need_labels:
