@@ -30,6 +30,24 @@ class Optimizer:
                                  + f", got {value}")
         return float(value)
 
+    weight_decay: float = 0.0
+    _scratch: "list[np.ndarray] | None" = None  # one buffer per parameter, made at the first step
+
+    def _decayed_grad(self, i: int, p: Parameter) -> np.ndarray:
+        """g + λ p for parameter ``i``, written into its scratch buffer (``p.grad`` itself when λ = 0).
+
+        The buffers are made once, so a step allocates nothing; ``self._scratch[i]`` is free for the
+        caller's own use once it is done with the returned gradient.
+        """
+        if self._scratch is None:
+            self._scratch = [np.empty_like(q.data) for q in self.params]
+        if not self.weight_decay:
+            return p.grad
+        buf = self._scratch[i]
+        np.multiply(p.data, self.weight_decay, out=buf)
+        buf += p.grad
+        return buf
+
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad.fill(0)
@@ -63,21 +81,13 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum, self.weight_decay = self._check("momentum", momentum), self._check("weight_decay", weight_decay)
         self.velocity = [np.zeros_like(p.data) for p in self.params] if momentum else []
-        self._scratch = None
 
     def step(self) -> None:
-        lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        if self._scratch is None:  # one buffer per parameter: a step allocates nothing
-            self._scratch = [np.empty_like(p.data) for p in self.params]
+        lr, mu = self.lr, self.momentum
         first = self.steps == 0
         for i, p in enumerate(self.params):
+            g = self._decayed_grad(i, p)
             buf = self._scratch[i]
-            if wd:
-                np.multiply(p.data, wd, out=buf)
-                buf += p.grad  # g + λ p
-                g = buf
-            else:
-                g = p.grad
             if mu:
                 v = self.velocity[i]
                 if first:  # PyTorch starts the buffer at the first gradient
@@ -100,12 +110,19 @@ class Adagrad(Optimizer):
         super().__init__(params, lr)
         self.eps, self.weight_decay = self._check("eps", eps), self._check("weight_decay", weight_decay)
         self.sum_sq = [np.zeros_like(p.data) for p in self.params]
+        self._denom = [np.empty_like(p.data) for p in self.params]
 
     def step(self) -> None:
-        for p, G in zip(self.params, self.sum_sq, strict=True):
-            g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
-            G += g * g
-            p.data -= self.lr * g / (np.sqrt(G) + self.eps)
+        for i, (p, G, d) in enumerate(zip(self.params, self.sum_sq, self._denom, strict=True)):
+            g = self._decayed_grad(i, p)
+            np.multiply(g, g, out=d)
+            G += d
+            np.sqrt(G, out=d)
+            d += self.eps  # √G + ε
+            buf = self._scratch[i]
+            np.multiply(g, self.lr, out=buf)
+            buf /= d
+            p.data -= buf
         self.steps += 1
 
 
@@ -121,19 +138,32 @@ class Adam(Optimizer):
         self.eps, self.weight_decay = self._check("eps", eps), self._check("weight_decay", weight_decay)
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
+        self._tmp = [np.empty_like(p.data) for p in self.params]
+        # float64 even for float32 parameters: the denominator and the step have always been computed
+        # in float64 there (√c₂ is a NumPy float64), and a resumed run must end bit for bit the same
+        self._denom = [np.empty(p.data.shape, np.float64) for p in self.params]
 
     def step(self) -> None:
         self.steps += 1
         b1, b2, t = self.beta1, self.beta2, self.steps
         c1, c2 = 1 - b1 ** t, 1 - b2 ** t
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
-            g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        root_c2, step_size = np.sqrt(c2), self.lr / c1
+        for i, (p, m, v, tmp, d) in enumerate(zip(self.params, self.m, self.v, self._tmp, self._denom,
+                                                    strict=True)):
+            g = self._decayed_grad(i, p)
             m *= b1
-            m += (1 - b1) * g
+            np.multiply(g, 1 - b1, out=tmp)
+            m += tmp
             v *= b2
-            v += (1 - b2) * g * g
-            denom = np.sqrt(v) / np.sqrt(c2) + self.eps
-            p.data -= (self.lr / c1) * m / denom
+            np.multiply(g, 1 - b2, out=tmp)
+            tmp *= g
+            v += tmp
+            np.sqrt(v, out=d)
+            d /= root_c2
+            d += self.eps  # √v̂ + ε
+            np.multiply(m, step_size, out=tmp)
+            np.divide(tmp, d, out=d)  # lr · m̂ / (√v̂ + ε)
+            p.data -= d
 
 
 OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "adam": Adam}

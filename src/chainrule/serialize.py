@@ -18,25 +18,41 @@ FORMAT = "chainrule"
 VERSION = 1
 
 
-def save_model(path: "str | os.PathLike", model: Module, extra: dict | None = None) -> None:
-    """Write ``model`` (weights + architecture) and optional JSON-able ``extra`` metadata to ``path``."""
+def write_safetensors(path: "str | os.PathLike", tensors: dict, key: str, meta: dict) -> None:
+    """Atomically write ``tensors`` (name -> array) with ``meta`` as JSON under the metadata ``key``."""
     from safetensors.numpy import save
 
+    arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+    atomic_write_bytes(path, save(arrays, metadata={key: json.dumps(meta)}))
+
+
+def read_safetensors(path: "str | os.PathLike", what: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The tensors of ``path`` and its ``__metadata__`` (key -> JSON text, as written by write_safetensors).
+
+    A file that cannot be read is a ChainruleError naming ``what`` it should be; a damaged one raises
+    SafetensorError or ValueError, which the caller words for the kind of file it expected.
+    """
+    from safetensors.numpy import load
+
+    raw = read_bytes(path, what)
+    return load(raw), _metadata(raw)
+
+
+def save_model(path: "str | os.PathLike", model: Module, extra: dict | None = None) -> None:
+    """Write ``model`` (weights + architecture) and optional JSON-able ``extra`` metadata to ``path``."""
     header = {"format": FORMAT, "version": VERSION, "architecture": model.to_config(), "extra": extra or {}}
-    tensors = {k: np.ascontiguousarray(v) for k, v in model.state_dict().items()}
-    atomic_write_bytes(path, save(tensors, metadata={FORMAT: json.dumps(header)}))
+    write_safetensors(path, model.state_dict(), FORMAT, header)
 
 
 def load_model(path: "str | os.PathLike") -> tuple[Module, dict]:
     """The model in ``path`` and its ``extra`` metadata; a clear error for anything else."""
     from safetensors import SafetensorError
-    from safetensors.numpy import load
 
     path = Path(path)
-    raw = read_bytes(path, "a model file")
     try:
-        tensors = load(raw)
-        meta = _metadata(raw)
+        tensors, meta = read_safetensors(path, "a model file")
+    except ChainruleError:  # could not be read at all: read_bytes's message says why
+        raise
     except (SafetensorError, ValueError, json.JSONDecodeError) as e:
         raise ChainruleError(f"{path}: not a readable safetensors model file (truncated or corrupt?): "
                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None

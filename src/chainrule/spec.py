@@ -29,6 +29,7 @@ from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss
 from chainrule.nn.module import Module
+from chainrule.nn.summary import infer_input_shape
 
 TOP_KEYS = {"x", "y", "loss", "input", "layers", "name", "description"}
 LAYER_KEYS = {"type", "weights", "units", "bias", "activation"}
@@ -62,6 +63,11 @@ class Spec:
     def softmax_output(self) -> bool:
         """True when the network ends in softmax and the loss is cross-entropy (fused: ŷ = softmax(b))."""
         return self.loss == "cross-entropy" and bool(self.layers) and self.layers[-1].activation == "softmax"
+
+    @staticmethod
+    def implied_loss(layers: "list[LayerSpec]") -> str | None:
+        """"cross-entropy" when the last layer ends in softmax (fused into the loss, as in PyTorch), else None."""
+        return "cross-entropy" if layers and layers[-1].activation == "softmax" else None
 
     def error(self, where: str, problem: str) -> ChainruleError:
         return ChainruleError(f"{self.source}: {where}: {problem}")
@@ -106,7 +112,8 @@ class Spec:
             loss = LOSSES[self.loss]()
         net = Sequential(*layers)
         if self.x is not None:
-            width = _width_of(net)
+            shape = infer_input_shape(net)  # None: the network starts with an image layer
+            width = shape[0] if shape is not None else None
             if width is not None and self.x.shape[-1] != width:
                 raise self.error("key 'x'", f"has {self.x.shape[-1]} value(s) per example but the first layer "
                                       f"takes {width}")
@@ -128,11 +135,11 @@ class Spec:
                                      f"has {m.shape[1]} columns; expected {width + 1} ({what} {width} "
                                      "+ 1 for the bias in column 0)"
                                      + (f"; or key 'x', with {width} value(s), is the wrong input" if from_x else ""))
-                if not ls.bias and np.any(m[:, 0]):
-                    raise self.error(f"{where}, key 'bias'", "is false but column 0 of 'weights' is not zero")
-                layer = Linear(m.shape[1] - 1, m.shape[0], bias=ls.bias, dtype=dtype, rng=0)
-                layer.folded = m
-                return layer
+                try:
+                    return Linear.from_folded(m, dtype=dtype, bias=ls.bias)
+                except ChainruleError:  # shape and values were checked when parsing: only the bias column is left
+                    raise self.error(f"{where}, key 'bias'",
+                                     "is false but column 0 of 'weights' is not zero") from None
             if ls.units is None:
                 raise self.error(where, "a linear layer needs 'weights' (folded matrix) or 'units' (its width)")
             if width is None:
@@ -183,15 +190,6 @@ def _out_shape(layers, shape, dtype, err: ChainruleError) -> tuple[int, ...]:
     except ChainruleError as e:
         raise ChainruleError(f"{err}{e}") from None
     return x.shape[1:]
-
-
-def _width_of(net: Sequential) -> int | None:
-    for layer in net:
-        if isinstance(layer, Linear):
-            return layer.in_features
-        if getattr(layer, "weight", None) is not None:
-            return None  # not a dense input
-    return None
 
 
 def _check_regression_target(spec: Spec, net: Sequential) -> None:
@@ -267,7 +265,7 @@ def parse_spec(data: dict, source: str = "<spec>") -> Spec:
             raise err("key 'loss'", f"unknown loss {loss!r}; expected one of {', '.join(LOSSES)}")
         loss = loss.lower().replace("_", "-")
     if loss is None and "y" in data:  # as explain(): cross-entropy after a final softmax, else squared
-        loss = "cross-entropy" if layers[-1].activation == "softmax" else "squared"
+        loss = Spec.implied_loss(layers) or "squared"
     x = None
     if "x" in data:
         x = _numbers(data["x"], "key 'x'", err)

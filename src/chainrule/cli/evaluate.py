@@ -14,17 +14,12 @@ def register(sub) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from chainrule.errors import ChainruleError
     from chainrule.train.metrics import confusion_matrix, evaluate, format_confusion
     from chainrule.train.use import load_for_model, load_trained, loss_of
 
     net, extra = load_trained(args.model)
-    ds = load_for_model(extra, args.data, args.labels, need_labels=True)
-    if ds.y is None:
-        raise ChainruleError(f"{args.data}: has no labels; evaluate needs them")
-    X = ds.X.astype(net.dtype or np.float64)
-    y = ds.y.astype(X.dtype) if extra["task"] == "regression" else ds.y
-    ev = evaluate(net, loss_of(extra), X, y, extra["task"])
+    ds = load_for_model(extra, args.data, args.labels, need_labels=True, dtype=net.dtype or np.float64)
+    ev = evaluate(net, loss_of(extra), ds.X, ds.y, extra["task"])
     print(f"examples: {len(ds)}")
     print(f"loss ({extra['loss']}): {ev.loss!r}")
     if extra["task"] == "classification":

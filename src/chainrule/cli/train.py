@@ -50,9 +50,8 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-SETTINGS = ("train", "train_labels", "validation", "validation_labels", "val_split", "image_shape", "task",
-            "scale", "model", "hidden", "activation", "init", "dtype", "optimizer", "lr", "momentum",
-            "weight_decay", "batch_size", "epochs", "shuffle", "seed", "threads")
+# train.run.DEFAULTS keys that have no flag here
+NO_FLAG = ("split_seed",)
 
 
 def run(args) -> int:
@@ -60,11 +59,11 @@ def run(args) -> int:
 
     from chainrule.errors import ChainruleError
     from chainrule.train.progress import Progress
-    from chainrule.train.run import train
+    from chainrule.train.run import DEFAULTS, train
 
-    settings = {k: getattr(args, k) for k in SETTINGS}
+    settings = {k: getattr(args, k) for k in DEFAULTS if k not in NO_FLAG}
     if args.resume is not None:
-        given = [k for k in SETTINGS if settings[k] is not None and k != "epochs"]
+        given = [k for k in settings if settings[k] is not None and k != "epochs"]
         if given or args.out is not None:
             flags = ", ".join("--" + k.replace("_", "-") for k in given + (["out"] if args.out else []))
             raise ChainruleError(f"--resume continues a run with its own settings; drop {flags} "

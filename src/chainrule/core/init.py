@@ -9,8 +9,6 @@ import math
 import numpy as np
 
 SQRT2 = math.sqrt(2.0)  # the ReLU gain
-SCHEMES = ("zeros", "uniform", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
-           "default")
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:

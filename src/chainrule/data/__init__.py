@@ -3,7 +3,8 @@
 from chainrule.data.dataset import Dataset
 from chainrule.data.digits import load_digits
 from chainrule.data.load import load_data, parse_shape
-from chainrule.data.scaling import Scaler
+from chainrule.data.scaling import Scaler, ready
 from chainrule.data.split import train_validation_split
 
-__all__ = ["Dataset", "load_data", "load_digits", "parse_shape", "Scaler", "train_validation_split"]
+__all__ = ["Dataset", "load_data", "load_digits", "parse_shape", "ready", "Scaler",
+           "train_validation_split"]

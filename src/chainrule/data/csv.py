@@ -91,6 +91,14 @@ def load_csv(path: "str | Path", task: str = "classification", labelled: bool = 
     if labelled and rows.shape[1] < 2:
         raise ChainruleError(f"{path}: each line has only {rows.shape[1]} column; expected the label, "
                              "then at least one feature")
+    return rows_to_dataset(rows, first, path, task, labelled)
+
+
+def rows_to_dataset(rows: np.ndarray, first: int, path: "str | Path", task: str, labelled: bool) -> Dataset:
+    """A Dataset from read_csv_rows' (rows, first line): column 0 the target when ``labelled``.
+
+    Features are checked before targets, so a line bad in both is reported for its features.
+    """
     X = rows[:, 1:] if labelled else rows
     X = check_features(X, str(path), first)
     y = check_targets(rows[:, 0], task, str(path), first) if labelled else None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule.data.dataset import Dataset
 from chainrule.errors import ChainruleError
 
 KINDS = ("standard", "minmax", "none")
@@ -56,3 +57,13 @@ class Scaler:
             return cls(d["kind"], np.asarray(d["shift"], dtype=np.float64), np.asarray(d["scale"], dtype=np.float64))
         except (KeyError, TypeError, ValueError) as e:
             raise ChainruleError(f"the model's stored feature scaling is damaged ({e})") from None
+
+
+def ready(ds: Dataset, scaler: Scaler, input_shape: tuple[int, ...], dtype) -> Dataset:
+    """``ds`` made ready for a network: scaled, X viewed as (n, *input_shape), contiguous, in ``dtype``.
+
+    Regression targets take ``dtype`` too (the loss compares them with the outputs); labels stay int64.
+    """
+    X = scaler.transform(ds.X).reshape((len(ds), *input_shape)).astype(dtype)
+    y = ds.y.astype(dtype) if ds.task == "regression" and ds.y is not None else ds.y
+    return Dataset(np.ascontiguousarray(X), y, ds.task, ds.source)

@@ -96,13 +96,16 @@ class Linear(Module):
 
     # --- the recitation's folded form ------------------------------------------------------------
     @classmethod
-    def from_folded(cls, matrix, dtype=np.float64) -> "Linear":
-        """A layer whose folded matrix (out, in + 1) is ``matrix``: column 0 the bias, then weights."""
+    def from_folded(cls, matrix, dtype=np.float64, bias: bool = True) -> "Linear":
+        """A layer whose folded matrix (out, in + 1) is ``matrix``: column 0 the bias, then weights.
+
+        ``bias=False`` makes a layer without bias; column 0 of ``matrix`` must then be all zero.
+        """
         m = _as_matrix(matrix, "folded weight matrix")
         if m.shape[1] < 2:
             raise ChainruleError(f"folded weight matrix is {_fmt_shape(m.shape)}; it needs at least "
                                  "2 columns (column 0 is the bias, then one weight per input)")
-        layer = cls(m.shape[1] - 1, m.shape[0], dtype=dtype, rng=0)
+        layer = cls(m.shape[1] - 1, m.shape[0], bias=bias, dtype=dtype, rng=0)
         layer.folded = m
         return layer
 

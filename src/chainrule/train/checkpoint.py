@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.errors import ChainruleError
-from chainrule.files import atomic_write_bytes
 from chainrule.nn.module import Module
+from chainrule.serialize import read_safetensors, write_safetensors
 
 NAME = "checkpoint.safetensors"
 FORMAT = "chainrule-checkpoint"
@@ -34,29 +34,23 @@ class Checkpoint:
 
 
 def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
-    from safetensors.numpy import save
-
-    tensors = {f"model.{k}": np.ascontiguousarray(v) for k, v in ck.model.state_dict().items()}
-    tensors.update({f"optim.{k}": np.ascontiguousarray(np.asarray(v)) for k, v in ck.optim_state.items()})
+    tensors = {f"model.{k}": v for k, v in ck.model.state_dict().items()}
+    tensors.update({f"optim.{k}": v for k, v in ck.optim_state.items()})
     meta = {"format": FORMAT, "epoch": ck.epoch, "step": ck.step, "rng_state": ck.rng_state,
             "history": ck.history, "settings": ck.settings, "extra": ck.extra,
             "architecture": ck.model.to_config()}
-    atomic_write_bytes(Path(out_dir) / NAME, save(tensors, metadata={FORMAT: json.dumps(meta)}))
+    write_safetensors(Path(out_dir) / NAME, tensors, FORMAT, meta)
 
 
 def load_checkpoint(out_dir: Path) -> Checkpoint:
     from safetensors import SafetensorError
-    from safetensors.numpy import load
-
-    from chainrule.serialize import _metadata
 
     path = Path(out_dir) / NAME
     if not path.is_file():
         raise ChainruleError(f"{out_dir}: no {NAME} here to resume from (was the run started with --out?)")
-    raw = path.read_bytes()
     try:
-        tensors = load(raw)
-        meta = json.loads(_metadata(raw)[FORMAT])
+        tensors, metadata = read_safetensors(path, "a checkpoint")
+        meta = json.loads(metadata[FORMAT])
         model = Module.from_config(meta["architecture"])
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         return Checkpoint(model, {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")},

@@ -73,11 +73,12 @@ def train_course(train_X, train_y, val_X, val_y, epochs: int, hidden: int, init_
         order = np.random.RandomState(e).permutation(len(train_X))
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by run_epoch
             run_epoch(net, loss, opt, train_X, train_y, order, 1, e)
-        tr, _ = mean_cross_entropy(net, loss, train_X, train_y)
-        va, _ = mean_cross_entropy(net, loss, val_X, val_y)
+        tr, train_pred = mean_cross_entropy(net, loss, train_X, train_y)
+        va, val_pred = mean_cross_entropy(net, loss, val_X, val_y)
         lines += [f"epoch={e + 1} crossentropy(train): {tr!r}", f"epoch={e + 1} crossentropy(validation): {va!r}"]
-    _, train_pred = mean_cross_entropy(net, loss, train_X, train_y)
-    _, val_pred = mean_cross_entropy(net, loss, val_X, val_y)
+    if epochs < 1:  # no epoch evaluated the (untrained) weights; the last epoch's predictions serve otherwise
+        _, train_pred = mean_cross_entropy(net, loss, train_X, train_y)
+        _, val_pred = mean_cross_entropy(net, loss, val_X, val_y)
     lines += [f"error(train): {float(np.mean(train_pred != train_y))!r}",
               f"error(validation): {float(np.mean(val_pred != val_y))!r}"]
     return CourseResult(net, lines, train_pred, val_pred)

@@ -34,12 +34,10 @@ def predict_outputs(net: Sequential, X: np.ndarray, batch: int = 512) -> np.ndar
 def evaluate(net: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray, task: str,
              batch: int = 512) -> Evaluation:
     """Mean loss and error over all of (X, y), computed batch by batch (weights by batch size)."""
-    total, outs = 0.0, []
-    for i in range(0, len(X), batch):
-        out = net.forward(X[i:i + batch])
-        total += loss.forward(out, y[i:i + batch]) * len(out)
-        outs.append(out)
-    out = np.concatenate(outs)
+    out = predict_outputs(net, X, batch)
+    # the loss batch by batch over the same slices as the forward passes, so the sum is unchanged
+    total = sum(loss.forward(out[i:i + batch], y[i:i + batch]) * len(out[i:i + batch])
+                for i in range(0, len(X), batch))
     if task == "classification":
         pred = np.argmax(out, axis=1)
         error = float(np.mean(pred != y))

@@ -17,8 +17,6 @@ from chainrule.nn.linear import Linear
 from chainrule.nn.losses import Loss
 from chainrule.nn.module import Module
 
-INITS = ("default", "zeros", "uniform", "xavier", "he")  # plus initialize()'s own names and aliases
-
 
 def parse_hidden(text: str) -> list[int]:
     """"128,64" → [128, 64]; "" or "none" → [] (no hidden layer)."""
@@ -79,10 +77,8 @@ def from_spec(path: str, shape: tuple[int, ...], outputs: int, dtype, rng, init:
     from chainrule.spec import load_spec
 
     spec = load_spec(path)
-    if not spec.layers:
-        raise ChainruleError(f"{path}: the spec lists no [[layers]]")
-    if spec.loss is None and spec.layers[-1].activation == "softmax":
-        spec.loss = "cross-entropy"  # a final softmax means cross-entropy, fused into the loss as in PyTorch
+    if spec.loss is None:
+        spec.loss = spec.implied_loss(spec.layers)
     first = spec.layers[0].type
     want = spec.input if spec.input is not None else (
         (int(np.prod(shape)),) if first == "linear" else tuple(shape))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainrule.data import Dataset, Scaler, load_data, load_digits, parse_shape, train_validation_split
+from chainrule.data import Dataset, Scaler, load_data, load_digits, parse_shape, ready, train_validation_split
 from chainrule.errors import ChainruleError
 from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss, SquaredError
 from chainrule.nn.module import check_dtype
@@ -21,7 +21,7 @@ from chainrule.optim import OPTIMIZERS, Optimizer
 from chainrule.serialize import save_model
 from chainrule.train import checkpoint as ckpt
 from chainrule.train.loop import Diverged, epoch_order, run_epoch
-from chainrule.train.metrics import confusion_matrix, evaluate, format_confusion, write_metrics
+from chainrule.train.metrics import Evaluation, confusion_matrix, evaluate, format_confusion, write_metrics
 from chainrule.train.models import build_model, parse_hidden
 from chainrule.train.progress import Progress
 
@@ -29,13 +29,15 @@ DEFAULTS = {
     "train": None, "train_labels": None, "validation": None, "validation_labels": None,
     "val_split": 0.2, "split_seed": 0, "image_shape": None, "task": "classification", "scale": "standard",
     "model": "mlp", "hidden": "128", "activation": "tanh", "init": "default",
-    "optimizer": "sgd", "lr": None, "momentum": 0.9, "weight_decay": 0.0,
+    "optimizer": "sgd", "lr": None, "momentum": None, "weight_decay": 0.0,
     "batch_size": 32, "epochs": 20, "shuffle": True, "seed": 0, "dtype": "float64", "threads": 1,
 }
-OUTPUTS = (ckpt.NAME, "model.safetensors", "metrics.json", "metrics.csv", "learning-curves.png")
+OUTPUTS = ("model.safetensors", ckpt.NAME, "metrics.json", "metrics.csv", "learning-curves.png")
 # the CNN preset trains steadily with Adam; SGD at the MLP's rate oscillates on digits
 PRESET_DEFAULTS = {"cnn": {"optimizer": "adam", "lr": 0.002, "epochs": 15}}
-DEFAULT_LR = {"sgd": 0.05, "adagrad": 0.05, "adam": 1e-3}
+# what an unset --lr / --momentum means for each optimiser (only SGD has momentum)
+OPTIMIZER_DEFAULTS = {"sgd": {"lr": 0.05, "momentum": 0.9}, "adagrad": {"lr": 0.05, "momentum": 0.0},
+                      "adam": {"lr": 1e-3, "momentum": 0.0}}
 
 
 @dataclass
@@ -67,10 +69,9 @@ def resolve(settings: dict) -> dict:
         raise ChainruleError(f"--seed must be ≥ 0 (NumPy's seeds are non-negative), got {s['seed']}")
     if s["optimizer"] not in OPTIMIZERS:
         raise ChainruleError(f"--optimizer {s['optimizer']!r}: expected one of {', '.join(OPTIMIZERS)}")
-    if s["lr"] is None:
-        s["lr"] = DEFAULT_LR[s["optimizer"]]
-    if s["optimizer"] != "sgd" and settings.get("momentum") is None:
-        s["momentum"] = 0.0
+    for k, v in OPTIMIZER_DEFAULTS[s["optimizer"]].items():
+        if s[k] is None:
+            s[k] = v
     for k, low in (("batch_size", 1), ("epochs", 1), ("threads", 1)):
         if int(s[k]) < low:
             raise ChainruleError(f"--{k.replace('_', '-')} must be ≥ {low}, got {s[k]}")
@@ -144,7 +145,7 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
     if s["task"] == "classification" and not isinstance(loss, CrossEntropyLoss):
         raise ChainruleError(f"classification trains with cross-entropy; the model asks for {type(loss).__name__} "
                              "(use --task regression for real-valued targets)")
-    train, val = (_ready(d, scaler, want, dtype) if d is not None else None for d in (train, val))
+    train, val = (ready(d, scaler, want, dtype) if d is not None else None for d in (train, val))
     _check_output_width(net, train, outputs, s["model"])
     opt = make_optimizer(s, net.parameters())
     loss_name = next(k for k, v in LOSSES.items() if type(loss) is v)
@@ -155,12 +156,6 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
         opt.load_state_dict(resume.optim_state)
         rng.bit_generator.state = resume.rng_state
     return Prepared(s, train, val, net, loss, opt, rng, extra)
-
-
-def _ready(d: Dataset, scaler: Scaler, want: tuple[int, ...], dtype) -> Dataset:
-    X = scaler.transform(d.X).reshape((len(d), *want)).astype(dtype)
-    y = d.y.astype(dtype) if d.task == "regression" else d.y
-    return Dataset(np.ascontiguousarray(X), y, d.task, d.source)
 
 
 def _check_output_width(net, train: Dataset, outputs: int, model: str) -> None:
@@ -279,6 +274,7 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
             ckpt.save_checkpoint(out, ckpt.Checkpoint(net, opt.state_dict(), epoch, step, state, history, s,
                                                       p.extra))
 
+    last = None  # this session's final Evaluation of the confusion matrix's set, if an epoch ran
     with _StopFlag() as stop, blas_threads(int(s["threads"])):
         for e in range(epoch0, epochs):
             state = rng.bit_generator.state
@@ -316,7 +312,8 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
             save(e + 1, 0, rng.bit_generator.state)
             if out is not None:
                 write_metrics(out, history)
-    _finish(p, history, out)
+            last = va if va is not None else tr  # the confusion matrix's set, as _finish picks it
+    _finish(p, history, out, last)
     return 0
 
 
@@ -336,7 +333,9 @@ def _epoch_line(h: dict, epochs: int, task: str) -> str:
     return text + f"  ({h['seconds']:.2f} s)"
 
 
-def _finish(p: Prepared, history: list[dict], out: Path | None) -> None:
+def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evaluation | None = None) -> None:
+    """Save the model and print the summary; ``last_eval`` is the final epoch's Evaluation of the
+    validation set (the training set when there is none), None when no epoch ran in this session."""
     task = p.settings["task"]
     if out is not None:
         save_model(out / "model.safetensors", p.net, p.extra)
@@ -352,11 +351,10 @@ def _finish(p: Prepared, history: list[dict], out: Path | None) -> None:
              + f"; {per_epoch:.2f} s per epoch ({len(p.train) / per_epoch:,.0f} examples/s)"]
     if task == "classification":
         ds = p.val if p.val is not None else p.train
-        ev = evaluate(p.net, p.loss, ds.X, ds.y, task)
+        ev = last_eval if last_eval is not None else evaluate(p.net, p.loss, ds.X, ds.y, task)
         lines.append(f"confusion matrix ({'validation' if p.val is not None else 'training'} set; "
                      "rows true, columns predicted):")
         lines.append(format_confusion(confusion_matrix(ds.y, ev.predictions, p.extra["classes"])))
     if out is not None:
-        lines.append(f"wrote {out}/: model.safetensors, checkpoint.safetensors, metrics.json, metrics.csv, "
-                     "learning-curves.png")
+        lines.append(f"wrote {out}/: {', '.join(OUTPUTS)}")
     print("\n".join(lines), flush=True)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from chainrule.data import Dataset, Scaler, load_data
-from chainrule.data.csv import read_csv_rows
-from chainrule.data.dataset import check_features, check_targets
+from chainrule.data import Dataset, Scaler, load_data, ready
+from chainrule.data.csv import read_csv_rows, rows_to_dataset
 from chainrule.errors import ChainruleError
 from chainrule.nn.losses import LOSSES
 from chainrule.serialize import load_model
@@ -28,8 +27,12 @@ def load_trained(path: "str | Path"):
     return net, extra
 
 
-def load_for_model(extra: dict, data: "str | Path", labels: "str | Path | None", need_labels: bool) -> Dataset:
-    """``data`` scaled and shaped for the model. CSV: label column optional (detected by the row width)."""
+def load_for_model(extra: dict, data: "str | Path", labels: "str | Path | None", need_labels: bool,
+                   dtype=np.float64) -> Dataset:
+    """``data`` scaled, shaped and cast (``dtype``: the network's) for the model, as training made it ready.
+
+    CSV: label column optional (detected by the row width).
+    """
     data = Path(data)
     task = extra["task"]
     example = tuple(extra["example_shape"])
@@ -40,11 +43,8 @@ def load_for_model(extra: dict, data: "str | Path", labels: "str | Path | None",
             raise ChainruleError(f"{data}: no such file")
         rows, first = read_csv_rows(data)
         width = rows.shape[1]
-        if width == features + 1:
-            ds = Dataset(check_features(rows[:, 1:], str(data), first),
-                         check_targets(rows[:, 0], task, str(data), first), task, str(data))
-        elif width == features and not need_labels:
-            ds = Dataset(check_features(rows, str(data), first), None, task, str(data))
+        if width == features + 1 or (width == features and not need_labels):
+            ds = rows_to_dataset(rows, first, data, task, labelled=width == features + 1)
         else:
             want = f"{features + 1} (label, then {features} features)"
             if not need_labels:
@@ -55,14 +55,13 @@ def load_for_model(extra: dict, data: "str | Path", labels: "str | Path | None",
         if ds.num_features != features:
             raise ChainruleError(f"{data}: examples have {ds.num_features} values; this model takes {features} "
                                  f"(shape {'×'.join(map(str, example))})")
-    X = Scaler.from_json(extra["scaling"]).transform(ds.X.reshape((len(ds), *example)))
-    X = X.reshape((len(ds), *extra["input_shape"]))
+    ds = ready(ds, Scaler.from_json(extra["scaling"]), tuple(extra["input_shape"]), dtype)
     y = ds.y
     if task == "classification" and y is not None and len(y) and y.max() >= extra["classes"]:
         i = int(np.argmax(y))
         raise ChainruleError(f"{data}: example {i + 1} has label {y[i]}, but the model knows "
                              f"{extra['classes']} classes (0…{extra['classes'] - 1})")
-    return Dataset(X, y, task, str(data))
+    return ds
 
 
 def loss_of(extra: dict):
