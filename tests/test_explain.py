@@ -61,8 +61,10 @@ def test_round_each_step_reproduces_the_texts_hand_rounded_loss():
 
 
 def test_json_is_the_engines_values_to_the_bit():
-    net, sq = recitation_net(), cr.SquaredError()
-    e = cr.explain(net, [1, 2], 3, loss=sq)
+    e = cr.explain(recitation_net(), [1, 2], 3, loss=cr.SquaredError())
+    net, sq = recitation_net(), cr.SquaredError()  # the same pass, run by hand (explain works on a copy)
+    sq.forward(net.forward(np.array([1.0, 2.0])), 3)
+    net.backward(sq.backward())
     data = json.loads(e.to_json())
     assert data["yhat"] == net.outputs[-1].tolist() and data["loss"] == e.trace.loss
     assert data["grad_yhat"] == net.output_grads[-1].tolist()
@@ -114,7 +116,7 @@ def test_explaining_leaves_ordinary_runs_unrounded():
 
 def test_check_shows_finite_differences():
     e = cr.explain(recitation_net(), [1, 2], 3, check=True)
-    assert "(finite differences: 0.000348)" in e.to_text()
+    assert "(finite differences: 0.000348, relative error " in e.to_text()
     layer = json.loads(e.to_json())["layers"][0]
     np.testing.assert_allclose(layer["numeric_grad_weights"], layer["grad_weights"], atol=1e-8)
 
@@ -243,3 +245,16 @@ def test_every_equation_line_carries_its_quantity_name():
     assert {"a2[1]", "dl/dalpha1[2,0]", "dz2[1]/da2[1]"} <= set(cr.explain(deep, [1, 2], 0.5).document.qids())
     wrt = cr.explain(recitation_net(), [1, 2], 3, wrt="alpha[1,1]").document
     assert len(wrt.lines_for("dl/dalpha[1,1]")) == 4  # the chain's three lines and the evaluated one
+
+
+def test_explain_works_on_a_copy_of_the_callers_network():
+    net = recitation_net()
+    before = {k: v.copy() for k, v in net.state_dict().items()}
+    cr.explain(net, [1, 2], 3, round_each_step=True, check=True)
+    assert all(np.array_equal(before[k], v) for k, v in net.state_dict().items())
+    assert all(not p.grad.any() for p in net.parameters()) and not hasattr(net, "outputs")
+
+
+def test_latex_writes_the_arrow_as_maths():
+    tex = cr.explain(recitation_net(), [1, 2], 3).to_latex()
+    assert "->" not in tex and r"2 $\to$ 3 (tanh)" in tex

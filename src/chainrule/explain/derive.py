@@ -50,6 +50,11 @@ def _sum(letter: str) -> Sym:
     return Sym("Σ" + sub, rf"\sum_{{{letter}}}")
 
 
+def _rel_err(g: float, fd: float) -> float:
+    """|g − fd| / (|g| + |fd|): 0 when they agree exactly, at most 1."""
+    return 0.0 if g == fd else abs(g - fd) / (abs(g) + abs(fd))
+
+
 def notation_for(trace: Trace) -> Notation:
     n = Notation([s.width for s in trace.stages], [s.activation for s in trace.stages])
     n.in_width0 = trace.x.shape[0]
@@ -350,7 +355,8 @@ class Deriver:
             ]
             rows.append(tuple(row))
             notes.append(
-                Prose("(finite differences: ", Num(st.numeric[j - 1, i]), ")")
+                Prose("(finite differences: ", Num(st.numeric[j - 1, i]), ", relative error ",
+                      Num(_rel_err(st.grad_weights[j - 1, i], st.numeric[j - 1, i])), ")")
                 if self.check and st.numeric is not None
                 else None
             )
@@ -466,6 +472,8 @@ class Deriver:
         rows = [(d(ELL, W.vec()), gsym, Row(ga, Mat(uhat)), Mat(grad))]
         if self.check and st.numeric is not None:
             rows.append((Sym("finite differences", r"\text{finite differences}"), Mat(st.numeric)))
+            err = np.abs(grad - st.numeric) / np.maximum(np.abs(grad) + np.abs(st.numeric), 1e-300)
+            rows.append((Sym("relative error", r"\text{relative error}"), Mat(np.where(grad == st.numeric, 0.0, err))))
         return rows
 
     # --- documents --------------------------------------------------------------------------------
@@ -485,9 +493,12 @@ class Deriver:
             [str(t.x.shape[0])] + [f"{s.width} ({'softmax' if s.fused else s.activation})" for s in t.stages]
         )
         loss = LOSS_TEXT[t.loss_name]
+        arrow = Sym("->", r"\to")  # pdflatex prints a bare "->" in prose as "-¿"
+        parts = widths.split(" -> ")
+        net_parts = [p for k, w in enumerate(parts) for p in ((" ", arrow, " ", w) if k else (w,))]
         blocks = [
             Prose(
-                f"Network: {widths}; loss: {loss}. Bias folded in: ",
+                "Network: ", *net_parts, f"; loss: {loss}. Bias folded in: ",
                 n.x.el(0),
                 " = 1" + (", " if self.L > 1 else ""),
                 *[part for h in range(1, self.L)  # every hidden layer's z₀ (z⁽¹⁾₀, z⁽²⁾₀ …)

@@ -122,6 +122,9 @@ def explain(
 
     # a PyTorch-built network, tensors or loss become their chainrule twins (torch is not imported)
     net, x, y, loss = as_chainrule(net), as_numpy(x), as_numpy(y), loss_from_torch(loss)
+    import copy
+
+    net = copy.deepcopy(net)  # the pass zeroes and fills gradients and caches: never the caller's network
     fmt = NumberFormat(decimals)
     trace = run(net, x, y, loss, round_fn=fmt.round_array if round_each_step else None, check=check)
     return Explanation(trace, form=form, wrt=wrt, decimals=decimals, check=check)
