@@ -201,6 +201,32 @@ def blas_threads(n: int):
         yield
 
 
+TEST_PAUSE = "CHAINRULE_TEST_PAUSE_AT"
+
+
+def _test_pause(stop: "_StopFlag", update, epoch: int):
+    """Test-only hook: with ``CHAINRULE_TEST_PAUSE_AT=E:S`` the run prints a marker after step S of epoch E
+    (both from 1) and waits for a signal, so interruption tests synchronise on an event, never on a sleep."""
+    import os
+    import sys
+
+    at = os.environ.get(TEST_PAUSE, "")
+    if not at or at.split(":")[0] != str(epoch):
+        return update
+    when = int(at.split(":")[1])
+
+    def hooked(done: int) -> None:
+        if update is not None:
+            update(done)
+        if done == when:
+            print(f"test hook: paused at epoch {epoch}, step {done}", flush=True)
+            while not stop():
+                signal.pause()  # returns after a handler ran (SIGINT sets the stop flag); SIGKILL ends it here
+            sys.stdout.flush()
+
+    return hooked
+
+
 class _StopFlag:
     """Ctrl-C sets a flag that the loop checks between steps, so a step is never cut in half."""
 
@@ -280,7 +306,7 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
             state = rng.bit_generator.state
             order = epoch_order(rng, n, bool(s["shuffle"]))
             start = step0 if e == epoch0 else 0
-            update = progress.start(e + 1, epochs, steps, start)
+            update = _test_pause(stop, progress.start(e + 1, epochs, steps, start), e + 1)
             t0 = time.perf_counter()
             try:
                 with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
