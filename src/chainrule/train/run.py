@@ -160,11 +160,11 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
 
 def _check_output_width(net, train: Dataset, outputs: int, model: str) -> None:
     try:
-        out = net.forward(train.X[:1])
+        out = net.output_shape(train.X.shape[1:])
     except ChainruleError as e:
         raise ChainruleError(f"{model}: the network does not take this data's examples: {e}") from None
-    if out.shape[1:] != (outputs,):
-        raise ChainruleError(f"{model}: the network's output has shape {out.shape[1:]} per example; this data "
+    if out != (outputs,):
+        raise ChainruleError(f"{model}: the network's output has shape {out} per example; this data "
                              f"needs {outputs} output(s)")
 
 
