@@ -227,3 +227,19 @@ def test_check_works_on_a_float32_network():
     for st in e.trace.stages:
         np.testing.assert_allclose(st.numeric, st.grad_weights, rtol=1e-4, atol=1e-6)
     assert net[0].weight.dtype == np.float32 and "finite differences" in e.to_text()
+
+
+def test_every_equation_line_carries_its_quantity_name():
+    doc = cr.explain(recitation_net(), [1, 2], 3).document
+    q = doc.qids()
+    for name in ("a[1]", "z[3]", "yhat", "loss", "dl/dyhat", "dl/dbeta[0]", "dl/dz[2]", "dz[1]/da[1]",
+                 "dl/da[1]", "dl/dalpha[1,1]", "dl/dalpha[3,2]"):
+        assert q.count(name) == 1, name
+    [(block, row)] = doc.lines_for("dl/dalpha[1,1]")
+    assert block.rows[row][-1].value == pytest.approx(0.00034829005, abs=1e-12)
+    vec = cr.explain(recitation_net(), [0, 1], 3, form="vector").document.qids()
+    assert {"xhat", "a", "z", "zhat", "dl/dbeta", "dl/dz", "dz/da", "dl/da", "dl/dalpha"} <= set(vec)
+    deep = cr.Sequential(cr.Linear(2, 2, rng=0), cr.Tanh(), cr.Linear(2, 2, rng=1), cr.Tanh(), cr.Linear(2, 1, rng=2))
+    assert {"a2[1]", "dl/dalpha1[2,0]", "dz2[1]/da2[1]"} <= set(cr.explain(deep, [1, 2], 0.5).document.qids())
+    wrt = cr.explain(recitation_net(), [1, 2], 3, wrt="alpha[1,1]").document
+    assert len(wrt.lines_for("dl/dalpha[1,1]")) == 4  # the chain's three lines and the evaluated one

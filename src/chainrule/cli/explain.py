@@ -84,11 +84,18 @@ def run(args) -> int:
         raise ChainruleError(f"{source}: key 'x': missing: explain needs an input (in the spec or --x)")
     if spec.y is None:
         raise ChainruleError(f"{source}: key 'y': missing: explain needs a target (in the spec or --y)")
-    if spec.x.ndim != 1:
-        raise ChainruleError(f"{source}: key 'x': explain works on one example; x has shape {spec.x.shape}")
     if args.standalone and args.fmt != "latex":
         raise ChainruleError("--standalone goes with --format latex")
     net, loss = spec.build(rng=0)  # layers given only by `units`: the same weights on every run
+    from chainrule.explain.rules import rule_for
+
+    for i, layer in enumerate(net.layers):  # a layer explain cannot write out, named before x's shape
+        try:
+            rule_for(layer, i)
+        except ChainruleError as e:
+            raise ChainruleError(f"{source}: {e}") from None
+    if spec.x.ndim != 1:
+        raise ChainruleError(f"{source}: key 'x': explain works on one example; x has shape {spec.x.shape}")
     return _explain(args, source, net, spec.x, spec.y, loss)
 
 

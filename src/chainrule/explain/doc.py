@@ -30,6 +30,7 @@ Example::
     print(render_text(doc, NumberFormat(5)))       # a₁ = 1 · 2 = 2
 """
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -196,6 +197,17 @@ class Equations:
     def note(self, i: int):
         return self.notes[i] if i < len(self.notes) else None
 
+    def qid(self, i: int) -> str:
+        """The canonical quantity name of line i (docs/explain.md, "Quantity names"); a continuation
+        line (blank left-hand side) defines the same quantity as the line above it."""
+        while i > 0 and qid_of(self.rows[i][0]) == "":
+            i -= 1
+        return qid_of(self.rows[i][0])
+
+    @property
+    def qids(self) -> list[str]:
+        return [self.qid(i) for i in range(len(self.rows))]
+
 
 @dataclass
 class Document:
@@ -206,3 +218,43 @@ class Document:
     def add(self, *blocks) -> "Document":
         self.blocks.extend(blocks)
         return self
+
+    def lines_for(self, qid: str) -> list[tuple["Equations", int]]:
+        """Every equation line (block, row index) whose quantity name is ``qid``, in document order."""
+        return [(b, i) for b in self.blocks if isinstance(b, Equations) for i, q in enumerate(b.qids) if q == qid]
+
+    def qids(self) -> list[str]:
+        """The quantity names of every equation line, in document order (repeats kept)."""
+        return [q for b in self.blocks if isinstance(b, Equations) for q in b.qids]
+
+
+# --- quantity names --------------------------------------------------------------------------------
+_GREEK = {"α": "alpha", "β": "beta", "ℓ": "loss", "ŷ": "yhat"}
+_DIGITS = str.maketrans({**{c: str(k) for k, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
+                         **{c: str(k) for k, c in enumerate("₀₁₂₃₄₅₆₇₈₉")}, "ᵢ": "i", "ⱼ": "j", "ₖ": "k"})
+_SYM = re.compile("^(ŷ|[A-Za-zαβℓ]\u0302?)(?:⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾)?([₀₁₂₃₄₅₆₇₈₉ᵢⱼₖ,]*)$")
+
+
+def _plain(text: str) -> str:
+    """One printed symbol as its ASCII name: α⁽²⁾₁,₀ -> alpha2[1,0], ŷ₁ -> yhat[1], ℓ -> loss."""
+    m = _SYM.match(text)
+    if not m:
+        return text
+    base, layer, idx = m.groups()
+    hat = base.endswith("\u0302")  # x̂, ẑ, β̂: the augmented vector / the weights without the bias
+    base = base.rstrip("\u0302")
+    name = _GREEK.get(base, base) + ("hat" if hat else "") + (layer.translate(_DIGITS) if layer else "")
+    return name + (f"[{idx.translate(_DIGITS)}]" if idx else "")
+
+
+def qid_of(node) -> str:
+    """The canonical ASCII name of the quantity a left-hand side defines: ``a₁`` -> ``a[1]``,
+    ``∂ℓ/∂α₁,₁`` -> ``dl/dalpha[1,1]``, ``∂z₁/∂a₁`` -> ``dz[1]/da[1]``; "" for a blank one."""
+    if isinstance(node, Frac) and isinstance(node.num, Sym) and isinstance(node.den, Sym) \
+            and node.num.text.startswith("∂") and node.den.text.startswith("∂"):
+        num, den = node.num.text[1:], node.den.text[1:]
+        top = "l" if num == "ℓ" else _plain(num)
+        return f"d{top}/d{_plain(den)}"
+    if isinstance(node, Sym):
+        return _plain(node.text) if node.text else ""
+    return ""

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chainrule.errors import ChainruleError
+from chainrule.explain.rules import rule_for
 from chainrule.nn import rounding
-from chainrule.nn.activations import Activation, Identity, ReLU, Sigmoid, Softmax, Tanh
+from chainrule.nn.activations import Identity, Softmax
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss, Loss, MSELoss, SquaredError
 
-ACT_NAMES = {Tanh: "tanh", Sigmoid: "sigmoid", ReLU: "relu", Identity: "identity", Softmax: "softmax"}
 LOSS_NAMES = {SquaredError: "squared", MSELoss: "mse", CrossEntropyLoss: "cross-entropy"}
 
 
@@ -98,9 +98,10 @@ def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
     """(index of the Linear, index of its activation or None) for each stage, or a clear error."""
     out: list[list] = []
     for i, layer in enumerate(net.layers):
-        if isinstance(layer, Linear):
+        kind = rule_for(layer, i)  # one error naming the layer when explain has no rule for it
+        if kind == "linear":
             out.append([i, None])
-        elif isinstance(layer, Activation) and type(layer) in ACT_NAMES:
+        else:
             if not out:
                 raise ChainruleError(
                     f"layer {i} ({type(layer).__name__}) comes before any Linear layer; "
@@ -112,11 +113,6 @@ def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
                     "explain expects at most one activation after each Linear layer"
                 )
             out[-1][1] = i
-        else:
-            raise ChainruleError(
-                f"layer {i} is {type(layer).__name__}; explain works on networks of Linear "
-                "layers and tanh/sigmoid/relu/identity/softmax activations"
-            )
     if not out:
         raise ChainruleError("the network has no Linear layer to explain")
     return [tuple(s) for s in out]
@@ -218,7 +214,7 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
         last = n == len(groups)
         if ai is not None:
             act = net.layers[ai]
-            z, gz, name = net.outputs[ai], net.output_grads[ai], ACT_NAMES[type(act)]
+            z, gz, name = net.outputs[ai], net.output_grads[ai], rule_for(act, ai)
             dzda = None if isinstance(act, (Softmax, Identity)) else act.dzda
         elif last and fused:
             z, gz, name, dzda = loss.probs, grad_probs, "softmax", None

@@ -1,0 +1,49 @@
+"""The explain concern knows every public layer: a rule of its own, or a one-line refusal naming it."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.explain.rules import ABSTRACT, NOT_LAYERS, RULES, rule_for
+from chainrule.nn.module import Module
+
+PUBLIC = sorted(n for n, c in Module.registry.items() if c not in NOT_LAYERS and n not in ABSTRACT)
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_every_layer_has_its_own_rule_or_is_refused_by_name(name):
+    cls = Module.registry[name]
+    if cls in RULES:
+        assert RULES[cls]  # keyed by the class itself: a subclass never borrows its parent's rule
+        return
+    layer = cls.__new__(cls)  # no constructor arguments needed to ask for a rule
+    with pytest.raises(cr.ChainruleError) as e:
+        rule_for(layer, 3)
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith(f"layer 3 is {name}:")
+
+
+def test_rules_are_keyed_by_exact_class():
+    class Gelu(cr.Tanh):  # a new activation subclassing an old one must not print tanh's equations
+        pass
+
+    with pytest.raises(cr.ChainruleError, match="layer 0 is Gelu: explain has no rule"):
+        rule_for(Gelu(), 0)
+
+
+def test_a_conv_network_is_refused_in_one_line_naming_the_layer():
+    net = cr.Sequential(cr.nn.Conv2d(1, 1, 3), cr.nn.Flatten(), cr.Linear(4, 1))
+    with pytest.raises(cr.ChainruleError, match=r"^layer 0 is Conv2d: .*\(explain handles Linear, Tanh"):
+        cr.explain(net, np.zeros((1, 1, 4, 4)), 1.0)
+
+
+def test_the_cli_names_the_layer_not_the_input_shape(tmp_path, capsys):
+    from chainrule.cli import main
+
+    spec = tmp_path / "conv.toml"
+    spec.write_text('input = [1, 4, 4]\nx = [[[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]]\n'
+                    'y = [[0, 0], [0, 0]]\nloss = "squared"\n[[layers]]\ntype = "conv2d"\nout_channels = 1\n'
+                    'kernel_size = 3\n', encoding="utf-8")
+    assert main(["explain", str(spec)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "layer 0 is Conv2d" in err and str(spec) in err
