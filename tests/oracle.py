@@ -11,6 +11,11 @@ import torch
 from chainrule import CrossEntropyLoss, MSELoss, SquaredError
 from chainrule.interop.torch import to_torch
 
+# Tolerances between two libraries (float64), stated once: a single product may differ in its last bits
+# (another BLAS kernel, another summation order); errors grow through a network.
+RTOL_PRODUCT = 1e-12
+RTOL_NETWORK = 1e-10
+
 
 def torch_loss(loss, yhat_t, y):
     """PyTorch's value of chainrule's ``loss`` for output ``yhat_t`` and target ``y``."""
@@ -35,7 +40,7 @@ def assert_close(ours, theirs, rtol, what):
     np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol * 1e-3 * scale, err_msg=what)
 
 
-def check_against_torch(model, x, y, loss, rtol: float = 1e-10, tmodel=None) -> None:
+def check_against_torch(model, x, y, loss, rtol: float = RTOL_NETWORK, tmodel=None) -> None:
     """Forward values, loss, input gradient and every parameter gradient equal PyTorch's.
 
     ``tmodel`` is the PyTorch twin to compare with; by default ``to_torch(model)``.

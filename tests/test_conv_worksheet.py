@@ -55,7 +55,7 @@ def random_sheet(seed):
 
 def conv_out(x, kern, s, pad, dil):
     layer = cr.Conv2d(x.shape[0], kern.shape[0], kern.shape[2:], stride=s, padding=pad, dilation=dil, rng=0)
-    return layer.output_shape(x.shape[1:])
+    return layer.output_shape(x.shape)[1:]
 
 
 @pytest.mark.parametrize("seed", range(30))

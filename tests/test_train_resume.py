@@ -1,14 +1,14 @@
 """--resume after a real SIGKILL (and after Ctrl-C) ends with the same weights, bit for bit.
 
-The run is killed right after its first checkpoint file appears, so it dies during epoch 2 (per-example
-SGD makes an epoch last long enough); no sleep hooks or hidden flags are involved.
+The run is interrupted at a step it names itself: the test-only ``CHAINRULE_TEST_PAUSE_AT=E:S`` makes
+``chainrule train`` print a marker after step S of epoch E and wait for a signal, so no sleep decides
+where the run stops, on a fast machine or a loaded one.
 """
 
 import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from safetensors.numpy import load_file
@@ -21,17 +21,24 @@ def chainrule(*args, **kw):
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
-def interrupt_after_first_checkpoint(out, sig, wait_for="checkpoint.safetensors", delay=0.0):
-    proc = chainrule(*ARGS, "--out", out)
-    deadline = time.monotonic() + 60
-    while not (out / wait_for).exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.002)
-    time.sleep(delay)
+PAUSE = (2, 700)  # epoch 2 (of about 1,400 steps), after step 700
+
+
+def interrupt_at(out, sig, epoch=PAUSE[0], step=PAUSE[1]):
+    """Runs until the program says it paused after ``step`` of ``epoch``, then sends ``sig``."""
+    env = dict(os.environ, CHAINRULE_TEST_PAUSE_AT=f"{epoch}:{step}")
+    proc = chainrule(*ARGS, "--out", out, env=env)
+    seen = []
+    for line in proc.stdout:  # blocks until the marker: an event the program makes visible
+        seen.append(line)
+        if line.startswith("test hook: paused"):
+            assert line.strip() == f"test hook: paused at epoch {epoch}, step {step}"
+            break
+    else:
+        raise AssertionError("the run ended without reaching the pause: " + "".join(seen) + proc.stderr.read())
     proc.send_signal(sig)
-    stdout, stderr = proc.communicate(timeout=60)
-    return proc.returncode, stdout, stderr
+    stdout, stderr = proc.communicate(timeout=120)
+    return proc.returncode, "".join(seen) + stdout, stderr
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +64,7 @@ def assert_same(out, reference):
 @pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
 def test_resume_after_sigkill_is_bitwise_identical(tmp_path, reference):
     out = tmp_path / "run"
-    code, _, _ = interrupt_after_first_checkpoint(out, signal.SIGKILL)
+    code, _, _ = interrupt_at(out, signal.SIGKILL)
     assert code == -signal.SIGKILL
     assert not (out / "model.safetensors").exists()  # it really died before finishing
     proc = chainrule("train", "--resume", out)
@@ -72,11 +79,10 @@ def test_ctrl_c_saves_mid_epoch_and_resumes_bitwise(tmp_path, reference):
     from chainrule.train.checkpoint import load_checkpoint
 
     out = tmp_path / "run"
-    # metrics.json follows the first checkpoint; a short wait lands inside epoch 2 (≈ 1,400 steps)
-    code, stdout, _ = interrupt_after_first_checkpoint(out, signal.SIGINT, "metrics.json", 0.05)
-    assert code == 130 and "interrupted at epoch 2" in stdout
+    code, stdout, _ = interrupt_at(out, signal.SIGINT)
+    assert code == 130 and f"interrupted at epoch {PAUSE[0]}, step {PAUSE[1]}" in stdout
     ck = load_checkpoint(out)
-    assert ck.epoch == 1  # saved during epoch 2, at the step it had reached
+    assert (ck.epoch, ck.step) == (PAUSE[0] - 1, PAUSE[1])  # saved during epoch 2, at the step it named
     proc = chainrule("train", "--resume", out)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr

@@ -71,11 +71,19 @@ class GradCheckReport:
         return "\n".join(rows)
 
 
-def gradcheck(model: Module, x, y, loss: Loss, eps: float = 1e-6, check_input: bool = True) -> GradCheckReport:
+def gradcheck(model: Module, x, y, loss: Loss, eps: float = 1e-6, check_input: bool = True,
+              training: bool = False) -> GradCheckReport:
     """Compare every parameter's ``.grad`` (and ∂ℓ/∂x) with central differences of ``loss(model(x), y)``.
 
     The model's gradients are reset first and left holding the analytic gradient of this one loss.
+    It runs in eval mode unless ``training`` (then BatchNorm uses batch statistics); either way every
+    buffer (running statistics) and mode flag is as it was afterwards.
     """
+    with model.mode(training, keep_buffers=True):
+        return _gradcheck(model, x, y, loss, eps, check_input)
+
+
+def _gradcheck(model: Module, x, y, loss: Loss, eps: float, check_input: bool) -> GradCheckReport:
     if not 0 < eps < np.inf:
         raise ChainruleError(f"gradcheck's step eps must be a finite number > 0, got {eps}")
     params = list(model.named_parameters())

@@ -182,14 +182,13 @@ def _layer_class(name: str):
 
 
 def _out_shape(layers, shape, dtype, err: ChainruleError) -> tuple[int, ...]:
-    """Shape of one example after ``layers``, found by pushing one zero example through them."""
-    x = np.zeros((1, *shape), dtype=dtype)
+    """Shape of one example after ``layers``, from each layer's output_shape (nothing runs)."""
     try:
         for layer in layers:
-            x = layer.forward(x)
+            shape = layer.output_shape(shape)
     except ChainruleError as e:
         raise ChainruleError(f"{err}{e}") from None
-    return x.shape[1:]
+    return shape
 
 
 def _check_regression_target(spec: Spec, net: Sequential) -> None:

@@ -67,6 +67,20 @@ def default_bias(shape, fan_in: int, rng: np.random.Generator, dtype=np.float64)
     return rng.uniform(-b, b, size=shape).astype(dtype)
 
 
+def reset_weight_and_bias(weight, bias, rng: np.random.Generator, weight_init=None) -> None:
+    """A Linear/Conv2d reset: ``weight_init(shape, rng=, dtype=)`` and a zero bias, or PyTorch's default
+    (weight, then bias, drawn from ``rng`` in that order) when ``weight_init`` is None."""
+    w = weight.data
+    if weight_init is None:
+        w[...] = default_weight(w.shape, rng, w.dtype)
+        if bias is not None:
+            bias.data[...] = default_bias(bias.data.shape, fans(w.shape)[0], rng, bias.data.dtype)
+        return
+    w[...] = weight_init(w.shape, rng=rng, dtype=w.dtype)
+    if bias is not None:
+        bias.data.fill(0)
+
+
 def as_generator(rng: "np.random.Generator | int | None") -> np.random.Generator:
     """A Generator from a Generator, a seed, or None (fresh OS entropy, like an unseeded PyTorch)."""
     if isinstance(rng, np.random.Generator):

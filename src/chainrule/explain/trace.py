@@ -188,9 +188,10 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
 
     def one_pass():
         net.zero_grad()
-        out = net.forward(x)
-        value = loss.forward(out, y)
-        net.backward(loss.backward())
+        with net.mode(training=False):  # the explainer shows the network as it predicts
+            out = net.forward(x)
+            value = loss.forward(out, y)
+            net.backward(loss.backward())
         grad_probs = loss.grad_probs if fused else None
         return out, value, grad_probs
 

@@ -45,9 +45,15 @@ class Sequential(Module):
                                      "shared (tied) weights are not supported: give each position its own layer")
             self.layers[i] = copy.copy(layer)
 
-    def children(self) -> Iterator[tuple[str, Module]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         for i, layer in enumerate(self.layers):
             yield str(i), layer
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        shape = tuple(int(s) for s in input_shape)
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        return shape
 
     def forward(self, x) -> np.ndarray:
         return self.forward_unchecked(self._check_input(x))

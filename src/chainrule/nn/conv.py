@@ -80,11 +80,10 @@ class Conv2d(Module):
         self.dilation = win.pair(dilation, "dilation")
         self.padding = win.padding_arg(padding)
         dt = check_dtype(dtype)
-        g = init.as_generator(rng)
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
-        self.weight = Parameter(init.default_weight(shape, g, dt))
-        fan_in = init.fans(shape)[0]
-        self.bias = Parameter(init.default_bias((self.out_channels,), fan_in, g, dt)) if bias else None
+        self.weight = Parameter(np.empty(shape, dt))
+        self.bias = Parameter(np.empty((self.out_channels,), dt)) if bias else None
+        self.reset_parameters(init.as_generator(rng))
         self._cache = None
         self.path = "auto"
         self._flat = None  # conv_flat.FlatConv: buffers reused while the input shape stays the same
@@ -93,9 +92,22 @@ class Conv2d(Module):
         """(top, bottom, left, right) padding for an H×W input."""
         return win.pads_for(hw, self.kernel_size, self.stride, self.dilation, self.padding)
 
-    def output_shape(self, hw) -> tuple[int, int]:
+    def reset_parameters(self, rng=None, weight_init=None) -> None:
+        init.reset_weight_and_bias(self.weight, self.bias, init.as_generator(rng), weight_init)
+
+    def output_hw(self, hw) -> tuple[int, int]:
         """(OH, OW) for an H×W input (a clear error when the kernel does not fit)."""
         return win.output_shape(tuple(hw), self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
+        """(out_channels, OH, OW) for a (C, H, W) input."""
+        if len(input_shape) != 3:
+            raise ChainruleError(f"input to {self!r} has shape {tuple(input_shape)} per example; expected "
+                                 f"one ({self.in_channels}, H, W) image")
+        if input_shape[0] != self.in_channels:
+            raise ChainruleError(f"input to {self!r} has {input_shape[0]} channel(s) (shape "
+                                 f"{tuple(input_shape)}); the layer expects {self.in_channels}")
+        return (self.out_channels, *self.output_hw(input_shape[1:]))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x4, unbatched = win.as_nchw(x, repr(self), self.in_channels)

@@ -26,6 +26,10 @@ class Flatten(Module):
                                  f"an input of shape {tuple(shape)} ({n} axes)")
         return (*shape[:s], int(np.prod(shape[s:e + 1])), *shape[e + 1:])
 
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """One example's shape after flattening (the batch axis is put back to apply start_dim)."""
+        return self.output_shape_of((1, *input_shape))[1:]
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._shape = x.shape
         return x.reshape(self.output_shape_of(x.shape))

@@ -6,7 +6,8 @@ from chainrule.core import init
 from chainrule.errors import ChainruleError
 from chainrule.nn.module import Module
 
-# scheme -> weight initialiser; biases are zero except under "default" (PyTorch's own)
+# scheme -> weight initialiser (None: each layer's own PyTorch default); biases are zero except under
+# "default". Each layer applies it in its reset_parameters (BatchNorm ignores it: γ = 1, β = 0, as PyTorch).
 _WEIGHT = {
     "zeros": init.zeros,
     "uniform": init.uniform,  # the course: U(−0.1, 0.1) weights, zero bias
@@ -14,14 +15,14 @@ _WEIGHT = {
     "xavier_normal": init.xavier_normal,
     "kaiming_uniform": init.kaiming_uniform,
     "kaiming_normal": init.kaiming_normal,
-    "default": init.default_weight,
+    "default": None,
 }
 ALIASES = {"zero": "zeros", "course": "uniform", "xavier": "xavier_uniform", "glorot": "xavier_uniform",
            "he": "kaiming_uniform", "kaiming": "kaiming_uniform", "pytorch": "default"}
 
 
 def initialize(model: Module, scheme: str, rng: "np.random.Generator | int | None" = None) -> Module:
-    """Set every layer's ``weight`` by ``scheme`` and its ``bias`` to 0 (PyTorch's rule under "default").
+    """Reset every layer by ``scheme`` through its ``reset_parameters``.
 
     Layers are visited in order, so the same seed gives the same bytes.
     """
@@ -30,23 +31,7 @@ def initialize(model: Module, scheme: str, rng: "np.random.Generator | int | Non
         raise ChainruleError(f"unknown initialisation {scheme!r}; expected one of "
                              f"{', '.join(list(_WEIGHT) + list(ALIASES))}")
     g = init.as_generator(rng)
-    for module in _leaves(model):
-        w = getattr(module, "weight", None)
-        if w is None:
-            continue
-        w.data[...] = _WEIGHT[name](w.data.shape, rng=g, dtype=w.data.dtype)
-        b = getattr(module, "bias", None)
-        if b is not None:
-            if name == "default":
-                b.data[...] = init.default_bias(b.data.shape, init.fans(w.data.shape)[0], g, b.data.dtype)
-            else:
-                b.data.fill(0)
+    for module in model.modules():
+        module.reset_parameters(g, _WEIGHT[name])
     return model
 
-
-def _leaves(model: Module):
-    children = list(model.children())
-    if not children:
-        yield model
-    for _, child in children:
-        yield from _leaves(child)

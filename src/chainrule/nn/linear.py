@@ -33,11 +33,20 @@ class Linear(Module):
                                  f"got {in_features} and {out_features}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         dt = check_dtype(dtype)
-        g = init.as_generator(rng)
-        self.weight = Parameter(init.default_weight((self.out_features, self.in_features), g, dt))
-        self.bias = Parameter(init.default_bias((self.out_features,), self.in_features, g, dt)) if bias else None
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dt))
+        self.bias = Parameter(np.empty((self.out_features,), dt)) if bias else None
+        self.reset_parameters(init.as_generator(rng))
         self._x = None
         self._overwrite_grads = False
+
+    def reset_parameters(self, rng=None, weight_init=None) -> None:
+        init.reset_weight_and_bias(self.weight, self.bias, init.as_generator(rng), weight_init)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if tuple(input_shape[-1:]) != (self.in_features,):
+            raise ChainruleError(f"input to Linear({self.in_features}→{self.out_features}) has shape "
+                                 f"{_fmt_shape(input_shape)} per example; it needs {self.in_features} features")
+        return (*input_shape[:-1], self.out_features)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         W = rounding.apply(self.weight.data)  # hand-calculation mode uses the weights as printed

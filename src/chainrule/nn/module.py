@@ -2,11 +2,17 @@
 
 A layer is ``forward(x) -> y`` and ``backward(dy) -> dx``. It keeps one cache from its last forward
 and *adds* into each ``Parameter.grad`` during backward, so gradients accumulate until ``zero_grad()``,
-as in PyTorch. Parameters and sub-modules are found by attribute, in the order they were assigned,
-which gives PyTorch's names (``weight``, ``bias``, ``0.weight`` …).
+as in PyTorch. Parameters, buffers and sub-modules are found by attribute, in the order they were
+assigned, which gives PyTorch's names (``weight``, ``bias``, ``0.weight``, ``1.running_mean`` …).
+
+Module state follows PyTorch: ``training`` (``train()`` / ``eval()`` set it on every module below),
+buffers (``register_buffer``: arrays that are state but not trained, e.g. running statistics) saved in
+``state_dict`` beside the parameters, ``reset_parameters(rng)`` per layer, and ``output_shape`` per
+layer (the shape of one example after the layer, found without running it).
 """
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -56,6 +62,8 @@ class Module:
     """
 
     registry: dict[str, type["Module"]] = {}
+    training: bool = True  # class default; train()/eval() set it per instance
+
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -72,18 +80,108 @@ class Module:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
-    # --- parameters ------------------------------------------------------------------------------
-    def children(self) -> Iterator[tuple[str, "Module"]]:
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of one example after this layer (``input_shape`` has no batch axis), without running it.
+
+        The default suits shape-preserving layers (activations, Dropout); others override it.
+        """
+        return tuple(int(s) for s in input_shape)
+
+    # --- mode ------------------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode on this module and every module below it (PyTorch's ``Module.train``)."""
+        if not isinstance(mode, bool):
+            raise ChainruleError(f"train(mode) takes True or False, got {mode!r}")
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    @contextmanager
+    def mode(self, training: bool, keep_buffers: bool = False) -> Iterator["Module"]:
+        """Run a block in training or evaluation mode, then put every module's own flag back.
+
+        ``keep_buffers``: also restore every buffer afterwards (e.g. gradcheck in training mode must not
+        move a BatchNorm's running statistics).
+        """
+        flags = [(m, vars(m).get("training")) for m in self.modules()]
+        saved = {k: b.copy() for k, b in self.named_buffers()} if keep_buffers else {}
+        self.train(training)
+        try:
+            yield self
+        finally:
+            for m, flag in flags:
+                if flag is None:
+                    vars(m).pop("training", None)
+                else:
+                    m.training = flag
+            for k, b in saved.items():
+                self._set_buffer(k, b)
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and every module below it, depth first (PyTorch's ``modules()``)."""
+        yield self
+        for child in self.children():
+            yield from child.modules()
+
+    # --- sub-modules, parameters and buffers -----------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
         for name, value in vars(self).items():
             if isinstance(value, Module):
                 yield name, value
+
+    def children(self) -> Iterator["Module"]:
+        for _, child in self.named_children():
+            yield child
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
-        for name, child in self.children():
+        for name, child in self.named_children():
             yield from child.named_parameters(prefix + name + ".")
+
+    def register_buffer(self, name: str, array: "np.ndarray | None", persistent: bool = True) -> None:
+        """Keep ``array`` as state that is not trained (``self.<name>``); persistent buffers go in state_dict."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ChainruleError(f"buffer name {name!r} is not a Python identifier")
+        if isinstance(vars(self).get(name), (Parameter, Module)):
+            raise ChainruleError(f"{type(self).__name__} already has a parameter or module named {name!r}")
+        vars(self).setdefault("_buffer_persistent", {})[name] = bool(persistent)
+        setattr(self, name, None if array is None else np.asarray(array))
+
+    def _own_buffers(self, persistent_only: bool = False) -> Iterator[tuple[str, np.ndarray]]:
+        for name, persistent in vars(self).get("_buffer_persistent", {}).items():
+            value = getattr(self, name)
+            if value is not None and (persistent or not persistent_only):
+                yield name, value
+
+    def named_buffers(self, prefix: str = "", persistent_only: bool = False) -> Iterator[tuple[str, np.ndarray]]:
+        yield from ((prefix + n, b) for n, b in self._own_buffers(persistent_only))
+        for name, child in self.named_children():
+            yield from child.named_buffers(prefix + name + ".", persistent_only)
+
+    def buffers(self) -> list[np.ndarray]:
+        return [b for _, b in self.named_buffers()]
+
+    def _set_buffer(self, dotted: str, value: np.ndarray) -> None:
+        """Write into the buffer at a dotted name in place (its dtype kept)."""
+        *path, name = dotted.split(".")
+        module = self
+        for part in path:
+            module = dict(module.named_children())[part]
+        getattr(module, name)[...] = value
+
+    def reset_parameters(self, rng: "np.random.Generator | None" = None, weight_init=None) -> None:
+        """Re-initialise this layer's own parameters (and reset its buffers) from ``rng``.
+
+        ``weight_init(shape, rng, dtype)``, when given, draws a weight scheme's values (bias then 0);
+        without it a layer uses PyTorch's default. Layers without parameters do nothing.
+        """
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -104,16 +202,32 @@ class Module:
 
     # --- state dict (PyTorch's keys) -------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Parameters and persistent buffers by PyTorch's names, as copies (PyTorch's key order per module)."""
+        own = {**{name: p.data for name, p in self.named_parameters()},
+               **dict(self.named_buffers(persistent_only=True))}
+        return {k: own[k].copy() for k in self._state_keys()}
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy arrays into the parameters; every key must be present and every shape must match."""
+    def _state_keys(self) -> list[str]:
+        """Keys in PyTorch's order: each module's parameters, then its buffers, then its children's."""
+        keys = [n for n, v in vars(self).items() if isinstance(v, Parameter)]
+        keys += [n for n, _ in self._own_buffers(persistent_only=True)]
+        for name, child in self.named_children():
+            keys += [f"{name}.{k}" for k in child._state_keys()]
+        return keys
+
+    def load_state_dict(self, state: dict[str, np.ndarray], strict: bool = True) -> None:
+        """Copy arrays into the parameters and buffers; every shape must match.
+
+        ``strict`` (the default, as PyTorch): every key must be present and none may be extra.
+        """
         if not isinstance(state, Mapping):
             raise ChainruleError(f"a state dict maps parameter names to arrays; got {type(state).__name__}")
-        own = dict(self.named_parameters())
+        params = dict(self.named_parameters())
+        buffers = dict(self.named_buffers(persistent_only=True))
+        own = {**params, **buffers}
         missing = [k for k in own if k not in state]
         extra = [k for k in state if k not in own]
-        if missing or extra:
+        if strict and (missing or extra):
             parts = []
             if missing:
                 parts.append(f"missing key(s) {', '.join(missing)}")
@@ -121,17 +235,24 @@ class Module:
                 parts.append(f"unexpected key(s) {', '.join(extra)}")
             raise ChainruleError(f"state dict does not fit this network: {'; '.join(parts)}; "
                                  f"expected exactly {', '.join(own) or 'no keys'}")
-        for k, p in own.items():
+        for k in own:
+            if k not in state:
+                continue
             value = state[k]
             if hasattr(value, "detach"):  # a torch tensor, perhaps one that requires grad (named_parameters())
                 value = value.detach().cpu().numpy()
             value = np.asarray(value)
-            if value.shape != p.data.shape:
+            target = params[k].data if k in params else buffers[k]
+            if value.shape != target.shape:
                 raise ChainruleError(f"state dict entry {k!r} has shape {value.shape}; "
-                                     f"the network expects {p.data.shape}")
-            if value.dtype.kind not in "iuf":  # complex would lose its imaginary part silently
+                                     f"the network expects {target.shape}")
+            if value.dtype.kind not in "iuf" + ("b" if target.dtype.kind == "b" else ""):
+                # complex would lose its imaginary part silently
                 raise ChainruleError(f"state dict entry {k!r} is not real numbers (dtype {value.dtype})")
-            p.data[...] = value
+            if k in params:
+                target[...] = value
+            else:
+                self._set_buffer(k, value)
 
     # --- serialisation of the architecture -------------------------------------------------------
     def config(self) -> dict:

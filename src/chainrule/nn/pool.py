@@ -35,8 +35,15 @@ class _Pool2d(Module):
         """(top, bottom, left, right) padding for an H×W input."""
         return win.pads_for(hw, self.kernel_size, self.stride, self.dilation, self.padding)
 
-    def output_shape(self, hw) -> tuple[int, int]:
+    def output_hw(self, hw) -> tuple[int, int]:
         return win.output_shape(tuple(hw), self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """(C, OH, OW) for a (C, H, W) input (or (OH, OW) for H×W)."""
+        if len(input_shape) not in (2, 3):
+            raise ChainruleError(f"input to {self!r} has shape {tuple(input_shape)} per example; it expects "
+                                 f"(C, H, W)")
+        return (*input_shape[:-2], *self.output_hw(input_shape[-2:]))
 
     def _windows(self, x, fill: float):
         """(x as NCHW, unbatched?, windows view (N, C, OH, OW, KH, KW), pads)."""

@@ -8,8 +8,6 @@ so the table shows what the engine computes; the formulas are written from the l
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.nn.activations import Activation
@@ -94,16 +92,16 @@ def summary(model: Module, input_shape=None) -> Summary:
     if shape is None:
         raise ChainruleError("cannot tell this network's input size: it starts with an image layer; give the "
                              "size of one example as C×H×W (for example --input 1x8x8)")
-    x = np.zeros((1, *shape), dtype=getattr(model, "dtype", None) or np.float64)
     rows = []
+    after = shape
     for i, layer in enumerate(layers):
-        before = x.shape[1:]
+        before = after
         try:
-            x = layer.forward(x)
+            after = layer.output_shape(before)  # each layer's own rule: nothing runs, no buffer moves
         except ChainruleError as e:
             raise ChainruleError(f"layer {i} ({layer!r}) on an input of shape {_shape(before)}: {e}") from None
-        rows.append(SummaryRow(i, repr(layer), x.shape[1:], layer.num_parameters(), _params_formula(layer),
-                               _shape_formula(layer, before, x.shape[1:])))
+        rows.append(SummaryRow(i, repr(layer), after, layer.num_parameters(), _params_formula(layer),
+                               _shape_formula(layer, before, after)))
     return Summary(shape, rows)
 
 

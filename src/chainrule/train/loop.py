@@ -41,6 +41,7 @@ def run_epoch(net: Sequential, loss: Loss, opt: Optimizer, X: np.ndarray, y: np.
     """
     n = len(order)
     steps = -(-n // batch_size)
+    net.train()
     forward, backward, step, zero = net.forward_unchecked, net.backward, opt.step, net.defer_zero_grad
     # one example as a 1-D row only for feature rows: an image fed as (C, H, W) would lose its batch axis at Flatten
     single = batch_size == 1 and X.ndim == 2

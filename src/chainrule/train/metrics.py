@@ -27,8 +27,9 @@ class Evaluation:
 
 
 def predict_outputs(net: Sequential, X: np.ndarray, batch: int = 512) -> np.ndarray:
-    """The network's outputs for every example, in batches (X : (n, *shape) -> (n, outputs))."""
-    return np.concatenate([net.forward(X[i:i + batch]) for i in range(0, len(X), batch)])
+    """The network's outputs for every example, in batches (X : (n, *shape) -> (n, outputs)), in eval mode."""
+    with net.mode(training=False):
+        return np.concatenate([net.forward(X[i:i + batch]) for i in range(0, len(X), batch)])
 
 
 def evaluate(net: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray, task: str,

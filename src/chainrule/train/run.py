@@ -160,11 +160,11 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
 
 def _check_output_width(net, train: Dataset, outputs: int, model: str) -> None:
     try:
-        out = net.forward(train.X[:1])
+        out = net.output_shape(train.X.shape[1:])
     except ChainruleError as e:
         raise ChainruleError(f"{model}: the network does not take this data's examples: {e}") from None
-    if out.shape[1:] != (outputs,):
-        raise ChainruleError(f"{model}: the network's output has shape {out.shape[1:]} per example; this data "
+    if out != (outputs,):
+        raise ChainruleError(f"{model}: the network's output has shape {out} per example; this data "
                              f"needs {outputs} output(s)")
 
 
@@ -199,6 +199,32 @@ def blas_threads(n: int):
         return
     with threadpool_limits(limits=n, user_api="blas"):
         yield
+
+
+TEST_PAUSE = "CHAINRULE_TEST_PAUSE_AT"
+
+
+def _test_pause(stop: "_StopFlag", update, epoch: int):
+    """Test-only hook: with ``CHAINRULE_TEST_PAUSE_AT=E:S`` the run prints a marker after step S of epoch E
+    (both from 1) and waits for a signal, so interruption tests synchronise on an event, never on a sleep."""
+    import os
+    import sys
+
+    at = os.environ.get(TEST_PAUSE, "")
+    if not at or at.split(":")[0] != str(epoch):
+        return update
+    when = int(at.split(":")[1])
+
+    def hooked(done: int) -> None:
+        if update is not None:
+            update(done)
+        if done == when:
+            print(f"test hook: paused at epoch {epoch}, step {done}", flush=True)
+            while not stop():
+                signal.pause()  # returns after a handler ran (SIGINT sets the stop flag); SIGKILL ends it here
+            sys.stdout.flush()
+
+    return hooked
 
 
 class _StopFlag:
@@ -280,7 +306,7 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
             state = rng.bit_generator.state
             order = epoch_order(rng, n, bool(s["shuffle"]))
             start = step0 if e == epoch0 else 0
-            update = progress.start(e + 1, epochs, steps, start)
+            update = _test_pause(stop, progress.start(e + 1, epochs, steps, start), e + 1)
             t0 = time.perf_counter()
             try:
                 with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
