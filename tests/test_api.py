@@ -228,3 +228,11 @@ def test_backward_misuse_is_a_clear_error():
     net(np.zeros((2, 2)))
     with pytest.raises(cr.ChainruleError, match=r"shape \(3, 1\); the network's last output has shape \(2, 1\)"):
         net.backward(np.ones((3, 1)))
+
+
+def test_importing_a_submodule_does_not_hide_the_function_of_its_name():
+    import importlib
+
+    for name in ("gradcheck", "explain"):
+        importlib.import_module(f"chainrule.{name}")
+        assert callable(getattr(cr, name)) and not isinstance(getattr(cr, name), type(importlib))

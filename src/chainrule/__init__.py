@@ -41,11 +41,12 @@ def __dir__() -> list[str]:
 
 
 class _Package(types.ModuleType):
-    """Importing the subpackage ``chainrule.explain`` (the CLI does) makes Python bind it as this
-    package's attribute ``explain``; that must not hide the function ``chainrule.explain``."""
+    """Importing a submodule that shares a public function's name (``chainrule.explain``,
+    ``chainrule.gradcheck``, ``chainrule.nn.summary``'s ``summary``) makes Python bind the module as this
+    package's attribute; that must not hide the function of the same name."""
 
     def __setattr__(self, name: str, value) -> None:
-        if name == "explain" and isinstance(value, types.ModuleType):
+        if name in _HOMES and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 
