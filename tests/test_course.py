@@ -23,15 +23,16 @@ def course_files(tmp_path):
     return tmp_path, (trX.astype(float), trY, vaX.astype(float), vaY)
 
 
-def run_course(tmp, epochs, hidden, flag, lr):
+def run_course(tmp, epochs, hidden, flag, lr, *flags):
     args = [str(tmp / n) for n in ("train.csv", "val.csv", "train.labels", "val.labels", "metrics.txt")]
-    assert main(["neuralnet", *args, str(epochs), str(hidden), str(flag), str(lr)]) == 0
+    assert main(["neuralnet", *args, str(epochs), str(hidden), str(flag), str(lr), *flags]) == 0
     return [(tmp / n).read_text() for n in ("train.labels", "val.labels", "metrics.txt")]
 
 
-def reference(trX, trY, vaX, vaY, epochs, D, lr, alpha, beta):
+def reference(trX, trY, vaX, vaY, epochs, D, lr, alpha, beta, shuffle=True, adagrad=False):
     """The homework's rules, written out per example with plain NumPy (folded matrices, no chainrule)."""
     K = beta.shape[0]
+    G_alpha, G_beta = np.zeros_like(alpha), np.zeros_like(beta)
 
     def forward(x):
         xh = np.concatenate([[1.0], x])
@@ -46,13 +47,18 @@ def reference(trX, trY, vaX, vaY, epochs, D, lr, alpha, beta):
 
     lines = []
     for e in range(epochs):
-        for i in np.random.RandomState(e).permutation(len(trX)):
+        for i in np.random.RandomState(e).permutation(len(trX)) if shuffle else range(len(trX)):
             xh, z, zh, yh = forward(trX[i])
             gb = yh - np.eye(K)[trY[i]]          # ∂ℓ/∂b
             g_beta = np.outer(gb, zh)
             gz = beta[:, 1:].T @ gb              # ∂ℓ/∂z
             ga = gz * z * (1 - z)                # ∂ℓ/∂a
             g_alpha = np.outer(ga, xh)
+            if adagrad:  # the handout's rule: G += g², w -= η g / √(G + 1e-5)
+                G_alpha += g_alpha ** 2
+                G_beta += g_beta ** 2
+                g_alpha = g_alpha / np.sqrt(G_alpha + 1e-5)
+                g_beta = g_beta / np.sqrt(G_beta + 1e-5)
             alpha -= lr * g_alpha
             beta -= lr * g_beta
         lines.append(("train", e + 1, mean_ce(trX, trY)))
@@ -147,3 +153,38 @@ def test_label_errors_do_not_mention_flags_the_course_mode_lacks(course_files, c
     assert main(["neuralnet", *files, "1", "4", "2", "0.1"]) == 2
     err = capsys.readouterr().err
     assert "line 1: label 0.5 is not an integer" in err and "--task" not in err, err
+
+
+def _init(D, K, M=5):
+    return course_init(D, M, 1), course_init(K, D, 1)
+
+
+@pytest.mark.parametrize("flags, shuffle, adagrad, K", [
+    (["--no-shuffle"], False, False, 4),
+    (["--optimizer", "adagrad"], True, True, 4),
+    (["--optimizer", "adagrad", "--no-shuffle", "--classes", "10"], False, True, 10),
+])
+def test_handout_switches_against_independent_loop(course_files, flags, shuffle, adagrad, K):
+    """--no-shuffle, the handout's Adagrad and --classes against the NumPy loop of the stated rules.
+    Two implementations (NumPy's outer products vs the engine's matmuls) agree to 1e-12, not bit for bit."""
+    tmp, (trX, trY, vaX, vaY) = course_files
+    D, lr = 3, 0.1
+    train_labels, val_labels, metrics = run_course(tmp, 3, D, 1, lr, *flags)
+    want_lines, want_preds, want_err = reference(trX, trY, vaX, vaY, 3, D, lr, *_init(D, K),
+                                                 shuffle=shuffle, adagrad=adagrad)
+    got = [float(r.rsplit(" ", 1)[1]) for r in metrics.splitlines()]
+    np.testing.assert_allclose(got[:-2], [v for *_, v in want_lines], rtol=1e-12)
+    assert got[-2:] == want_err
+    assert train_labels == "".join(f"{p}\n" for p in want_preds[0])
+
+
+def test_switches_change_the_result_and_bad_classes_is_one_line(course_files, capsys):
+    tmp, _ = course_files
+    plain = run_course(tmp, 2, 3, 1, 0.1)[2]
+    assert run_course(tmp, 2, 3, 1, 0.1, "--no-shuffle")[2] != plain
+    assert run_course(tmp, 2, 3, 1, 0.1, "--optimizer", "adagrad")[2] != plain
+    args = [str(tmp / n) for n in ("train.csv", "val.csv", "train.labels", "val.labels", "metrics.txt")]
+    capsys.readouterr()
+    assert main(["neuralnet", *args, "1", "3", "1", "0.1", "--classes", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "val.csv" in err and "--classes 3" in err

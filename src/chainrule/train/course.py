@@ -1,9 +1,13 @@
 """The course homework's neural network, with its exact seeding and output files.
 
-One hidden sigmoid layer of D units, a softmax over K classes (K = largest label in either file + 1),
-cross-entropy, SGD one example at a time, float64. Rules (they fix every bit of the result):
+One hidden sigmoid layer of D units, a softmax over K classes (K = largest label in either file + 1,
+or ``--classes K``), cross-entropy, SGD one example at a time, float64. Rules (they fix every bit of the
+result):
 
-- epoch e (0-based) visits the training examples in ``numpy.random.RandomState(e).permutation(N)``;
+- epoch e (0-based) visits the training examples in ``numpy.random.RandomState(e).permutation(N)``
+  (in file order with ``--no-shuffle``);
+- ``--optimizer sgd`` (default): w ← w − η g; ``--optimizer adagrad``, the handout's rule (not
+  PyTorch's): G ← G + g² (elementwise, G starting at 0), then w ← w − η g / √(G + ε), ε = 1e-5;
 - INIT_FLAG 2: every parameter is 0;
 - INIT_FLAG 1: each folded matrix (rows × (cols + 1), column 0 the bias) is drawn
   ``RandomState(rows·(cols+1)).uniform(-0.1, 0.1, (rows, cols+1))``, then its bias column set to 0:
@@ -27,7 +31,7 @@ from chainrule.nn.activations import Sigmoid
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss
-from chainrule.optim import SGD
+from chainrule.optim import SGD, Optimizer
 from chainrule.train.loop import run_epoch
 
 
@@ -38,6 +42,26 @@ def course_init(rows: int, cols: int, flag: int) -> np.ndarray:
     m = np.random.RandomState(rows * (cols + 1)).uniform(-0.1, 0.1, (rows, cols + 1))
     m[:, 0] = 0.0
     return m
+
+
+COURSE_EPS = 1e-5
+OPTIMIZERS = ("sgd", "adagrad")
+
+
+class CourseAdagrad(Optimizer):
+    """The handout's Adagrad: G ← G + g²;  w ← w − η g / √(G + ε), ε = 1e-5 inside the root
+    (PyTorch's Adagrad adds ε outside it: optim.Adagrad)."""
+
+    def __init__(self, params, lr: float):
+        super().__init__(params, lr)
+        self.G = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        for p, G in zip(self.params, self.G, strict=True):
+            g = p.grad
+            G += g * g
+            p.data -= self.lr * g / np.sqrt(G + COURSE_EPS)
+        self.steps += 1
 
 
 @dataclass
@@ -61,16 +85,16 @@ def mean_cross_entropy(net: Sequential, loss: CrossEntropyLoss, X: np.ndarray, y
     return value, np.argmax(loss.probs, axis=1)
 
 
-def train_course(train_X, train_y, val_X, val_y, epochs: int, hidden: int, init_flag: int, lr: float
-                 ) -> CourseResult:
+def train_course(train_X, train_y, val_X, val_y, epochs: int, hidden: int, init_flag: int, lr: float,
+                 shuffle: bool = True, optimizer: str = "sgd", classes: int | None = None) -> CourseResult:
     """X : (N, M) float64, y : (N,) int labels. Runs the homework's training and returns its outputs."""
-    K = int(max(train_y.max(), val_y.max())) + 1
+    K = int(max(train_y.max(), val_y.max())) + 1 if classes is None else classes
     net = course_network(train_X.shape[1], hidden, K, init_flag)
     loss = CrossEntropyLoss()
-    opt = SGD(net.parameters(), lr)
+    opt = CourseAdagrad(net.parameters(), lr) if optimizer == "adagrad" else SGD(net.parameters(), lr)
     lines = []
     for e in range(epochs):
-        order = np.random.RandomState(e).permutation(len(train_X))
+        order = np.random.RandomState(e).permutation(len(train_X)) if shuffle else np.arange(len(train_X))
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by run_epoch
             run_epoch(net, loss, opt, train_X, train_y, order, 1, e)
         tr, train_pred = mean_cross_entropy(net, loss, train_X, train_y)
@@ -84,8 +108,13 @@ def train_course(train_X, train_y, val_X, val_y, epochs: int, hidden: int, init_
     return CourseResult(net, lines, train_pred, val_pred)
 
 
-def run_course(train_csv, val_csv, train_out, val_out, metrics_out, epochs, hidden, init_flag, lr) -> CourseResult:
+def run_course(train_csv, val_csv, train_out, val_out, metrics_out, epochs, hidden, init_flag, lr,
+               shuffle: bool = True, optimizer: str = "sgd", classes: int | None = None) -> CourseResult:
     """The nine-argument homework command: read both CSVs, train, write the three output files."""
+    if optimizer not in OPTIMIZERS:
+        raise ChainruleError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    if classes is not None and classes < 1:
+        raise ChainruleError(f"--classes must be ≥ 1, got {classes}")
     if epochs < 1:
         raise ChainruleError(f"NUM_EPOCH must be ≥ 1, got {epochs}")
     if hidden < 1:
@@ -102,7 +131,12 @@ def run_course(train_csv, val_csv, train_out, val_out, metrics_out, epochs, hidd
     if tr.num_features != va.num_features:
         raise ChainruleError(f"{val_csv}: {va.num_features} features per line, but {train_csv} has "
                              f"{tr.num_features}; both files need the same columns")
-    res = train_course(tr.X, tr.y, va.X, va.y, epochs, hidden, init_flag, lr)
+    if classes is not None:
+        for path, data in ((train_csv, tr), (val_csv, va)):
+            if int(data.y.max()) >= classes:
+                raise ChainruleError(f"{path}: label {int(data.y.max())} does not fit --classes {classes} "
+                                     f"(labels must be 0 … {classes - 1})")
+    res = train_course(tr.X, tr.y, va.X, va.y, epochs, hidden, init_flag, lr, shuffle, optimizer, classes)
     atomic_write_bytes(train_out, "".join(f"{v}\n" for v in res.train_pred).encode())
     atomic_write_bytes(val_out, "".join(f"{v}\n" for v in res.val_pred).encode())
     atomic_write_bytes(metrics_out, ("\n".join(res.metrics) + "\n").encode())
