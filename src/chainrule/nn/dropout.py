@@ -20,7 +20,8 @@ class Dropout(Module):
         if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
             raise ChainruleError(f"Dropout p must be a probability in [0, 1), got {p!r}")
         self.p = float(p)
-        self.generator = init.as_generator(rng)
+        # a Generator given is spawned from, not shared: the caller's stream (e.g. training's shuffle) stays as it was
+        self.generator = rng.spawn(1)[0] if isinstance(rng, np.random.Generator) else init.as_generator(rng)
         self.noise = None  # the last mask, 0 or 1/(1 − p), shaped like x; None after an eval forward
 
     def reset_parameters(self, rng=None, weight_init=None) -> None:
