@@ -17,7 +17,8 @@ _HOMES = {
     "gradcheck": "chainrule.gradcheck",
     **{name: "chainrule.nn" for name in (
         "Module", "Parameter", "Linear", "Tanh", "Sigmoid", "ReLU", "Identity", "Softmax", "Sequential",
-        "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Loss", "SquaredError", "MSELoss", "CrossEntropyLoss")},
+        "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Loss", "SquaredError", "MSELoss", "CrossEntropyLoss",
+        "BatchNorm1d", "BatchNorm2d", "Dropout")},
     **{name: "chainrule.optim" for name in ("SGD", "Adagrad", "Adam")},
     "summary": "chainrule.nn.summary",
     "explain": "chainrule.explain",

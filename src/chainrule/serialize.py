@@ -22,7 +22,7 @@ def write_safetensors(path: "str | os.PathLike", tensors: dict, key: str, meta: 
     """Atomically write ``tensors`` (name -> array) with ``meta`` as JSON under the metadata ``key``."""
     from safetensors.numpy import save
 
-    arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+    arrays = {k: np.require(v, requirements="C") for k, v in tensors.items()}  # keeps 0-d arrays 0-d
     atomic_write_bytes(path, save(arrays, metadata={key: json.dumps(meta)}))
 
 

@@ -159,6 +159,11 @@ class Spec:
                 raise self.error(where, f"{cls.__name__} needs a (C, H, W) input; give 'input' = [C, H, W] "
                                         "at the top level")
             kwargs["in_channels"] = shape[0]
+        if "num_features" in params and "num_features" not in kwargs:  # BatchNorm: the channels before it
+            if shape is None:
+                raise self.error(where, f"{cls.__name__} cannot tell its feature count; give 'num_features' "
+                                        "or the top-level 'input'")
+            kwargs["num_features"] = shape[0]
         if "dtype" in params:
             kwargs.setdefault("dtype", dtype)
         if "rng" in params:

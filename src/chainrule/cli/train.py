@@ -23,7 +23,8 @@ def register(sub) -> None:
     d.add_argument("--task", choices=("classification", "regression"), help="default classification")
     d.add_argument("--scale", choices=("standard", "minmax", "none"), help="feature scaling (default standard)")
     m = p.add_argument_group("model")
-    m.add_argument("--model", metavar="mlp|cnn|FILE.toml", help="default mlp")
+    m.add_argument("--model", metavar="mlp|cnn|cnn-bn|FILE.toml",
+                   help="default mlp; cnn-bn: cnn with BatchNorm and Dropout")
     m.add_argument("--hidden", metavar="N[,N…]", help="MLP hidden widths (default 128)")
     m.add_argument("--activation", help="MLP activation: tanh (default), sigmoid, relu")
     m.add_argument("--init", help="default (PyTorch's), zeros, uniform (the course's ±0.1), xavier, he")

@@ -105,7 +105,7 @@ def _input_shape(layers, input_shape) -> tuple:
             return (layer.in_features,)
         if kind == "Conv2d":
             return (int(layer.weight.data.shape[1]) * int(layer.config().get("groups", 1)), "H", "W")
-        if kind not in SHAPE_PRESERVING:
+        if type(layer) not in SHAPE_PRESERVING:
             raise ChainruleError(f"cannot tell the network's input shape from its layer {path} ({kind}); "
                                  "give the input shape (e.g. input_shape=[1, 8, 8], or --input-shape 1,8,8)")
     raise ChainruleError("cannot tell the network's input shape (it has no Linear or Conv2d layer); "
@@ -179,9 +179,9 @@ def onnx_model(model: Module, input_shape=None, scaling=None, example_shape=None
 
     layers = layers_of(model)
     for path, layer in layers:
-        if type(layer).__name__ not in LAYERS:
+        if type(layer) not in LAYERS:
             raise ChainruleError(f"layer {path} ({type(layer).__name__}) has no ONNX equivalent; chainrule "
-                                 f"exports {', '.join(LAYERS)}")
+                                 f"exports {', '.join(c.__name__ for c in LAYERS)}")
     dtype = np.dtype(model.dtype or np.float64)
     elem = helper.np_dtype_to_tensor_dtype(dtype)
     shape = _input_shape(layers, input_shape)
@@ -200,7 +200,7 @@ def onnx_model(model: Module, input_shape=None, scaling=None, example_shape=None
     if raw != shape:  # 0 keeps the batch size: (N, *raw) -> (N, *shape)
         x = g.node("Reshape", [x, g.const("reshape.shape", [0, *shape], dtype=np.int64)], "reshape")
     for path, layer in layers:
-        x = LAYERS[type(layer).__name__](g, layer, x, path)
+        x = LAYERS[type(layer)](g, layer, x, path)
     if x == INPUT:
         x = g.node("Identity", [x], "empty")
     g.nodes[-1].output[0] = OUTPUT  # the last node's result is the graph's output

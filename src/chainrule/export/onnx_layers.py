@@ -2,14 +2,24 @@
 
 Each function takes the graph builder, the layer, the name of its input tensor and the layer's
 path in the network ("0", "3", "1.2" …) and returns the name of its output tensor. The table is keyed
-by class name (as ``Module.registry`` is), so a layer type is exportable without this module
-importing it. Attributes follow https://onnx.ai/onnx/operators/ at opset 17.
+by the layer class; a layer that cannot be exported has a refusal there (a one-line error naming it).
+Attributes follow https://onnx.ai/onnx/operators/ at opset 17.
 """
 
 from collections.abc import Callable
 
+import numpy as np
+
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
+from chainrule.nn import activations as act
+from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d
+from chainrule.nn.containers import Sequential
+from chainrule.nn.conv import Conv2d
+from chainrule.nn.dropout import Dropout
+from chainrule.nn.flatten import Flatten
+from chainrule.nn.linear import Linear
+from chainrule.nn.pool import AvgPool2d, MaxPool2d
 
 
 def _arg(parse: Callable, value, what: str, path: str):
@@ -117,18 +127,51 @@ def flatten(g, layer, x: str, path: str) -> str:
     return g.node("Flatten", [x], path, axis=1)
 
 
-LAYERS: dict[str, Callable] = {
-    "Linear": linear,
-    "Tanh": _elementwise("Tanh"),
-    "Sigmoid": _elementwise("Sigmoid"),
-    "ReLU": _elementwise("Relu"),
-    "Identity": _elementwise("Identity"),
-    "Softmax": softmax,
-    "Conv2d": conv2d,
-    "MaxPool2d": maxpool2d,
-    "AvgPool2d": avgpool2d,
-    "Flatten": flatten,
+# --- normalisation and regularisation ------------------------------------------------------------
+def batchnorm(g, layer, x: str, path: str) -> str:
+    """Eval form: BatchNormalization with the running statistics, y = γ (x − r_μ)/√(r_σ² + ε) + β."""
+    if not layer.track_running_stats:
+        raise ChainruleError(f"layer {path} ({type(layer).__name__}) has track_running_stats=False: it "
+                             "normalises by each batch's statistics even when predicting, which ONNX's "
+                             "BatchNormalization (eval form) cannot express")
+    c = layer.num_features
+    scale = layer.weight.data if layer.affine else np.ones(c)
+    shift = layer.bias.data if layer.affine else np.zeros(c)
+    inputs = [x, g.const(f"{path}.weight", scale), g.const(f"{path}.bias", shift),
+              g.const(f"{path}.running_mean", layer.running_mean), g.const(f"{path}.running_var", layer.running_var)]
+    return g.node("BatchNormalization", inputs, path, epsilon=float(layer.eps))
+
+
+def dropout(g, layer, x: str, path: str) -> str:
+    """Removed at export: an exported model predicts, and Dropout is the identity when predicting."""
+    return x
+
+
+def refuse(why: str) -> Callable:
+    def convert(g, layer, x, path):
+        raise ChainruleError(f"layer {path} ({type(layer).__name__}) cannot be exported to ONNX: {why}")
+
+    return convert
+
+
+LAYERS: dict[type, Callable] = {
+    Linear: linear,
+    act.Tanh: _elementwise("Tanh"),
+    act.Sigmoid: _elementwise("Sigmoid"),
+    act.ReLU: _elementwise("Relu"),
+    act.Identity: _elementwise("Identity"),
+    act.Softmax: softmax,
+    Conv2d: conv2d,
+    MaxPool2d: maxpool2d,
+    AvgPool2d: avgpool2d,
+    Flatten: flatten,
+    BatchNorm1d: batchnorm,
+    BatchNorm2d: batchnorm,
+    Dropout: dropout,
+    # not layers of their own: a Sequential is walked by the exporter, Activation is an abstract base
+    Sequential: refuse("a Sequential is exported through its layers"),
+    act.Activation: refuse("Activation is an abstract base class; use Tanh, Sigmoid, ReLU, …"),
 }
 
 # layers whose output has the shape of their input: they do not decide the network's input shape
-SHAPE_PRESERVING = {"Tanh", "Sigmoid", "ReLU", "Identity", "Softmax"}
+SHAPE_PRESERVING = {act.Tanh, act.Sigmoid, act.ReLU, act.Identity, act.Softmax, Dropout, BatchNorm1d, BatchNorm2d}

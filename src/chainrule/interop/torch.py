@@ -9,8 +9,10 @@ import numpy as np
 
 from chainrule.errors import ChainruleError
 from chainrule.nn import activations as act
+from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
+from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
@@ -73,7 +75,22 @@ def _same_strided_conv(torch):
 
 
 # Sequential is converted by to_torch itself (to name where a bad layer sits), not through this table
+def _batchnorm_to(torch, m: _BatchNorm):
+    cls = torch.nn.BatchNorm1d if isinstance(m, BatchNorm1d) else torch.nn.BatchNorm2d
+    t = cls(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
+            track_running_stats=m.track_running_stats, dtype=getattr(torch, str(m._dtype)))
+    if m.affine:
+        _copy_params_to(torch, m, t)
+    with torch.no_grad():
+        for name, b in m.named_buffers():
+            getattr(t, name).copy_(_tensor(torch, b))
+    return t.train(m.training)
+
+
 TO_TORCH = {
+    BatchNorm1d: _batchnorm_to,
+    BatchNorm2d: _batchnorm_to,
+    Dropout: lambda torch, m: torch.nn.Dropout(m.p).train(m.training),  # same p; masks are each library's own
     Linear: _linear_to,
     Conv2d: _conv_to,
     MaxPool2d: lambda torch, m: torch.nn.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation),
@@ -144,11 +161,26 @@ def _avgpool_from(t) -> AvgPool2d:
     return AvgPool2d(t.kernel_size, t.stride, t.padding)
 
 
+def _batchnorm_from(t) -> _BatchNorm:
+    cls = BatchNorm1d if type(t).__name__ == "BatchNorm1d" else BatchNorm2d
+    dtype = str((t.weight if t.affine else t.running_mean).dtype).removeprefix("torch.")
+    m = cls(t.num_features, eps=t.eps, momentum=t.momentum, affine=t.affine,
+            track_running_stats=t.track_running_stats, dtype=dtype)
+    if t.affine:
+        _copy_params_from(t, m)
+    for name, _ in m.named_buffers():
+        getattr(m, name)[...] = getattr(t, name).detach().cpu().numpy()
+    return m.train(t.training)
+
+
 def _from_table(torch) -> dict:
     """torch type -> converter; Sequential is converted by from_torch itself (to track each child's position)."""
     nn = torch.nn
     return {
         nn.Linear: _linear_from,
+        nn.BatchNorm1d: _batchnorm_from,
+        nn.BatchNorm2d: _batchnorm_from,
+        nn.Dropout: lambda t: Dropout(t.p).train(t.training),
         nn.Conv2d: _conv_from,
         nn.MaxPool2d: _maxpool_from,
         nn.AvgPool2d: _avgpool_from,
@@ -165,7 +197,7 @@ def from_torch(module, _path: str = "model") -> Module:
     """A chainrule module equivalent to a ``torch.nn`` module built from layer types chainrule has.
 
     Weights are copied bitwise in their dtype (float32 or float64). Anything else is an error naming
-    the module and where it sits, e.g. "PyTorch module Dropout at model[2] is not supported".
+    the module and where it sits, e.g. "PyTorch module PReLU at model[2] is not supported".
     """
     torch = _torch()
     if type(module) is torch.nn.Sequential:  # here rather than in the table, to track each child's position

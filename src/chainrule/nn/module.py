@@ -122,6 +122,24 @@ class Module:
             for k, b in saved.items():
                 self._set_buffer(k, b)
 
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """(dotted name, module) for this module ("") and every module below it, depth first."""
+        yield prefix.rstrip("."), self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}{name}.")
+
+    def generator_states(self) -> dict[str, dict]:
+        """The bit-generator state of every module that draws random numbers (Dropout), by module name."""
+        return {name: m.generator.bit_generator.state for name, m in self.named_modules()
+                if isinstance(getattr(m, "generator", None), np.random.Generator)}
+
+    def load_generator_states(self, states: dict[str, dict]) -> None:
+        own = dict(self.named_modules())
+        for name, state in states.items():
+            if name not in own or not hasattr(own[name], "generator"):
+                raise ChainruleError(f"generator state for {name!r}: this network has no random layer there")
+            own[name].generator.bit_generator.state = state
+
     def modules(self) -> Iterator["Module"]:
         """This module and every module below it, depth first (PyTorch's ``modules()``)."""
         yield self

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.nn.activations import Activation
+from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
 from chainrule.nn.flatten import Flatten
@@ -80,7 +81,9 @@ def infer_input_shape(model: Module) -> tuple[int, ...] | None:
     for layer in _layers(model):
         if isinstance(layer, Linear):
             return (layer.in_features,)
-        if isinstance(layer, (Conv2d, _Pool2d, Flatten)):
+        if isinstance(layer, BatchNorm1d):
+            return (layer.num_features,)
+        if isinstance(layer, (Conv2d, _Pool2d, Flatten, BatchNorm2d)):
             return None
     return None
 

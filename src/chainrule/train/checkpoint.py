@@ -38,7 +38,8 @@ def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
     tensors.update({f"optim.{k}": v for k, v in ck.optim_state.items()})
     meta = {"format": FORMAT, "epoch": ck.epoch, "step": ck.step, "rng_state": ck.rng_state,
             "history": ck.history, "settings": ck.settings, "extra": ck.extra,
-            "architecture": ck.model.to_config()}
+            "architecture": ck.model.to_config(),
+            "generators": ck.model.generator_states()}  # Dropout masks continue where they stopped
     write_safetensors(Path(out_dir) / NAME, tensors, FORMAT, meta)
 
 
@@ -53,6 +54,7 @@ def load_checkpoint(out_dir: Path) -> Checkpoint:
         meta = json.loads(metadata[FORMAT])
         model = Module.from_config(meta["architecture"])
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        model.load_generator_states(meta.get("generators", {}))
         return Checkpoint(model, {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")},
                           int(meta["epoch"]), int(meta["step"]), meta["rng_state"], meta["history"],
                           meta["settings"], meta["extra"])

@@ -44,14 +44,17 @@ def mlp(features: int, outputs: int, hidden: list[int], activation: str, dtype, 
     return Sequential(*layers)
 
 
-def cnn(shape: tuple[int, ...], outputs: int, dtype, rng) -> Sequential:
+def cnn(shape: tuple[int, ...], outputs: int, dtype, rng, batchnorm: bool = False) -> Sequential:
     """A small LeNet-like preset whose sizes follow the input (C, H, W):
 
     conv 3×3 (16, pad 1) → ReLU → [maxpool 2 if H, W ≥ 8] → conv 3×3 (32, pad 1) → ReLU → maxpool 2
     → flatten → linear 64 → ReLU → linear outputs.  For digits (1×8×8): 16×8×8 → 16×4×4 → 32×4×4 → 32×2×2.
+    ``batchnorm`` (--model cnn-bn): a BatchNorm2d after each conv and Dropout(0.25) before each linear.
     """
     from chainrule.nn.activations import ReLU
+    from chainrule.nn.batchnorm import BatchNorm2d
     from chainrule.nn.conv import Conv2d
+    from chainrule.nn.dropout import Dropout
     from chainrule.nn.flatten import Flatten
     from chainrule.nn.pool import MaxPool2d
 
@@ -61,13 +64,20 @@ def cnn(shape: tuple[int, ...], outputs: int, dtype, rng) -> Sequential:
     C, H, W = shape
     if min(H, W) < 4:
         raise ChainruleError(f"--model cnn needs images of at least 4×4, got {H}×{W}")
-    layers: list[Module] = [Conv2d(C, 16, 3, padding=1, dtype=dtype, rng=rng), ReLU()]
+    def norm(c):
+        return [BatchNorm2d(c, dtype=dtype)] if batchnorm else []
+
+    def drop():
+        return [Dropout(0.25, rng=rng)] if batchnorm else []
+
+    layers: list[Module] = [Conv2d(C, 16, 3, padding=1, dtype=dtype, rng=rng), *norm(16), ReLU()]
     if min(H, W) >= 8:
         layers.append(MaxPool2d(2))
         H, W = H // 2, W // 2
-    layers += [Conv2d(16, 32, 3, padding=1, dtype=dtype, rng=rng), ReLU(), MaxPool2d(2), Flatten()]
+    layers += [Conv2d(16, 32, 3, padding=1, dtype=dtype, rng=rng), *norm(32), ReLU(), MaxPool2d(2), Flatten()]
     H, W = H // 2, W // 2
-    layers += [Linear(32 * H * W, 64, dtype=dtype, rng=rng), ReLU(), Linear(64, outputs, dtype=dtype, rng=rng)]
+    layers += [*drop(), Linear(32 * H * W, 64, dtype=dtype, rng=rng), ReLU(), *drop(),
+               Linear(64, outputs, dtype=dtype, rng=rng)]
     return Sequential(*layers)
 
 
@@ -95,14 +105,14 @@ def build_model(model: str, shape: tuple[int, ...], outputs: int, hidden: list[i
     if model == "mlp":
         features = int(np.prod(shape))
         net, loss, want = mlp(features, outputs, hidden, activation, dtype, rng), None, (features,)
-    elif model == "cnn":
-        net, loss, want = cnn(tuple(shape), outputs, dtype, rng), None, tuple(shape)
+    elif model in ("cnn", "cnn-bn"):
+        net, loss, want = cnn(tuple(shape), outputs, dtype, rng, batchnorm=model == "cnn-bn"), None, tuple(shape)
     elif model.lower().endswith(".toml"):
         if not Path(model).exists():
             raise ChainruleError(f"--model {model}: no such file")
         return from_spec(model, shape, outputs, dtype, rng, init)
     else:
-        raise ChainruleError(f"--model {model!r}: expected mlp, cnn, or a .toml network spec file")
+        raise ChainruleError(f"--model {model!r}: expected mlp, cnn, cnn-bn, or a .toml network spec file")
     if init != "default":
         initialize(net, init, rng)
     return net, loss, want

@@ -35,6 +35,7 @@ DEFAULTS = {
 OUTPUTS = ("model.safetensors", ckpt.NAME, "metrics.json", "metrics.csv", "learning-curves.png")
 # the CNN preset trains steadily with Adam; SGD at the MLP's rate oscillates on digits
 PRESET_DEFAULTS = {"cnn": {"optimizer": "adam", "lr": 0.002, "epochs": 15}}
+PRESET_DEFAULTS["cnn-bn"] = PRESET_DEFAULTS["cnn"]
 # what an unset --lr / --momentum means for each optimiser (only SGD has momentum)
 OPTIMIZER_DEFAULTS = {"sgd": {"lr": 0.05, "momentum": 0.9}, "adagrad": {"lr": 0.05, "momentum": 0.0},
                       "adam": {"lr": 1e-3, "momentum": 0.0}}
@@ -286,7 +287,7 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
     n, bs, epochs = len(p.train), int(s["batch_size"]), int(s["epochs"])
     steps = -(-n // bs)
     where = "digits (bundled)" if s["train"] is None else s["train"]
-    progress.line(f"training {s['model'] if s['model'] in ('mlp', 'cnn') else Path(s['model']).name} "
+    progress.line(f"training {s['model'] if s['model'] in ('mlp', 'cnn', 'cnn-bn') else Path(s['model']).name} "
                   f"({net.num_parameters()} parameters) on {where}: {n} training / "
                   f"{len(p.val) if p.val is not None else 0} validation examples, {s['optimizer']} "
                   f"lr {s['lr']}, batch {bs}, {epochs} epochs" + (f", resuming at epoch {epoch0 + 1}"

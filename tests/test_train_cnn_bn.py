@@ -1,0 +1,69 @@
+"""chainrule train --model cnn-bn: a digits CNN with BatchNorm and Dropout trains, resumes bitwise after
+SIGKILL (Dropout's generator state and BatchNorm's running statistics are in the checkpoint), and its
+eval-mode predictions do not depend on the batch they come in."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+from test_train_resume import chainrule
+
+ARGS = ["train", "--model", "cnn-bn", "--batch-size", "4", "--epochs", "3", "--progress", "lines", "--seed", "5"]
+
+
+def wait_for_file(proc, path):
+    import time
+
+    deadline = time.monotonic() + 120
+    while not path.exists():  # the event the program makes visible: its first checkpoint
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "run"
+    proc = chainrule(*ARGS, "--out", out)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    return out
+
+
+def test_cnn_bn_trains_and_predicts_independently_of_the_batch(reference):
+    import json
+
+    from chainrule.serialize import load_model
+
+    epochs = json.loads((reference / "metrics.json").read_text())["epochs"]
+    assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
+    net, _ = load_model(reference / "model.safetensors")
+    assert any(type(m).__name__ == "BatchNorm2d" for m in net.layers)
+    assert any(type(m).__name__ == "Dropout" for m in net.layers)
+    assert int(net.layers[1].num_batches_tracked) > 0
+    net.eval()
+    x = np.random.default_rng(0).uniform(0, 1, size=(6, 1, 8, 8))
+    whole = net.forward(x)
+    np.testing.assert_allclose(np.concatenate([net.forward(x[i:i + 1]) for i in range(6)]), whole,
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(net.forward(x[::-1])[::-1], whole, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_cnn_bn_resumes_bitwise_after_sigkill(tmp_path, reference):
+    out = tmp_path / "run"
+    proc = chainrule(*ARGS, "--out", out)
+    wait_for_file(proc, out / "checkpoint.safetensors")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "model.safetensors").exists()
+    proc = chainrule("train", "--resume", out)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    ours, want = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
+    assert set(ours) == set(want) and any(k.endswith("running_var") for k in want)
+    for k in want:
+        assert ours[k].tobytes() == want[k].tobytes(), f"{k} differs after resuming"
