@@ -13,14 +13,13 @@ from test_train_resume import chainrule
 ARGS = ["train", "--model", "cnn-bn", "--batch-size", "4", "--epochs", "3", "--progress", "lines", "--seed", "5"]
 
 
-def wait_for_file(proc, path):
-    import time
-
-    deadline = time.monotonic() + 120
-    while not path.exists():  # the event the program makes visible: its first checkpoint
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.002)
+def run_until_paused(out, epoch, step):
+    """Starts a run that pauses after ``step`` of ``epoch`` and returns once it has said so (no sleeps)."""
+    proc = chainrule(*ARGS, "--out", out, env=dict(os.environ, CHAINRULE_TEST_PAUSE_AT=f"{epoch}:{step}"))
+    for line in proc.stdout:  # the event the program makes visible: its marker line
+        if line.startswith("test hook: paused"):
+            return proc
+    raise AssertionError("the run ended before the pause: " + proc.stderr.read())
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +53,7 @@ def test_cnn_bn_trains_and_predicts_independently_of_the_batch(reference):
 @pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
 def test_cnn_bn_resumes_bitwise_after_sigkill(tmp_path, reference):
     out = tmp_path / "run"
-    proc = chainrule(*ARGS, "--out", out)
-    wait_for_file(proc, out / "checkpoint.safetensors")
+    proc = run_until_paused(out, 2, 10)  # epoch 1's checkpoint is written; killed inside epoch 2
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
