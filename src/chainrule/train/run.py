@@ -186,7 +186,7 @@ def check_out_dir(out: Path | None, overwrite: bool) -> None:
 
 @contextmanager
 def blas_threads(n: int):
-    """Limit BLAS to ``n`` threads while training (through threadpoolctl, which scikit-learn brings).
+    """Limit BLAS to ``n`` threads while training (through threadpoolctl, a runtime dependency).
 
     The matrices of these networks are small: extra BLAS threads mostly wait on each other, and on a
     busy machine they made a batch-64 epoch dozens of times slower. One thread also makes the result
