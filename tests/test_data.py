@@ -168,3 +168,22 @@ def test_npz_errors(tmp_path):
     (tmp_path / "c.npz").write_bytes(b"PK\x03\x04garbage")
     with pytest.raises(ChainruleError, match="not a readable .npz"):
         load_data(tmp_path / "c.npz")
+
+
+def test_bundled_digits_resource_equals_scikit_learns_load_digits():
+    from sklearn.datasets import load_digits as sk_digits
+
+    d, ours = sk_digits(), load_digits()
+    np.testing.assert_array_equal(ours.X.reshape(len(ours), -1), d.data)  # the same stored numbers, not computed
+    np.testing.assert_array_equal(ours.y, d.target)
+    assert ours.X.dtype == d.data.dtype and ours.y.dtype == d.target.dtype
+
+
+def test_bundled_digits_need_no_scikit_learn():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['sklearn'] = None; sys.modules['scipy'] = None\n"
+            "from chainrule.data import load_digits; print(load_digits().X.shape)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "(1797, 1, 8, 8)"

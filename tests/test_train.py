@@ -415,3 +415,10 @@ def test_progress_bar_mode(capsys):
     code, out, err = cli(capsys, "train", "--hidden", "8", "--epochs", "1", "--progress", "bar")
     assert code == 0
     assert "epoch 1/1" in out and "step" in err  # the per-epoch line on stdout, tqdm's bar on stderr
+
+
+def test_durations_are_printed_with_a_unit_that_fits():
+    from chainrule.train.run import _fmt_seconds
+
+    assert [_fmt_seconds(s) for s in (0.0004, 0.004, 0.0404, 1.26, 59.9, 300.0)] == [
+        "400 µs", "4.0 ms", "40.4 ms", "1.3 s", "59.9 s", "5.0 min"]

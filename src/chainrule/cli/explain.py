@@ -5,18 +5,9 @@ With no SPEC it explains the recitation's network (section 3.1: x = [1, 2], y = 
 
 ORDER = 20
 
-# The recitation's section 3 network; the default when no spec file is given.
-RECITATION = """
-x = [1, 2]
-y = 3
-loss = "squared"
-[[layers]]
-weights = [[0, 1, 2], [2, 1, 0], [0, 2, 0]]   # α
-activation = "tanh"
-[[layers]]
-weights = [[0, 1, 2, 2]]                      # β
-activation = "identity"
-"""
+# The recitation's section 3 network, the default when no spec file is given: package data, a copy of
+# examples/recitation-3.1.toml (tests/test_examples_packaged.py keeps the two identical).
+RECITATION = "recitation-3.1.toml"
 
 
 def register(sub) -> None:
@@ -70,7 +61,9 @@ def run(args) -> int:
     if args.torch is not None:
         return _run_torch(args)
     if args.spec is None:
-        data = tomllib.loads(RECITATION)
+        from importlib.resources import files
+
+        data = tomllib.loads(files("chainrule").joinpath("examples", RECITATION).read_text(encoding="utf-8"))
         source = "<recitation>"
     else:
         data = read_spec_data(args.spec)  # checked once, below, after any --x / --y overrides

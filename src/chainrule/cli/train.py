@@ -2,7 +2,7 @@
 
 ORDER = 30
 
-HELP = """With no data flags, trains the default MLP (64-128-10, tanh) on scikit-learn's bundled digits.
+HELP = """With no data flags, trains the default MLP (64-128-10, tanh) on the bundled UCI digits.
 --out DIR writes model.safetensors, checkpoint.safetensors (after every epoch), metrics.json,
 metrics.csv and learning-curves.png; --resume DIR continues a stopped run bit for bit."""
 

@@ -187,7 +187,7 @@ def check_out_dir(out: Path | None, overwrite: bool) -> None:
 
 @contextmanager
 def blas_threads(n: int):
-    """Limit BLAS to ``n`` threads while training (through threadpoolctl, which scikit-learn brings).
+    """Limit BLAS to ``n`` threads while training (through threadpoolctl, a runtime dependency).
 
     The matrices of these networks are small: extra BLAS threads mostly wait on each other, and on a
     busy machine they made a batch-64 epoch dozens of times slower. One thread also makes the result
@@ -352,12 +352,23 @@ def _fmt_loss(v):
     return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
 
 
+def _fmt_seconds(s: float) -> str:
+    """A duration with a unit that fits: ``4.0 ms``, ``1.3 s``, ``2.5 min`` (two decimals of a second hid ms)."""
+    if s < 1e-3:
+        return f"{s * 1e6:,.0f} µs"
+    if s < 1:
+        return f"{s * 1e3:.1f} ms"
+    if s < 120:
+        return f"{s:.1f} s"
+    return f"{s / 60:,.1f} min"
+
+
 def _epoch_line(h: dict, epochs: int, task: str) -> str:
     text = (f"epoch {h['epoch']}/{epochs}  train loss {_fmt_loss(h['train_loss'])} "
             f"error {_fmt_err(h['train_error'], task)}")
     if h["val_loss"] is not None:
         text += f"  val loss {_fmt_loss(h['val_loss'])} error {_fmt_err(h['val_error'], task)}"
-    return text + f"  ({h['seconds']:.2f} s)"
+    return text + f"  ({_fmt_seconds(h['seconds'])})"
 
 
 def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evaluation | None = None) -> None:
@@ -375,7 +386,7 @@ def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evalu
     per_epoch = np.mean([h["seconds"] for h in history])
     lines = [f"done: train error {_fmt_err(last['train_error'], task)}"
              + (f", validation error {_fmt_err(last['val_error'], task)}" if last["val_error"] is not None else "")
-             + f"; {per_epoch:.2f} s per epoch ({len(p.train) / per_epoch:,.0f} examples/s)"]
+             + f"; {_fmt_seconds(per_epoch)} per epoch ({len(p.train) / per_epoch:,.0f} examples/s)"]
     if task == "classification":
         ds = p.val if p.val is not None else p.train
         ev = last_eval if last_eval is not None else evaluate(p.net, p.loss, ds.X, ds.y, task)
