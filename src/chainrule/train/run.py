@@ -295,7 +295,8 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
             if done < steps:  # Ctrl-C: save where we are, mid-epoch
                 save(e, done, state)
                 progress.line(f"interrupted at epoch {e + 1}, step {done}" +
-                              (f"; continue with: chainrule train --resume {out}" if out else ""))
+                              (f"; continue with: chainrule train --resume {out}" if out else
+                               "; nothing was saved (no --out DIR)"))
                 return 130
             with np.errstate(over="ignore", invalid="ignore"):
                 tr = evaluate(net, loss, p.train.X, p.train.y, s["task"])
@@ -355,6 +356,6 @@ def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evalu
         lines.append(f"confusion matrix ({'validation' if p.val is not None else 'training'} set; "
                      "rows true, columns predicted):")
         lines.append(format_confusion(confusion_matrix(ds.y, ev.predictions, p.extra["classes"])))
-    if out is not None:
-        lines.append(f"wrote {out}/: {', '.join(OUTPUTS)}")
+    lines.append(f"wrote {out}/: {', '.join(OUTPUTS)}" if out is not None else
+                 "the model was not saved (no --out); add --out DIR to save it")
     print("\n".join(lines), flush=True)
