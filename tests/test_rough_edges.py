@@ -39,3 +39,18 @@ def test_summary_of_an_unknown_name_lists_the_presets(capsys):
     err = capsys.readouterr().err
     assert "resnet: expected a model file (.safetensors), a network spec (.toml) or a preset (mlp, cnn)" in err
     assert err.count("\n") == 1
+
+
+def test_regression_names_its_metric_mse(capsys, tmp_path):
+    """A regression run prints MSE, not 'error' (which reads as a misclassified fraction)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = 25 + 300 * rng.uniform(size=60)
+    path = tmp_path / "r.csv"
+    np.savetxt(path, np.column_stack([y, X]), delimiter=",", header="y,a,b,c", comments="")
+    assert main(["train", "--train", str(path), "--task", "regression", "--epochs", "1",
+                 "--progress", "lines"]) == 0
+    out = capsys.readouterr().out
+    assert " MSE " in out and " error " not in out.split("training ", 1)[1]

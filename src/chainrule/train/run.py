@@ -322,15 +322,21 @@ def _fmt_err(v, task):
     return f"{100 * v:.2f}%" if task == "classification" else f"{v:.4g}"
 
 
+def _metric(task: str) -> str:
+    """What the 'error' column holds: the misclassified fraction, or a regression's mean squared error."""
+    return "error" if task == "classification" else "MSE"
+
+
 def _fmt_loss(v):
     return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
 
 
 def _epoch_line(h: dict, epochs: int, task: str) -> str:
+    metric = _metric(task)
     text = (f"epoch {h['epoch']}/{epochs}  train loss {_fmt_loss(h['train_loss'])} "
-            f"error {_fmt_err(h['train_error'], task)}")
+            f"{metric} {_fmt_err(h['train_error'], task)}")
     if h["val_loss"] is not None:
-        text += f"  val loss {_fmt_loss(h['val_loss'])} error {_fmt_err(h['val_error'], task)}"
+        text += f"  val loss {_fmt_loss(h['val_loss'])} {metric} {_fmt_err(h['val_error'], task)}"
     return text + f"  ({h['seconds']:.2f} s)"
 
 
@@ -347,8 +353,10 @@ def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evalu
     if last is None:
         return
     per_epoch = np.mean([h["seconds"] for h in history])
-    lines = [f"done: train error {_fmt_err(last['train_error'], task)}"
-             + (f", validation error {_fmt_err(last['val_error'], task)}" if last["val_error"] is not None else "")
+    metric = _metric(task)
+    lines = [f"done: train {metric} {_fmt_err(last['train_error'], task)}"
+             + (f", validation {metric} {_fmt_err(last['val_error'], task)}" if last["val_error"] is not None
+                else "")
              + f"; {per_epoch:.2f} s per epoch ({len(p.train) / per_epoch:,.0f} examples/s)"]
     if task == "classification":
         ds = p.val if p.val is not None else p.train
