@@ -297,7 +297,8 @@ def test_digits_cnn_with_scaling_and_row_examples(tmp_path, capsys):
     extra = {"input_shape": [1, 8, 8], "example_shape": [64],
              "scaling": {"kind": "standard", "shift": shift.tolist(), "scale": scale.tolist()}}
     save_model(tmp_path / "model.safetensors", net, extra=extra)
-    assert main(["export", str(tmp_path / "model.safetensors"), "--onnx", str(tmp_path / "m.onnx")]) == 0
+    assert main(["export", str(tmp_path / "model.safetensors"), "--onnx", str(tmp_path / "m.onnx"),
+                 "--dtype", "float64"]) == 0
     assert "input (N, 64) -> output (N, 10), feature scaling included" in capsys.readouterr().out
     x = rng.uniform(0, 16, size=(5, 64))
     want = net.forward(((x - shift) / scale).reshape(5, 1, 8, 8))
@@ -365,3 +366,42 @@ def test_written_file_has_the_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "m.onnx").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
+
+
+def test_docs_onnx_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    """docs/interop.md's shell lines (train a CNN, export it) and its onnxruntime snippet, as written: the
+    default export is float32 for a CNN (onnxruntime has no float64 Conv), with a note that says so."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "interop.md").read_text()
+    section = text.split("## ONNX export", 1)[1]
+    shell = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    code = re.search(r"Running it:\s*```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    for line in shell.splitlines():
+        if line.startswith("chainrule ") and "net.toml" not in line:
+            assert main(shlex.split(line.split("#")[0])[1:]) == 0, line
+    out = capsys.readouterr().out
+    assert "note: the model's float64 weights are converted to float32" in out and ", float32, " in out
+    scope: dict = {}
+    exec(code, scope)
+    net, extra = load_model(tmp_path / "run" / "model.safetensors")
+    sc, x = extra["scaling"], scope["X"]
+    scaled = (x.reshape(5, -1) - np.array(sc["shift"])) / np.array(sc["scale"])
+    want = net.forward(scaled.reshape(5, 1, 8, 8))
+    assert_close(want, scope["probs_or_logits"], 1e-4, "docs' example")
+
+
+def test_export_dtype_flag_keeps_or_converts(tmp_path, capsys):
+    net = cr.Sequential(cr.Linear(3, 4, rng=0))
+    save_model(tmp_path / "m.safetensors", net)
+    assert main(["export", str(tmp_path / "m.safetensors"), "--onnx", str(tmp_path / "a.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "note:" not in out and ", float64, " in out  # an MLP runs in onnxruntime as it is
+    assert main(["export", str(tmp_path / "m.safetensors"), "--onnx", str(tmp_path / "b.onnx"),
+                 "--dtype", "float32"]) == 0
+    assert "converted to float32 for the graph\n" in capsys.readouterr().out
+    x = np.random.default_rng(0).normal(size=(2, 3))
+    assert_close(net.forward(x), run_onnx(onnx.load(tmp_path / "b.onnx"), x.astype(np.float32)), 1e-5, "f32")

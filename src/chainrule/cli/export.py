@@ -17,8 +17,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "export", help="write a model as ONNX (needs: pip install 'chainrule[onnx]')",
         description="Write a chainrule model (model file or .toml network spec) as a standard ONNX graph "
-                    "with a dynamic batch dimension, in the model's dtype. Feature scaling stored in the "
-                    "model file becomes the graph's first step.")
+                    "with a dynamic batch dimension, in --dtype (default: what onnxruntime runs). Feature "
+                    "scaling stored in the model file becomes the graph's first step.")
     p.add_argument("model", metavar="MODEL", help="model file (.safetensors) or network spec (.toml)")
     p.add_argument("--onnx", metavar="OUT.onnx", required=True, help="where to write the ONNX model")
     p.add_argument("--input-shape", metavar="SHAPE",
@@ -30,6 +30,10 @@ def register(subparsers) -> None:
     p.add_argument("--no-scaling", action="store_true",
                    help="leave the model file's feature scaling out of the graph")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset version (default 17)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                   help="the graph's dtype (default: what onnxruntime runs: float32 for a network with "
+                        "convolution or average pooling, which onnxruntime has only in float32, else the "
+                        "model's own dtype)")
     p.set_defaults(func=run)
 
 
@@ -50,6 +54,7 @@ def run(args) -> int:
         if isinstance(net[-1], Softmax):
             raise ChainruleError(f"{args.model}: the network already ends in a softmax; drop --softmax")
         net = Sequential(*net.layers, Softmax())
+    note = _convert(net, args.dtype)
     shape = extra.get("input_shape")
     if args.input_shape:
         shape = list(dims(args.input_shape, "--input-shape", (1, 2, 3), minimum=1))
@@ -65,7 +70,30 @@ def run(args) -> int:
         d = value_info.type.tensor_type.shape.dim
         return "(" + ", ".join(x.dim_param or str(x.dim_value) for x in d) + ")" if d else "(?)"
 
+    if note:
+        print(note)
     print(f"wrote {args.onnx}: ONNX opset {opset}, {net.dtype or 'float64'}, input {dims(proto.graph.input[0])} "
           f"-> output {dims(proto.graph.output[0])}"
           + (", feature scaling included" if scaling and scaling.get("kind") != "none" else ""))
     return 0
+
+
+# layers whose onnxruntime CPU kernels exist in float32 only
+FLOAT32_ONLY = ("Conv2d", "AvgPool2d")
+
+
+def _convert(net, dtype: str | None) -> str:
+    """Cast ``net``'s weights to the graph's dtype in place; the note to print when they were converted."""
+    import numpy as np
+
+    have = np.dtype(net.dtype or np.float64)
+    needs32 = sorted({type(m).__name__ for m in net.layers} & set(FLOAT32_ONLY))
+    want = np.dtype(dtype) if dtype else (np.dtype(np.float32) if needs32 else have)
+    if want == have:
+        return ""
+    for p in net.parameters():
+        p.data = p.data.astype(want)
+        p.grad = np.zeros_like(p.data)
+    why = (f" (onnxruntime runs {' and '.join(needs32)} in float32 only; --dtype float64 keeps float64)"
+           if dtype is None else "")
+    return f"note: the model's {have} weights are converted to {want} for the graph{why}"

@@ -2,6 +2,7 @@
 
     chainrule summary model.safetensors --input 1x8x8
     chainrule summary examples/cnn.toml
+    chainrule summary cnn                 # a `chainrule train --model` preset, as built for the digits
 """
 
 ORDER = 45
@@ -13,7 +14,8 @@ def register(subparsers) -> None:
         "summary", help="layers, output shapes and parameter counts of a model file or spec",
         description="Print each layer's output shape (per example), its parameter count and the formula "
                     "that gives the shape. FILE is a model file (.safetensors) or a network spec (.toml).")
-    p.add_argument("file", help="a .safetensors model file or a .toml network spec")
+    p.add_argument("file", help="a .safetensors model file, a .toml network spec, or a preset: mlp, cnn "
+                                "(as `chainrule train --model` builds it for the bundled digits)")
     p.add_argument("--input", "-i", default=None,
                    help="input size of one example: C×H×W for images (e.g. 1x8x8) or a width (e.g. 64); "
                         "needed when the network starts with a convolution and the file does not say")

@@ -62,6 +62,9 @@ def run(args) -> int:
     from chainrule.train.progress import Progress
     from chainrule.train.run import DEFAULTS, train
 
+    if args.out == "" or args.resume == "":  # an unset shell variable: training would save nothing
+        flag = "--out" if args.out == "" else "--resume"
+        raise ChainruleError(f"{flag} '': an empty folder name; give a folder, or leave {flag} out")
     settings = {k: getattr(args, k) for k in DEFAULTS if k not in NO_FLAG}
     if args.resume is not None:
         given = [k for k in settings if settings[k] is not None and k != "epochs"]

@@ -322,7 +322,8 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
             if done < steps:  # Ctrl-C: save where we are, mid-epoch
                 save(e, done, state)
                 progress.line(f"interrupted at epoch {e + 1}, step {done}" +
-                              (f"; continue with: chainrule train --resume {out}" if out else ""))
+                              (f"; continue with: chainrule train --resume {out}" if out else
+                               "; nothing was saved (no --out DIR)"))
                 return 130
             with np.errstate(over="ignore", invalid="ignore"):
                 tr = evaluate(net, loss, p.train.X, p.train.y, s["task"])
@@ -348,6 +349,11 @@ def _fmt_err(v, task):
     return f"{100 * v:.2f}%" if task == "classification" else f"{v:.4g}"
 
 
+def _metric(task: str) -> str:
+    """What the 'error' column holds: the misclassified fraction, or a regression's mean squared error."""
+    return "error" if task == "classification" else "MSE"
+
+
 def _fmt_loss(v):
     return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
 
@@ -364,10 +370,11 @@ def _fmt_seconds(s: float) -> str:
 
 
 def _epoch_line(h: dict, epochs: int, task: str) -> str:
+    metric = _metric(task)
     text = (f"epoch {h['epoch']}/{epochs}  train loss {_fmt_loss(h['train_loss'])} "
-            f"error {_fmt_err(h['train_error'], task)}")
+            f"{metric} {_fmt_err(h['train_error'], task)}")
     if h["val_loss"] is not None:
-        text += f"  val loss {_fmt_loss(h['val_loss'])} error {_fmt_err(h['val_error'], task)}"
+        text += f"  val loss {_fmt_loss(h['val_loss'])} {metric} {_fmt_err(h['val_error'], task)}"
     return text + f"  ({_fmt_seconds(h['seconds'])})"
 
 
@@ -384,8 +391,10 @@ def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evalu
     if last is None:
         return
     per_epoch = np.mean([h["seconds"] for h in history])
-    lines = [f"done: train error {_fmt_err(last['train_error'], task)}"
-             + (f", validation error {_fmt_err(last['val_error'], task)}" if last["val_error"] is not None else "")
+    metric = _metric(task)
+    lines = [f"done: train {metric} {_fmt_err(last['train_error'], task)}"
+             + (f", validation {metric} {_fmt_err(last['val_error'], task)}" if last["val_error"] is not None
+                else "")
              + f"; {_fmt_seconds(per_epoch)} per epoch ({len(p.train) / per_epoch:,.0f} examples/s)"]
     if task == "classification":
         ds = p.val if p.val is not None else p.train
@@ -393,6 +402,6 @@ def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evalu
         lines.append(f"confusion matrix ({'validation' if p.val is not None else 'training'} set; "
                      "rows true, columns predicted):")
         lines.append(format_confusion(confusion_matrix(ds.y, ev.predictions, p.extra["classes"])))
-    if out is not None:
-        lines.append(f"wrote {out}/: {', '.join(OUTPUTS)}")
+    lines.append(f"wrote {out}/: {', '.join(OUTPUTS)}" if out is not None else
+                 "the model was not saved (no --out); add --out DIR to save it")
     print("\n".join(lines), flush=True)
