@@ -20,6 +20,8 @@ _HOMES = {
         "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Loss", "SquaredError", "MSELoss", "CrossEntropyLoss")},
     **{name: "chainrule.optim" for name in ("SGD", "Adagrad", "Adam")},
     "summary": "chainrule.nn.summary",
+    "set_num_threads": "chainrule.core.threads",
+    "get_num_threads": "chainrule.core.threads",
     "explain": "chainrule.explain",
     "Explanation": "chainrule.explain",
 }
