@@ -141,3 +141,26 @@ def test_float32_fast_path_matches_im2col():
         results.append((y, dx, conv.weight.grad.copy(), conv.bias.grad.copy()))
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_set_num_threads_splits_the_flat_path_without_changing_the_forward():
+    rng = np.random.default_rng(3)
+    conv = cr.Conv2d(4, 8, 3, padding=1, rng=0)
+    x, dy = rng.standard_normal((8, 4, 10, 10)), rng.standard_normal((8, 8, 10, 10))
+    before = cr.get_num_threads()
+    results = []
+    try:
+        for n in (1, 3):
+            cr.set_num_threads(n)
+            assert cr.get_num_threads() == n
+            conv.zero_grad()
+            y = conv.forward(x)
+            results.append((y, conv.backward(dy), conv.weight.grad.copy()))
+    finally:
+        cr.set_num_threads(before)
+    (y1, dx1, g1), (y3, dx3, g3) = results
+    assert np.array_equal(y1, y3) and np.array_equal(dx1, dx3)  # per-sample work: the same bytes
+    np.testing.assert_allclose(g1, g3, rtol=1e-12, atol=1e-12)  # ∂ℓ/∂W sums chunks in another grouping
+    for bad in (0, 1.5, True):
+        with pytest.raises(cr.ChainruleError, match="whole number ≥ 1"):
+            cr.set_num_threads(bad)

@@ -21,6 +21,8 @@ _HOMES = {
         "BatchNorm1d", "BatchNorm2d", "Dropout")},
     **{name: "chainrule.optim" for name in ("SGD", "Adagrad", "Adam")},
     "summary": "chainrule.nn.summary",
+    "set_num_threads": "chainrule.core.threads",
+    "get_num_threads": "chainrule.core.threads",
     "explain": "chainrule.explain",
     "Explanation": "chainrule.explain",
 }

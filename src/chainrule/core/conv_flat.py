@@ -23,6 +23,7 @@ from numpy.lib.stride_tricks import as_strided
 from chainrule.core import windows as win
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
 _BLAS = None
 THREADS = 2
 MIN_SPLIT_WORK = 200_000  # below this many multiply-adds per call, threads cost more than they save
@@ -51,14 +52,17 @@ def _parallel(fn, n: int, work: int) -> None:
     BLAS stays single-threaded even without the split: OpenBLAS threads on these small GEMMs cost
     more than they bring, and on a busy machine they stall badly.
     """
-    global _POOL
+    global _POOL, _POOL_SIZE
     split = n >= 2 and THREADS >= 2 and work >= MIN_SPLIT_WORK
     with _blas_single():
         if not split:
             fn(0, n)
             return
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="chainrule-conv")
+        if _POOL is None or _POOL_SIZE != THREADS - 1:  # THREADS is set by core.threads
+            if _POOL is not None:
+                _POOL.shutdown(wait=False)
+            _POOL, _POOL_SIZE = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="chainrule-conv"), \
+                THREADS - 1
         cuts = [n * k // THREADS for k in range(THREADS + 1)]
         futures = [_POOL.submit(fn, cuts[k], cuts[k + 1]) for k in range(1, THREADS)]
         fn(cuts[0], cuts[1])
