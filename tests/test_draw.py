@@ -1,0 +1,81 @@
+"""chainrule draw: the recitation's three figures, checked against the network they picture."""
+
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from chainrule.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = str(ROOT / "examples" / "recitation-3.1.toml")
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def draw(tmp_path, *flags) -> ET.Element:
+    out = tmp_path / "fig.svg"
+    assert main(["draw", SPEC, *flags, "-o", str(out)]) == 0
+    return ET.fromstring(out.read_bytes())
+
+
+def groups(svg, cls):
+    return {g.get("data-qid"): g for g in svg.iter(NS + "g") if g.get("class", "").split()[0] == cls}
+
+
+def texts(g) -> list[str]:
+    return [t.text for t in g.iter(NS + "text")]
+
+
+def test_figure1_nodes_edges_and_bias_nodes(tmp_path):
+    svg = draw(tmp_path, "--labels", "none")
+    nodes = groups(svg, "node")
+    assert sorted(nodes) == sorted(["x[0]", "x[1]", "x[2]", "z[0]", "z[1]", "z[2]", "z[3]", "yhat", "loss"])
+    assert texts(nodes["x[0]"]) == ["+1", "x₀"] and texts(nodes["z[0]"]) == ["+1", "z₀"]
+    assert texts(nodes["z[2]"]) == ["z₂"]
+    edges = [g for g in svg.iter(NS + "g") if g.get("class", "").startswith("edge")]
+    assert len(edges) == 3 * 3 + 4 + 1  # α: 3 units × (x₀, x₁, x₂); β: z₀…z₃; ŷ → ℓ
+    assert all(texts(e) == [] for e in edges)
+
+
+def test_figure3_weights_and_values(tmp_path):
+    svg = draw(tmp_path, "--values")
+    edges = groups(svg, "edge")
+    alpha = [[0, 1, 2], [2, 1, 0], [0, 2, 0]]
+    for j in range(3):
+        for i in range(3):
+            assert texts(edges[f"alpha[{j + 1},{i}]"]) == [str(alpha[j][i])]
+    assert [texts(edges[f"beta[{j}]"]) for j in range(4)] == [["0"], ["1"], ["2"], ["2"]]
+    nodes = groups(svg, "node")
+    assert texts(nodes["z[1]"])[-1] == "0.99991" and texts(nodes["yhat"])[-1] == "4.91807"
+    assert texts(nodes["loss"])[-1] == "1.83950" and texts(nodes["x[2]"])[-1] == "2"
+
+
+def test_figure2_extended_chain_for_alpha11(tmp_path):
+    svg = draw(tmp_path, "--extended", "--wrt", "alpha[1,1]", "--values", "--labels", "none")
+    nodes = groups(svg, "node")
+    assert {"a[1]", "a[2]", "a[3]", "z[1]", "z[2]", "z[3]"} <= set(nodes)
+    lit = {g.get("data-qid") for g in svg.iter(NS + "g") if "lit" in g.get("class", "").split()}
+    assert lit == {"alpha[1,1]", "a[1]", "dz[1]/da[1]", "z[1]", "beta[1]", "yhat", "loss"}
+    labels = [t for g in svg.iter(NS + "g") if "lit" in g.get("class", "") for t in texts(g)]
+    assert {"∂a₁/∂α₁,₁", "∂z₁/∂a₁", "∂ŷ/∂z₁", "∂ℓ/∂ŷ", "0.000182", "1.91807"} <= set(labels)
+
+
+def test_output_is_deterministic_and_committed_figures_are_current(tmp_path):
+    for name, flags in {"fig1": ["--labels", "none"], "fig3": ["--values"],
+                        "fig2": ["--extended", "--wrt", "alpha[1,1]", "--values", "--labels", "none"]}.items():
+        out = tmp_path / f"{name}.svg"
+        assert main(["draw", SPEC, *flags, "-o", str(out)]) == 0
+        assert out.read_bytes() == (ROOT / "docs" / "figures" / f"recitation-{name}.svg").read_bytes()
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["draw", "examples/conv/cnn.toml"], "dense networks"),
+    (["draw", SPEC, "--wrt", "alpha[9,9]"], "--wrt 'alpha[9,9]'"),
+])
+def test_errors_are_one_line(argv, says):
+    p = subprocess.run([sys.executable, "-m", "chainrule", *argv], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 2 and says in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert re.match(r"chainrule draw: error: ", p.stderr)
