@@ -17,8 +17,11 @@ _HOMES = {
     "gradcheck": "chainrule.gradcheck",
     **{name: "chainrule.nn" for name in (
         "Module", "Parameter", "Linear", "Tanh", "Sigmoid", "ReLU", "Identity", "Softmax", "Sequential",
-        "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Loss", "SquaredError", "MSELoss", "CrossEntropyLoss")},
-    **{name: "chainrule.optim" for name in ("SGD", "Adagrad", "Adam")},
+        "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Loss", "SquaredError", "MSELoss", "CrossEntropyLoss",
+        "LeakyReLU", "ELU", "GELU", "SiLU", "LogSoftmax", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "HuberLoss",
+        "clip_grad_norm_")},
+    **{name: "chainrule.optim" for name in ("SGD", "Adagrad", "Adam", "AdamW", "RMSprop")},
+    **{name: "chainrule.optim.lr_scheduler" for name in ("StepLR", "CosineAnnealingLR", "ReduceLROnPlateau")},
     "summary": "chainrule.nn.summary",
     "explain": "chainrule.explain",
     "Explanation": "chainrule.explain",
