@@ -57,6 +57,41 @@ def softmax(g, layer, x: str, path: str) -> str:
     return g.node("Softmax", [x], path, axis=int(layer.dim))
 
 
+def leaky_relu(g, layer, x: str, path: str) -> str:
+    return g.node("LeakyRelu", [x], path, alpha=float(layer.negative_slope))
+
+
+def elu(g, layer, x: str, path: str) -> str:
+    return g.node("Elu", [x], path, alpha=float(layer.alpha))
+
+
+def silu(g, layer, x: str, path: str) -> str:
+    """x · Sigmoid(x) (ONNX has no SiLU operator)."""
+    return g.node("Mul", [x, g.node("Sigmoid", [x], f"{path}.sigmoid")], path)
+
+
+def log_softmax(g, layer, x: str, path: str) -> str:
+    return g.node("LogSoftmax", [x], path, axis=int(layer.dim))
+
+
+def gelu(g, layer, x: str, path: str) -> str:
+    """ONNX Gelu from opset 20; below it (the default 17) the composite ½x(1 + erf(x/√2)) or, for 'tanh',
+    ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    if g.opset >= 20:
+        return g.node("Gelu", [x], path, approximate=layer.approximate)
+    import math
+
+    if layer.approximate == "tanh":
+        cube = g.node("Mul", [x, g.node("Mul", [x, x], f"{path}.sq")], f"{path}.cube")
+        inner = g.node("Add", [x, g.node("Mul", [cube, g.const(f"{path}.c", [0.044715])], f"{path}.cx")], path)
+        t = g.node("Tanh", [g.node("Mul", [inner, g.const(f"{path}.k", [math.sqrt(2 / math.pi)])], f"{path}.u")],
+                   path)
+    else:
+        t = g.node("Erf", [g.node("Mul", [x, g.const(f"{path}.k", [math.sqrt(0.5)])], f"{path}.u")], path)
+    one_plus = g.node("Add", [t, g.const(f"{path}.one", [1.0])], f"{path}.one_plus")
+    return g.node("Mul", [g.node("Mul", [x, one_plus], f"{path}.x"), g.const(f"{path}.half", [0.5])], path)
+
+
 # --- convolution and pooling ---------------------------------------------------------------------
 def conv2d(g, layer, x: str, path: str) -> str:
     """Cross-correlation, NCHW; weight (out, in/groups, kh, kw) is ONNX's W layout unchanged."""
@@ -124,6 +159,11 @@ LAYERS: dict[str, Callable] = {
     "ReLU": _elementwise("Relu"),
     "Identity": _elementwise("Identity"),
     "Softmax": softmax,
+    "LeakyReLU": leaky_relu,
+    "ELU": elu,
+    "GELU": gelu,
+    "SiLU": silu,
+    "LogSoftmax": log_softmax,
     "Conv2d": conv2d,
     "MaxPool2d": maxpool2d,
     "AvgPool2d": avgpool2d,
@@ -131,4 +171,5 @@ LAYERS: dict[str, Callable] = {
 }
 
 # layers whose output has the shape of their input: they do not decide the network's input shape
-SHAPE_PRESERVING = {"Tanh", "Sigmoid", "ReLU", "Identity", "Softmax"}
+SHAPE_PRESERVING = {"Tanh", "Sigmoid", "ReLU", "Identity", "Softmax", "LeakyReLU", "ELU", "GELU", "SiLU",
+                    "LogSoftmax"}
