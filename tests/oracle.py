@@ -8,13 +8,21 @@ the loss, ∂ℓ/∂x and every parameter's gradient agree to ``rtol``.
 import numpy as np
 import torch
 
-from chainrule import CrossEntropyLoss, MSELoss, SquaredError
+from chainrule import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, MSELoss, NLLLoss, SquaredError
 from chainrule.interop.torch import to_torch
 
 # Tolerances between two libraries (float64), stated once: a single product may differ in its last bits
 # (another BLAS kernel, another summation order); errors grow through a network.
 RTOL_PRODUCT = 1e-12
 RTOL_NETWORK = 1e-10
+
+
+def _t(v):
+    return None if v is None else torch.as_tensor(np.asarray(v, dtype=np.float64))
+
+
+def _same_shape(y, yhat_t):
+    return torch.as_tensor(np.asarray(y, dtype=np.float64)).reshape(yhat_t.shape)
 
 
 def torch_loss(loss, yhat_t, y):
@@ -26,10 +34,20 @@ def torch_loss(loss, yhat_t, y):
     if isinstance(loss, MSELoss):
         t = torch.as_tensor(np.asarray(y, dtype=np.float64)).reshape(yhat_t.shape)
         return torch.nn.functional.mse_loss(yhat_t, t)
+    F = torch.nn.functional
     if isinstance(loss, CrossEntropyLoss):
         y = np.asarray(y)
         t = torch.as_tensor(y) if y.dtype.kind == "f" else torch.as_tensor(y.astype(np.int64))
-        return torch.nn.functional.cross_entropy(yhat_t, t)
+        return F.cross_entropy(yhat_t, t, weight=_t(loss.weight), label_smoothing=loss.label_smoothing)
+    if isinstance(loss, NLLLoss):
+        return F.nll_loss(yhat_t, torch.as_tensor(np.asarray(y).astype(np.int64)), weight=_t(loss.weight))
+    if isinstance(loss, HuberLoss):
+        return F.huber_loss(yhat_t, _same_shape(y, yhat_t), delta=loss.delta)
+    if isinstance(loss, BCELoss):
+        return F.binary_cross_entropy(yhat_t, _same_shape(y, yhat_t), weight=_t(loss.weight))
+    if isinstance(loss, BCEWithLogitsLoss):
+        return F.binary_cross_entropy_with_logits(yhat_t, _same_shape(y, yhat_t), weight=_t(loss.weight),
+                                                  pos_weight=_t(loss.pos_weight))
     raise TypeError(f"no PyTorch twin for {loss!r}")
 
 

@@ -85,8 +85,8 @@ def test_load_torch_file(tmp_path):
     ("import torch\nnet = torch.nn.Linear(2, 1)\n", r"net\.py: defines no `model` \(it defines the PyTorch "
                                                      r"module\(s\) net\); expected e\.g\. model = "),
     ("model = [1, 2]\n", r"net\.py: `model` is a list, not a torch\.nn module"),
-    ("import torch\nmodel = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.GELU())\n",
-     r"net\.py: PyTorch module GELU at model\[1\] is not supported"),
+    ("import torch\nmodel = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Hardswish())\n",
+     r"net\.py: PyTorch module Hardswish at model\[1\] is not supported"),
     ("raise RuntimeError('boom')\n", r"net\.py: running it raised RuntimeError: boom"),
     ("import sys\nsys.exit(3)\n", r"net\.py: the file called exit\(3\)"),
     ("import torch\nmodel = torch.nn.Sequential(torch.nn.Linear(2, 1))\nloss = torch.nn.L1Loss()\n",

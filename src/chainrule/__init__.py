@@ -18,8 +18,11 @@ _HOMES = {
     **{name: "chainrule.nn" for name in (
         "Module", "Parameter", "Linear", "Tanh", "Sigmoid", "ReLU", "Identity", "Softmax", "Sequential",
         "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Loss", "SquaredError", "MSELoss", "CrossEntropyLoss",
-        "BatchNorm1d", "BatchNorm2d", "Dropout")},
-    **{name: "chainrule.optim" for name in ("SGD", "Adagrad", "Adam")},
+        "BatchNorm1d", "BatchNorm2d", "Dropout",
+        "LeakyReLU", "ELU", "GELU", "SiLU", "LogSoftmax", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "HuberLoss",
+        "clip_grad_norm_")},
+    **{name: "chainrule.optim" for name in ("SGD", "Adagrad", "Adam", "AdamW", "RMSprop")},
+    **{name: "chainrule.optim.lr_scheduler" for name in ("StepLR", "CosineAnnealingLR", "ReduceLROnPlateau")},
     "summary": "chainrule.nn.summary",
     "set_num_threads": "chainrule.core.threads",
     "get_num_threads": "chainrule.core.threads",

@@ -30,9 +30,11 @@ def register(sub) -> None:
     m.add_argument("--init", help="default (PyTorch's), zeros, uniform (the course's ±0.1), xavier, he")
     m.add_argument("--dtype", choices=("float64", "float32"), help="default float64")
     o = p.add_argument_group("optimisation")
-    o.add_argument("--optimizer", choices=("sgd", "adagrad", "adam"), help="default sgd (cnn: adam)")
+    o.add_argument("--optimizer", choices=("sgd", "adagrad", "adam", "adamw", "rmsprop"),
+                   help="default sgd (cnn: adam); adamw's --weight-decay is decoupled")
     o.add_argument("--lr", type=float,
-                   help="learning rate (default 0.05 for sgd and adagrad, 0.001 for adam; cnn: 0.002)")
+                   help="learning rate (default 0.05 for sgd and adagrad, 0.001 for adam and adamw, 0.01 for "
+                        "rmsprop; cnn: 0.002)")
     o.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
     o.add_argument("--weight-decay", type=float, help="L2 weight decay (default 0)")
     o.add_argument("--batch-size", type=int, help="examples per step (default 32; 1 = per-example SGD)")

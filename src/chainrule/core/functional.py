@@ -27,3 +27,19 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """softmax(x)_k = e^(x_k − max x) / Σ_j e^(x_j − max x)."""
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function elementwise, to full double precision (what GELU's Φ(x) needs).
+
+    NumPy has none: SciPy's ufunc when SciPy is installed (scikit-learn brings it), else ``math.erf``
+    element by element (correctly rounded too, only slower).
+    """
+    x = np.asarray(x)
+    try:
+        from scipy.special import erf as _erf
+    except ImportError:
+        import math
+
+        return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+    return _erf(x).astype(x.dtype, copy=False)

@@ -19,7 +19,9 @@ from chainrule.nn.conv import Conv2d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
+from chainrule.nn.log_softmax import LogSoftmax
 from chainrule.nn.pool import AvgPool2d, MaxPool2d
+from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 
 
 def _arg(parse: Callable, value, what: str, path: str):
@@ -65,6 +67,41 @@ def _elementwise(op: str) -> Callable:
 def softmax(g, layer, x: str, path: str) -> str:
     """Softmax along the layer's ``dim`` (opset ≥ 13 normalises along that one axis, as PyTorch)."""
     return g.node("Softmax", [x], path, axis=int(layer.dim))
+
+
+def leaky_relu(g, layer, x: str, path: str) -> str:
+    return g.node("LeakyRelu", [x], path, alpha=float(layer.negative_slope))
+
+
+def elu(g, layer, x: str, path: str) -> str:
+    return g.node("Elu", [x], path, alpha=float(layer.alpha))
+
+
+def silu(g, layer, x: str, path: str) -> str:
+    """x · Sigmoid(x) (ONNX has no SiLU operator)."""
+    return g.node("Mul", [x, g.node("Sigmoid", [x], f"{path}.sigmoid")], path)
+
+
+def log_softmax(g, layer, x: str, path: str) -> str:
+    return g.node("LogSoftmax", [x], path, axis=int(layer.dim))
+
+
+def gelu(g, layer, x: str, path: str) -> str:
+    """ONNX Gelu from opset 20; below it (the default 17) the composite ½x(1 + erf(x/√2)) or, for 'tanh',
+    ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    if g.opset >= 20:
+        return g.node("Gelu", [x], path, approximate=layer.approximate)
+    import math
+
+    if layer.approximate == "tanh":
+        cube = g.node("Mul", [x, g.node("Mul", [x, x], f"{path}.sq")], f"{path}.cube")
+        inner = g.node("Add", [x, g.node("Mul", [cube, g.const(f"{path}.c", [0.044715])], f"{path}.cx")], path)
+        t = g.node("Tanh", [g.node("Mul", [inner, g.const(f"{path}.k", [math.sqrt(2 / math.pi)])], f"{path}.u")],
+                   path)
+    else:
+        t = g.node("Erf", [g.node("Mul", [x, g.const(f"{path}.k", [math.sqrt(0.5)])], f"{path}.u")], path)
+    one_plus = g.node("Add", [t, g.const(f"{path}.one", [1.0])], f"{path}.one_plus")
+    return g.node("Mul", [g.node("Mul", [x, one_plus], f"{path}.x"), g.const(f"{path}.half", [0.5])], path)
 
 
 # --- convolution and pooling ---------------------------------------------------------------------
@@ -161,6 +198,11 @@ LAYERS: dict[type, Callable] = {
     act.ReLU: _elementwise("Relu"),
     act.Identity: _elementwise("Identity"),
     act.Softmax: softmax,
+    LeakyReLU: leaky_relu,
+    ELU: elu,
+    GELU: gelu,
+    SiLU: silu,
+    LogSoftmax: log_softmax,
     Conv2d: conv2d,
     MaxPool2d: maxpool2d,
     AvgPool2d: avgpool2d,
@@ -174,4 +216,5 @@ LAYERS: dict[type, Callable] = {
 }
 
 # layers whose output has the shape of their input: they do not decide the network's input shape
-SHAPE_PRESERVING = {act.Tanh, act.Sigmoid, act.ReLU, act.Identity, act.Softmax, Dropout, BatchNorm1d, BatchNorm2d}
+SHAPE_PRESERVING = {act.Tanh, act.Sigmoid, act.ReLU, act.Identity, act.Softmax, Dropout, BatchNorm1d, BatchNorm2d,
+                    LeakyReLU, ELU, GELU, SiLU, LogSoftmax}

@@ -15,8 +15,10 @@ from chainrule.nn.conv import Conv2d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
+from chainrule.nn.log_softmax import LogSoftmax
 from chainrule.nn.module import Module
 from chainrule.nn.pool import AvgPool2d, MaxPool2d
+from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 
 
 def _torch():
@@ -101,6 +103,11 @@ TO_TORCH = {
     act.ReLU: lambda torch, m: torch.nn.ReLU(),
     act.Identity: lambda torch, m: torch.nn.Identity(),
     act.Softmax: lambda torch, m: torch.nn.Softmax(dim=m.dim),
+    LeakyReLU: lambda torch, m: torch.nn.LeakyReLU(m.negative_slope),
+    ELU: lambda torch, m: torch.nn.ELU(m.alpha),
+    GELU: lambda torch, m: torch.nn.GELU(approximate=m.approximate),
+    SiLU: lambda torch, m: torch.nn.SiLU(),
+    LogSoftmax: lambda torch, m: torch.nn.LogSoftmax(dim=m.dim),
 }
 
 
@@ -190,6 +197,11 @@ def _from_table(torch) -> dict:
         nn.ReLU: lambda t: act.ReLU(),
         nn.Identity: lambda t: act.Identity(),
         nn.Softmax: lambda t: act.Softmax(dim=-1 if t.dim is None else t.dim),
+        nn.LeakyReLU: lambda t: LeakyReLU(t.negative_slope),
+        nn.ELU: lambda t: ELU(t.alpha),
+        nn.GELU: lambda t: GELU(t.approximate),
+        nn.SiLU: lambda t: SiLU(),
+        nn.LogSoftmax: lambda t: LogSoftmax(dim=-1 if t.dim is None else t.dim),
     }
 
 

@@ -27,6 +27,10 @@ class Activation(Module):
         self.dzda = rounding.apply(self.derivative())
         return dy * self.dzda
 
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Elementwise (or along one axis): the shape of one example is unchanged."""
+        return tuple(input_shape)
+
 
 class Tanh(Activation):
     def forward(self, a):

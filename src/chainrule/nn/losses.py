@@ -1,7 +1,8 @@
 """Loss functions. ``forward(yhat, y) -> float`` caches what ``backward() -> ∂ℓ/∂ŷ`` needs.
 
-Every loss is a mean over the examples of a batch (PyTorch's ``reduction='mean'``); a single example
-(``yhat`` of shape (k,)) is a batch of one.
+Every loss is a mean over the examples of a batch (PyTorch's ``reduction='mean'``; with class weights,
+PyTorch's weighted mean); a single example (``yhat`` of shape (k,)) is a batch of one. The binary
+cross-entropies are in ``chainrule.nn.binary_losses``.
 """
 
 import math
@@ -25,8 +26,29 @@ class Loss:
     def backward(self) -> np.ndarray:
         raise NotImplementedError
 
+    def config(self) -> dict:
+        """Constructor arguments that rebuild this loss (JSON-compatible; {} for none)."""
+        return {}
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config().items())})"
+
+
+def class_weights(loss: str, weight) -> np.ndarray | None:
+    """``weight`` as a float64 vector of finite numbers ≥ 0 (one per class), or None; errors name the loss."""
+    if weight is None:
+        return None
+    w = np.asarray(weight)
+    if w.ndim != 1 or not w.size or w.dtype.kind not in "iuf" or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ChainruleError(f"{loss}: weight must be a list of finite numbers ≥ 0, one per class; got "
+                             f"{np.asarray(weight).tolist()!r}")
+    return w.astype(np.float64)
+
+
+def _weights_for(loss: str, w: np.ndarray, classes: int, dtype) -> np.ndarray:
+    if w.shape[0] != classes:
+        raise ChainruleError(f"{loss}: weight has {w.shape[0]} entries but the output has {classes} classes")
+    return w.astype(dtype, copy=False)
 
 
 def _regression_target(yhat: np.ndarray, y) -> np.ndarray:
@@ -70,8 +92,32 @@ class MSELoss(Loss):
         return rounding.apply(2.0 * self.diff / self.diff.size)
 
 
+class HuberLoss(Loss):
+    """PyTorch's HuberLoss: ℓ = mean of ½d² where |d| < δ, else δ(|d| − ½δ), with d = ŷ − y.
+
+    ∂ℓ/∂ŷ = clip(d, −δ, δ) / N over the N elements.
+    """
+
+    def __init__(self, delta: float = 1.0):
+        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < math.inf:
+            raise ChainruleError(f"HuberLoss: delta must be a finite number > 0, got {delta!r}")
+        self.delta = float(delta)
+
+    def forward(self, yhat, y):
+        self.diff = yhat - _regression_target(yhat, y)
+        ad, d = np.abs(self.diff), self.delta
+        return float(np.mean(np.where(ad < d, 0.5 * self.diff * self.diff, d * (ad - 0.5 * d))))
+
+    def backward(self):
+        return np.clip(self.diff, -self.delta, self.delta) / self.diff.size
+
+    def config(self):
+        return {"delta": self.delta}
+
+
 class CrossEntropyLoss(Loss):
-    """PyTorch's CrossEntropyLoss on logits b : (C,) or (n, C).
+    """PyTorch's CrossEntropyLoss on logits b : (C,) or (n, C), with optional class ``weight`` (C,) and
+    ``label_smoothing`` ε ∈ [0, 1].
 
     Targets are integer class labels (n,) (or one int), or one-hot / probability rows of b's shape.
     ℓ = mean_n −Σ_k y_k log softmax(b)_k;  ∂ℓ/∂b = (softmax(b) Σ_k y_k − y) / n, i.e. (softmax(b) − y) / n
@@ -84,11 +130,29 @@ class CrossEntropyLoss(Loss):
     first use): with labels t, ℓ = mean_n (logsumexp(b_n) − b_{n,t_n}) and ∂ℓ/∂b = (softmax(b) − onehot(t)) / n.
     At batch size 1 this is most of the time of a training step, so it matters. Hand-calculation mode
     always takes the general path.
+
+    Weights and smoothing (PyTorch's definitions) are one coefficient matrix Q and a divisor D:
+    ℓ = −Σ_{n,k} Q_{nk} log softmax(b)_{nk} / D, ∂ℓ/∂b = (softmax(b) Σ_k Q_{nk} − Q) / D. For labels t,
+    Q_{nk} = (1 − ε) w_{t_n} [k = t_n] + (ε/C) w_k and D = Σ_n w_{t_n}; for probability rows p,
+    Q = ((1 − ε) p + ε/C) ⊙ w and D = n. ``target`` and ``n`` then hold Q and D.
     """
+
+    def __init__(self, weight=None, label_smoothing: float = 0.0):
+        self.weight = class_weights("CrossEntropyLoss", weight)
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
+                or not 0 <= label_smoothing <= 1:
+            raise ChainruleError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+        self.label_smoothing = float(label_smoothing)
+
+    def config(self):
+        cfg = {} if self.weight is None else {"weight": self.weight.tolist()}
+        return {**cfg, **({"label_smoothing": self.label_smoothing} if self.label_smoothing else {})}
 
     def forward(self, logits, y):
         if logits.ndim not in (1, 2):
             raise ChainruleError(f"cross-entropy expects logits of shape (C,) or (n, C), got {logits.shape}")
+        if self.weight is not None or self.label_smoothing:
+            return self._weighted(logits, y)
         hand = rounding.active()
         labels = None if hand else _labels(y, logits.shape)
         self.n = logits.shape[0] if logits.ndim == 2 else 1
@@ -114,6 +178,24 @@ class CrossEntropyLoss(Loss):
         self.probs = e / total
         rows = np.arange(self.n)
         return float(np.sum(np.log(total[:, 0]) + m[:, 0] - logits[rows, labels]) / self.n)
+
+    def _weighted(self, logits: np.ndarray, y) -> float:
+        """The loss with class weights and/or label smoothing, through Q and D (see the class docstring)."""
+        C, eps = logits.shape[-1], self.label_smoothing
+        w = (np.ones(C, logits.dtype) if self.weight is None
+             else _weights_for("CrossEntropyLoss", self.weight, C, logits.dtype))
+        labels = _labels(y, logits.shape)
+        if labels is None:  # probability rows
+            q = ((1 - eps) * _class_target(np.asarray(y), logits.shape, logits.dtype) + eps / C) * w
+            self.n = logits.shape[0] if logits.ndim == 2 else 1
+        else:
+            q = (1 - eps) * _class_target(np.asarray(labels), logits.shape, logits.dtype) * w[labels][..., None] \
+                + (eps / C) * w
+            self.n = float(np.sum(w[labels]))
+        self._target, self._labels = rounding.apply(q), None
+        logp = log_softmax(logits)
+        self.probs = np.exp(logp)
+        return float(rounding.apply(-np.sum(self._target * logp) / self.n))
 
     @property
     def target(self) -> np.ndarray:
@@ -192,4 +274,40 @@ def _class_target(y: np.ndarray, shape: tuple, dtype) -> np.ndarray:
     return onehot
 
 
-LOSSES = {"squared": SquaredError, "mse": MSELoss, "cross-entropy": CrossEntropyLoss}
+class NLLLoss(Loss):
+    """PyTorch's NLLLoss on log-probabilities x : (C,) or (n, C) (a LogSoftmax's output) and class labels t.
+
+    ℓ = −Σ_n w_{t_n} x_{n,t_n} / Σ_n w_{t_n} (w = 1 without ``weight``); ∂ℓ/∂x_{n,t_n} = −w_{t_n} / Σ w, 0 elsewhere.
+    """
+
+    def __init__(self, weight=None):
+        self.weight = class_weights("NLLLoss", weight)
+
+    def config(self):
+        return {} if self.weight is None else {"weight": self.weight.tolist()}
+
+    def forward(self, logp, y):
+        if logp.ndim not in (1, 2):
+            raise ChainruleError(f"NLLLoss expects log-probabilities of shape (C,) or (n, C), got {logp.shape}")
+        labels = _labels(y, logp.shape)
+        if labels is None:
+            raise ChainruleError("NLLLoss takes class labels (whole numbers 0…C−1), not probability rows")
+        C = logp.shape[-1]
+        w = np.ones(C, logp.dtype) if self.weight is None else _weights_for("NLLLoss", self.weight, C, logp.dtype)
+        self.shape, self.labels, self.w = logp.shape, labels, w[labels]
+        self.total = np.sum(self.w)
+        picked = logp[labels] if logp.ndim == 1 else logp[np.arange(logp.shape[0]), labels]
+        return float(-np.sum(self.w * picked) / self.total)
+
+    def backward(self):
+        d = np.zeros(self.shape, dtype=self.w.dtype)
+        if d.ndim == 1:
+            d[self.labels] = -self.w / self.total
+        else:
+            d[np.arange(d.shape[0]), self.labels] = -self.w / self.total
+        return d
+
+
+# name in specs, --loss and model files -> class; the binary cross-entropies join in chainrule/nn/__init__.py
+LOSSES = {"squared": SquaredError, "mse": MSELoss, "cross-entropy": CrossEntropyLoss, "nll": NLLLoss,
+          "huber": HuberLoss}

@@ -38,7 +38,8 @@ PRESET_DEFAULTS = {"cnn": {"optimizer": "adam", "lr": 0.002, "epochs": 15}}
 PRESET_DEFAULTS["cnn-bn"] = PRESET_DEFAULTS["cnn"]
 # what an unset --lr / --momentum means for each optimiser (only SGD has momentum)
 OPTIMIZER_DEFAULTS = {"sgd": {"lr": 0.05, "momentum": 0.9}, "adagrad": {"lr": 0.05, "momentum": 0.0},
-                      "adam": {"lr": 1e-3, "momentum": 0.0}}
+                      "adam": {"lr": 1e-3, "momentum": 0.0}, "adamw": {"lr": 1e-3, "momentum": 0.0},
+                      "rmsprop": {"lr": 1e-2, "momentum": 0.0}}
 
 
 @dataclass
@@ -120,10 +121,10 @@ def outputs_for(train: Dataset, val: Dataset | None) -> int:
 def make_optimizer(s: dict, params) -> Optimizer:
     name = s["optimizer"]
     kw = {"lr": float(s["lr"]), "weight_decay": float(s["weight_decay"])}
-    if name == "sgd":
+    if name in ("sgd", "rmsprop"):
         kw["momentum"] = float(s["momentum"])
     elif float(s["momentum"]):
-        raise ChainruleError(f"--momentum applies to --optimizer sgd only, not {name}")
+        raise ChainruleError(f"--momentum applies to --optimizer sgd and rmsprop only, not {name}")
     return OPTIMIZERS[name](params, **kw)
 
 

@@ -1,7 +1,8 @@
-"""Optimisers with PyTorch's update rules (https://pytorch.org/docs/stable/optim.html).
+"""The Optimizer base and SGD, Adagrad, Adam, with PyTorch's update rules
+(https://pytorch.org/docs/stable/optim.html). AdamW and RMSprop are in their own files.
 
 Each updates ``p.data`` in place from ``p.grad``; ``state_dict()`` returns its buffers as arrays so a
-checkpoint can resume bit for bit.
+checkpoint can resume bit for bit. ``lr`` is a plain attribute: a scheduler (``lr_scheduler``) sets it.
 """
 
 import math
@@ -165,5 +166,3 @@ class Adam(Optimizer):
             np.divide(tmp, d, out=d)  # lr · m̂ / (√v̂ + ε)
             p.data -= d
 
-
-OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "adam": Adam}

@@ -1,0 +1,31 @@
+"""LogSoftmax: z = a − logsumexp(a) along ``dim``; backward dx = dy − softmax(a) Σ dy (Σ along ``dim``).
+
+https://pytorch.org/docs/stable/generated/torch.nn.LogSoftmax.html. Its output is what NLLLoss takes.
+"""
+
+import numpy as np
+
+from chainrule.core.functional import log_softmax
+from chainrule.errors import ChainruleError
+from chainrule.nn.activations import Activation
+
+
+class LogSoftmax(Activation):
+    """log softmax along ``dim`` (default the last axis, the classes); caches its output z."""
+
+    def __init__(self, dim: int = -1):
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise ChainruleError(f"LogSoftmax: dim must be a whole number (an axis), got {dim!r}")
+        self.dim = int(dim)
+
+    def forward(self, a):
+        if not -a.ndim <= self.dim < a.ndim:
+            raise ChainruleError(f"LogSoftmax: dim {self.dim} is out of range for an input of shape {a.shape}")
+        self.z = log_softmax(a, axis=self.dim)
+        return self.z
+
+    def backward(self, dy):
+        return dy - np.exp(self.z) * np.sum(dy, axis=self.dim, keepdims=True)
+
+    def config(self):
+        return {"dim": self.dim}
