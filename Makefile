@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test lint typecheck format-check bench clean
+.PHONY: demo test test-stress lint typecheck format-check bench clean
 
 $(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: $(VENV)/.base
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q -n 2 --dist loadfile
+
+# the suite 3 times with OPENBLAS_CORETYPE=Haswell and 3 times unset, with every core kept busy (docs/testing.md)
+test-stress: $(VENV)/.dev
+	scripts/test-stress.sh $(PY)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check src tests benchmarks
