@@ -11,6 +11,9 @@ def register(sub) -> None:
     p.add_argument("data", metavar="DATA", help=".csv, .npz or IDX images")
     p.add_argument("--labels", metavar="FILE", help="IDX labels file (not needed to predict)")
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--proba", action="store_true",
+                   help="classification: write each example's class probabilities (the softmax of the "
+                        "network's outputs), one row per example, one comma-separated column per class")
     p.set_defaults(func=run)
 
 
@@ -21,7 +24,8 @@ def run(args) -> int:
 
     from chainrule.errors import ChainruleError
     from chainrule.files import refuse_overwrite, write_output
-    from chainrule.train.metrics import predict_outputs
+    from chainrule.nn.activations import Softmax
+    from chainrule.train.metrics import class_probabilities, predict_outputs
     from chainrule.train.use import load_for_model, load_trained
 
     inputs = {f"model file {args.model}": args.model, f"data file {args.data}": args.data,
@@ -29,12 +33,18 @@ def run(args) -> int:
     if args.out:
         refuse_overwrite(args.out, "--out", inputs)
     net, extra = load_trained(args.model)
+    if args.proba and extra["task"] != "classification":
+        raise ChainruleError(f"{args.model}: --proba gives class probabilities, but this is a {extra['task']} "
+                             "model; drop --proba to get its predicted values")
     ds = load_for_model(extra, args.data, args.labels, need_labels=False)
     out = predict_outputs(net, ds.X.astype(net.dtype or np.float64))
-    if extra["task"] == "classification":
+    if args.proba:
+        # a network that already ends in a softmax outputs the probabilities themselves
+        text = _rows(out if isinstance(net[-1], Softmax) else class_probabilities(out))
+    elif extra["task"] == "classification":
         text = "".join(f"{v}\n" for v in np.argmax(out, axis=1))
     else:
-        text = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in out)
+        text = _rows(out)
     if args.out:
         write_output(args.out, text, "--out", inputs)
     elif sys.stdout is None:
@@ -42,3 +52,8 @@ def run(args) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _rows(a) -> str:
+    """(n, k) values as n lines of k comma-separated floats, each printed to round-trip exactly."""
+    return "".join(",".join(repr(float(v)) for v in row) + "\n" for row in a)

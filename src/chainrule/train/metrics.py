@@ -1,4 +1,5 @@
-"""Loss, error and confusion matrix of a network on a whole dataset, and the metrics files.
+"""Loss, error, confusion matrix and per-class precision / recall / F1 of a network on a whole dataset,
+class probabilities, and the metrics files.
 
 Classification: error = fraction of examples whose arg-max output is not the label.
 Regression: error = mean squared error over every output (PyTorch's MSELoss), next to the
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule.core.functional import softmax
 from chainrule.files import atomic_write_bytes
 from chainrule.nn.containers import Sequential
 from chainrule.nn.losses import Loss
@@ -53,6 +55,32 @@ def confusion_matrix(y: np.ndarray, pred: np.ndarray, classes: int) -> np.ndarra
     m = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(m, (y, pred), 1)
     return m
+
+
+def class_probabilities(logits: np.ndarray) -> np.ndarray:
+    """softmax of a cross-entropy network's logits (n, C) -> (n, C), each row summing to 1.
+
+    Computed in float64 whatever the network's dtype, so rows sum to 1 to double precision.
+    """
+    return softmax(np.asarray(logits, dtype=np.float64), axis=1)
+
+
+def class_report(m: np.ndarray) -> list[dict]:
+    """Per-class precision, recall, F1 and support from a confusion matrix m (classes, classes).
+
+    precision_k = m[k,k] / Σ_i m[i,k] (column), recall_k = m[k,k] / Σ_j m[k,j] (row),
+    F1_k = 2 p r / (p + r); a 0/0 is 0, as scikit-learn's default ``zero_division``.
+    """
+    tp = np.diag(m).astype(np.float64)
+    predicted, actual = m.sum(axis=0), m.sum(axis=1)
+
+    def ratio(a, b):
+        return np.divide(a, b, out=np.zeros_like(a, dtype=np.float64), where=b > 0)
+
+    p, r = ratio(tp, predicted), ratio(tp, actual)
+    f1 = ratio(2 * p * r, p + r)
+    return [{"class": k, "precision": float(p[k]), "recall": float(r[k]), "f1": float(f1[k]),
+             "support": int(actual[k])} for k in range(m.shape[0])]
 
 
 def format_confusion(m: np.ndarray) -> str:
