@@ -65,11 +65,36 @@ def load_model(path: "str | os.PathLike") -> tuple[Module, dict]:
         raise ChainruleError(f"{path}: chainrule metadata is damaged ({type(e).__name__}: {e})") from None
     except ChainruleError as e:  # e.g. a layer type this version does not know
         raise ChainruleError(f"{path}: {e}") from None
+    _check_numbers(path, tensors, model)
     try:
         model.load_state_dict(tensors)
     except ChainruleError as e:
         raise ChainruleError(f"{path}: {e}") from None
     return model, header.get("extra", {})
+
+
+def _check_numbers(path: Path, tensors: dict[str, np.ndarray], model: Module) -> None:
+    """Refuse, naming the tensor, weights that are not finite floating-point numbers.
+
+    Every command that reads a model file (predict, evaluate, export, ...) comes through here, so a
+    NaN or an infinity is refused once, before it could print NaN predictions with exit status 0.
+    An integer tensor is refused too, unless the network's own entry is an integer (a counter such
+    as BatchNorm's num_batches_tracked): copying it into float weights would hide a damaged file.
+    """
+    own = {**{k: p.data for k, p in model.named_parameters()}, **dict(model.named_buffers(persistent_only=True))}
+    for key, value in tensors.items():
+        target = own.get(key)
+        if target is None:  # an unexpected key: load_state_dict names it
+            continue
+        if value.dtype.kind != "f" and target.dtype.kind == "f":
+            raise ChainruleError(f"{path}: tensor {key!r} has dtype {value.dtype}; weights must be floating "
+                                 "point (float32 or float64)")
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            bad = value[~np.isfinite(value)]
+            kinds = " and ".join(w for w, n in (("NaN", np.isnan(bad).sum()), ("+inf", (bad == np.inf).sum()),
+                                                ("-inf", (bad == -np.inf).sum())) if n)
+            raise ChainruleError(f"{path}: tensor {key!r} holds {kinds} ({bad.size} of {value.size} values); "
+                                 "a model's weights must be finite numbers")
 
 
 def _metadata(raw: bytes) -> dict:

@@ -78,5 +78,12 @@ def run(args) -> int:
         raise ChainruleError("--val-split holds out part of --train; with --validation FILE there is nothing to "
                              "split (drop one of them)")
     bar = {"auto": None, "bar": True, "lines": False}[args.progress]
-    return train(settings, Path(args.out) if args.out else None,
-                 Path(args.resume) if args.resume else None, args.overwrite, Progress(bar))
+    out, resume = (Path(args.out) if args.out else None), (Path(args.resume) if args.resume else None)
+    folder = resume or out
+    if folder is None:
+        return train(settings, out, resume, args.overwrite, Progress(bar))
+    from chainrule.train.lock import run_folder_lock
+    from chainrule.train.run import OUTPUTS
+
+    with run_folder_lock(folder, "--resume" if resume else "--out", OUTPUTS, create=resume is None):
+        return train(settings, out, resume, args.overwrite, Progress(bar))
