@@ -42,6 +42,9 @@ def register(sub) -> None:
     o.add_argument("--no-shuffle", dest="shuffle", action="store_const", const=False,
                    help="visit the examples in file order every epoch")
     o.add_argument("--seed", type=int, help="seed of initialisation and shuffling (default 0)")
+    o.add_argument("--early-stop", type=int, metavar="PATIENCE",
+                   help="stop when the validation loss has not improved for PATIENCE epochs; keeps (and saves) "
+                        "the epoch with the lowest validation loss")
     o.add_argument("--threads", type=int, help="BLAS threads while training (default 1: these matrices are small)")
     r = p.add_argument_group("output")
     r.add_argument("--out", metavar="DIR", help="folder for the model, checkpoints, metrics and plots")
