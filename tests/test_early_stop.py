@@ -1,5 +1,6 @@
 """chainrule train --early-stop PATIENCE: stops at a known epoch, keeps the best epoch's model bit for bit,
-and a run interrupted (Ctrl-C) after the best epoch resumes to stop at the same epoch with the same bytes."""
+and a run interrupted (Ctrl-C) after the best epoch resumes to stop at the same epoch with the same bytes;
+--scheduler step|cosine steps once per epoch and resumes bitwise too."""
 
 import json
 import os
@@ -87,14 +88,12 @@ def test_saved_model_is_the_best_epochs_bitwise(stopped, data, tmp_path, capsys)
     assert same_bytes(out / "model.safetensors", plain / "model.safetensors")
 
 
-@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
-def test_ctrl_c_after_the_best_epoch_resumes_to_the_same_stop_and_bytes(stopped, data, tmp_path):
-    ref, _ = stopped
-    out = tmp_path / "run"
-    env = dict(os.environ, CHAINRULE_TEST_PAUSE_AT="9:3")  # 2 epochs past the best, mid-epoch
-    proc = subprocess.Popen([sys.executable, "-m", "chainrule", *ARGS, *map(str, data), "--early-stop",
-                             str(PATIENCE), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+def interrupt_and_resume(out, flags, epoch, step):
+    """Runs until the pause hook's marker after ``step`` of ``epoch``, sends Ctrl-C, then resumes; the resumed
+    run's stdout."""
+    env = dict(os.environ, CHAINRULE_TEST_PAUSE_AT=f"{epoch}:{step}")
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule", *map(str, flags), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     for line in proc.stdout:  # blocks until the marker: an event the program makes visible
         if line.startswith("test hook: paused"):
             break
@@ -102,19 +101,56 @@ def test_ctrl_c_after_the_best_epoch_resumes_to_the_same_stop_and_bytes(stopped,
         raise AssertionError("the run ended without reaching the pause: " + proc.stderr.read())
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "interrupted at epoch 9, step 3" in stdout, stderr
+    assert proc.returncode == 130 and f"interrupted at epoch {epoch}, step {step}" in stdout, stderr
     assert not (out / "model.safetensors").exists()
     resumed = subprocess.run([sys.executable, "-m", "chainrule", "train", "--resume", str(out)],
                              capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"stopped after epoch {STOP}" in resumed.stdout and f"kept the model of epoch {BEST}" in resumed.stdout
+    return resumed.stdout
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_ctrl_c_after_the_best_epoch_resumes_to_the_same_stop_and_bytes(stopped, data, tmp_path):
+    ref, _ = stopped
+    out = tmp_path / "run"
+    # 2 epochs past the best, mid-epoch
+    stdout = interrupt_and_resume(out, [*ARGS, *data, "--early-stop", PATIENCE], 9, 3)
+    assert f"stopped after epoch {STOP}" in stdout and f"kept the model of epoch {BEST}" in stdout
     assert same_bytes(out / "model.safetensors", ref / "model.safetensors")
     assert epochs(out) == epochs(ref)
+
+
+def test_scheduler_steps_once_per_epoch_after_its_steps(data, tmp_path, capsys):
+    """StepLR with γ = 1e-300 every epoch: after epoch 1 the lr is so small that no weight changes (in
+    float64), so 3 epochs end with exactly the weights of 1 epoch without a scheduler; a step size longer
+    than the run changes nothing at all."""
+    short = [a if a != "30" else 3 for a in ARGS] + list(data)
+    runs = {"plain1": [a if a != 3 else 1 for a in short], "tiny": [*short, "--scheduler", "step", "--step-size",
+            1, "--gamma", 1e-300], "plain3": short, "long": [*short, "--scheduler", "step", "--step-size", 5]}
+    for name, flags in runs.items():
+        code, _, err = cli(capsys, *flags, "--out", tmp_path / name)
+        assert code == 0, err
+    model = {name: tmp_path / name / "model.safetensors" for name in runs}
+    assert same_bytes(model["tiny"], model["plain1"]) and not same_bytes(model["plain3"], model["plain1"])
+    assert same_bytes(model["long"], model["plain3"])
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+@pytest.mark.parametrize("schedule", [["step", "--step-size", 2, "--gamma", 0.5], ["cosine", "--eta-min", 0.01]])
+def test_scheduler_state_survives_ctrl_c_and_resume_bitwise(schedule, data, tmp_path, capsys):
+    flags = [*[a if a != "30" else 5 for a in ARGS], *data, "--scheduler", *schedule]
+    code, _, err = cli(capsys, *flags, "--out", tmp_path / "ref")
+    assert code == 0, err
+    interrupt_and_resume(tmp_path / "run", flags, 4, 2)  # after the lr has changed (epoch 3's StepLR decay)
+    assert same_bytes(tmp_path / "run" / "model.safetensors", tmp_path / "ref" / "model.safetensors")
+    assert epochs(tmp_path / "run") == epochs(tmp_path / "ref")
 
 
 @pytest.mark.parametrize("flags, message", [
     (["--val-split", "0"], "--early-stop watches the validation loss"),
     (["--early-stop", "0"], "--early-stop must be ≥ 1"),
+    (["--early-stop", "2", "--scheduler", "step"], "--scheduler step needs --step-size"),
+    (["--early-stop", "2", "--t-max", "3"], "--t-max applies to --scheduler cosine only"),
 ])
 def test_refusals_are_one_line_exit_2(flags, message, data, tmp_path, capsys):
     train = [str(data[0]), str(data[1])]  # --train only: the validation split is what --val-split sets

@@ -25,6 +25,7 @@ from chainrule.train.loop import Diverged, epoch_order, run_epoch
 from chainrule.train.metrics import Evaluation, confusion_matrix, evaluate, format_confusion, write_metrics
 from chainrule.train.models import build_model, parse_hidden
 from chainrule.train.progress import Progress
+from chainrule.train.schedule import check_schedule, make_scheduler
 
 DEFAULTS = {
     "train": None, "train_labels": None, "validation": None, "validation_labels": None,
@@ -32,7 +33,7 @@ DEFAULTS = {
     "model": "mlp", "hidden": "128", "activation": "tanh", "init": "default",
     "optimizer": "sgd", "lr": None, "momentum": None, "weight_decay": 0.0,
     "batch_size": 32, "epochs": 20, "shuffle": True, "seed": 0, "dtype": "float64", "threads": 1,
-    "early_stop": None,
+    "early_stop": None, "scheduler": None, "step_size": None, "gamma": None, "t_max": None, "eta_min": None,
 }
 OUTPUTS = ("model.safetensors", ckpt.NAME, "metrics.json", "metrics.csv", "learning-curves.png")
 # the CNN preset trains steadily with Adam; SGD at the MLP's rate oscillates on digits
@@ -85,6 +86,7 @@ def resolve(settings: dict) -> dict:
         if not 0 <= float(s[k]) < math.inf:
             raise ChainruleError(f"--{k.replace('_', '-')} must be a finite number ≥ 0, got {s[k]}")
     s["early_stop"] = check_patience(s["early_stop"])
+    check_schedule(s)
     if s["task"] not in ("classification", "regression"):
         raise ChainruleError(f"--task {s['task']!r}: expected classification or regression")
     return s
@@ -277,6 +279,9 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
         check_out_dir(out, overwrite)
     p = prepare(settings, resume)
     s, net, loss, opt, rng = p.settings, p.net, p.loss, p.opt, p.rng
+    sched = make_scheduler(s, opt)
+    if sched is not None and resume is not None and resume.scheduler is not None:
+        sched.load_state_dict(resume.scheduler)  # sets opt.lr for the epoch being resumed
     es = None
     if s["early_stop"] is not None:
         if p.val is None:
@@ -311,7 +316,8 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
         if out is not None:
             ckpt.save_checkpoint(out, ckpt.Checkpoint(net, opt.state_dict(), epoch, step, state, history, s,
                                                       p.extra, es.meta() if es else None,
-                                                      es.best_weights if es else None))
+                                                      es.best_weights if es else None,
+                                                      sched.state_dict() if sched else None))
 
     last = None  # this session's final Evaluation of the confusion matrix's set, if an epoch ran
     with _StopFlag() as stop, blas_threads(int(s["threads"])):
@@ -353,6 +359,8 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
             progress.line(_epoch_line(history[-1], epochs, s["task"]))
             if es is not None:
                 es.update(e + 1, va.loss, net)
+            if sched is not None:
+                sched.step()  # once per epoch, after its steps (PyTorch's order): the next epoch's lr
             save(e + 1, 0, rng.bit_generator.state)
             if out is not None:
                 write_metrics(out, history)
