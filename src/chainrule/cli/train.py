@@ -42,6 +42,17 @@ def register(sub) -> None:
     o.add_argument("--no-shuffle", dest="shuffle", action="store_const", const=False,
                    help="visit the examples in file order every epoch")
     o.add_argument("--seed", type=int, help="seed of initialisation and shuffling (default 0)")
+    o.add_argument("--early-stop", type=int, metavar="PATIENCE",
+                   help="stop when the validation loss has not improved for PATIENCE epochs; keeps (and saves) "
+                        "the epoch with the lowest validation loss")
+    o.add_argument("--scheduler", choices=("step", "cosine"),
+                   help="learning-rate schedule, stepped once per epoch: step (StepLR: lr × --gamma every "
+                        "--step-size epochs) or cosine (CosineAnnealingLR over --t-max epochs down to --eta-min)")
+    o.add_argument("--step-size", type=int, metavar="N", help="--scheduler step: epochs between decays (required)")
+    o.add_argument("--gamma", type=float, help="--scheduler step: decay factor (default 0.1)")
+    o.add_argument("--t-max", type=int, metavar="N", help="--scheduler cosine: epochs of the half cosine "
+                                                          "(default --epochs)")
+    o.add_argument("--eta-min", type=float, help="--scheduler cosine: the lowest lr (default 0)")
     o.add_argument("--threads", type=int, help="BLAS threads while training (default 1: these matrices are small)")
     r = p.add_argument_group("output")
     r.add_argument("--out", metavar="DIR", help="folder for the model, checkpoints, metrics and plots")

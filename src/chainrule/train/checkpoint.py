@@ -31,15 +31,20 @@ class Checkpoint:
     history: list[dict]
     settings: dict  # the run's settings (flags), so --resume needs none
     extra: dict  # model-file metadata: task, classes, input shape, scaling
+    early_stop: dict | None = None  # EarlyStopping.meta() (--early-stop runs)
+    best: dict[str, np.ndarray] | None = None  # the best epoch's weights (--early-stop runs)
+    scheduler: dict | None = None  # the lr scheduler's state_dict() (--scheduler runs)
 
 
 def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
     tensors = {f"model.{k}": v for k, v in ck.model.state_dict().items()}
     tensors.update({f"optim.{k}": v for k, v in ck.optim_state.items()})
+    tensors.update({f"best.{k}": v for k, v in (ck.best or {}).items()})
     meta = {"format": FORMAT, "epoch": ck.epoch, "step": ck.step, "rng_state": ck.rng_state,
             "history": ck.history, "settings": ck.settings, "extra": ck.extra,
             "architecture": ck.model.to_config(),
-            "generators": ck.model.generator_states()}  # Dropout masks continue where they stopped
+            "generators": ck.model.generator_states(),  # Dropout masks continue where they stopped
+            "early_stop": ck.early_stop, "scheduler": ck.scheduler}
     write_safetensors(Path(out_dir) / NAME, tensors, FORMAT, meta)
 
 
@@ -57,7 +62,8 @@ def load_checkpoint(out_dir: Path) -> Checkpoint:
         model.load_generator_states(meta.get("generators", {}))
         return Checkpoint(model, {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")},
                           int(meta["epoch"]), int(meta["step"]), meta["rng_state"], meta["history"],
-                          meta["settings"], meta["extra"])
+                          meta["settings"], meta["extra"], meta.get("early_stop"),
+                          {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}, meta.get("scheduler"))
     except (SafetensorError, ValueError, KeyError, TypeError) as e:
         raise ChainruleError(f"{path}: not a usable chainrule checkpoint ({type(e).__name__}: "
                              f"{str(e).splitlines()[0] if str(e) else ''})") from None

@@ -20,10 +20,12 @@ from chainrule.nn.module import check_dtype
 from chainrule.optim import OPTIMIZERS, Optimizer
 from chainrule.serialize import save_model
 from chainrule.train import checkpoint as ckpt
+from chainrule.train.early_stop import EarlyStopping, check_patience
 from chainrule.train.loop import Diverged, epoch_order, run_epoch
 from chainrule.train.metrics import Evaluation, confusion_matrix, evaluate, format_confusion, write_metrics
 from chainrule.train.models import build_model, parse_hidden
 from chainrule.train.progress import Progress
+from chainrule.train.schedule import check_schedule, make_scheduler
 
 DEFAULTS = {
     "train": None, "train_labels": None, "validation": None, "validation_labels": None,
@@ -31,6 +33,7 @@ DEFAULTS = {
     "model": "mlp", "hidden": "128", "activation": "tanh", "init": "default",
     "optimizer": "sgd", "lr": None, "momentum": None, "weight_decay": 0.0,
     "batch_size": 32, "epochs": 20, "shuffle": True, "seed": 0, "dtype": "float64", "threads": 1,
+    "early_stop": None, "scheduler": None, "step_size": None, "gamma": None, "t_max": None, "eta_min": None,
 }
 OUTPUTS = ("model.safetensors", ckpt.NAME, "metrics.json", "metrics.csv", "learning-curves.png")
 # the CNN preset trains steadily with Adam; SGD at the MLP's rate oscillates on digits
@@ -82,6 +85,8 @@ def resolve(settings: dict) -> dict:
     for k in ("momentum", "weight_decay"):
         if not 0 <= float(s[k]) < math.inf:
             raise ChainruleError(f"--{k.replace('_', '-')} must be a finite number ≥ 0, got {s[k]}")
+    s["early_stop"] = check_patience(s["early_stop"])
+    check_schedule(s)
     if s["task"] not in ("classification", "regression"):
         raise ChainruleError(f"--task {s['task']!r}: expected classification or regression")
     return s
@@ -274,6 +279,16 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
         check_out_dir(out, overwrite)
     p = prepare(settings, resume)
     s, net, loss, opt, rng = p.settings, p.net, p.loss, p.opt, p.rng
+    sched = make_scheduler(s, opt)
+    if sched is not None and resume is not None and resume.scheduler is not None:
+        sched.load_state_dict(resume.scheduler)  # sets opt.lr for the epoch being resumed
+    es = None
+    if s["early_stop"] is not None:
+        if p.val is None:
+            raise ChainruleError("--early-stop watches the validation loss; give --validation FILE or a "
+                                 "--val-split above 0")
+        es = (EarlyStopping.from_checkpoint(s["early_stop"], resume.early_stop, resume.best or {}) if resume
+              else EarlyStopping(s["early_stop"]))
     history = list(resume.history) if resume else []
     epoch0, step0 = (resume.epoch, resume.step) if resume else (0, 0)
     if out is not None:
@@ -300,11 +315,15 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
             stale.pop().unlink(missing_ok=True)
         if out is not None:
             ckpt.save_checkpoint(out, ckpt.Checkpoint(net, opt.state_dict(), epoch, step, state, history, s,
-                                                      p.extra))
+                                                      p.extra, es.meta() if es else None,
+                                                      es.best_weights if es else None,
+                                                      sched.state_dict() if sched else None))
 
     last = None  # this session's final Evaluation of the confusion matrix's set, if an epoch ran
     with _StopFlag() as stop, blas_threads(int(s["threads"])):
         for e in range(epoch0, epochs):
+            if es is not None and es.stopped:  # a resumed run that had already stopped: only finish it
+                break
             state = rng.bit_generator.state
             order = epoch_order(rng, n, bool(s["shuffle"]))
             start = step0 if e == epoch0 else 0
@@ -338,11 +357,22 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
                             "val_loss": va.loss if va else None, "val_error": va.error if va else None,
                             "seconds": seconds})
             progress.line(_epoch_line(history[-1], epochs, s["task"]))
+            if es is not None:
+                es.update(e + 1, va.loss, net)
+            if sched is not None:
+                sched.step()  # once per epoch, after its steps (PyTorch's order): the next epoch's lr
             save(e + 1, 0, rng.bit_generator.state)
             if out is not None:
                 write_metrics(out, history)
             last = va if va is not None else tr  # the confusion matrix's set, as _finish picks it
-    _finish(p, history, out, last)
+            if es is not None and es.stopped:
+                break
+    kept = None
+    if es is not None and history:
+        progress.line(es.summary(history[-1]["epoch"]))
+        es.restore(net)
+        kept, last = history[es.best_epoch - 1], None  # the summary describes the kept model
+    _finish(p, history, out, last, kept)
     return 0
 
 
@@ -379,16 +409,18 @@ def _epoch_line(h: dict, epochs: int, task: str) -> str:
     return text + f"  ({_fmt_seconds(h['seconds'])})"
 
 
-def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evaluation | None = None) -> None:
+def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evaluation | None = None,
+            kept: dict | None = None) -> None:
     """Save the model and print the summary; ``last_eval`` is the final epoch's Evaluation of the
-    validation set (the training set when there is none), None when no epoch ran in this session."""
+    validation set (the training set when there is none), None when no epoch ran in this session;
+    ``kept`` is the history entry of the epoch whose weights the network holds (early stopping's best)."""
     task = p.settings["task"]
     if out is not None:
         save_model(out / "model.safetensors", p.net, p.extra)
         from chainrule.train.plots import plot_learning_curves
 
         plot_learning_curves(history, out / "learning-curves.png")
-    last = history[-1] if history else None
+    last = kept or (history[-1] if history else None)
     if last is None:
         return
     per_epoch = np.mean([h["seconds"] for h in history])
