@@ -32,7 +32,7 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(VENV)/bin/mypy
 
-# not in .ci/run yet: the tree is formatted once by the lead after the merges, then .ci/run enables it
+# the tree is formatted by ruff format; .ci/run checks that it stays so
 format-check: $(VENV)/.dev
 	$(VENV)/bin/ruff format --check src tests benchmarks
 

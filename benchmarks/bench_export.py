@@ -38,12 +38,25 @@ def main() -> None:
     rng = np.random.default_rng(0)
     f32 = np.float32
     nets = {
-        "MLP 64-128-10": (cr.Sequential(cr.Linear(64, 128, rng=rng, dtype=f32), cr.Tanh(),
-                                        cr.Linear(128, 10, rng=rng, dtype=f32)), (64,)),
-        "CNN 1x8x8 (train's preset)": (cr.Sequential(
-            cr.Conv2d(1, 16, 3, padding=1, rng=rng, dtype=f32), cr.ReLU(), cr.MaxPool2d(2),
-            cr.Conv2d(16, 32, 3, padding=1, rng=rng, dtype=f32), cr.ReLU(), cr.MaxPool2d(2), cr.Flatten(),
-            cr.Linear(128, 64, rng=rng, dtype=f32), cr.ReLU(), cr.Linear(64, 10, rng=rng, dtype=f32)), (1, 8, 8)),
+        "MLP 64-128-10": (
+            cr.Sequential(cr.Linear(64, 128, rng=rng, dtype=f32), cr.Tanh(), cr.Linear(128, 10, rng=rng, dtype=f32)),
+            (64,),
+        ),
+        "CNN 1x8x8 (train's preset)": (
+            cr.Sequential(
+                cr.Conv2d(1, 16, 3, padding=1, rng=rng, dtype=f32),
+                cr.ReLU(),
+                cr.MaxPool2d(2),
+                cr.Conv2d(16, 32, 3, padding=1, rng=rng, dtype=f32),
+                cr.ReLU(),
+                cr.MaxPool2d(2),
+                cr.Flatten(),
+                cr.Linear(128, 64, rng=rng, dtype=f32),
+                cr.ReLU(),
+                cr.Linear(64, 10, rng=rng, dtype=f32),
+            ),
+            (1, 8, 8),
+        ),
     }
     print(f"{'network (batch 256, float32)':30} {'chainrule':>10} {'onnxruntime':>12} {'torch':>8}  ort/chainrule")
     for name, (net, shape) in nets.items():

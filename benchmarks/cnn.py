@@ -26,8 +26,12 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, nargs="+", default=[32])
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads for NumPy and PyTorch alike")
-    ap.add_argument("--torch-threads", type=int, help="PyTorch's threads, if not --threads (e.g. its own default, "
-                    "the machine's core count, to compare each as shipped)")
+    ap.add_argument(
+        "--torch-threads",
+        type=int,
+        help="PyTorch's threads, if not --threads (e.g. its own default, "
+        "the machine's core count, to compare each as shipped)",
+    )
     args = ap.parse_args()
     import torch
     from threadpoolctl import threadpool_limits
@@ -41,8 +45,10 @@ def main() -> None:
     y, n = tr.y, len(tr)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     rng = np.random.default_rng(0)
-    print(f"CNN preset on digits (1×8×8), one epoch of {n}, plain SGD, float64, best of {args.repeats}; "
-          f"torch {torch.__version__}; BLAS threads: NumPy {args.threads}, PyTorch {torch.get_num_threads()}")
+    print(
+        f"CNN preset on digits (1×8×8), one epoch of {n}, plain SGD, float64, best of {args.repeats}; "
+        f"torch {torch.__version__}; BLAS threads: NumPy {args.threads}, PyTorch {torch.get_num_threads()}"
+    )
     print(f"{'batch':>5}  {'chainrule':>10}  {'PyTorch':>10}  {'ratio':>6}   (samples/s)")
     for bs in args.batch_size:
         net = cnn((1, 8, 8), 10, np.float64, np.random.default_rng(1))
@@ -57,7 +63,7 @@ def main() -> None:
             best_c = min(best_c, time.perf_counter() - t)
             t = time.perf_counter()
             for s in range(0, n, bs):
-                idx = torch.from_numpy(order[s:s + bs])
+                idx = torch.from_numpy(order[s : s + bs])
                 topt.zero_grad()
                 torch.nn.functional.cross_entropy(tnet(Xt[idx]), yt[idx]).backward()
                 topt.step()

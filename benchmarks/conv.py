@@ -79,8 +79,12 @@ def engines(name, N, cin, cout, H, W, rng, path):
     assert np.allclose(y, yt.detach().numpy(), rtol=1e-3, atol=1e-3), f"{name}: forward differs from PyTorch"
     assert np.allclose(dx, xt.grad.numpy(), rtol=1e-3, atol=1e-3), f"{name}: ∂ℓ/∂x differs from PyTorch"
     assert np.allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-3, atol=1e-2), f"{name}: ∂ℓ/∂W"
-    return {("torch", "fwd"): torch_fwd, ("ours", "fwd"): ours_fwd,
-            ("torch", "fwd+bwd"): torch_both, ("ours", "fwd+bwd"): ours_both}
+    return {
+        ("torch", "fwd"): torch_fwd,
+        ("ours", "fwd"): ours_fwd,
+        ("torch", "fwd+bwd"): torch_both,
+        ("ours", "fwd+bwd"): ours_both,
+    }
 
 
 def main(argv=None) -> int:
@@ -89,8 +93,9 @@ def main(argv=None) -> int:
     ap.add_argument("--block", type=float, default=0.05, help="seconds per timed block")
     ap.add_argument("--pause", type=float, default=0.25, help="seconds of sleep before each block")
     ap.add_argument("--path", default=None, help="force chainrule's conv path (e.g. 'im2col' or 'flat')")
-    ap.add_argument("--torch-threads", type=int, default=None,
-                    help="torch.set_num_threads(N) (default: PyTorch's own choice)")
+    ap.add_argument(
+        "--torch-threads", type=int, default=None, help="torch.set_num_threads(N) (default: PyTorch's own choice)"
+    )
     args = ap.parse_args(argv)
 
     from threadpoolctl import threadpool_limits
@@ -110,8 +115,10 @@ def main(argv=None) -> int:
                     time.sleep(args.pause)
                     times.setdefault((name, pass_, engine), []).append(time_block(table[engine, pass_], args.block))
 
-    print(f"Conv2d 3×3, padding 1, batch 64, float32; torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads); median of {args.rounds} rounds")
+    print(
+        f"Conv2d 3×3, padding 1, batch 64, float32; torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads); median of {args.rounds} rounds"
+    )
     print(f"{'layer':<14} {'pass':<8} {'PyTorch ms':>10} {'chainrule ms':>12} {'ratio':>6}")
     for name, *_ in CONFIGS:
         for pass_ in ("fwd", "fwd+bwd"):

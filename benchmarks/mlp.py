@@ -45,15 +45,15 @@ def numpy_epoch(params, X, y, order, bs):
             o = W2 @ z + b2
             e = np.exp(o - o.max())
             d = e / e.sum()
-            d[y[i]] -= 1.0                       # ∂ℓ/∂o
-            dz = (d @ W2) * (1.0 - z * z)        # ∂ℓ/∂a
+            d[y[i]] -= 1.0  # ∂ℓ/∂o
+            dz = (d @ W2) * (1.0 - z * z)  # ∂ℓ/∂a
             W2 -= LR * (d[:, None] * z)
             b2 -= LR * d
             W1 -= LR * (dz[:, None] * x)
             b1 -= LR * dz
     else:
         for s in range(0, len(order), bs):
-            idx = order[s:s + bs]
+            idx = order[s : s + bs]
             x, n = X[idx], len(idx)
             z = np.tanh(x @ W1.T + b1)
             o = z @ W2.T + b2
@@ -77,7 +77,7 @@ def torch_epoch(tnet, X, y, order, bs):
     lossf = torch.nn.functional.cross_entropy
     t = time.perf_counter()
     for s in range(0, len(order), bs):
-        idx = torch.from_numpy(order[s:s + bs])
+        idx = torch.from_numpy(order[s : s + bs])
         opt.zero_grad()
         loss = lossf(tnet(Xt[idx]), yt[idx])
         loss.backward()
@@ -89,10 +89,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=1, help="BLAS threads for NumPy and PyTorch alike (default 1, "
-                    "as chainrule train uses)")
-    ap.add_argument("--torch-threads", type=int, help="PyTorch's threads, if not --threads (e.g. its own default, "
-                    "the machine's core count, to compare each as shipped)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="BLAS threads for NumPy and PyTorch alike (default 1, as chainrule train uses)",
+    )
+    ap.add_argument(
+        "--torch-threads",
+        type=int,
+        help="PyTorch's threads, if not --threads (e.g. its own default, "
+        "the machine's core count, to compare each as shipped)",
+    )
     args = ap.parse_args()
     import torch
     from threadpoolctl import threadpool_limits
@@ -106,15 +114,23 @@ def main() -> None:
     X, y = data(dtype)
     n = len(X)
     rng = np.random.default_rng(0)
-    print(f"64-128-10 tanh MLP, one epoch of {n} digits, plain SGD, {args.dtype}, best of {args.repeats}; "
-          f"torch {torch.__version__}; BLAS threads: NumPy {args.threads}, PyTorch {torch.get_num_threads()}")
-    print(f"{'batch':>5}  {'chainrule':>12}  {'PyTorch':>12}  {'NumPy loop':>12}  {'vs PyTorch':>10}  "
-          f"{'vs loop':>8}   (samples/s)")
+    print(
+        f"64-128-10 tanh MLP, one epoch of {n} digits, plain SGD, {args.dtype}, best of {args.repeats}; "
+        f"torch {torch.__version__}; BLAS threads: NumPy {args.threads}, PyTorch {torch.get_num_threads()}"
+    )
+    print(
+        f"{'batch':>5}  {'chainrule':>12}  {'PyTorch':>12}  {'NumPy loop':>12}  {'vs PyTorch':>10}  "
+        f"{'vs loop':>8}   (samples/s)"
+    )
     for bs in (1, 64):
         net = Sequential(Linear(64, 128, dtype=dtype, rng=1), Tanh(), Linear(128, 10, dtype=dtype, rng=2))
         tnet = to_torch(net)
-        params = [net[0].weight.data.copy(), net[0].bias.data.copy(), net[2].weight.data.copy(),
-                  net[2].bias.data.copy()]
+        params = [
+            net[0].weight.data.copy(),
+            net[0].bias.data.copy(),
+            net[2].weight.data.copy(),
+            net[2].bias.data.copy(),
+        ]
         best = {"chainrule": np.inf, "torch": np.inf, "numpy": np.inf}
         for _ in range(args.repeats):  # interleaved, so a busy moment of the machine hits all three
             order = rng.permutation(n)
@@ -122,8 +138,10 @@ def main() -> None:
             best["torch"] = min(best["torch"], torch_epoch(tnet, X, y, order, bs))
             best["numpy"] = min(best["numpy"], numpy_epoch(params, X, y, order, bs))
         rate = {k: n / v for k, v in best.items()}
-        print(f"{bs:>5}  {rate['chainrule']:>12,.0f}  {rate['torch']:>12,.0f}  {rate['numpy']:>12,.0f}  "
-              f"{rate['chainrule'] / rate['torch']:>9.2f}×  {best['chainrule'] / best['numpy'] - 1:>+8.0%}")
+        print(
+            f"{bs:>5}  {rate['chainrule']:>12,.0f}  {rate['torch']:>12,.0f}  {rate['numpy']:>12,.0f}  "
+            f"{rate['chainrule'] / rate['torch']:>9.2f}×  {best['chainrule'] / best['numpy'] - 1:>+8.0%}"
+        )
 
 
 if __name__ == "__main__":

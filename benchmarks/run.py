@@ -18,9 +18,11 @@ HERE = Path(__file__).parent
 SCRIPTS = {"mlp": "mlp.py", "cnn": "cnn.py", "conv": "conv.py", "export": "bench_export.py"}
 PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
-_KERNEL = ("from threadpoolctl import threadpool_info; import numpy\n"
-           "print(', '.join(f\"{i['internal_api']} {i['version']} kernel {i.get('architecture')}\" "
-           "for i in threadpool_info() if i['user_api'] == 'blas'))")
+_KERNEL = (
+    "from threadpoolctl import threadpool_info; import numpy\n"
+    "print(', '.join(f\"{i['internal_api']} {i['version']} kernel {i.get('architecture')}\" "
+    "for i in threadpool_info() if i['user_api'] == 'blas'))"
+)
 
 
 def describe(env: dict) -> str:

@@ -46,8 +46,9 @@ def torch_loss(loss, yhat_t, y):
     if isinstance(loss, BCELoss):
         return F.binary_cross_entropy(yhat_t, _same_shape(y, yhat_t), weight=_t(loss.weight))
     if isinstance(loss, BCEWithLogitsLoss):
-        return F.binary_cross_entropy_with_logits(yhat_t, _same_shape(y, yhat_t), weight=_t(loss.weight),
-                                                  pos_weight=_t(loss.pos_weight))
+        return F.binary_cross_entropy_with_logits(
+            yhat_t, _same_shape(y, yhat_t), weight=_t(loss.weight), pos_weight=_t(loss.pos_weight)
+        )
     raise TypeError(f"no PyTorch twin for {loss!r}")
 
 
@@ -108,5 +109,9 @@ def torch_intermediates(model, x, y, loss) -> dict:
     lt.backward()
     for h in hooks:
         h.remove()
-    return {"outputs": [o.detach().numpy() for o in outs], "output_grads": [o.grad.numpy() for o in outs],
-            "loss": lt.item(), "grads": {k: p.grad.numpy() for k, p in tmodel.named_parameters()}}
+    return {
+        "outputs": [o.detach().numpy() for o in outs],
+        "output_grads": [o.grad.numpy() for o in outs],
+        "loss": lt.item(),
+        "grads": {k: p.grad.numpy() for k, p in tmodel.named_parameters()},
+    }

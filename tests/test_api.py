@@ -91,8 +91,15 @@ def test_input_errors():
 
 
 def test_initialisation_schemes_are_deterministic():
-    for scheme in ["zeros", "uniform", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
-                   "default"]:
+    for scheme in [
+        "zeros",
+        "uniform",
+        "xavier_uniform",
+        "xavier_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+        "default",
+    ]:
         a = initialize(small_net(), scheme, rng=42)
         b = initialize(small_net(), scheme, rng=42)
         for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters(), strict=True):
@@ -105,14 +112,17 @@ def test_initialisation_schemes_are_deterministic():
         initialize(small_net(), "magic")
 
 
-@pytest.mark.parametrize("name, kwargs", [
-    ("SGD", {"lr": 0.1}),
-    ("SGD", {"lr": 0.1, "momentum": 0.9}),
-    ("SGD", {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.01}),
-    ("Adagrad", {"lr": 0.1}),
-    ("Adam", {"lr": 0.01}),
-    ("Adam", {"lr": 0.01, "weight_decay": 0.1}),
-])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("SGD", {"lr": 0.1}),
+        ("SGD", {"lr": 0.1, "momentum": 0.9}),
+        ("SGD", {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.01}),
+        ("Adagrad", {"lr": 0.1}),
+        ("Adam", {"lr": 0.01}),
+        ("Adam", {"lr": 0.01, "weight_decay": 0.1}),
+    ],
+)
 def test_optimisers_match_torch(name, kwargs):
     rng = np.random.default_rng(3)
     net = cr.Sequential(cr.Linear(4, 5, rng=rng), cr.Tanh(), cr.Linear(5, 3, rng=rng))
@@ -130,18 +140,22 @@ def test_optimisers_match_torch(name, kwargs):
         torch.nn.functional.cross_entropy(tnet(torch.tensor(x)), torch.tensor(y)).backward()
         theirs.step()
     for name_, p in net.named_parameters():
-        np.testing.assert_allclose(p.data, dict(tnet.named_parameters())[name_].detach().numpy(),
-                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            p.data, dict(tnet.named_parameters())[name_].detach().numpy(), rtol=1e-10, atol=1e-12
+        )
 
 
-@pytest.mark.parametrize("name, kwargs, needle", [
-    ("SGD", {"lr": float("inf")}, "learning rate"),
-    ("SGD", {"lr": 0.1, "momentum": float("nan")}, "momentum"),
-    ("Adagrad", {"lr": 0.1, "weight_decay": -1}, "weight_decay"),
-    ("Adam", {"lr": 0.1, "weight_decay": -0.5}, "weight_decay"),
-    ("Adam", {"lr": 0.1, "betas": (1.5, 0.9)}, r"betas\[0\]"),
-    ("Adam", {"lr": 0.1, "eps": -1}, "eps"),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, needle",
+    [
+        ("SGD", {"lr": float("inf")}, "learning rate"),
+        ("SGD", {"lr": 0.1, "momentum": float("nan")}, "momentum"),
+        ("Adagrad", {"lr": 0.1, "weight_decay": -1}, "weight_decay"),
+        ("Adam", {"lr": 0.1, "weight_decay": -0.5}, "weight_decay"),
+        ("Adam", {"lr": 0.1, "betas": (1.5, 0.9)}, r"betas\[0\]"),
+        ("Adam", {"lr": 0.1, "eps": -1}, "eps"),
+    ],
+)
 def test_optimisers_refuse_bad_hyperparameters(name, kwargs, needle):
     # as PyTorch does: a NaN, infinite or negative setting is an error, not a run that silently diverges
     with pytest.raises(cr.ChainruleError, match=needle):
@@ -181,8 +195,11 @@ def test_model_file_errors(tmp_path):
         load_model(tmp_path / "plain.safetensors")
     with pytest.raises(cr.ChainruleError, match="No such file"):
         load_model(tmp_path / "missing.safetensors")
-    for arch, needle in [('"x"', "damaged"), ('{"type": "Quantum"}', "unknown layer type 'Quantum'"),
-                         ('{"type": "Linear", "size": 3}', "damaged")]:
+    for arch, needle in [
+        ('"x"', "damaged"),
+        ('{"type": "Quantum"}', "unknown layer type 'Quantum'"),
+        ('{"type": "Linear", "size": 3}', "damaged"),
+    ]:
         odd = tmp_path / "odd.safetensors"
         save_file({"w": np.zeros(2)}, str(odd), metadata={"chainrule": '{"architecture": ' + arch + "}"})
         with pytest.raises(cr.ChainruleError, match=f"odd.safetensors: .*{needle}"):

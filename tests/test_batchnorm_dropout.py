@@ -41,14 +41,26 @@ def test_batchnorm_matches_torch_over_steps_in_train_and_eval(case):
 
 
 def test_batchnorm_state_dict_loads_strictly_into_torch_and_back():
-    net = cr.Sequential(cr.Conv2d(1, 2, 3, rng=0), cr.BatchNorm2d(2), cr.ReLU(), cr.Flatten(),
-                        cr.Linear(8, 3, rng=1), cr.BatchNorm1d(3))
+    net = cr.Sequential(
+        cr.Conv2d(1, 2, 3, rng=0), cr.BatchNorm2d(2), cr.ReLU(), cr.Flatten(), cr.Linear(8, 3, rng=1), cr.BatchNorm1d(3)
+    )
     net.forward(np.random.default_rng(0).normal(size=(4, 1, 4, 4)))
     state = net.state_dict()
-    assert [k for k in state if k.startswith("1.")] == ["1.weight", "1.bias", "1.running_mean", "1.running_var",
-                                                        "1.num_batches_tracked"]
-    t = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(), torch.nn.Flatten(),
-                            torch.nn.Linear(8, 3), torch.nn.BatchNorm1d(3)).double()
+    assert [k for k in state if k.startswith("1.")] == [
+        "1.weight",
+        "1.bias",
+        "1.running_mean",
+        "1.running_var",
+        "1.num_batches_tracked",
+    ]
+    t = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3),
+        torch.nn.BatchNorm2d(2),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8, 3),
+        torch.nn.BatchNorm1d(3),
+    ).double()
     t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})  # strict
     back = from_torch(t)
     for k, v in back.state_dict().items():
@@ -69,6 +81,7 @@ def test_dropout_matches_torch_with_chainrules_mask(p):
         y = orig(x)
         masks.append(net.layers[1].noise)
         return y
+
     net.layers[1].forward = forward
     twin[1].p = 0.0  # the hook applies the mask; dropout itself must not draw another
     for _ in range(3):
@@ -88,18 +101,23 @@ def test_dropout_matches_torch_with_chainrules_mask(p):
 @pytest.mark.parametrize("training", [False, True])
 def test_gradcheck_batchnorm_and_dropout_without_moving_buffers(training):
     rng = np.random.default_rng(0)
-    net = cr.Sequential(cr.Conv2d(2, 3, 2, rng=0), cr.BatchNorm2d(3), cr.Tanh(), cr.Flatten(), cr.Linear(12, 4, rng=1),
-                        cr.BatchNorm1d(4), cr.Dropout(0.4, rng=2))
+    net = cr.Sequential(
+        cr.Conv2d(2, 3, 2, rng=0),
+        cr.BatchNorm2d(3),
+        cr.Tanh(),
+        cr.Flatten(),
+        cr.Linear(12, 4, rng=1),
+        cr.BatchNorm1d(4),
+        cr.Dropout(0.4, rng=2),
+    )
     net.forward(rng.normal(size=(3, 2, 3, 3)))  # running statistics away from 0 and 1
     before = {k: v.copy() for k, v in net.state_dict().items()}
     net.layers[1].weight.data[...] = rng.normal(size=3)
-    report = cr.gradcheck(net, rng.normal(size=(3, 2, 3, 3)), rng.normal(size=(3, 4)), cr.MSELoss(),
-                          training=False)
+    report = cr.gradcheck(net, rng.normal(size=(3, 2, 3, 3)), rng.normal(size=(3, 4)), cr.MSELoss(), training=False)
     assert report.ok(), str(report)
     if training:  # batch statistics; Dropout off (a new mask per evaluation would break the differences)
         net.layers[6].p = 0.0
-        report = cr.gradcheck(net, rng.normal(size=(3, 2, 3, 3)), rng.normal(size=(3, 4)), cr.MSELoss(),
-                              training=True)
+        report = cr.gradcheck(net, rng.normal(size=(3, 2, 3, 3)), rng.normal(size=(3, 4)), cr.MSELoss(), training=True)
         assert report.ok(), str(report)
     for k, v in net.state_dict().items():
         if not k.endswith(("weight", "bias")):
@@ -107,14 +125,17 @@ def test_gradcheck_batchnorm_and_dropout_without_moving_buffers(training):
     assert net.training
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: cr.Dropout(1.0), r"Dropout p must be a probability in \[0, 1\), got 1.0"),
-    (lambda: cr.Dropout(-0.1), r"got -0.1"),
-    (lambda: cr.BatchNorm2d(3, eps=0), r"BatchNorm2d eps must be a number > 0, got 0"),
-    (lambda: cr.BatchNorm1d(0), r"BatchNorm1d num_features must be a whole number ≥ 1, got 0"),
-    (lambda: cr.BatchNorm2d(3).output_shape((2, 4, 4)), r"BatchNorm2d\(3.*has shape \(2, 4, 4\).*3 feature"),
-    (lambda: cr.BatchNorm1d(3).forward(np.zeros((1, 3))), r"more than 1 value per channel"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: cr.Dropout(1.0), r"Dropout p must be a probability in \[0, 1\), got 1.0"),
+        (lambda: cr.Dropout(-0.1), r"got -0.1"),
+        (lambda: cr.BatchNorm2d(3, eps=0), r"BatchNorm2d eps must be a number > 0, got 0"),
+        (lambda: cr.BatchNorm1d(0), r"BatchNorm1d num_features must be a whole number ≥ 1, got 0"),
+        (lambda: cr.BatchNorm2d(3).output_shape((2, 4, 4)), r"BatchNorm2d\(3.*has shape \(2, 4, 4\).*3 feature"),
+        (lambda: cr.BatchNorm1d(3).forward(np.zeros((1, 3))), r"more than 1 value per channel"),
+    ],
+)
 def test_bad_arguments_name_the_layer_and_value(make, message):
     with pytest.raises(cr.ChainruleError, match=message):
         make()
@@ -124,8 +145,15 @@ def test_model_file_round_trip_with_buffers_is_bitwise(tmp_path):
     from chainrule.serialize import load_model, save_model
 
     rng = np.random.default_rng(4)
-    net = cr.Sequential(cr.Conv2d(1, 2, 3, rng=0), cr.BatchNorm2d(2, momentum=None), cr.ReLU(), cr.Dropout(0.2),
-                        cr.Flatten(), cr.Linear(8, 3, rng=1), cr.BatchNorm1d(3))
+    net = cr.Sequential(
+        cr.Conv2d(1, 2, 3, rng=0),
+        cr.BatchNorm2d(2, momentum=None),
+        cr.ReLU(),
+        cr.Dropout(0.2),
+        cr.Flatten(),
+        cr.Linear(8, 3, rng=1),
+        cr.BatchNorm1d(3),
+    )
     for _ in range(3):
         net.forward(rng.normal(size=(4, 1, 4, 4)))
     save_model(tmp_path / "m.safetensors", net)
@@ -136,7 +164,7 @@ def test_model_file_round_trip_with_buffers_is_bitwise(tmp_path):
         assert back.state_dict()[k].dtype == v.dtype
     x = rng.normal(size=(5, 1, 4, 4))
     np.testing.assert_array_equal(back.eval().forward(x), net.eval().forward(x))
-    one = np.concatenate([net.forward(x[i:i + 1]) for i in range(5)])
+    one = np.concatenate([net.forward(x[i : i + 1]) for i in range(5)])
     np.testing.assert_allclose(one, net.forward(x), rtol=1e-12, atol=1e-12)  # eval: no dependence on the batch
 
 
@@ -181,12 +209,19 @@ def test_random_networks_with_new_layers_export_to_onnx_and_round_trip(seed, tmp
 
     rng = np.random.default_rng(seed)
     c = int(rng.integers(1, 3))
-    layers = [cr.Conv2d(c, 3, int(rng.integers(1, 4)), padding=1, dtype=np.float32, rng=seed), cr.BatchNorm2d(3,
-              dtype=np.float32), cr.ReLU(), cr.MaxPool2d(2), cr.Dropout(0.3, rng=seed), cr.Flatten()]
+    layers = [
+        cr.Conv2d(c, 3, int(rng.integers(1, 4)), padding=1, dtype=np.float32, rng=seed),
+        cr.BatchNorm2d(3, dtype=np.float32),
+        cr.ReLU(),
+        cr.MaxPool2d(2),
+        cr.Dropout(0.3, rng=seed),
+        cr.Flatten(),
+    ]
     net = cr.Sequential(*layers)
     flat = net.output_shape((c, 6, 6))[0]
-    net = cr.Sequential(*layers, cr.Linear(flat, 4, dtype=np.float32, rng=seed), cr.BatchNorm1d(4, dtype=np.float32),
-                        cr.Tanh())
+    net = cr.Sequential(
+        *layers, cr.Linear(flat, 4, dtype=np.float32, rng=seed), cr.BatchNorm1d(4, dtype=np.float32), cr.Tanh()
+    )
     for _ in range(3):  # move the running statistics
         net.forward(rng.normal(size=(5, c, 6, 6)).astype(np.float32))
     before = {k: v.copy() for k, v in net.state_dict().items()}

@@ -9,15 +9,21 @@ def test_small_cnn_learns_digits():
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    x = (digits.images / 16.0).astype(np.float32)[:, None]         # (1797, 1, 8, 8)
+    x = (digits.images / 16.0).astype(np.float32)[:, None]  # (1797, 1, 8, 8)
     y = digits.target
     rng = np.random.default_rng(0)
     order = rng.permutation(len(y))
     train, test = order[:1200], order[1200:]
     net = cr.Sequential(
-        cr.Conv2d(1, 8, 3, padding=1, dtype=np.float32, rng=rng), cr.ReLU(), cr.MaxPool2d(2),   # 8×4×4
-        cr.Conv2d(8, 16, 3, padding=1, dtype=np.float32, rng=rng), cr.ReLU(), cr.MaxPool2d(2),  # 16×2×2
-        cr.Flatten(), cr.Linear(16 * 2 * 2, 10, dtype=np.float32, rng=rng))
+        cr.Conv2d(1, 8, 3, padding=1, dtype=np.float32, rng=rng),
+        cr.ReLU(),
+        cr.MaxPool2d(2),  # 8×4×4
+        cr.Conv2d(8, 16, 3, padding=1, dtype=np.float32, rng=rng),
+        cr.ReLU(),
+        cr.MaxPool2d(2),  # 16×2×2
+        cr.Flatten(),
+        cr.Linear(16 * 2 * 2, 10, dtype=np.float32, rng=rng),
+    )
     loss, opt = cr.CrossEntropyLoss(), cr.Adam(net.parameters(), lr=0.01)
 
     def evaluate(idx):

@@ -46,10 +46,15 @@ def test_default_init_bounds_follow_pytorch():
 
 
 def cnn(rng, dtype=np.float64):
-    return cr.Sequential(cr.Conv2d(1, 3, 3, padding="same", rng=rng, dtype=dtype), cr.ReLU(),
-                         cr.MaxPool2d(2, dilation=1), cr.Conv2d(3, 4, (2, 3), stride=2, padding=(1, 0),
-                                                                 dilation=(1, 2), rng=rng, dtype=dtype),
-                         cr.AvgPool2d(2, 1, 1), cr.Flatten(), cr.Linear(4 * 4 * 3, 3, rng=rng, dtype=dtype))
+    return cr.Sequential(
+        cr.Conv2d(1, 3, 3, padding="same", rng=rng, dtype=dtype),
+        cr.ReLU(),
+        cr.MaxPool2d(2, dilation=1),
+        cr.Conv2d(3, 4, (2, 3), stride=2, padding=(1, 0), dilation=(1, 2), rng=rng, dtype=dtype),
+        cr.AvgPool2d(2, 1, 1),
+        cr.Flatten(),
+        cr.Linear(4 * 4 * 3, 3, rng=rng, dtype=dtype),
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -92,25 +97,30 @@ def test_trains_with_the_optimisers():
     assert value < 0.5 * first
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: cr.Conv2d(1, 1, 5)(np.zeros((1, 1, 4, 4))), r"kernel is 5×5 but the padded input is only 4×4"),
-    (lambda: cr.Conv2d(1, 1, 5, padding=1)(np.zeros((1, 1, 2, 2))),
-     r"kernel is 5×5 but the padded input is only 4×4 \(H×W=2×2, P=1\)"),
-    (lambda: cr.Conv2d(1, 1, 3, dilation=2)(np.zeros((1, 1, 4, 4))), r"dilated to 5×5"),
-    (lambda: cr.Conv2d(1, 1, 3, stride=0), r"stride must be ≥ 1, got 0"),
-    (lambda: cr.Conv2d(1, 1, 3, dilation=0), r"dilation must be ≥ 1, got 0"),
-    (lambda: cr.Conv2d(1, 1, 3, padding=-1), r"padding must be ≥ 0, got -1"),
-    (lambda: cr.Conv2d(1, 1, 3, padding="full"), r"padding 'full' is not understood"),
-    (lambda: cr.Conv2d(3, 4, 3, groups=2), r"in_channels=3 is not divisible by groups=2"),
-    (lambda: cr.Conv2d(4, 3, 3, groups=2), r"out_channels=3 is not divisible by groups=2"),
-    (lambda: cr.Conv2d(3, 4, 3)(np.zeros((1, 2, 5, 5))), r"has 2 channel\(s\).*expects 3"),
-    (lambda: cr.Conv2d(1, 1, 3)(np.zeros((5, 5))), r"expected \(N, C, H, W\)"),
-    (lambda: cr.Conv2d(1, 1, (3, 3, 3)), r"kernel_size must be one int or an \(h, w\) pair"),
-    (lambda: cr.Conv2d(1, 1, 2.5), r"kernel_size must be a whole number"),
-    (lambda: cr.MaxPool2d(2, padding=2), r"padding .* more than half the kernel"),
-    (lambda: cr.MaxPool2d(3)(np.zeros((1, 1, 2, 2))), r"kernel is 3×3 but the padded input is only 2×2"),
-    (lambda: cr.Flatten(2, 1)(np.zeros((2, 3, 4))), r"does not fit an input of shape"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: cr.Conv2d(1, 1, 5)(np.zeros((1, 1, 4, 4))), r"kernel is 5×5 but the padded input is only 4×4"),
+        (
+            lambda: cr.Conv2d(1, 1, 5, padding=1)(np.zeros((1, 1, 2, 2))),
+            r"kernel is 5×5 but the padded input is only 4×4 \(H×W=2×2, P=1\)",
+        ),
+        (lambda: cr.Conv2d(1, 1, 3, dilation=2)(np.zeros((1, 1, 4, 4))), r"dilated to 5×5"),
+        (lambda: cr.Conv2d(1, 1, 3, stride=0), r"stride must be ≥ 1, got 0"),
+        (lambda: cr.Conv2d(1, 1, 3, dilation=0), r"dilation must be ≥ 1, got 0"),
+        (lambda: cr.Conv2d(1, 1, 3, padding=-1), r"padding must be ≥ 0, got -1"),
+        (lambda: cr.Conv2d(1, 1, 3, padding="full"), r"padding 'full' is not understood"),
+        (lambda: cr.Conv2d(3, 4, 3, groups=2), r"in_channels=3 is not divisible by groups=2"),
+        (lambda: cr.Conv2d(4, 3, 3, groups=2), r"out_channels=3 is not divisible by groups=2"),
+        (lambda: cr.Conv2d(3, 4, 3)(np.zeros((1, 2, 5, 5))), r"has 2 channel\(s\).*expects 3"),
+        (lambda: cr.Conv2d(1, 1, 3)(np.zeros((5, 5))), r"expected \(N, C, H, W\)"),
+        (lambda: cr.Conv2d(1, 1, (3, 3, 3)), r"kernel_size must be one int or an \(h, w\) pair"),
+        (lambda: cr.Conv2d(1, 1, 2.5), r"kernel_size must be a whole number"),
+        (lambda: cr.MaxPool2d(2, padding=2), r"padding .* more than half the kernel"),
+        (lambda: cr.MaxPool2d(3)(np.zeros((1, 1, 2, 2))), r"kernel is 3×3 but the padded input is only 2×2"),
+        (lambda: cr.Flatten(2, 1)(np.zeros((2, 3, 4))), r"does not fit an input of shape"),
+    ],
+)
 def test_bad_input_errors(make, message):
     with pytest.raises(cr.ChainruleError, match=message):
         make()

@@ -38,8 +38,9 @@ def random_conv(seed: int):
     hw = [int(rng.integers(max(1, ext[a] - 2 * pp[a]), ext[a] + 9)) for a in (0, 1)]
     if p == "same":  # any size fits
         hw = [int(rng.integers(1, 12)) for _ in (0, 1)]
-    layer = cr.Conv2d(cin, cout, k, stride=s, padding=p, dilation=d, groups=groups,
-                      bias=bool(rng.integers(0, 4)), rng=rng)
+    layer = cr.Conv2d(
+        cin, cout, k, stride=s, padding=p, dilation=d, groups=groups, bias=bool(rng.integers(0, 4)), rng=rng
+    )
     x = rng.normal(size=(int(rng.integers(1, 5)), cin, *hw))
     return layer, x
 
@@ -80,8 +81,18 @@ def test_pool_matches_torch(seed):
 def test_configurations_cover_what_the_issue_asks():
     """The random configurations really include every case listed (so the oracle tests mean something)."""
     convs = [random_conv(s) for s in range(150)]
-    seen = {"same": 0, "valid": 0, "floor drops": 0, "depthwise": 0, "groups 2": 0, "non-square": 0,
-            "stride 3": 0, "dilation 3": 0, "padding 3": 0, "no bias": 0}
+    seen = {
+        "same": 0,
+        "valid": 0,
+        "floor drops": 0,
+        "depthwise": 0,
+        "groups 2": 0,
+        "non-square": 0,
+        "stride 3": 0,
+        "dilation 3": 0,
+        "padding 3": 0,
+        "no bias": 0,
+    }
     for layer, x in convs:
         seen["same"] += layer.padding == "same"
         seen["valid"] += layer.padding == "valid"
@@ -115,8 +126,9 @@ def test_conv_fast_equals_naive(seed):
     pads = layer.pads(x.shape[2:])
     b = None if layer.bias is None else layer.bias.data
     W = layer.weight.data
-    np.testing.assert_allclose(y, ref.conv2d(x, W, b, layer.stride, pads, layer.dilation, layer.groups),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        y, ref.conv2d(x, W, b, layer.stride, pads, layer.dilation, layer.groups), rtol=1e-12, atol=1e-12
+    )
     dy = np.random.default_rng(seed).normal(size=y.shape)
     layer.zero_grad()
     dx = layer.backward(dy)
@@ -159,9 +171,16 @@ def test_finite_differences(seed):
 
 def test_cnn_in_sequential_matches_torch():
     rng = np.random.default_rng(7)
-    net = cr.Sequential(cr.Conv2d(2, 4, 3, padding=1, rng=rng), cr.ReLU(), cr.MaxPool2d(2),
-                        cr.Conv2d(4, 6, (2, 3), stride=(1, 2), groups=2, rng=rng), cr.Tanh(),
-                        cr.AvgPool2d(2, 1), cr.Flatten(), cr.Linear(6 * 2 * 1, 5, rng=rng))
+    net = cr.Sequential(
+        cr.Conv2d(2, 4, 3, padding=1, rng=rng),
+        cr.ReLU(),
+        cr.MaxPool2d(2),
+        cr.Conv2d(4, 6, (2, 3), stride=(1, 2), groups=2, rng=rng),
+        cr.Tanh(),
+        cr.AvgPool2d(2, 1),
+        cr.Flatten(),
+        cr.Linear(6 * 2 * 1, 5, rng=rng),
+    )
     x = rng.normal(size=(3, 2, 9, 10))
     check_against_torch(net, x, rng.integers(0, 5, size=3), cr.CrossEntropyLoss())
 

@@ -47,9 +47,17 @@ def random_sheet(seed):
     x = rng.integers(-3, 4, size=(C, *hw)).astype(float)
     kern = rng.integers(-2, 3, size=(O, C, *k)).astype(float)
     bias = rng.integers(-2, 3, size=O).astype(float) if seed % 2 else None
-    ws = conv_worksheet(x, kern, stride=s, padding=pad, dilation=dil, bias=bias, backward=True,
-                        grad_output=None if seed % 3 == 0 else rng.normal(size=(O, *conv_out(x, kern, s, pad, dil))),
-                        flip=seed % 4 == 1)
+    ws = conv_worksheet(
+        x,
+        kern,
+        stride=s,
+        padding=pad,
+        dilation=dil,
+        bias=bias,
+        backward=True,
+        grad_output=None if seed % 3 == 0 else rng.normal(size=(O, *conv_out(x, kern, s, pad, dil))),
+        flip=seed % 4 == 1,
+    )
     return ws, x, kern, bias, s, pad, dil
 
 
@@ -101,15 +109,16 @@ def test_worksheet_numbers_are_the_engines(seed):
     np.testing.assert_allclose(ws.y, yt.detach().numpy()[0], atol=1e-10)
     np.testing.assert_allclose(ws.grad_kernel, wt.grad.numpy(), atol=1e-10)
     t, b, left, r = pads
-    np.testing.assert_allclose(ws.grad_input, xt.grad.numpy()[0, :, t:t + x.shape[1], left:left + x.shape[2]],
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        ws.grad_input, xt.grad.numpy()[0, :, t : t + x.shape[1], left : left + x.shape[2]], atol=1e-10
+    )
 
     # the prose's recipe holds: G̃ correlated with the rotated (dilated) kernel, padding dropped, is ∂ℓ/∂X
     w = _Writer(ws, 64)
     gt = np.stack([w._g_tilde(o) for o in range(O)])[None]
     rot = np.ascontiguousarray(ws.used[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, O, KH, KW)
     full = ref.conv2d(gt, rot, None, (1, 1), (0, 0, 0, 0), dil, 1)[0]
-    np.testing.assert_allclose(full[:, t:t + x.shape[1], left:left + x.shape[2]], ws.grad_input, atol=1e-12)
+    np.testing.assert_allclose(full[:, t : t + x.shape[1], left : left + x.shape[2]], ws.grad_input, atol=1e-12)
 
 
 def test_flip_is_a_true_convolution(capsys):
@@ -119,16 +128,28 @@ def test_flip_is_a_true_convolution(capsys):
     np.testing.assert_array_equal(ws.y, want[0])
     code, out, _ = run(capsys, "conv", "--input", json.dumps(X), "--kernel", "[[1,2],[3,4]]", "--flip")
     assert code == 0 and "true convolution" in out and "F'" in out
-    assert json.loads(run(capsys, "conv", "-x", json.dumps(X), "-k", json.dumps(F), "--flip", "--format",
-                          "json")[1])["operation"] == "convolution"
+    assert (
+        json.loads(run(capsys, "conv", "-x", json.dumps(X), "-k", json.dumps(F), "--flip", "--format", "json")[1])[
+            "operation"
+        ]
+        == "convolution"
+    )
 
 
 def test_backward_cli_and_formats(capsys, tmp_path):
     np.save(tmp_path / "x.npy", np.array(X, float))
     (tmp_path / "f.csv").write_text("\n".join(",".join(str(v) for v in row) for row in F))
     (tmp_path / "g.json").write_text("[[1, 2], [3, 4]]")
-    args = ["conv", "--input", str(tmp_path / "x.npy"), "--kernel", str(tmp_path / "f.csv"), "--backward",
-            "--grad-output", str(tmp_path / "g.json")]
+    args = [
+        "conv",
+        "--input",
+        str(tmp_path / "x.npy"),
+        "--kernel",
+        str(tmp_path / "f.csv"),
+        "--backward",
+        "--grad-output",
+        str(tmp_path / "g.json"),
+    ]
     d = json.loads(run(capsys, *args, "--format", "json")[1])
     layer = cr.Conv2d(1, 1, 3, bias=False)
     layer.weight.data[0, 0] = F
@@ -153,34 +174,41 @@ def test_many_cells_are_cut_with_a_note(capsys):
 
 
 def test_png(tmp_path, capsys):
-    code, _, _ = run(capsys, "conv", "-x", json.dumps(X), "-k", json.dumps(F), "--png", str(tmp_path / "w.png"),
-                     "--cell", "2,2")
+    code, _, _ = run(
+        capsys, "conv", "-x", json.dumps(X), "-k", json.dumps(F), "--png", str(tmp_path / "w.png"), "--cell", "2,2"
+    )
     assert code == 0 and (tmp_path / "w.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    code, _, err = run(capsys, "conv", "-x", json.dumps(X), "-k", json.dumps(F), "--png", str(tmp_path / "w.png"),
-                       "--cell", "3,1")
+    code, _, err = run(
+        capsys, "conv", "-x", json.dumps(X), "-k", json.dumps(F), "--png", str(tmp_path / "w.png"), "--cell", "3,1"
+    )
     assert code == 2 and "outside the 2×2 output" in err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["-x", "[[1,2],[3]]", "-k", "[[1]]"], "ragged"),
-    (["-x", json.dumps(X), "-k", "[[1,2],[3,4]]", "-s", "0"], "stride must be ≥ 1, got 0"),
-    (["-x", json.dumps(X), "-k", json.dumps(F), "-d", "0"], "dilation must be ≥ 1, got 0"),
-    (["-x", json.dumps(X), "-k", json.dumps(F), "-p", "-1"], "padding must be ≥ 0, got -1"),
-    (["-x", "[[1,2],[3,4]]", "-k", json.dumps(F), "-p", "0"], "kernel is 3×3 but the padded input is only 2×2"),
-    (["-x", json.dumps([X, X]), "-k", json.dumps(F)], "kernel is 3×3 (one channel) but the input has 2 channels"),
-    (["-x", json.dumps([X, X]), "-k", json.dumps([F, F, F])], "read as one filter it has 3 channel(s)"),
-    (["-x", json.dumps(X), "-k", json.dumps(F), "--backward", "-g", "[[1,2,3]]"],
-     "grad-output is 1×3 but the output Y is 2×2"),
-    (["-x", json.dumps(X), "-k", json.dumps(F), "-g", "[[1,2],[3,4]]"], "--grad-output goes with --backward"),
-    (["-x", json.dumps(X), "-k", json.dumps(F), "-b", "[1, 2]"], "bias has 2 value(s) but there are 1 filter(s)"),
-    (["-x", "[[1, 2], [3, x]]", "-k", "[[1]]"], "is not a nested list of numbers"),
-    (["-x", "missing.npy", "-k", "[[1]]"], "missing.npy: no such file"),
-    (["-x", "[[1, NaN]]", "-k", "[[1]]"], "NaN"),
-    (["-x", "[[1e200, 1e200]]", "-k", "[[1e200]]"], "the output Y overflows float64"),
-    (["-x", "[[1, 2]]", "-k", "[[1]]", "-o", "."], "-o .: is a folder"),
-    (["-x", "[[1, 2]]", "-k", "[[1]]", "--decimals", "16"], "--decimals 16: must be between 0 and 15"),
-    (["-x", json.dumps(X), "-k", json.dumps(F), "--backward", "-g", "5"], "grad-output is a single number but"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["-x", "[[1,2],[3]]", "-k", "[[1]]"], "ragged"),
+        (["-x", json.dumps(X), "-k", "[[1,2],[3,4]]", "-s", "0"], "stride must be ≥ 1, got 0"),
+        (["-x", json.dumps(X), "-k", json.dumps(F), "-d", "0"], "dilation must be ≥ 1, got 0"),
+        (["-x", json.dumps(X), "-k", json.dumps(F), "-p", "-1"], "padding must be ≥ 0, got -1"),
+        (["-x", "[[1,2],[3,4]]", "-k", json.dumps(F), "-p", "0"], "kernel is 3×3 but the padded input is only 2×2"),
+        (["-x", json.dumps([X, X]), "-k", json.dumps(F)], "kernel is 3×3 (one channel) but the input has 2 channels"),
+        (["-x", json.dumps([X, X]), "-k", json.dumps([F, F, F])], "read as one filter it has 3 channel(s)"),
+        (
+            ["-x", json.dumps(X), "-k", json.dumps(F), "--backward", "-g", "[[1,2,3]]"],
+            "grad-output is 1×3 but the output Y is 2×2",
+        ),
+        (["-x", json.dumps(X), "-k", json.dumps(F), "-g", "[[1,2],[3,4]]"], "--grad-output goes with --backward"),
+        (["-x", json.dumps(X), "-k", json.dumps(F), "-b", "[1, 2]"], "bias has 2 value(s) but there are 1 filter(s)"),
+        (["-x", "[[1, 2], [3, x]]", "-k", "[[1]]"], "is not a nested list of numbers"),
+        (["-x", "missing.npy", "-k", "[[1]]"], "missing.npy: no such file"),
+        (["-x", "[[1, NaN]]", "-k", "[[1]]"], "NaN"),
+        (["-x", "[[1e200, 1e200]]", "-k", "[[1e200]]"], "the output Y overflows float64"),
+        (["-x", "[[1, 2]]", "-k", "[[1]]", "-o", "."], "-o .: is a folder"),
+        (["-x", "[[1, 2]]", "-k", "[[1]]", "--decimals", "16"], "--decimals 16: must be between 0 and 15"),
+        (["-x", json.dumps(X), "-k", json.dumps(F), "--backward", "-g", "5"], "grad-output is a single number but"),
+    ],
+)
 def test_errors_are_one_line_exit_2(capsys, argv, message):
     code, out, err = run(capsys, "conv", *argv)
     assert code == 2 and out == "", err
@@ -207,8 +235,12 @@ def test_latex_compiles(tmp_path):
 
     ws = conv_worksheet([X, X], [[F, F], [F, F]], stride=2, padding="same", bias=[1, 2], backward=True, flip=True)
     (tmp_path / "ws.tex").write_text(ws.render("latex", standalone=True), encoding="utf-8")
-    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "ws.tex"], cwd=tmp_path,
-                          capture_output=True, timeout=120)
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "ws.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout[-2000:]
 
 

@@ -49,14 +49,14 @@ def reference(trX, trY, vaX, vaY, epochs, D, lr, alpha, beta, shuffle=True, adag
     for e in range(epochs):
         for i in np.random.RandomState(e).permutation(len(trX)) if shuffle else range(len(trX)):
             xh, z, zh, yh = forward(trX[i])
-            gb = yh - np.eye(K)[trY[i]]          # ∂ℓ/∂b
+            gb = yh - np.eye(K)[trY[i]]  # ∂ℓ/∂b
             g_beta = np.outer(gb, zh)
-            gz = beta[:, 1:].T @ gb              # ∂ℓ/∂z
-            ga = gz * z * (1 - z)                # ∂ℓ/∂a
+            gz = beta[:, 1:].T @ gb  # ∂ℓ/∂z
+            ga = gz * z * (1 - z)  # ∂ℓ/∂a
             g_alpha = np.outer(ga, xh)
             if adagrad:  # the handout's rule: G += g², w -= η g / √(G + 1e-5)
-                G_alpha += g_alpha ** 2
-                G_beta += g_beta ** 2
+                G_alpha += g_alpha**2
+                G_beta += g_beta**2
                 g_alpha = g_alpha / np.sqrt(G_alpha + 1e-5)
                 g_beta = g_beta / np.sqrt(G_beta + 1e-5)
             alpha -= lr * g_alpha
@@ -74,8 +74,9 @@ def test_format_and_zero_init_against_independent_loop(course_files):
     tmp, (trX, trY, vaX, vaY) = course_files
     epochs, D, lr = 3, 4, 0.1
     train_labels, val_labels, metrics = run_course(tmp, epochs, D, 2, lr)
-    want_lines, want_preds, want_err = reference(trX, trY, vaX, vaY, epochs, D, lr,
-                                                 np.zeros((D, 6)), np.zeros((4, D + 1)))
+    want_lines, want_preds, want_err = reference(
+        trX, trY, vaX, vaY, epochs, D, lr, np.zeros((D, 6)), np.zeros((4, D + 1))
+    )
     rows = metrics.splitlines()
     assert len(rows) == 2 * epochs + 2 and metrics.endswith("\n")
     for row, (which, e, v) in zip(rows, want_lines, strict=False):
@@ -106,12 +107,15 @@ def test_random_init_follows_the_seeding_rule(course_files):
     np.testing.assert_allclose(got, [v for *_, v in want_lines], rtol=1e-10)
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["0", "4", "2", "0.1"], "NUM_EPOCH"),
-    (["1", "4", "3", "0.1"], "INIT_FLAG"),
-    (["1", "0", "2", "0.1"], "HIDDEN_UNITS"),
-    (["1", "4", "2", "-1"], "LEARNING_RATE"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["0", "4", "2", "0.1"], "NUM_EPOCH"),
+        (["1", "4", "3", "0.1"], "INIT_FLAG"),
+        (["1", "0", "2", "0.1"], "HIDDEN_UNITS"),
+        (["1", "4", "2", "-1"], "LEARNING_RATE"),
+    ],
+)
 def test_bad_arguments(course_files, capsys, args, needle):
     tmp, _ = course_files
     files = [str(tmp / n) for n in ("train.csv", "val.csv", "a", "b", "c")]
@@ -121,12 +125,15 @@ def test_bad_arguments(course_files, capsys, args, needle):
     assert not (tmp / "a").exists()
 
 
-@pytest.mark.parametrize("outputs, needle", [
-    (["train.csv", "b", "c"], "TRAIN_OUT"),          # arguments in the wrong order: the data must survive
-    (["a", "a", "c"], "VALIDATION_OUT"),
-    (["a", "b", "."], "is a folder"),
-    (["a", "b", "missing/c"], "no such folder"),
-])
+@pytest.mark.parametrize(
+    "outputs, needle",
+    [
+        (["train.csv", "b", "c"], "TRAIN_OUT"),  # arguments in the wrong order: the data must survive
+        (["a", "a", "c"], "VALIDATION_OUT"),
+        (["a", "b", "."], "is a folder"),
+        (["a", "b", "missing/c"], "no such folder"),
+    ],
+)
 def test_bad_output_paths_are_refused_before_training(course_files, capsys, outputs, needle):
     tmp, _ = course_files
     before = (tmp / "train.csv").read_bytes()
@@ -159,19 +166,23 @@ def _init(D, K, M=5):
     return course_init(D, M, 1), course_init(K, D, 1)
 
 
-@pytest.mark.parametrize("flags, shuffle, adagrad, K", [
-    (["--no-shuffle"], False, False, 4),
-    (["--optimizer", "adagrad"], True, True, 4),
-    (["--optimizer", "adagrad", "--no-shuffle", "--classes", "10"], False, True, 10),
-])
+@pytest.mark.parametrize(
+    "flags, shuffle, adagrad, K",
+    [
+        (["--no-shuffle"], False, False, 4),
+        (["--optimizer", "adagrad"], True, True, 4),
+        (["--optimizer", "adagrad", "--no-shuffle", "--classes", "10"], False, True, 10),
+    ],
+)
 def test_handout_switches_against_independent_loop(course_files, flags, shuffle, adagrad, K):
     """--no-shuffle, the handout's Adagrad and --classes against the NumPy loop of the stated rules.
     Two implementations (NumPy's outer products vs the engine's matmuls) agree to 1e-12, not bit for bit."""
     tmp, (trX, trY, vaX, vaY) = course_files
     D, lr = 3, 0.1
     train_labels, val_labels, metrics = run_course(tmp, 3, D, 1, lr, *flags)
-    want_lines, want_preds, want_err = reference(trX, trY, vaX, vaY, 3, D, lr, *_init(D, K),
-                                                 shuffle=shuffle, adagrad=adagrad)
+    want_lines, want_preds, want_err = reference(
+        trX, trY, vaX, vaY, 3, D, lr, *_init(D, K), shuffle=shuffle, adagrad=adagrad
+    )
     got = [float(r.rsplit(" ", 1)[1]) for r in metrics.splitlines()]
     np.testing.assert_allclose(got[:-2], [v for *_, v in want_lines], rtol=1e-12)
     assert got[-2:] == want_err

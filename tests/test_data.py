@@ -183,7 +183,9 @@ def test_bundled_digits_need_no_scikit_learn():
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['sklearn'] = None; sys.modules['scipy'] = None\n"
-            "from chainrule.data import load_digits; print(load_digits().X.shape)")
+    code = (
+        "import sys; sys.modules['sklearn'] = None; sys.modules['scipy'] = None\n"
+        "from chainrule.data import load_digits; print(load_digits().X.shape)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "(1797, 1, 8, 8)"

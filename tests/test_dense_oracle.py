@@ -69,8 +69,9 @@ def test_every_activation_against_torch(act):
 
 def test_float32_network_stays_float32():
     rng = np.random.default_rng(0)
-    net = cr.Sequential(cr.Linear(4, 8, dtype=np.float32, rng=rng), cr.Tanh(),
-                        cr.Linear(8, 3, dtype=np.float32, rng=rng))
+    net = cr.Sequential(
+        cr.Linear(4, 8, dtype=np.float32, rng=rng), cr.Tanh(), cr.Linear(8, 3, dtype=np.float32, rng=rng)
+    )
     loss = cr.CrossEntropyLoss()
     y = net(rng.normal(size=(5, 4)))
     assert y.dtype == np.float32
@@ -102,8 +103,9 @@ def test_cross_entropy_with_targets_not_summing_to_one_matches_torch():
     # PyTorch's gradient is softmax(b) Σₖ yₖ − y; softmax(b) − y only holds for rows summing to 1
     rng = np.random.default_rng(3)
     net = cr.Sequential(cr.Linear(4, 3, rng=rng))
-    check_against_torch(net, rng.normal(size=(2, 4)), np.array([[0.2, 0.3, 0.6], [-1.0, 2.0, 0.0]]),
-                        cr.CrossEntropyLoss())
+    check_against_torch(
+        net, rng.normal(size=(2, 4)), np.array([[0.2, 0.3, 0.6], [-1.0, 2.0, 0.0]]), cr.CrossEntropyLoss()
+    )
 
 
 def test_sigmoid_keeps_tiny_values():

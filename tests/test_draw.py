@@ -64,17 +64,23 @@ def test_figure2_extended_chain_for_alpha11(tmp_path):
 
 
 def test_output_is_deterministic_and_committed_figures_are_current(tmp_path):
-    for name, flags in {"fig1": ["--labels", "none"], "fig3": ["--values"],
-                        "fig2": ["--extended", "--wrt", "alpha[1,1]", "--values", "--labels", "none"]}.items():
+    for name, flags in {
+        "fig1": ["--labels", "none"],
+        "fig3": ["--values"],
+        "fig2": ["--extended", "--wrt", "alpha[1,1]", "--values", "--labels", "none"],
+    }.items():
         out = tmp_path / f"{name}.svg"
         assert main(["draw", SPEC, *flags, "-o", str(out)]) == 0
         assert out.read_bytes() == (ROOT / "docs" / "figures" / f"recitation-{name}.svg").read_bytes()
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["draw", "examples/conv/cnn.toml"], "dense networks"),
-    (["draw", SPEC, "--wrt", "alpha[9,9]"], "--wrt 'alpha[9,9]'"),
-])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["draw", "examples/conv/cnn.toml"], "dense networks"),
+        (["draw", SPEC, "--wrt", "alpha[9,9]"], "--wrt 'alpha[9,9]'"),
+    ],
+)
 def test_errors_are_one_line(argv, says):
     p = subprocess.run([sys.executable, "-m", "chainrule", *argv], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2 and says in p.stderr and len(p.stderr.strip().splitlines()) == 1

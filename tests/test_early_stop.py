@@ -30,8 +30,12 @@ def data(tmp_path_factory):
         y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
         flip = rng.random(n) < noise
         y[flip] = 1 - y[flip]
-        (folder / name).write_text("label," + ",".join(f"x{i}" for i in range(5)) + "\n" + "".join(
-            f"{t}," + ",".join(f"{v:.4f}" for v in row) + "\n" for t, row in zip(y, X, strict=True)))
+        (folder / name).write_text(
+            "label,"
+            + ",".join(f"x{i}" for i in range(5))
+            + "\n"
+            + "".join(f"{t}," + ",".join(f"{v:.4f}" for v in row) + "\n" for t, row in zip(y, X, strict=True))
+        )
         return folder / name
 
     return ["--train", write("train.csv", 24, 0.3), "--validation", write("val.csv", 40, 0.0)]
@@ -56,8 +60,12 @@ def same_bytes(a, b):
 @pytest.fixture(scope="module")
 def stopped(tmp_path_factory, data):
     out = tmp_path_factory.mktemp("es") / "run"
-    proc = subprocess.run([sys.executable, "-m", "chainrule", *ARGS, *map(str, data), "--early-stop", str(PATIENCE),
-                           "--out", str(out)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "chainrule", *ARGS, *map(str, data), "--early-stop", str(PATIENCE), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return out, proc.stdout
 
@@ -69,9 +77,11 @@ def test_stops_at_the_known_epoch_and_says_which_it_kept(stopped):
     losses = [e["val_loss"] for e in h]
     assert int(np.argmin(losses)) + 1 == BEST and all(v >= losses[BEST - 1] for v in losses[BEST:])
     line = [x for x in stdout.splitlines() if x.startswith("early stopping:")]
-    assert line == [f"early stopping: stopped after epoch {STOP}: the validation loss has not improved for "
-                    f"{PATIENCE} epochs (--early-stop {PATIENCE}); kept the model of epoch {BEST} (lowest "
-                    f"validation loss {losses[BEST - 1]:.6g})"]
+    assert line == [
+        f"early stopping: stopped after epoch {STOP}: the validation loss has not improved for "
+        f"{PATIENCE} epochs (--early-stop {PATIENCE}); kept the model of epoch {BEST} (lowest "
+        f"validation loss {losses[BEST - 1]:.6g})"
+    ]
 
 
 def test_saved_model_is_the_best_epochs_bitwise(stopped, data, tmp_path, capsys):
@@ -92,8 +102,13 @@ def interrupt_and_resume(out, flags, epoch, step):
     """Runs until the pause hook's marker after ``step`` of ``epoch``, sends Ctrl-C, then resumes; the resumed
     run's stdout."""
     env = dict(os.environ, CHAINRULE_TEST_PAUSE_AT=f"{epoch}:{step}")
-    proc = subprocess.Popen([sys.executable, "-m", "chainrule", *map(str, flags), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chainrule", *map(str, flags), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     for line in proc.stdout:  # blocks until the marker: an event the program makes visible
         if line.startswith("test hook: paused"):
             break
@@ -103,8 +118,9 @@ def interrupt_and_resume(out, flags, epoch, step):
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130 and f"interrupted at epoch {epoch}, step {step}" in stdout, stderr
     assert not (out / "model.safetensors").exists()
-    resumed = subprocess.run([sys.executable, "-m", "chainrule", "train", "--resume", str(out)],
-                             capture_output=True, text=True, timeout=120)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "chainrule", "train", "--resume", str(out)], capture_output=True, text=True, timeout=120
+    )
     assert resumed.returncode == 0, resumed.stderr
     return resumed.stdout
 
@@ -125,8 +141,12 @@ def test_scheduler_steps_once_per_epoch_after_its_steps(data, tmp_path, capsys):
     float64), so 3 epochs end with exactly the weights of 1 epoch without a scheduler; a step size longer
     than the run changes nothing at all."""
     short = [a if a != "30" else 3 for a in ARGS] + list(data)
-    runs = {"plain1": [a if a != 3 else 1 for a in short], "tiny": [*short, "--scheduler", "step", "--step-size",
-            1, "--gamma", 1e-300], "plain3": short, "long": [*short, "--scheduler", "step", "--step-size", 5]}
+    runs = {
+        "plain1": [a if a != 3 else 1 for a in short],
+        "tiny": [*short, "--scheduler", "step", "--step-size", 1, "--gamma", 1e-300],
+        "plain3": short,
+        "long": [*short, "--scheduler", "step", "--step-size", 5],
+    }
     for name, flags in runs.items():
         code, _, err = cli(capsys, *flags, "--out", tmp_path / name)
         assert code == 0, err
@@ -146,12 +166,15 @@ def test_scheduler_state_survives_ctrl_c_and_resume_bitwise(schedule, data, tmp_
     assert epochs(tmp_path / "run") == epochs(tmp_path / "ref")
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--val-split", "0"], "--early-stop watches the validation loss"),
-    (["--early-stop", "0"], "--early-stop must be ≥ 1"),
-    (["--early-stop", "2", "--scheduler", "step"], "--scheduler step needs --step-size"),
-    (["--early-stop", "2", "--t-max", "3"], "--t-max applies to --scheduler cosine only"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--val-split", "0"], "--early-stop watches the validation loss"),
+        (["--early-stop", "0"], "--early-stop must be ≥ 1"),
+        (["--early-stop", "2", "--scheduler", "step"], "--scheduler step needs --step-size"),
+        (["--early-stop", "2", "--t-max", "3"], "--t-max applies to --scheduler cosine only"),
+    ],
+)
 def test_refusals_are_one_line_exit_2(flags, message, data, tmp_path, capsys):
     train = [str(data[0]), str(data[1])]  # --train only: the validation split is what --val-split sets
     given = flags if "--early-stop" in flags else [*flags, "--early-stop", "2"]

@@ -19,12 +19,16 @@ def recitation_net():
 
 def test_section_3_1_scalar_form_shows_the_recitation_numbers():
     text = cr.explain(recitation_net(), [1, 2], 3).to_text()
-    for line in ["a₁ = Σᵢ α₁,ᵢ xᵢ = 0 · 1 + 1 · 1 + 2 · 2 = 5", "a₂ = Σᵢ α₂,ᵢ xᵢ = 2 · 1 + 1 · 1 + 0 · 2 = 3",
-                 "z₁ = tanh(a₁) = tanh(5) = 0.99991", "z₂ = tanh(a₂) = tanh(3) = 0.99505",
-                 "ŷ = Σⱼ βⱼ zⱼ = 0 · 1 + 1 · 0.99991 + 2 · 0.99505 + 2 · 0.96403 = 4.91807",
-                 "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950",
-                 "∂ℓ/∂β₁ = ∂ℓ/∂ŷ ∂ŷ/∂β₁ = ∂ℓ/∂ŷ · z₁ = 1.91807 · 0.99991 = 1.91790",
-                 "∂ℓ/∂α₁,₁ = ∂ℓ/∂ŷ ∂ŷ/∂z₁ ∂z₁/∂a₁ ∂a₁/∂α₁,₁ = ∂ℓ/∂a₁ · x₁ = 0.000348 · 1 = 0.000348"]:
+    for line in [
+        "a₁ = Σᵢ α₁,ᵢ xᵢ = 0 · 1 + 1 · 1 + 2 · 2 = 5",
+        "a₂ = Σᵢ α₂,ᵢ xᵢ = 2 · 1 + 1 · 1 + 0 · 2 = 3",
+        "z₁ = tanh(a₁) = tanh(5) = 0.99991",
+        "z₂ = tanh(a₂) = tanh(3) = 0.99505",
+        "ŷ = Σⱼ βⱼ zⱼ = 0 · 1 + 1 · 0.99991 + 2 · 0.99505 + 2 · 0.96403 = 4.91807",
+        "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950",
+        "∂ℓ/∂β₁ = ∂ℓ/∂ŷ ∂ŷ/∂β₁ = ∂ℓ/∂ŷ · z₁ = 1.91807 · 0.99991 = 1.91790",
+        "∂ℓ/∂α₁,₁ = ∂ℓ/∂ŷ ∂ŷ/∂z₁ ∂z₁/∂a₁ ∂a₁/∂α₁,₁ = ∂ℓ/∂a₁ · x₁ = 0.000348 · 1 = 0.000348",
+    ]:
         assert line in text, line
     assert "a₃ = Σᵢ α₃,ᵢ xᵢ = 0 · 1 + 2 · 1 + 0 · 2 = 2" in text
 
@@ -103,8 +107,9 @@ def test_errors_are_chainrule_errors():
     with pytest.raises(cr.ChainruleError, match=r"summing to 1.*got \[0.5, 0.7\]"):  # ∂ℓ/∂b = ŷ − y needs Σy = 1
         cr.explain(cr.Sequential(cr.Linear(2, 2), cr.Softmax()), [1, 2], [0.5, 0.7])
     with pytest.raises(cr.ChainruleError, match="pre-activation of linear layer 1 overflows float64"):
-        cr.explain(cr.Sequential(cr.Linear.from_folded([[0, 1e300]]), cr.Tanh(), cr.Linear.from_folded([[0, 1]])),
-                   [1e300], 1)
+        cr.explain(
+            cr.Sequential(cr.Linear.from_folded([[0, 1e300]]), cr.Tanh(), cr.Linear.from_folded([[0, 1]])), [1e300], 1
+        )
 
 
 def test_explaining_leaves_ordinary_runs_unrounded():
@@ -135,8 +140,11 @@ def random_case(seed: int):
     layers = []
     for k in range(depth):
         layers.append(cr.Linear(widths[k], widths[k + 1], rng=rng))
-        act = ACTS[int(rng.integers(len(ACTS)))] if k < depth - 1 else (
-            None if loss_name == "cross-entropy" else ACTS[int(rng.integers(len(ACTS)))])
+        act = (
+            ACTS[int(rng.integers(len(ACTS)))]
+            if k < depth - 1
+            else (None if loss_name == "cross-entropy" else ACTS[int(rng.integers(len(ACTS)))])
+        )
         if act:
             layers.append(cr.nn.activation(act))
     x = rng.normal(size=widths[0])
@@ -178,16 +186,29 @@ def test_random_networks_json_equals_pytorch(seed):
 
 def test_number_format():
     f = NumberFormat(5)
-    assert [f.text(v) for v in (5.0, 0.9999092043, 1.8395036888, 0.00034829005, 8.9907346e-7, 0.5, -2.0, 0.0)] \
-        == ["5", "0.99991", "1.83950", "0.000348", "8.9907e-07", "0.5", "-2", "0"]
+    assert [f.text(v) for v in (5.0, 0.9999092043, 1.8395036888, 0.00034829005, 8.9907346e-7, 0.5, -2.0, 0.0)] == [
+        "5",
+        "0.99991",
+        "1.83950",
+        "0.000348",
+        "8.9907e-07",
+        "0.5",
+        "-2",
+        "0",
+    ]
     assert f.latex(8.9907346e-7) == r"8.9907 \times 10^{-7}"
     assert f.round(0.00034829005) == 0.000348
     for v in np.geomspace(1e-30, 1e3, 200):
         assert f.round(v) != 0 and f.round(-v) != 0  # no nonzero value prints as 0
     assert NumberFormat(2).text(0.5) == "0.5" and NumberFormat(2).text(1 / 3) == "0.33"
     # large values in scientific notation, not hundreds of digits; exact short mantissas without zeros
-    assert [f.text(v) for v in (2e300, 3.14159265e20, -1e15, 1e-9, 123456789012345.5)] \
-        == ["2e+300", "3.1416e+20", "-1e+15", "1e-09", "123456789012345.5"]
+    assert [f.text(v) for v in (2e300, 3.14159265e20, -1e15, 1e-9, 123456789012345.5)] == [
+        "2e+300",
+        "3.1416e+20",
+        "-1e+15",
+        "1e-09",
+        "123456789012345.5",
+    ]
     assert f.latex(2e300) == r"2 \times 10^{300}" and f.round(3.14159265e20) == 3.1416e20
     with pytest.raises(cr.ChainruleError, match="decimals"):
         NumberFormat(-1)
@@ -210,9 +231,13 @@ def test_a_layer_without_bias_prints_no_false_bias_gradient():
 
 def test_bad_x_y_and_nested_networks():
     net = cr.Sequential(cr.Linear.from_folded([[0, 1]]))
-    for x, y, msg in [("abc", 1, "x must be a number or a list of numbers, got 'abc'"),
-                      ([1], "q", "y must be a number"), ([1], None, "needs a target y"),
-                      (None, 1, "needs an input x"), ([[1], [2, 3]], 1, "x must be")]:
+    for x, y, msg in [
+        ("abc", 1, "x must be a number or a list of numbers, got 'abc'"),
+        ([1], "q", "y must be a number"),
+        ([1], None, "needs a target y"),
+        (None, 1, "needs an input x"),
+        ([[1], [2, 3]], 1, "x must be"),
+    ]:
         with pytest.raises(cr.ChainruleError, match=msg):
             cr.explain(net, x, y)
     # a nested Sequential (as from_torch makes of nested torch Sequentials) is explained flat
@@ -234,8 +259,19 @@ def test_check_works_on_a_float32_network():
 def test_every_equation_line_carries_its_quantity_name():
     doc = cr.explain(recitation_net(), [1, 2], 3).document
     q = doc.qids()
-    for name in ("a[1]", "z[3]", "yhat", "loss", "dl/dyhat", "dl/dbeta[0]", "dl/dz[2]", "dz[1]/da[1]",
-                 "dl/da[1]", "dl/dalpha[1,1]", "dl/dalpha[3,2]"):
+    for name in (
+        "a[1]",
+        "z[3]",
+        "yhat",
+        "loss",
+        "dl/dyhat",
+        "dl/dbeta[0]",
+        "dl/dz[2]",
+        "dz[1]/da[1]",
+        "dl/da[1]",
+        "dl/dalpha[1,1]",
+        "dl/dalpha[3,2]",
+    ):
         assert q.count(name) == 1, name
     [(block, row)] = doc.lines_for("dl/dalpha[1,1]")
     assert block.rows[row][-1].value == pytest.approx(0.00034829005, abs=1e-12)

@@ -15,16 +15,29 @@ from test_explain import random_case, recitation_net
 import chainrule as cr
 from chainrule.explain.numbers import NumberFormat
 
-NAMES = {"tanh": math.tanh, "sig": lambda a: 1 / (1 + math.exp(-a)), "exp": math.exp, "log": math.log,
-         "max": max, "step": lambda b: 1.0 if b else 0.0}
+NAMES = {
+    "tanh": math.tanh,
+    "sig": lambda a: 1 / (1 + math.exp(-a)),
+    "exp": math.exp,
+    "log": math.log,
+    "max": max,
+    "step": lambda b: 1.0 if b else 0.0,
+}
 _NUMERIC = re.compile(r"^[-+*/(). 0-9e,<>]*$")
 
 
 def to_python(expr: str) -> str | None:
     """The printed expression as Python, or None when it is not numbers and functions only."""
     s = expr.strip()
-    for a, b in (("−log(", "-log("), ("−", "-"), ("·", "*"), ("½", "0.5"), ("²", "**2"), ("σ(", "sig("),
-                 ("𝟙(", "step(")):
+    for a, b in (
+        ("−log(", "-log("),
+        ("−", "-"),
+        ("·", "*"),
+        ("½", "0.5"),
+        ("²", "**2"),
+        ("σ(", "sig("),
+        ("𝟙(", "step("),
+    ):
         s = s.replace(a, b)
     bare = re.sub(r"\b(tanh|sig|exp|log|max|step)\(", "(", s)
     if not _NUMERIC.match(bare) or not re.search(r"\d", bare) or "[" in s:
@@ -46,8 +59,13 @@ def check_lines(text: str, fmt: NumberFormat) -> int:
         ok = fmt.round(value) == printed
         if not ok:  # an exact tie in the last place may round either way after summing in another order
             _, exp10 = fmt.parts(printed)
-            ulp = 10.0 ** (exp10 - len(result.split("e")[0].split(".")[-1]) if exp10 is not None
-                           else -len(result.split(".")[1]) if "." in result else 0)
+            ulp = 10.0 ** (
+                exp10 - len(result.split("e")[0].split(".")[-1])
+                if exp10 is not None
+                else -len(result.split(".")[1])
+                if "." in result
+                else 0
+            )
             ok = abs(abs(value - printed) - ulp / 2) < 1e-9 * max(1.0, abs(value))
         assert ok, f"{line!r}: {expr} = {value!r}, which prints as {fmt.text(value)}, not {result}"
         checked += 1
@@ -86,10 +104,10 @@ def edge_networks():
     rng = np.random.default_rng(7)
     L = cr.Linear
     return [
-        (cr.Sequential(L(2, 3, rng=rng), L(3, 1, rng=rng)), None),                       # no activation at all
-        (cr.Sequential(L(2, 3, rng=rng), cr.Softmax()), cr.SquaredError()),              # softmax, not fused
+        (cr.Sequential(L(2, 3, rng=rng), L(3, 1, rng=rng)), None),  # no activation at all
+        (cr.Sequential(L(2, 3, rng=rng), cr.Softmax()), cr.SquaredError()),  # softmax, not fused
         (cr.Sequential(L(2, 3, rng=rng), cr.Softmax(), L(3, 2, rng=rng), cr.Sigmoid()), cr.MSELoss()),
-        (cr.Sequential(L(2, 3, rng=rng)), cr.CrossEntropyLoss()),                        # probability target
+        (cr.Sequential(L(2, 3, rng=rng)), cr.CrossEntropyLoss()),  # probability target
         (cr.Sequential(L(2, 3, rng=rng), cr.ReLU(), L(3, 3, rng=rng), cr.Softmax()), None),  # fused by default
     ]
 

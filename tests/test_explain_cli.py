@@ -50,9 +50,14 @@ def test_golden(capsys, name, form, fmt):
 def test_no_arguments_explains_section_3_1(capsys):
     code, out, _ = run_cli(capsys)
     assert code == 0
-    for s in ("a₁ = Σᵢ α₁,ᵢ xᵢ = 0 · 1 + 1 · 1 + 2 · 2 = 5", "z₁ = tanh(a₁) = tanh(5) = 0.99991",
-              "= 4.91807", "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950", "∂ℓ/∂a₁ · x₁ = 0.000348 · 1 = 0.000348",
-              "∂ℓ/∂ŷ · z₁ = 1.91807 · 0.99991 = 1.91790"):
+    for s in (
+        "a₁ = Σᵢ α₁,ᵢ xᵢ = 0 · 1 + 1 · 1 + 2 · 2 = 5",
+        "z₁ = tanh(a₁) = tanh(5) = 0.99991",
+        "= 4.91807",
+        "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950",
+        "∂ℓ/∂a₁ · x₁ = 0.000348 · 1 = 0.000348",
+        "∂ℓ/∂ŷ · z₁ = 1.91807 · 0.99991 = 1.91790",
+    ):
         assert s in out, s
     assert out == (GOLDEN / "recitation-3.1-scalar.txt").read_text(encoding="utf-8")
 
@@ -81,24 +86,39 @@ weights = [[0, 1, 2, 2]]
 """
 
 
-@pytest.mark.parametrize("body, words", [
-    ("x = [1, 2]\ny = 3\n", ["key 'layers'", "missing"]),
-    ("x = [1, 2]\n" + GOOD_LAYERS, ["key 'y'", "missing"]),
-    ("y = 3\n" + GOOD_LAYERS, ["key 'x'", "missing"]),
-    ("x = [1, 2]\ny = 3\n[[layers]]\nweights = [[0, 1, 2, 3]]\n", ["weights", "4 columns", "expected 3"]),
-    ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace("[[0, 1, 2, 2]]", "[[0, 1, 2]]"), ["weights", "expected 4"]),
-    ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace('"tanh"', '"swish"'), ["activation", "swish"]),
-    ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace("[2, 1, 0]", '[2, "one", 0]'), ["weights", "'one'", "not a number"]),
-    ("x = [1, 2\n", ["not valid TOML"]),
-    ("x = [1, 2]\ny = [3, 4]\n" + GOOD_LAYERS, ["key 'y'", "1 output(s)", "[3.0, 4.0]"]),
-    ("x = [1, 2]\ny = []\n" + GOOD_LAYERS, ["key 'y'", "one number"]),
-    ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace("[0, 1, 2, 2]", "[1e300, 1e300, 1e300, 1e300]")
-     .replace("[0, 1, 2],", "[1e300, 1e300, 1e300],"), ["overflows float64", "smaller inputs or weights"]),
-    ("x = [1, 2]\ny = [0.5, 0.7]\nloss = 'cross-entropy'\n[[layers]]\nweights = [[0, 1, 2], [0, 2, 1]]\n",
-     ["key 'y'", "summing to 1", "[0.5, 0.7]"]),
-    ("x = [1, 2]\ny = [1, 0]\nloss = 'cross-entropy'\n[[layers]]\nweights = [[0, 1, 2], [0, 2, 1], [0, 0, 0]]\n",
-     ["key 'y'", "length 3", "got [1.0, 0.0]"]),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("x = [1, 2]\ny = 3\n", ["key 'layers'", "missing"]),
+        ("x = [1, 2]\n" + GOOD_LAYERS, ["key 'y'", "missing"]),
+        ("y = 3\n" + GOOD_LAYERS, ["key 'x'", "missing"]),
+        ("x = [1, 2]\ny = 3\n[[layers]]\nweights = [[0, 1, 2, 3]]\n", ["weights", "4 columns", "expected 3"]),
+        ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace("[[0, 1, 2, 2]]", "[[0, 1, 2]]"), ["weights", "expected 4"]),
+        ("x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace('"tanh"', '"swish"'), ["activation", "swish"]),
+        (
+            "x = [1, 2]\ny = 3\n" + GOOD_LAYERS.replace("[2, 1, 0]", '[2, "one", 0]'),
+            ["weights", "'one'", "not a number"],
+        ),
+        ("x = [1, 2\n", ["not valid TOML"]),
+        ("x = [1, 2]\ny = [3, 4]\n" + GOOD_LAYERS, ["key 'y'", "1 output(s)", "[3.0, 4.0]"]),
+        ("x = [1, 2]\ny = []\n" + GOOD_LAYERS, ["key 'y'", "one number"]),
+        (
+            "x = [1, 2]\ny = 3\n"
+            + GOOD_LAYERS.replace("[0, 1, 2, 2]", "[1e300, 1e300, 1e300, 1e300]").replace(
+                "[0, 1, 2],", "[1e300, 1e300, 1e300],"
+            ),
+            ["overflows float64", "smaller inputs or weights"],
+        ),
+        (
+            "x = [1, 2]\ny = [0.5, 0.7]\nloss = 'cross-entropy'\n[[layers]]\nweights = [[0, 1, 2], [0, 2, 1]]\n",
+            ["key 'y'", "summing to 1", "[0.5, 0.7]"],
+        ),
+        (
+            "x = [1, 2]\ny = [1, 0]\nloss = 'cross-entropy'\n[[layers]]\nweights = [[0, 1, 2], [0, 2, 1], [0, 0, 0]]\n",
+            ["key 'y'", "length 3", "got [1.0, 0.0]"],
+        ),
+    ],
+)
 def test_bad_specs_give_one_line_naming_file_key_problem(capsys, tmp_path, body, words):
     path = write(tmp_path, body)
     code, out, err = run_cli(capsys, path)
@@ -109,10 +129,15 @@ def test_bad_specs_give_one_line_naming_file_key_problem(capsys, tmp_path, body,
         assert w in err, (w, err)
 
 
-@pytest.mark.parametrize("wrt, words", [("alpha[4,1]", ["j in 1…3", "i = 0 is the bias"]),
-                                        ("beta[7]", ["beta[0…3]"]),
-                                        ("alpha2[1,1]", ["no hidden layer 2"]),
-                                        ("weights", ["expected a weight such as alpha[1,1], beta[1]"])])
+@pytest.mark.parametrize(
+    "wrt, words",
+    [
+        ("alpha[4,1]", ["j in 1…3", "i = 0 is the bias"]),
+        ("beta[7]", ["beta[0…3]"]),
+        ("alpha2[1,1]", ["no hidden layer 2"]),
+        ("weights", ["expected a weight such as alpha[1,1], beta[1]"]),
+    ],
+)
 def test_wrt_naming_a_missing_weight(capsys, wrt, words):
     code, out, err = run_cli(capsys, "--wrt", wrt)
     assert code == 2 and out == "" and err.count("\n") == 1 and "--wrt" in err
@@ -143,16 +168,26 @@ def test_the_command_never_shows_a_traceback(tmp_path):
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 def test_standalone_latex_compiles(capsys, tmp_path):
-    for spec, form, *more in [("recitation-3.1", "scalar"), ("recitation-3.3", "vector"),
-                              ("softmax-classifier", "vector"), ("deep", "scalar"),
-                              ("deep", "scalar", "--wrt", "alpha2[1,2]")]:  # the title names α⁽²⁾₁,₂ in LaTeX
-        code, out, _ = run_cli(capsys, EXAMPLES / f"{spec}.toml", "--form", form, "--format", "latex",
-                               "--standalone", "--check", *more)
+    for spec, form, *more in [
+        ("recitation-3.1", "scalar"),
+        ("recitation-3.3", "vector"),
+        ("softmax-classifier", "vector"),
+        ("deep", "scalar"),
+        ("deep", "scalar", "--wrt", "alpha2[1,2]"),
+    ]:  # the title names α⁽²⁾₁,₂ in LaTeX
+        code, out, _ = run_cli(
+            capsys, EXAMPLES / f"{spec}.toml", "--form", form, "--format", "latex", "--standalone", "--check", *more
+        )
         assert code == 0 and out.isascii()
         tex = tmp_path / f"{spec}.tex"
         tex.write_text(out, encoding="utf-8")
-        r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stdout[-2000:]
         assert (tmp_path / f"{spec}.pdf").stat().st_size > 1000
 
@@ -198,11 +233,14 @@ def test_layers_given_by_units_explain_the_same_on_every_run(capsys, tmp_path):
     assert outs[0] == outs[1] and "Forward pass" in outs[0]
 
 
-@pytest.mark.parametrize("exc, code, words", [
-    (BrokenPipeError(32, "Broken pipe"), 0, ""),  # an OSError too: `chainrule explain | head` is not an error
-    (OSError(28, "No space left on device", "out.txt"), 2, "error: out.txt: No space left on device"),
-    (OSError("no file named"), 1, "internal error: OSError"),
-])
+@pytest.mark.parametrize(
+    "exc, code, words",
+    [
+        (BrokenPipeError(32, "Broken pipe"), 0, ""),  # an OSError too: `chainrule explain | head` is not an error
+        (OSError(28, "No space left on device", "out.txt"), 2, "error: out.txt: No space left on device"),
+        (OSError("no file named"), 1, "internal error: OSError"),
+    ],
+)
 def test_os_errors_are_one_line(capsys, monkeypatch, exc, code, words):
     import chainrule.cli.explain as cmd
 

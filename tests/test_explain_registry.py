@@ -41,9 +41,12 @@ def test_the_cli_names_the_layer_not_the_input_shape(tmp_path, capsys):
     from chainrule.cli import main
 
     spec = tmp_path / "conv.toml"
-    spec.write_text('input = [1, 4, 4]\nx = [[[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]]\n'
-                    'y = [[0, 0], [0, 0]]\nloss = "squared"\n[[layers]]\ntype = "conv2d"\nout_channels = 1\n'
-                    'kernel_size = 3\n', encoding="utf-8")
+    spec.write_text(
+        "input = [1, 4, 4]\nx = [[[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]]\n"
+        'y = [[0, 0], [0, 0]]\nloss = "squared"\n[[layers]]\ntype = "conv2d"\nout_channels = 1\n'
+        "kernel_size = 3\n",
+        encoding="utf-8",
+    )
     assert main(["explain", str(spec)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "layer 0 is Conv2d" in err and str(spec) in err

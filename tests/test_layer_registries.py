@@ -20,5 +20,11 @@ def test_every_layer_has_a_torch_twin_and_output_shape_and_spec_type(name):
     cls = Module.registry[name]
     assert cls in TO_TORCH, f"{name} has no PyTorch twin in interop.torch.TO_TORCH"
     assert "output_shape" in {k for c in cls.__mro__ if c is not Module for k in vars(c)} or name in {
-        "Tanh", "Sigmoid", "ReLU", "Identity", "Softmax", "Dropout"}, f"{name} keeps its input shape?"
+        "Tanh",
+        "Sigmoid",
+        "ReLU",
+        "Identity",
+        "Softmax",
+        "Dropout",
+    }, f"{name} keeps its input shape?"
     assert name in NOT_LAYERS or _layer_class(name.lower()) is cls

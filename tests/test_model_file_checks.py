@@ -17,8 +17,14 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("checks")
     assert main(["train", "--hidden", "4", "--epochs", "1", "--progress", "lines", "--out", str(root / "run")]) == 0
     d = load_digits()
-    np.savetxt(root / "d.csv", np.column_stack([d.y[:5], d.X.reshape(len(d), -1)[:5]]), delimiter=",",
-               fmt="%g", header="label," + ",".join(f"p{i}" for i in range(64)), comments="")
+    np.savetxt(
+        root / "d.csv",
+        np.column_stack([d.y[:5], d.X.reshape(len(d), -1)[:5]]),
+        delimiter=",",
+        fmt="%g",
+        header="label," + ",".join(f"p{i}" for i in range(64)),
+        comments="",
+    )
     return root
 
 
@@ -75,8 +81,9 @@ def test_explain_refuses_a_model_file_and_a_spec_with_nan(capsys, run, tmp_path)
     assert main(["explain", str(run / "run" / "model.safetensors")]) == 2
     assert "model.safetensors: not a text (TOML) file" in capsys.readouterr().err
     spec = tmp_path / "nan.toml"
-    spec.write_text('x = [1, 2]\ny = 3\nloss = "squared"\n[[layers]]\nweights = [[0, nan, 2]]\n'
-                    'activation = "identity"\n')
+    spec.write_text(
+        'x = [1, 2]\ny = 3\nloss = "squared"\n[[layers]]\nweights = [[0, nan, 2]]\nactivation = "identity"\n'
+    )
     assert main(["explain", str(spec)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nan.toml" in err and "NaN or infinity" in err

@@ -20,8 +20,9 @@ class _Counter(Module):
 
 
 def net():
-    return cr.Sequential(cr.Conv2d(1, 2, 3, padding=1, rng=0), cr.ReLU(), cr.MaxPool2d(2), cr.Flatten(),
-                         cr.Linear(32, 3, rng=1))
+    return cr.Sequential(
+        cr.Conv2d(1, 2, 3, padding=1, rng=0), cr.ReLU(), cr.MaxPool2d(2), cr.Flatten(), cr.Linear(32, 3, rng=1)
+    )
 
 
 def test_train_and_eval_propagate_and_mode_restores():

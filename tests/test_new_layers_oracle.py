@@ -7,8 +7,16 @@ from oracle import check_against_torch
 
 import chainrule as cr
 
-NEW_ACTS = [lambda: cr.LeakyReLU(0.1), lambda: cr.LeakyReLU(0.0), lambda: cr.ELU(), lambda: cr.ELU(0.4),
-            lambda: cr.GELU(), lambda: cr.GELU("tanh"), cr.SiLU, lambda: cr.LogSoftmax(dim=1)]
+NEW_ACTS = [
+    lambda: cr.LeakyReLU(0.1),
+    lambda: cr.LeakyReLU(0.0),
+    lambda: cr.ELU(),
+    lambda: cr.ELU(0.4),
+    lambda: cr.GELU(),
+    lambda: cr.GELU("tanh"),
+    cr.SiLU,
+    lambda: cr.LogSoftmax(dim=1),
+]
 ALL_ACTS = [*NEW_ACTS, cr.Tanh, cr.Sigmoid, cr.ReLU]
 IDS = ["leaky0.1", "leaky0", "elu", "elu0.4", "gelu", "gelu-tanh", "silu", "logsoftmax"]
 
@@ -40,8 +48,11 @@ def loss_case(name: str, rng, n: int, c: int):
     if name == "bce-logits":
         return cr.BCEWithLogitsLoss(), None, rng.uniform(size=(n, c))
     if name == "bce-logits-pos":
-        return (cr.BCEWithLogitsLoss(weight=w, pos_weight=rng.uniform(0.5, 3, size=c)), None,
-                rng.integers(0, 2, size=(n, c)).astype(float))
+        return (
+            cr.BCEWithLogitsLoss(weight=w, pos_weight=rng.uniform(0.5, 3, size=c)),
+            None,
+            rng.integers(0, 2, size=(n, c)).astype(float),
+        )
     if name == "huber":
         return cr.HuberLoss(), None, rng.normal(size=(n, c)) * 2
     if name == "huber0.3":
@@ -49,8 +60,20 @@ def loss_case(name: str, rng, n: int, c: int):
     raise KeyError(name)
 
 
-LOSS_NAMES = ["nll", "nll-weighted", "ce-weighted", "ce-smoothed", "ce-both", "ce-both-soft", "bce",
-              "bce-weighted", "bce-logits", "bce-logits-pos", "huber", "huber0.3"]
+LOSS_NAMES = [
+    "nll",
+    "nll-weighted",
+    "ce-weighted",
+    "ce-smoothed",
+    "ce-both",
+    "ce-both-soft",
+    "bce",
+    "bce-weighted",
+    "bce-logits",
+    "bce-logits-pos",
+    "huber",
+    "huber0.3",
+]
 
 
 @pytest.mark.parametrize("act", NEW_ACTS, ids=IDS)
@@ -103,8 +126,10 @@ def test_each_new_loss_finite_differences(name):
 def test_single_example_losses_against_torch():
     """ŷ of shape (C,) (a batch of one without its axis) with an int label, as the other losses take it."""
     rng = np.random.default_rng(5)
-    for loss, final in ((cr.NLLLoss(weight=[1.0, 2.0, 0.5]), cr.LogSoftmax()),
-                        (cr.CrossEntropyLoss(weight=[1.0, 2.0, 0.5], label_smoothing=0.25), None)):
+    for loss, final in (
+        (cr.NLLLoss(weight=[1.0, 2.0, 0.5]), cr.LogSoftmax()),
+        (cr.CrossEntropyLoss(weight=[1.0, 2.0, 0.5], label_smoothing=0.25), None),
+    ):
         layers = [cr.Linear(2, 3, rng=rng)] + ([final] if final else [])
         check_against_torch(cr.Sequential(*layers), rng.normal(size=2), 1, loss)
 
@@ -151,23 +176,26 @@ def test_bce_clamps_its_logs_at_minus_100_as_torch():
     assert value == pytest.approx(100.0)
 
 
-@pytest.mark.parametrize("make,needle", [
-    (lambda: cr.LeakyReLU(-0.1), "LeakyReLU: negative_slope must be a finite number ≥ 0, got -0.1"),
-    (lambda: cr.LeakyReLU(float("nan")), "LeakyReLU: negative_slope must be a finite number ≥ 0, got nan"),
-    (lambda: cr.ELU(alpha=-1), "ELU: alpha must be a finite number ≥ 0, got -1"),
-    (lambda: cr.ELU(alpha="1"), "ELU: alpha must be a finite number ≥ 0, got '1'"),
-    (lambda: cr.GELU("fast"), "GELU: approximate must be 'none' or 'tanh', got 'fast'"),
-    (lambda: cr.LogSoftmax(dim=1.5), "LogSoftmax: dim must be a whole number"),
-    (lambda: cr.LogSoftmax(dim=2).forward(np.zeros((2, 3))), "LogSoftmax: dim 2 is out of range"),
-    (lambda: cr.HuberLoss(delta=0), "HuberLoss: delta must be a finite number > 0, got 0"),
-    (lambda: cr.CrossEntropyLoss(label_smoothing=1.5), "label_smoothing must be in [0, 1], got 1.5"),
-    (lambda: cr.CrossEntropyLoss(weight=[1, -1]), "CrossEntropyLoss: weight must be a list of finite numbers ≥ 0"),
-    (lambda: cr.CrossEntropyLoss(weight=[1, 2]).forward(np.zeros((1, 3)), [0]), "weight has 2 entries but"),
-    (lambda: cr.NLLLoss().forward(np.zeros((2, 3)), np.full((2, 3), 1 / 3)), "NLLLoss takes class labels"),
-    (lambda: cr.BCELoss().forward(np.array([1.5]), np.array([1.0])), "BCELoss: the network's outputs must be"),
-    (lambda: cr.BCEWithLogitsLoss().forward(np.zeros(2), np.array([0, 3])), "probabilities), got 3"),
-    (lambda: cr.BCEWithLogitsLoss(pos_weight=[-1.0]), "BCEWithLogitsLoss: pos_weight must be"),
-])
+@pytest.mark.parametrize(
+    "make,needle",
+    [
+        (lambda: cr.LeakyReLU(-0.1), "LeakyReLU: negative_slope must be a finite number ≥ 0, got -0.1"),
+        (lambda: cr.LeakyReLU(float("nan")), "LeakyReLU: negative_slope must be a finite number ≥ 0, got nan"),
+        (lambda: cr.ELU(alpha=-1), "ELU: alpha must be a finite number ≥ 0, got -1"),
+        (lambda: cr.ELU(alpha="1"), "ELU: alpha must be a finite number ≥ 0, got '1'"),
+        (lambda: cr.GELU("fast"), "GELU: approximate must be 'none' or 'tanh', got 'fast'"),
+        (lambda: cr.LogSoftmax(dim=1.5), "LogSoftmax: dim must be a whole number"),
+        (lambda: cr.LogSoftmax(dim=2).forward(np.zeros((2, 3))), "LogSoftmax: dim 2 is out of range"),
+        (lambda: cr.HuberLoss(delta=0), "HuberLoss: delta must be a finite number > 0, got 0"),
+        (lambda: cr.CrossEntropyLoss(label_smoothing=1.5), "label_smoothing must be in [0, 1], got 1.5"),
+        (lambda: cr.CrossEntropyLoss(weight=[1, -1]), "CrossEntropyLoss: weight must be a list of finite numbers ≥ 0"),
+        (lambda: cr.CrossEntropyLoss(weight=[1, 2]).forward(np.zeros((1, 3)), [0]), "weight has 2 entries but"),
+        (lambda: cr.NLLLoss().forward(np.zeros((2, 3)), np.full((2, 3), 1 / 3)), "NLLLoss takes class labels"),
+        (lambda: cr.BCELoss().forward(np.array([1.5]), np.array([1.0])), "BCELoss: the network's outputs must be"),
+        (lambda: cr.BCEWithLogitsLoss().forward(np.zeros(2), np.array([0, 3])), "probabilities), got 3"),
+        (lambda: cr.BCEWithLogitsLoss(pos_weight=[-1.0]), "BCEWithLogitsLoss: pos_weight must be"),
+    ],
+)
 def test_bad_arguments_are_one_line_errors(make, needle):
     from chainrule.errors import ChainruleError
 

@@ -70,8 +70,7 @@ def check_against_onnx(net, x, rtol, runtime="ort", **export_kw):
 @pytest.mark.parametrize("seed", range(4))
 def test_random_mlps_match_onnxruntime(seed, dtype, rtol):
     rng = np.random.default_rng(seed)
-    net = random_mlp(rng, dtype, widths=(int(rng.integers(1, 9)), 8, 6, int(rng.integers(1, 5))),
-                     softmax=seed % 2 == 0)
+    net = random_mlp(rng, dtype, widths=(int(rng.integers(1, 9)), 8, 6, int(rng.integers(1, 5))), softmax=seed % 2 == 0)
     for n in (1, 7):  # the batch dimension is dynamic
         check_against_onnx(net, rng.normal(size=(n, net[0].in_features)), rtol)
 
@@ -85,8 +84,9 @@ def test_every_activation_and_no_bias():
 
 
 def test_recitation_network_exports_its_numbers():
-    net = cr.Sequential(cr.Linear.from_folded([[0, 1, 2], [2, 1, 0], [0, 2, 0]]), cr.Tanh(),
-                        cr.Linear.from_folded([[0, 1, 2, 2]]))
+    net = cr.Sequential(
+        cr.Linear.from_folded([[0, 1, 2], [2, 1, 0], [0, 2, 0]]), cr.Tanh(), cr.Linear.from_folded([[0, 1, 2, 2]])
+    )
     out = run_onnx(onnx_model(net), np.array([[1.0, 2], [0, 1], [2, 3]]))
     np.testing.assert_allclose(out[:, 0], [4.9180738718, 2.8920827402, 4.9973169739], rtol=1e-10)
 
@@ -121,23 +121,30 @@ def test_training_codes_scaling_form_and_raw_example_shape():
     rng = np.random.default_rng(6)
     net = cr.Sequential(cr.Linear(6, 4, rng=rng), cr.Tanh(), cr.Linear(4, 2, rng=rng))
     shift, scale = rng.normal(size=6), rng.uniform(1, 2, size=6)
-    proto = onnx_model(net, scaling={"kind": "standard", "shift": shift.tolist(), "scale": scale.tolist()},
-                       example_shape=[2, 3])
+    proto = onnx_model(
+        net, scaling={"kind": "standard", "shift": shift.tolist(), "scale": scale.tolist()}, example_shape=[2, 3]
+    )
     assert [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim] == ["N", 2, 3]
     x = rng.normal(size=(5, 2, 3))
     want = net.forward((x.reshape(5, 6) - shift) / scale)
     assert_close(want, run_onnx(proto, x), 1e-10, "scaled and reshaped")
     proto = onnx_model(net, scaling={"kind": "none"})
     assert [n.op_type for n in proto.graph.node] == ["Gemm", "Tanh", "Gemm"]
-    with pytest.raises(cr.ChainruleError, match=r"examples of shape \(2, 2\) cannot be reshaped to the "
-                                                r"network's input shape \(6,\): they hold 4 values"):
+    with pytest.raises(
+        cr.ChainruleError,
+        match=r"examples of shape \(2, 2\) cannot be reshaped to the "
+        r"network's input shape \(6,\): they hold 4 values",
+    ):
         onnx_model(net, example_shape=[2, 2])
 
 
 def test_bad_scaling_and_input_shape_are_clear_errors():
     net = random_mlp(np.random.default_rng(4), np.float64)
-    with pytest.raises(cr.ChainruleError, match=r"scaling mean has 3 values; for inputs of shape \(5,\) "
-                                                r"expected 5 \(one per input value\), or 1"):
+    with pytest.raises(
+        cr.ChainruleError,
+        match=r"scaling mean has 3 values; for inputs of shape \(5,\) "
+        r"expected 5 \(one per input value\), or 1",
+    ):
         onnx_model(net, scaling={"mean": [0, 0, 0], "scale": [1]})
     with pytest.raises(cr.ChainruleError, match="scale contains 0"):
         onnx_model(net, scaling={"mean": [0], "scale": [1, 1, 0, 1, 1]})
@@ -168,7 +175,6 @@ def test_unsupported_layer_names_it_and_writes_nothing(tmp_path):
     assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
 
 
-
 def test_cli_unsupported_layer_is_one_line_and_no_file(tmp_path, capsys):
     save_model(tmp_path / "m.safetensors", cr.Sequential(cr.Linear(2, 3, rng=0), Doubler()))
     assert main(["export", str(tmp_path / "m.safetensors"), "--onnx", str(tmp_path / "m.onnx")]) == 2
@@ -189,15 +195,15 @@ def test_cli_export_model_file_with_scaling(tmp_path, capsys):
     theirs = run_onnx(onnx.load(tmp_path / "m.onnx"), x)
     ours = net.forward(((x - np.array(scaling["mean"])) / np.array(scaling["scale"])).astype(np.float32))
     assert_close(ours, theirs, 1e-5, "exported model with scaling")
-    assert main(["export", str(tmp_path / "model.safetensors"), "--onnx", str(tmp_path / "raw.onnx"),
-                 "--no-scaling"]) == 0
+    assert (
+        main(["export", str(tmp_path / "model.safetensors"), "--onnx", str(tmp_path / "raw.onnx"), "--no-scaling"]) == 0
+    )
     assert_close(net.forward(x), run_onnx(onnx.load(tmp_path / "raw.onnx"), x), 1e-5, "without scaling")
 
 
 def test_cli_export_spec_and_errors(tmp_path, capsys):
     spec = tmp_path / "net.toml"
-    spec.write_text('loss = "cross-entropy"\n[[layers]]\nweights = [[0, 1, 2], [1, -1, 0]]\n'
-                    'activation = "softmax"\n')
+    spec.write_text('loss = "cross-entropy"\n[[layers]]\nweights = [[0, 1, 2], [1, -1, 0]]\nactivation = "softmax"\n')
     assert main(["export", str(spec), "--onnx", str(tmp_path / "s.onnx")]) == 0
     out = run_onnx(onnx.load(tmp_path / "s.onnx"), np.array([[1.0, 2.0]]))
     np.testing.assert_allclose(out.sum(), 1.0)  # the spec's softmax is part of the exported graph
@@ -218,14 +224,17 @@ BLOCK = "import sys; [sys.modules.__setitem__(m, None) for m in ('onnx', 'onnxru
 
 def test_core_runs_without_onnx_and_export_names_the_extra(tmp_path):
     save_model(tmp_path / "m.safetensors", cr.Sequential(cr.Linear(2, 1, rng=0)))
-    code = (BLOCK + "import chainrule as cr, numpy as np; from chainrule.cli import main; "
-            "net = cr.Sequential(cr.Linear(2, 3, rng=0), cr.Tanh()); net.backward(net(np.ones((2, 2)))); "
-            f"sys.exit(main(['export', {str(tmp_path / 'm.safetensors')!r}, '--onnx', "
-            f"{str(tmp_path / 'm.onnx')!r}]))")
+    code = (
+        BLOCK + "import chainrule as cr, numpy as np; from chainrule.cli import main; "
+        "net = cr.Sequential(cr.Linear(2, 3, rng=0), cr.Tanh()); net.backward(net(np.ones((2, 2)))); "
+        f"sys.exit(main(['export', {str(tmp_path / 'm.safetensors')!r}, '--onnx', "
+        f"{str(tmp_path / 'm.onnx')!r}]))"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2, r.stderr
-    assert r.stderr.strip() == ("chainrule export: error: ONNX export needs the onnx package: "
-                                "pip install 'chainrule[onnx]'")
+    assert r.stderr.strip() == (
+        "chainrule export: error: ONNX export needs the onnx package: pip install 'chainrule[onnx]'"
+    )
     assert not (tmp_path / "m.onnx").exists()
 
 
@@ -234,8 +243,8 @@ CONVS = [  # (conv kwargs, input H×W): every option ONNX's Conv must reproduce
     (dict(kernel_size=3), (7, 7)),
     (dict(kernel_size=(2, 3), stride=(2, 1), padding=(1, 0)), (8, 7)),
     (dict(kernel_size=3, padding="same", dilation=2), (7, 6)),
-    (dict(kernel_size=(2, 4), padding="same"), (6, 7)),          # even kernels: the odd pad at the end
-    (dict(kernel_size=3, stride=2, padding="same"), (7, 8)),      # 'same' with stride: pads depend on H, W
+    (dict(kernel_size=(2, 4), padding="same"), (6, 7)),  # even kernels: the odd pad at the end
+    (dict(kernel_size=3, stride=2, padding="same"), (7, 8)),  # 'same' with stride: pads depend on H, W
     (dict(kernel_size=(3, 1), padding="valid", groups=2, bias=False), (6, 5)),
     (dict(kernel_size=2, stride=(1, 2), dilation=(2, 1), groups=4), (8, 8)),  # depthwise
 ]
@@ -249,8 +258,9 @@ POOLS = [
 
 
 def random_cnn(rng, dtype, conv_kw, pool, hw, classes=3):
-    net = cr.Sequential(cr.Conv2d(4, 4, rng=rng, dtype=dtype, **conv_kw),
-                        ACTS[int(rng.integers(len(ACTS)))](), pool, cr.Flatten())
+    net = cr.Sequential(
+        cr.Conv2d(4, 4, rng=rng, dtype=dtype, **conv_kw), ACTS[int(rng.integers(len(ACTS)))](), pool, cr.Flatten()
+    )
     flat = net.forward(np.zeros((1, 4, *hw), dtype)).shape[1]
     return cr.Sequential(*net.layers, cr.Linear(flat, classes, rng=rng, dtype=dtype), cr.Softmax())
 
@@ -280,8 +290,7 @@ def test_same_padding_with_stride_and_unknown_size_uses_same_upper():
     rng = np.random.default_rng(300)
     net = cr.Sequential(cr.Conv2d(1, 2, (3, 4), stride=(2, 3), padding="same", rng=rng, dtype=np.float32))
     proto = onnx_model(net)
-    assert [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim] == \
-        ["N", 1, "H", "W"]
+    assert [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim] == ["N", 1, "H", "W"]
     for hw in [(7, 8), (8, 9), (5, 5)]:
         x = rng.normal(size=(2, 1, *hw)).astype(np.float32)
         assert_close(net.forward(x), run_onnx(proto, x), 1e-5, f"same-padded conv on {hw}")
@@ -291,14 +300,24 @@ def test_digits_cnn_with_scaling_and_row_examples(tmp_path, capsys):
     """The shape of model `chainrule train --model cnn` writes: 64 raw features per example, scaled,
     viewed as a 1×8×8 image."""
     rng = np.random.default_rng(400)
-    net = cr.Sequential(cr.Conv2d(1, 4, 3, padding="same", rng=rng), cr.ReLU(), cr.MaxPool2d(2), cr.Flatten(),
-                        cr.Linear(64, 10, rng=rng))
+    net = cr.Sequential(
+        cr.Conv2d(1, 4, 3, padding="same", rng=rng),
+        cr.ReLU(),
+        cr.MaxPool2d(2),
+        cr.Flatten(),
+        cr.Linear(64, 10, rng=rng),
+    )
     shift, scale = rng.uniform(0, 8, size=64), rng.uniform(1, 4, size=64)
-    extra = {"input_shape": [1, 8, 8], "example_shape": [64],
-             "scaling": {"kind": "standard", "shift": shift.tolist(), "scale": scale.tolist()}}
+    extra = {
+        "input_shape": [1, 8, 8],
+        "example_shape": [64],
+        "scaling": {"kind": "standard", "shift": shift.tolist(), "scale": scale.tolist()},
+    }
     save_model(tmp_path / "model.safetensors", net, extra=extra)
-    assert main(["export", str(tmp_path / "model.safetensors"), "--onnx", str(tmp_path / "m.onnx"),
-                 "--dtype", "float64"]) == 0
+    assert (
+        main(["export", str(tmp_path / "model.safetensors"), "--onnx", str(tmp_path / "m.onnx"), "--dtype", "float64"])
+        == 0
+    )
     assert "input (N, 64) -> output (N, 10), feature scaling included" in capsys.readouterr().out
     x = rng.uniform(0, 16, size=(5, 64))
     want = net.forward(((x - shift) / scale).reshape(5, 1, 8, 8))
@@ -321,8 +340,12 @@ def test_cnn_from_chainrule_train_exports_with_its_scaling(tmp_path, capsys):
     the raw examples (the stored scaling and shapes are part of the graph)."""
     pytest.importorskip("chainrule.train.run", reason="`chainrule train` not in this build")
     run = tmp_path / "run"
-    assert main(["train", "--model", "cnn", "--dtype", "float32", "--epochs", "1", "--out", str(run),
-                 "--progress", "lines"]) == 0
+    assert (
+        main(
+            ["train", "--model", "cnn", "--dtype", "float32", "--epochs", "1", "--out", str(run), "--progress", "lines"]
+        )
+        == 0
+    )
     assert main(["export", str(run / "model.safetensors"), "--onnx", str(tmp_path / "m.onnx")]) == 0
     assert "feature scaling included" in capsys.readouterr().out
     net, extra = load_model(run / "model.safetensors")
@@ -350,8 +373,10 @@ def test_onnx_model_agrees_with_chainrule_predict(tmp_path, capsys):
     rows = [f"{label}," + ",".join(repr(float(v)) for v in row) for label, row in zip(y, X, strict=True)]
     csv.write_text("\n".join(rows) + "\n")
     run = tmp_path / "run"
-    assert main(["train", "--train", str(csv), "--epochs", "3", "--hidden", "8", "--out", str(run),
-                 "--progress", "lines"]) == 0
+    assert (
+        main(["train", "--train", str(csv), "--epochs", "3", "--hidden", "8", "--out", str(run), "--progress", "lines"])
+        == 0
+    )
     assert main(["predict", str(run / "model.safetensors"), str(csv), "--out", str(tmp_path / "p.txt")]) == 0
     assert main(["export", str(run / "model.safetensors"), "--onnx", str(tmp_path / "m.onnx")]) == 0
     capsys.readouterr()
@@ -400,8 +425,9 @@ def test_export_dtype_flag_keeps_or_converts(tmp_path, capsys):
     assert main(["export", str(tmp_path / "m.safetensors"), "--onnx", str(tmp_path / "a.onnx")]) == 0
     out = capsys.readouterr().out
     assert "note:" not in out and ", float64, " in out  # an MLP runs in onnxruntime as it is
-    assert main(["export", str(tmp_path / "m.safetensors"), "--onnx", str(tmp_path / "b.onnx"),
-                 "--dtype", "float32"]) == 0
+    assert (
+        main(["export", str(tmp_path / "m.safetensors"), "--onnx", str(tmp_path / "b.onnx"), "--dtype", "float32"]) == 0
+    )
     assert "converted to float32 for the graph\n" in capsys.readouterr().out
     x = np.random.default_rng(0).normal(size=(2, 3))
     assert_close(net.forward(x), run_onnx(onnx.load(tmp_path / "b.onnx"), x.astype(np.float32)), 1e-5, "f32")

@@ -111,9 +111,14 @@ def test_scheduler_is_a_pure_function_of_the_epoch():
     assert [step.lr_at(e) for e in (0, 3, 4, 8, 11)] == [1.0, 1.0, 0.5, 0.25, 0.25]
 
 
-@pytest.mark.parametrize("kw", [{}, {"mode": "max", "factor": 0.5, "patience": 1},
-                                {"patience": 2, "threshold": 0.1, "threshold_mode": "abs", "cooldown": 2,
-                                 "min_lr": 0.004}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"mode": "max", "factor": 0.5, "patience": 1},
+        {"patience": 2, "threshold": 0.1, "threshold_mode": "abs", "cooldown": 2, "min_lr": 0.004},
+    ],
+)
 def test_reduce_on_plateau_matches_torch(kw):
     rng = np.random.default_rng(2)
     metrics = np.concatenate([np.linspace(1, 0.5, 5), np.full(8, 0.5), rng.uniform(0.4, 0.6, 20)])
@@ -150,18 +155,21 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
         np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-10, atol=1e-15)
 
 
-@pytest.mark.parametrize("make,needle", [
-    (lambda o: cr.StepLR(None, step_size=2), "StepLR: needs an optimiser"),
-    (lambda o: cr.ReduceLROnPlateau("adam"), "ReduceLROnPlateau: needs an optimiser"),
-    (lambda o: cr.StepLR(o, step_size=0), "StepLR: step_size must be a whole number ≥ 1, got 0"),
-    (lambda o: cr.CosineAnnealingLR(o, T_max=2.5), "T_max must be a whole number"),
-    (lambda o: cr.ReduceLROnPlateau(o, factor=1.0), "factor must be a finite number > 0 and < 1, got 1.0"),
-    (lambda o: cr.ReduceLROnPlateau(o, mode="lowest"), "mode must be 'min' or 'max', got 'lowest'"),
-    (lambda o: cr.RMSprop(o.params, alpha=1.5), "alpha must be ≥ 0 and < 1, got 1.5"),
-    (lambda o: cr.AdamW(o.params, weight_decay=-1), "weight_decay must be ≥ 0"),
-    (lambda o: cr.clip_grad_norm_(o.params, 0), "clip_grad_norm_: max_norm must be a finite number > 0, got 0"),
-    (lambda o: cr.clip_grad_norm_(o.params, 1.0, -2), "norm_type must be > 0 or inf, got -2"),
-])
+@pytest.mark.parametrize(
+    "make,needle",
+    [
+        (lambda o: cr.StepLR(None, step_size=2), "StepLR: needs an optimiser"),
+        (lambda o: cr.ReduceLROnPlateau("adam"), "ReduceLROnPlateau: needs an optimiser"),
+        (lambda o: cr.StepLR(o, step_size=0), "StepLR: step_size must be a whole number ≥ 1, got 0"),
+        (lambda o: cr.CosineAnnealingLR(o, T_max=2.5), "T_max must be a whole number"),
+        (lambda o: cr.ReduceLROnPlateau(o, factor=1.0), "factor must be a finite number > 0 and < 1, got 1.0"),
+        (lambda o: cr.ReduceLROnPlateau(o, mode="lowest"), "mode must be 'min' or 'max', got 'lowest'"),
+        (lambda o: cr.RMSprop(o.params, alpha=1.5), "alpha must be ≥ 0 and < 1, got 1.5"),
+        (lambda o: cr.AdamW(o.params, weight_decay=-1), "weight_decay must be ≥ 0"),
+        (lambda o: cr.clip_grad_norm_(o.params, 0), "clip_grad_norm_: max_norm must be a finite number > 0, got 0"),
+        (lambda o: cr.clip_grad_norm_(o.params, 1.0, -2), "norm_type must be > 0 or inf, got -2"),
+    ],
+)
 def test_bad_arguments_are_one_line_errors(make, needle):
     opt = cr.SGD([Parameter(np.zeros(2))], lr=0.1)
     with pytest.raises(ChainruleError) as e:

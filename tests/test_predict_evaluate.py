@@ -24,8 +24,9 @@ def data(tmp_path_factory):
     y = np.arange(ROWS) % 3
     X = g.normal(size=(ROWS, 4)) + y[:, None] * [1.0, -1.0, 0.5, 0.0]
     d = tmp_path_factory.mktemp("data")
-    (d / "tiny.csv").write_text("".join(f"{t}," + ",".join(map(repr, row)) + "\n" for t, row in zip(y, X.tolist(),
-                                                                                                    strict=True)))
+    (d / "tiny.csv").write_text(
+        "".join(f"{t}," + ",".join(map(repr, row)) + "\n" for t, row in zip(y, X.tolist(), strict=True))
+    )
     (d / "x.csv").write_text("".join(",".join(map(repr, row)) + "\n" for row in X.tolist()))
     return d / "tiny.csv", d / "x.csv", X
 
@@ -33,8 +34,24 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(tmp_path_factory, data):
     out = tmp_path_factory.mktemp("run") / "out"
-    assert main(["train", "--train", str(data[0]), "--hidden", "4", "--epochs", "2", "--progress", "lines",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--train",
+                str(data[0]),
+                "--hidden",
+                "4",
+                "--epochs",
+                "2",
+                "--progress",
+                "lines",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out / "model.safetensors"
 
 
@@ -56,15 +73,36 @@ def test_proba_equals_the_softmax_of_the_exported_onnx_graph(capsys, tmp_path, m
     assert code == 0, err
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     theirs = sess.run(None, {"input": data[2].astype(dtype)})[0]  # raw features: the graph scales them
-    ours = np.array([[float(v) for v in line.split(",")] for line in cli(capsys, "predict", model, data[1],
-                                                                         "--proba")[1].splitlines()])
+    ours = np.array(
+        [
+            [float(v) for v in line.split(",")]
+            for line in cli(capsys, "predict", model, data[1], "--proba")[1].splitlines()
+        ]
+    )
     np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol)
 
 
 def test_proba_refused_for_a_regression_model(capsys, tmp_path, data):
     out = tmp_path / "r"
-    assert cli(capsys, "train", "--train", data[0], "--task", "regression", "--hidden", "none", "--epochs", "1",
-               "--progress", "lines", "--out", out)[0] == 0
+    assert (
+        cli(
+            capsys,
+            "train",
+            "--train",
+            data[0],
+            "--task",
+            "regression",
+            "--hidden",
+            "none",
+            "--epochs",
+            "1",
+            "--progress",
+            "lines",
+            "--out",
+            out,
+        )[0]
+        == 0
+    )
     code, stdout, err = cli(capsys, "predict", out / "model.safetensors", data[1], "--proba")
     assert code == 2 and stdout == ""
     assert len(err.strip().splitlines()) == 1 and "regression" in err and "--proba" in err
@@ -73,9 +111,7 @@ def test_proba_refused_for_a_regression_model(capsys, tmp_path, data):
 
 def test_class_report_by_hand():
     # rows true, columns predicted; class 2 is never predicted and never true → 0/0 → 0 (scikit-learn's default)
-    m = np.array([[3, 1, 0],
-                  [2, 4, 0],
-                  [0, 0, 0]])
+    m = np.array([[3, 1, 0], [2, 4, 0], [0, 0, 0]])
     r = class_report(m)
     # class 0: precision 3/(3+2) = 0.6, recall 3/(3+1) = 0.75, F1 = 2·0.6·0.75/1.35 = 2/3
     # class 1: precision 4/(1+4) = 0.8, recall 4/(2+4) = 2/3, F1 = 2·0.8·(2/3)/(0.8+2/3) = 8/11

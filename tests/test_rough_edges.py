@@ -50,7 +50,6 @@ def test_regression_names_its_metric_mse(capsys, tmp_path):
     y = 25 + 300 * rng.uniform(size=60)
     path = tmp_path / "r.csv"
     np.savetxt(path, np.column_stack([y, X]), delimiter=",", header="y,a,b,c", comments="")
-    assert main(["train", "--train", str(path), "--task", "regression", "--epochs", "1",
-                 "--progress", "lines"]) == 0
+    assert main(["train", "--train", str(path), "--task", "regression", "--epochs", "1", "--progress", "lines"]) == 0
     out = capsys.readouterr().out
     assert " MSE " in out and " error " not in out.split("training ", 1)[1]

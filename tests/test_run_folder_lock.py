@@ -16,8 +16,10 @@ TINY = ["train", "--hidden", "4", "--epochs", "1", "--progress", "lines"]
 
 
 def refused_line(folder, pid, flag="--out"):
-    return (f"chainrule train: error: {flag} {folder}: another chainrule train (PID {pid}) is writing to this "
-            "folder; wait for it to finish, or give another folder\n")
+    return (
+        f"chainrule train: error: {flag} {folder}: another chainrule train (PID {pid}) is writing to this "
+        "folder; wait for it to finish, or give another folder\n"
+    )
 
 
 def test_a_live_lock_refuses_and_a_dead_one_is_taken_over(capsys, tmp_path):
@@ -52,8 +54,13 @@ def test_the_lock_is_released_on_an_error_and_a_refused_run_leaves_no_folder(cap
 def start_paused(*args, step=1):
     """A ``chainrule train`` subprocess, returned once it says it paused after ``step`` of epoch 1."""
     env = dict(os.environ, CHAINRULE_TEST_PAUSE_AT=f"1:{step}")
-    proc = subprocess.Popen([sys.executable, "-m", "chainrule", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chainrule", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     seen = []
     for line in proc.stdout:  # the event the program makes visible
         seen.append(line)

@@ -30,8 +30,14 @@ def test_recitation_spec_builds_the_recitation_network(tmp_path):
 
 
 def test_softmax_cross_entropy_is_fused():
-    spec = parse_spec({"x": [1, 2], "y": 1, "loss": "cross-entropy",
-                       "layers": [{"weights": [[0, 1, 2], [0, 1, 1]], "activation": "softmax"}]})
+    spec = parse_spec(
+        {
+            "x": [1, 2],
+            "y": 1,
+            "loss": "cross-entropy",
+            "layers": [{"weights": [[0, 1, 2], [0, 1, 1]], "activation": "softmax"}],
+        }
+    )
     net, loss = spec.build()
     assert spec.softmax_output and not isinstance(net[-1], cr.Softmax)
     loss(net(spec.x), spec.y)
@@ -56,23 +62,30 @@ def test_layers_without_weights_are_seeded():
     assert not any(p.data.any() for p in zeros.parameters())
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"layers": [{"weights": [[0, 1, 2], [2, 1, 0]], "activation": "tanh"}, {"weights": [[0, 1, 2, 2]]}]},
-     r"\[\[layers\]\] #2, key 'weights': has 4 columns; expected 3 \(the previous layer's width 2"),
-    ({"layers": [{"weights": [[0, 1, "a"]]}]}, r"#1, key 'weights': entry \[0\]\[2\] is 'a', not a number"),
-    ({"layers": [{"weights": [[0, 1], [2]]}]}, "ragged"),
-    ({"layers": [{"weights": [[0, 1, 2]], "activation": "tanhh"}]}, "key 'activation': unknown activation 'tanhh'"),
-    ({"layers": [{"type": "magic", "units": 2}]}, "key 'type': unknown layer type 'magic'"),
-    ({"x": [1, 2, 3], "layers": [{"weights": [[0, 1, 2]]}]}, "expected 4 \\(the input's width 3"),
-    ({"x": [1, 2], "y": 5, "loss": "cross-entropy", "layers": [{"weights": [[0, 1, 2], [0, 1, 1]]}]},
-     "key 'y': class label 5 is out of range for 2 classes"),
-    ({"x": [1, 2], "loss": "squared", "layers": [{"weights": [[0, 1, 2]]}]}, "key 'y': missing"),
-    ({"lyers": []}, "key 'lyers': unknown top-level key"),
-    ({"x": [1]}, "key 'layers': missing"),
-    ({"layers": [{"units": 3}]}, "cannot tell this layer's input width"),
-    ({"loss": "hinge", "layers": [{"units": 3}]}, "key 'loss': unknown loss 'hinge'"),
-    ({"input": 2, "layers": [{"units": 0}]}, "key 'units': must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (
+            {"layers": [{"weights": [[0, 1, 2], [2, 1, 0]], "activation": "tanh"}, {"weights": [[0, 1, 2, 2]]}]},
+            r"\[\[layers\]\] #2, key 'weights': has 4 columns; expected 3 \(the previous layer's width 2",
+        ),
+        ({"layers": [{"weights": [[0, 1, "a"]]}]}, r"#1, key 'weights': entry \[0\]\[2\] is 'a', not a number"),
+        ({"layers": [{"weights": [[0, 1], [2]]}]}, "ragged"),
+        ({"layers": [{"weights": [[0, 1, 2]], "activation": "tanhh"}]}, "key 'activation': unknown activation 'tanhh'"),
+        ({"layers": [{"type": "magic", "units": 2}]}, "key 'type': unknown layer type 'magic'"),
+        ({"x": [1, 2, 3], "layers": [{"weights": [[0, 1, 2]]}]}, "expected 4 \\(the input's width 3"),
+        (
+            {"x": [1, 2], "y": 5, "loss": "cross-entropy", "layers": [{"weights": [[0, 1, 2], [0, 1, 1]]}]},
+            "key 'y': class label 5 is out of range for 2 classes",
+        ),
+        ({"x": [1, 2], "loss": "squared", "layers": [{"weights": [[0, 1, 2]]}]}, "key 'y': missing"),
+        ({"lyers": []}, "key 'lyers': unknown top-level key"),
+        ({"x": [1]}, "key 'layers': missing"),
+        ({"layers": [{"units": 3}]}, "cannot tell this layer's input width"),
+        ({"loss": "hinge", "layers": [{"units": 3}]}, "key 'loss': unknown loss 'hinge'"),
+        ({"input": 2, "layers": [{"units": 0}]}, "key 'units': must be a whole number"),
+    ],
+)
 def test_bad_specs(data, message):
     with pytest.raises(cr.ChainruleError, match=message) as e:
         parse_spec(data, "bad.toml").build()
@@ -92,4 +105,5 @@ def test_a_byte_order_mark_is_not_a_toml_error(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + b"x = [1, 2]\ny = 3\n[[layers]]\nweights = [[0, 1, 2]]\n")
     assert load_spec(path).x.tolist() == [1, 2]
     from chainrule.cli import main
+
     assert main(["explain", str(path)]) == 0

@@ -21,8 +21,10 @@ def random_mlp(rng, dtype=np.float64, depth=3):
     widths = [int(w) for w in rng.integers(1, 9, size=depth + 1)]
     layers = []
     for i in range(depth):
-        layers += [cr.Linear(widths[i], widths[i + 1], bias=bool(rng.random() < 0.8), rng=rng, dtype=dtype),
-                   ACTS[int(rng.integers(len(ACTS)))]()]
+        layers += [
+            cr.Linear(widths[i], widths[i + 1], bias=bool(rng.random() < 0.8), rng=rng, dtype=dtype),
+            ACTS[int(rng.integers(len(ACTS)))](),
+        ]
     return cr.Sequential(*layers, cr.Softmax())
 
 
@@ -59,10 +61,16 @@ def test_round_trip_chainrule_torch_chainrule(seed):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_pytorch_built_model_converts(dtype):
     torch.manual_seed(0)
-    tnet = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 5, bias=False),
-                               torch.nn.Sigmoid(), torch.nn.Linear(5, 3), torch.nn.Tanh(),
-                               torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Identity()),
-                               torch.nn.Softmax(dim=1)).to(dtype)
+    tnet = torch.nn.Sequential(
+        torch.nn.Linear(4, 6),
+        torch.nn.ReLU(),
+        torch.nn.Linear(6, 5, bias=False),
+        torch.nn.Sigmoid(),
+        torch.nn.Linear(5, 3),
+        torch.nn.Tanh(),
+        torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Identity()),
+        torch.nn.Softmax(dim=1),
+    ).to(dtype)
     net = from_torch(tnet)
     assert net.dtype == np.dtype(str(dtype).removeprefix("torch."))
     assert_same_weights(net, tnet)
@@ -73,11 +81,17 @@ def test_pytorch_built_model_converts(dtype):
 
 def test_unsupported_pytorch_module_is_named_with_its_position():
     tnet = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Sequential(torch.nn.Tanh(), torch.nn.PReLU()))
-    with pytest.raises(cr.ChainruleError, match=r"^PyTorch module PReLU at model\[1\]\[1\] is not supported; "
-                                                r"chainrule converts .*Linear"):
+    with pytest.raises(
+        cr.ChainruleError,
+        match=r"^PyTorch module PReLU at model\[1\]\[1\] is not supported; "
+        r"chainrule converts .*Linear",
+    ):
         from_torch(tnet)
-    with pytest.raises(cr.ChainruleError, match=r"PyTorch module Linear at model\[0\]: dtype float16 is not "
-                                                "supported; expected float32 or float64"):
+    with pytest.raises(
+        cr.ChainruleError,
+        match=r"PyTorch module Linear at model\[0\]: dtype float16 is not "
+        "supported; expected float32 or float64",
+    ):
         from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2).half()))
     with pytest.raises(cr.ChainruleError, match="model is a str, not a PyTorch module"):
         from_torch("net.pt")
@@ -124,8 +138,10 @@ def test_model_file_loads_into_pytorch_with_safetensors(tmp_path):
 
 
 def test_torch_is_optional_and_named_when_missing():
-    code = ("import sys; sys.modules['torch'] = None; import chainrule as cr; "
-            "from chainrule.interop.torch import to_torch; to_torch(cr.Sequential(cr.Linear(1, 1, rng=0)))")
+    code = (
+        "import sys; sys.modules['torch'] = None; import chainrule as cr; "
+        "from chainrule.interop.torch import to_torch; to_torch(cr.Sequential(cr.Linear(1, 1, rng=0)))"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "this needs PyTorch: pip install 'chainrule[torch]'" in r.stderr
 
@@ -133,8 +149,11 @@ def test_torch_is_optional_and_named_when_missing():
 CNNS = [  # conv kwargs, pooling layer, input H×W
     (dict(kernel_size=3, padding=1), lambda: cr.MaxPool2d(2), (8, 8)),
     (dict(kernel_size=(2, 3), stride=(2, 1), padding="same", dilation=1), lambda: cr.AvgPool2d(2, padding=1), (9, 7)),
-    (dict(kernel_size=3, padding="same", dilation=2, groups=2, bias=False),
-     lambda: cr.MaxPool2d((2, 3), stride=1, padding=1, dilation=(1, 2)), (7, 8)),
+    (
+        dict(kernel_size=3, padding="same", dilation=2, groups=2, bias=False),
+        lambda: cr.MaxPool2d((2, 3), stride=1, padding=1, dilation=(1, 2)),
+        (7, 8),
+    ),
     (dict(kernel_size=(3, 1), padding="valid", groups=4), lambda: cr.AvgPool2d((3, 2), stride=(1, 2)), (6, 6)),
 ]
 

@@ -55,9 +55,11 @@ def test_explain_takes_a_batch_of_one_with_its_batched_target():
     torch.manual_seed(0)
     tnet = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)).double()
     x = torch.tensor([[0.5, -1.0]], dtype=torch.float64)
-    for y, loss in [(torch.tensor([1]), torch.nn.CrossEntropyLoss()),
-                    (torch.tensor([[0.0, 1.0]], dtype=torch.float64), torch.nn.CrossEntropyLoss()),
-                    (torch.tensor([[0.5, 1.0]], dtype=torch.float64), torch.nn.MSELoss())]:
+    for y, loss in [
+        (torch.tensor([1]), torch.nn.CrossEntropyLoss()),
+        (torch.tensor([[0.0, 1.0]], dtype=torch.float64), torch.nn.CrossEntropyLoss()),
+        (torch.tensor([[0.5, 1.0]], dtype=torch.float64), torch.nn.MSELoss()),
+    ]:
         e = cr.explain(tnet, x, y, loss)
         assert e.trace.loss == pytest.approx(loss(tnet(x), y).item(), rel=1e-12)
 
@@ -81,17 +83,27 @@ def test_load_torch_file(tmp_path):
     assert "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950" in e.to_text()
 
 
-@pytest.mark.parametrize("text,message", [
-    ("import torch\nnet = torch.nn.Linear(2, 1)\n", r"net\.py: defines no `model` \(it defines the PyTorch "
-                                                     r"module\(s\) net\); expected e\.g\. model = "),
-    ("model = [1, 2]\n", r"net\.py: `model` is a list, not a torch\.nn module"),
-    ("import torch\nmodel = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Hardswish())\n",
-     r"net\.py: PyTorch module Hardswish at model\[1\] is not supported"),
-    ("raise RuntimeError('boom')\n", r"net\.py: running it raised RuntimeError: boom"),
-    ("import sys\nsys.exit(3)\n", r"net\.py: the file called exit\(3\)"),
-    ("import torch\nmodel = torch.nn.Sequential(torch.nn.Linear(2, 1))\nloss = torch.nn.L1Loss()\n",
-     r"net\.py: `loss`: PyTorch loss L1Loss is not supported"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (
+            "import torch\nnet = torch.nn.Linear(2, 1)\n",
+            r"net\.py: defines no `model` \(it defines the PyTorch "
+            r"module\(s\) net\); expected e\.g\. model = ",
+        ),
+        ("model = [1, 2]\n", r"net\.py: `model` is a list, not a torch\.nn module"),
+        (
+            "import torch\nmodel = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Hardswish())\n",
+            r"net\.py: PyTorch module Hardswish at model\[1\] is not supported",
+        ),
+        ("raise RuntimeError('boom')\n", r"net\.py: running it raised RuntimeError: boom"),
+        ("import sys\nsys.exit(3)\n", r"net\.py: the file called exit\(3\)"),
+        (
+            "import torch\nmodel = torch.nn.Sequential(torch.nn.Linear(2, 1))\nloss = torch.nn.L1Loss()\n",
+            r"net\.py: `loss`: PyTorch loss L1Loss is not supported",
+        ),
+    ],
+)
 def test_load_torch_file_errors(tmp_path, text, message):
     f = tmp_path / "net.py"
     f.write_text(text)
@@ -115,8 +127,10 @@ def test_cli_explain_torch_file(tmp_path, capsys):
     assert '"loss": 0.005823067' in capsys.readouterr().out  # section 3.2, unrounded
     # a spec and a PyTorch file at once, no target, a layer explain cannot write out: one line each
     g = tmp_path / "cnn.py"
-    g.write_text("import torch\nmodel = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 2), torch.nn.Flatten())\n"
-                 "x = torch.zeros(1, 3, 3)\ny = [0.0] * 4\n")
+    g.write_text(
+        "import torch\nmodel = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 2), torch.nn.Flatten())\n"
+        "x = torch.zeros(1, 3, 3)\ny = [0.0] * 4\n"
+    )
     h = tmp_path / "noy.py"
     h.write_text(RECITATION.replace("y = 3.0", ""))
     assert main(["explain", "spec.toml", "--torch", str(f)]) == 2

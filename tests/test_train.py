@@ -23,9 +23,12 @@ def digits_csv(tmp_path_factory):
 
     d = load_digits()
     p = tmp_path_factory.mktemp("data") / "digits.csv"
-    p.write_text("label," + ",".join(f"p{i}" for i in range(64)) + "\n"
-                 + "".join(",".join(str(int(v)) for v in [t, *row]) + "\n" for t, row in zip(d.target, d.data,
-                                                                                            strict=True)))
+    p.write_text(
+        "label,"
+        + ",".join(f"p{i}" for i in range(64))
+        + "\n"
+        + "".join(",".join(str(int(v)) for v in [t, *row]) + "\n" for t, row in zip(d.target, d.data, strict=True))
+    )
     return p
 
 
@@ -38,8 +41,13 @@ def trained(tmp_path_factory):
 
 def test_train_writes_every_file(trained):
     names = {p.name for p in trained.iterdir()}
-    assert {"model.safetensors", "checkpoint.safetensors", "metrics.json", "metrics.csv",
-            "learning-curves.png"} <= names
+    assert {
+        "model.safetensors",
+        "checkpoint.safetensors",
+        "metrics.json",
+        "metrics.csv",
+        "learning-curves.png",
+    } <= names
     m = json.loads((trained / "metrics.json").read_text())
     assert [e["epoch"] for e in m["epochs"]] == [1, 2]
     assert set(m["epochs"][0]) >= {"epoch", "train_loss", "train_error", "val_loss", "val_error"}
@@ -87,9 +95,26 @@ def test_regression_csv(capsys, tmp_path):
     y = X @ [1.0, -2.0, 0.5] + 0.3
     p = tmp_path / "r.csv"
     p.write_text("".join(",".join(repr(float(v)) for v in [t, *row]) + "\n" for t, row in zip(y, X, strict=True)))
-    code, out, err = cli(capsys, "train", "--train", p, "--task", "regression", "--hidden", "none", "--epochs", "40",
-                         "--batch-size", "4",
-                         "--lr", "0.05", "--out", tmp_path / "o", "--progress", "lines")
+    code, out, err = cli(
+        capsys,
+        "train",
+        "--train",
+        p,
+        "--task",
+        "regression",
+        "--hidden",
+        "none",
+        "--epochs",
+        "40",
+        "--batch-size",
+        "4",
+        "--lr",
+        "0.05",
+        "--out",
+        tmp_path / "o",
+        "--progress",
+        "lines",
+    )
     assert code == 0, err
     assert json.loads((tmp_path / "o" / "metrics.json").read_text())["epochs"][-1]["val_error"] < 1e-3
     code, out, _ = cli(capsys, "predict", tmp_path / "o" / "model.safetensors", p)
@@ -102,8 +127,7 @@ def test_other_optimisers_and_npz(capsys, tmp_path, opt):
 
     d = load_digits()
     np.savez(tmp_path / "d.npz", X=d.data[:400], y=d.target[:400])
-    code, out, err = cli(capsys, "train", "--train", tmp_path / "d.npz", "--optimizer", opt, "--lr", "0.01",
-                         *TINY)
+    code, out, err = cli(capsys, "train", "--train", tmp_path / "d.npz", "--optimizer", opt, "--lr", "0.01", *TINY)
     assert code == 0, err
     assert f"{opt} lr 0.01" in out
 
@@ -116,15 +140,18 @@ def test_idx_training(capsys, tmp_path):
     head = bytes([0, 0, 8, 3]) + b"".join(int(s).to_bytes(4, "big") for s in X.shape)
     (tmp_path / "t-images-idx3-ubyte.gz").write_bytes(gzip.compress(head + X.tobytes()))
     (tmp_path / "t-labels-idx1-ubyte.gz").write_bytes(
-        gzip.compress(bytes([0, 0, 8, 1]) + (300).to_bytes(4, "big") + y.tobytes()))
+        gzip.compress(bytes([0, 0, 8, 1]) + (300).to_bytes(4, "big") + y.tobytes())
+    )
     code, _, err = cli(capsys, "train", "--train", tmp_path / "t-images-idx3-ubyte.gz", *TINY)
     assert code == 0, err
 
 
 def test_toml_model(capsys, tmp_path):
     spec = tmp_path / "net.toml"
-    spec.write_text('loss = "cross-entropy"\n[[layers]]\nunits = 12\nactivation = "relu"\n'
-                    '[[layers]]\nunits = 10\nactivation = "softmax"\n')
+    spec.write_text(
+        'loss = "cross-entropy"\n[[layers]]\nunits = 12\nactivation = "relu"\n'
+        '[[layers]]\nunits = 10\nactivation = "softmax"\n'
+    )
     code, out, err = cli(capsys, "train", "--model", spec, "--epochs", "1", "--out", tmp_path / "o")
     assert code == 0, err
     code, out, _ = cli(capsys, "evaluate", tmp_path / "o" / "model.safetensors", _digits_npz(tmp_path))
@@ -173,9 +200,35 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(capsys, tmp_path):
     p = tmp_path / "r.csv"
     p.write_text("1,1\n" * 50)  # ŷ = w·1 + b with lr 3 grows ×5 per step: the loss overflows in epoch 5
     out = tmp_path / "o"
-    code, _, err = cli(capsys, "train", "--train", p, "--task", "regression", "--hidden", "none", "--scale", "none",
-                       "--momentum", "0", "--lr", "3", "--batch-size", "1", "--no-shuffle", "--val-split", "0",
-                       "--epochs", "20", "--init", "zeros", "--out", out, "--progress", "lines")
+    code, _, err = cli(
+        capsys,
+        "train",
+        "--train",
+        p,
+        "--task",
+        "regression",
+        "--hidden",
+        "none",
+        "--scale",
+        "none",
+        "--momentum",
+        "0",
+        "--lr",
+        "3",
+        "--batch-size",
+        "1",
+        "--no-shuffle",
+        "--val-split",
+        "0",
+        "--epochs",
+        "20",
+        "--init",
+        "zeros",
+        "--out",
+        out,
+        "--progress",
+        "lines",
+    )
     assert code == 2 and err.count("\n") == 1
     assert "epoch 5, step 22" in err and "end of epoch 4" in err and "Warning" not in err
     from chainrule.train.checkpoint import load_checkpoint
@@ -274,16 +327,44 @@ def test_existing_run_is_protected(capsys, good_run):
 
 def test_bad_settings_and_failed_overwrite_keep_the_old_run(capsys, tmp_path, good_run):
     out, before = good_run
-    for flags, needle in [(["--lr", "inf"], "--lr"), (["--weight-decay", "nan"], "--weight-decay"),
-                          (["--momentum", "-1"], "--momentum")]:
+    for flags, needle in [
+        (["--lr", "inf"], "--lr"),
+        (["--weight-decay", "nan"], "--weight-decay"),
+        (["--momentum", "-1"], "--momentum"),
+    ]:
         assert_one_line_error(capsys, ["train", *flags, "--out", out, "--overwrite"], needle)
         assert_untouched(out, before)
     # a run that diverges before its first checkpoint must not have removed the old run's files
     p = tmp_path / "r.csv"
     p.write_text("1,1\n" * 4)
-    assert_one_line_error(capsys, ["train", "--train", p, "--task", "regression", "--hidden", "none", "--scale",
-                                   "none", "--lr", "1e200", "--batch-size", "1", "--val-split", "0", "--init",
-                                   "zeros", "--out", out, "--overwrite", "--progress", "lines"], "diverged")
+    assert_one_line_error(
+        capsys,
+        [
+            "train",
+            "--train",
+            p,
+            "--task",
+            "regression",
+            "--hidden",
+            "none",
+            "--scale",
+            "none",
+            "--lr",
+            "1e200",
+            "--batch-size",
+            "1",
+            "--val-split",
+            "0",
+            "--init",
+            "zeros",
+            "--out",
+            out,
+            "--overwrite",
+            "--progress",
+            "lines",
+        ],
+        "diverged",
+    )
     assert_untouched(out, before)
 
 
@@ -300,11 +381,26 @@ def test_resume_cannot_shorten_a_run(capsys, good_run):
 def test_gzipped_csv_for_train_predict_and_evaluate(capsys, tmp_path):
     rows = "".join(f"{i % 2},{i},{(i * 7) % 5}\n" for i in range(12))
     (tmp_path / "d.csv.gz").write_bytes(gzip.compress(rows.encode()))
-    (tmp_path / "f.csv.gz").write_bytes(gzip.compress("".join(r.split(",", 1)[1] + "\n"
-                                                              for r in rows.splitlines()).encode()))
+    (tmp_path / "f.csv.gz").write_bytes(
+        gzip.compress("".join(r.split(",", 1)[1] + "\n" for r in rows.splitlines()).encode())
+    )
     out = tmp_path / "o"
-    code, _, err = cli(capsys, "train", "--train", tmp_path / "d.csv.gz", "--hidden", "2", "--epochs", "1",
-                       "--val-split", "0", "--out", out, "--progress", "lines")
+    code, _, err = cli(
+        capsys,
+        "train",
+        "--train",
+        tmp_path / "d.csv.gz",
+        "--hidden",
+        "2",
+        "--epochs",
+        "1",
+        "--val-split",
+        "0",
+        "--out",
+        out,
+        "--progress",
+        "lines",
+    )
     assert code == 0, err
     with_labels = cli(capsys, "predict", out / "model.safetensors", tmp_path / "d.csv.gz")
     features_only = cli(capsys, "predict", out / "model.safetensors", tmp_path / "f.csv.gz")
@@ -320,9 +416,28 @@ def test_a_closed_stdout_does_not_stop_the_run(tmp_path):
     data = tmp_path / "d.csv"
     data.write_text("".join(f"{i % 2},{i}\n" for i in range(8)))
     out = tmp_path / "o"
-    p = subprocess.Popen([sys.executable, "-m", "chainrule", "train", "--train", str(data), "--hidden", "2",
-                          "--epochs", "3", "--val-split", "0", "--out", str(out), "--progress", "lines"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chainrule",
+            "train",
+            "--train",
+            str(data),
+            "--hidden",
+            "2",
+            "--epochs",
+            "3",
+            "--val-split",
+            "0",
+            "--out",
+            str(out),
+            "--progress",
+            "lines",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     p.stdout.close()
     err = p.stderr.read().decode()
     assert p.wait() == 0 and err == "", err
@@ -337,8 +452,10 @@ def test_no_stdout_at_all(capsys, monkeypatch, tmp_path):
     data.write_text("".join(f"{i % 2},{i}\n" for i in range(8)))
     out = tmp_path / "o"
     monkeypatch.setattr("sys.stdout", None)
-    assert main(["train", "--train", str(data), "--hidden", "2", "--epochs", "1", "--val-split", "0",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["train", "--train", str(data), "--hidden", "2", "--epochs", "1", "--val-split", "0", "--out", str(out)])
+        == 0
+    )
     assert (out / "model.safetensors").exists()
     assert main(["predict", str(out / "model.safetensors"), str(data)]) == 2
     assert "--out" in capsys.readouterr().err
@@ -346,14 +463,19 @@ def test_no_stdout_at_all(capsys, monkeypatch, tmp_path):
 
 def test_output_paths_that_are_folders(capsys, tmp_path, good_run, digits_csv):
     out, before = good_run
-    assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out", tmp_path],
-                          tmp_path, "is a folder")
-    assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out",
-                                   tmp_path / "no" / "labels.txt"], "no such folder")
+    assert_one_line_error(
+        capsys, ["predict", out / "model.safetensors", digits_csv, "--out", tmp_path], tmp_path, "is a folder"
+    )
+    assert_one_line_error(
+        capsys,
+        ["predict", out / "model.safetensors", digits_csv, "--out", tmp_path / "no" / "labels.txt"],
+        "no such folder",
+    )
     assert_one_line_error(capsys, ["train", "--out", digits_csv / "sub"], "is a file, not a folder")
     for target in (out / "model.safetensors", digits_csv):  # arguments mixed up: nothing is overwritten
-        assert_one_line_error(capsys, ["predict", out / "model.safetensors", digits_csv, "--out", target],
-                              "would overwrite")
+        assert_one_line_error(
+            capsys, ["predict", out / "model.safetensors", digits_csv, "--out", target], "would overwrite"
+        )
     odd = tmp_path / "odd"
     (odd / "checkpoint.safetensors").mkdir(parents=True)
     assert_one_line_error(capsys, ["train", "--resume", odd], "no checkpoint.safetensors")
@@ -363,8 +485,12 @@ def test_output_paths_that_are_folders(capsys, tmp_path, good_run, digits_csv):
 
 def test_flag_combinations_and_seed(capsys, good_run, digits_csv):
     out, before = good_run
-    assert_one_line_error(capsys, ["train", "--validation", digits_csv, "--val-split", "0.5", "--out", out,
-                                   "--overwrite"], "--val-split", "--validation")
+    assert_one_line_error(
+        capsys,
+        ["train", "--validation", digits_csv, "--val-split", "0.5", "--out", out, "--overwrite"],
+        "--val-split",
+        "--validation",
+    )
     assert_one_line_error(capsys, ["train", "--seed", "-1", "--out", out, "--overwrite"], "--seed")
     # the bundled digits are 64 values each: an --image-shape of another size is not silently ignored
     assert_one_line_error(capsys, ["train", "--image-shape", "5,5", "--out", out, "--overwrite"], "5×5", "64")
@@ -373,8 +499,26 @@ def test_flag_combinations_and_seed(capsys, good_run, digits_csv):
     tiny = out.parent / "tiny.csv"
     tiny.write_text("0,1\n1,2\n0,3\n1,4\n")
     run = out.parent / "v"
-    assert main(["train", "--train", str(tiny), "--validation", str(tiny), "--hidden", "2", "--epochs", "1",
-                 "--out", str(run), "--progress", "lines"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--train",
+                str(tiny),
+                "--validation",
+                str(tiny),
+                "--hidden",
+                "2",
+                "--epochs",
+                "1",
+                "--out",
+                str(run),
+                "--progress",
+                "lines",
+            ]
+        )
+        == 0
+    )
     assert main(["train", "--resume", str(run), "--epochs", "2", "--progress", "lines"]) == 0
 
 
@@ -388,14 +532,29 @@ def test_out_of_memory_is_one_line(capsys, monkeypatch):
 
 
 def test_cnn_preset_on_images_and_csv_image_shape(capsys, tmp_path, digits_csv):
-    code, out, err = cli(capsys, "train", "--model", "cnn", "--train", digits_csv, "--image-shape", "8,8",
-                         "--epochs", "1", "--out", tmp_path / "o", "--progress", "lines")
+    code, out, err = cli(
+        capsys,
+        "train",
+        "--model",
+        "cnn",
+        "--train",
+        digits_csv,
+        "--image-shape",
+        "8,8",
+        "--epochs",
+        "1",
+        "--out",
+        tmp_path / "o",
+        "--progress",
+        "lines",
+    )
     assert code == 0, err
     assert "adam lr 0.002" in out  # the preset's own defaults
     code, out, err = cli(capsys, "predict", tmp_path / "o" / "model.safetensors", digits_csv)
     assert code == 0 and len(out.split()) == 1797
-    assert_one_line_error(capsys, ["train", "--model", "cnn", "--train", digits_csv, "--epochs", "1"],
-                          "--model cnn needs image examples")
+    assert_one_line_error(
+        capsys, ["train", "--model", "cnn", "--train", digits_csv, "--epochs", "1"], "--model cnn needs image examples"
+    )
 
 
 def test_batch_of_one_keeps_images_batched():
@@ -421,4 +580,10 @@ def test_durations_are_printed_with_a_unit_that_fits():
     from chainrule.train.run import _fmt_seconds
 
     assert [_fmt_seconds(s) for s in (0.0004, 0.004, 0.0404, 1.26, 59.9, 300.0)] == [
-        "400 µs", "4.0 ms", "40.4 ms", "1.3 s", "59.9 s", "5.0 min"]
+        "400 µs",
+        "4.0 ms",
+        "40.4 ms",
+        "1.3 s",
+        "59.9 s",
+        "5.0 min",
+    ]

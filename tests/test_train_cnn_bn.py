@@ -45,8 +45,9 @@ def test_cnn_bn_trains_and_predicts_independently_of_the_batch(reference):
     net.eval()
     x = np.random.default_rng(0).uniform(0, 1, size=(6, 1, 8, 8))
     whole = net.forward(x)
-    np.testing.assert_allclose(np.concatenate([net.forward(x[i:i + 1]) for i in range(6)]), whole,
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        np.concatenate([net.forward(x[i : i + 1]) for i in range(6)]), whole, rtol=1e-12, atol=1e-12
+    )
     np.testing.assert_allclose(net.forward(x[::-1])[::-1], whole, rtol=1e-12, atol=1e-12)
 
 

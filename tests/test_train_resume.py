@@ -17,8 +17,13 @@ ARGS = ["train", "--hidden", "24", "--batch-size", "1", "--epochs", "5", "--prog
 
 
 def chainrule(*args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "chainrule", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "chainrule", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 PAUSE = (2, 700)  # epoch 2 (of about 1,400 steps), after step 700

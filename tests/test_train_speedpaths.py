@@ -22,7 +22,7 @@ def test_deferred_zeroing_and_skipped_input_grad_match_the_plain_step(batch):
     # the plain twin: eager zero_grad, full backward (with ∂ℓ/∂x), one-hot-free labels as an int array
     loss, opt = CrossEntropyLoss(), SGD(plain.parameters(), 0.1)
     for s in range(0, 12, batch):
-        idx = order[s:s + batch]
+        idx = order[s : s + batch]
         opt.zero_grad()
         loss.forward(plain.forward(X[idx]), y[idx])
         plain.backward(loss.backward())

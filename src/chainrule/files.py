@@ -62,8 +62,9 @@ def check_writable(path: "str | os.PathLike") -> None:
     if path.is_dir():
         raise ChainruleError(f"{path}: is a folder; expected a file name to write to")
     if not parent.is_dir():
-        raise ChainruleError(f"{path}: cannot write here: "
-                             f"{'no such folder' if not parent.exists() else 'not a folder'}: {parent}")
+        raise ChainruleError(
+            f"{path}: cannot write here: {'no such folder' if not parent.exists() else 'not a folder'}: {parent}"
+        )
 
 
 def refuse_overwrite(path: "str | os.PathLike", flag: str, inputs: dict) -> None:

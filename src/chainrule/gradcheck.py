@@ -66,13 +66,15 @@ class GradCheckReport:
     def __str__(self) -> str:
         rows = [f"{'tensor':<16} {'shape':<14} {'max abs err':>12} {'max rel err':>12}  worst index"]
         for e in self.entries:
-            rows.append(f"{e.name:<16} {str(e.analytic.shape):<14} {e.max_abs:12.3e} {e.max_rel:12.3e}  "
-                        f"{e.worst_index}")
+            rows.append(
+                f"{e.name:<16} {str(e.analytic.shape):<14} {e.max_abs:12.3e} {e.max_rel:12.3e}  {e.worst_index}"
+            )
         return "\n".join(rows)
 
 
-def gradcheck(model: Module, x, y, loss: Loss, eps: float = 1e-6, check_input: bool = True,
-              training: bool = False) -> GradCheckReport:
+def gradcheck(
+    model: Module, x, y, loss: Loss, eps: float = 1e-6, check_input: bool = True, training: bool = False
+) -> GradCheckReport:
     """Compare every parameter's ``.grad`` (and ∂ℓ/∂x) with central differences of ``loss(model(x), y)``.
 
     The model's gradients are reset first and left holding the analytic gradient of this one loss.

@@ -54,8 +54,10 @@ def load_model(path: "str | os.PathLike") -> tuple[Module, dict]:
     except ChainruleError:  # could not be read at all: read_bytes's message says why
         raise
     except (SafetensorError, ValueError, json.JSONDecodeError) as e:
-        raise ChainruleError(f"{path}: not a readable safetensors model file (truncated or corrupt?): "
-                             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise ChainruleError(
+            f"{path}: not a readable safetensors model file (truncated or corrupt?): "
+            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
     if FORMAT not in meta:
         raise ChainruleError(f"{path}: a safetensors file, but not a chainrule model (no architecture metadata)")
     try:
@@ -87,14 +89,24 @@ def _check_numbers(path: Path, tensors: dict[str, np.ndarray], model: Module) ->
         if target is None:  # an unexpected key: load_state_dict names it
             continue
         if value.dtype.kind != "f" and target.dtype.kind == "f":
-            raise ChainruleError(f"{path}: tensor {key!r} has dtype {value.dtype}; weights must be floating "
-                                 "point (float32 or float64)")
+            raise ChainruleError(
+                f"{path}: tensor {key!r} has dtype {value.dtype}; weights must be floating point (float32 or float64)"
+            )
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             bad = value[~np.isfinite(value)]
-            kinds = " and ".join(w for w, n in (("NaN", np.isnan(bad).sum()), ("+inf", (bad == np.inf).sum()),
-                                                ("-inf", (bad == -np.inf).sum())) if n)
-            raise ChainruleError(f"{path}: tensor {key!r} holds {kinds} ({bad.size} of {value.size} values); "
-                                 "a model's weights must be finite numbers")
+            kinds = " and ".join(
+                w
+                for w, n in (
+                    ("NaN", np.isnan(bad).sum()),
+                    ("+inf", (bad == np.inf).sum()),
+                    ("-inf", (bad == -np.inf).sum()),
+                )
+                if n
+            )
+            raise ChainruleError(
+                f"{path}: tensor {key!r} holds {kinds} ({bad.size} of {value.size} values); "
+                "a model's weights must be finite numbers"
+            )
 
 
 def _metadata(raw: bytes) -> dict:
@@ -104,4 +116,4 @@ def _metadata(raw: bytes) -> dict:
     n = int.from_bytes(raw[:8], "little")
     if n > len(raw) - 8:
         raise ValueError("header length runs past the end of the file")
-    return json.loads(raw[8:8 + n]).get("__metadata__", {}) or {}
+    return json.loads(raw[8 : 8 + n]).get("__metadata__", {}) or {}

@@ -66,7 +66,7 @@ class Spec:
 
     @staticmethod
     def implied_loss(layers: "list[LayerSpec]") -> str | None:
-        """"cross-entropy" when the last layer ends in softmax (fused into the loss, as in PyTorch), else None."""
+        """ "cross-entropy" when the last layer ends in softmax (fused into the loss, as in PyTorch), else None."""
         return "cross-entropy" if layers and layers[-1].activation == "softmax" else None
 
     def error(self, where: str, problem: str) -> ChainruleError:
@@ -83,8 +83,9 @@ class Spec:
             return (first.weights.shape[1] - 1,)
         return None
 
-    def build(self, input_shape=None, dtype=np.float64, rng=None, init: str | None = None
-              ) -> tuple[Sequential, Loss | None]:
+    def build(
+        self, input_shape=None, dtype=np.float64, rng=None, init: str | None = None
+    ) -> tuple[Sequential, Loss | None]:
         """The network (and the loss, if the spec names one).
 
         Layers given without weights are drawn from ``rng`` (PyTorch's default scheme, or ``init``).
@@ -115,8 +116,9 @@ class Spec:
             shape = infer_input_shape(net)  # None: the network starts with an image layer
             width = shape[0] if shape is not None else None
             if width is not None and self.x.shape[-1] != width:
-                raise self.error("key 'x'", f"has {self.x.shape[-1]} value(s) per example but the first layer "
-                                      f"takes {width}")
+                raise self.error(
+                    "key 'x'", f"has {self.x.shape[-1]} value(s) per example but the first layer takes {width}"
+                )
         if self.y is not None and isinstance(loss, CrossEntropyLoss):
             _check_class_target(self, net)
         elif self.y is not None and (self.x is None or self.x.ndim <= 1):
@@ -131,20 +133,24 @@ class Spec:
                 if width is not None and m.shape[1] != width + 1:
                     what = "the input's width" if not built else "the previous layer's width"
                     from_x = not built and self.input is None and self.x is not None  # x may be what is off
-                    raise self.error(f"{where}, key 'weights'",
-                                     f"has {m.shape[1]} columns; expected {width + 1} ({what} {width} "
-                                     "+ 1 for the bias in column 0)"
-                                     + (f"; or key 'x', with {width} value(s), is the wrong input" if from_x else ""))
+                    raise self.error(
+                        f"{where}, key 'weights'",
+                        f"has {m.shape[1]} columns; expected {width + 1} ({what} {width} "
+                        "+ 1 for the bias in column 0)"
+                        + (f"; or key 'x', with {width} value(s), is the wrong input" if from_x else ""),
+                    )
                 try:
                     return Linear.from_folded(m, dtype=dtype, bias=ls.bias)
                 except ChainruleError:  # shape and values were checked when parsing: only the bias column is left
-                    raise self.error(f"{where}, key 'bias'",
-                                     "is false but column 0 of 'weights' is not zero") from None
+                    raise self.error(f"{where}, key 'bias'", "is false but column 0 of 'weights' is not zero") from None
             if ls.units is None:
                 raise self.error(where, "a linear layer needs 'weights' (folded matrix) or 'units' (its width)")
             if width is None:
-                raise self.error(where, "cannot tell this layer's input width: give the top-level 'input' "
-                                        "(or 'x', or 'weights' on the first layer)")
+                raise self.error(
+                    where,
+                    "cannot tell this layer's input width: give the top-level 'input' "
+                    "(or 'x', or 'weights' on the first layer)",
+                )
             return Linear(width, ls.units, bias=ls.bias, dtype=dtype, rng=g)
         cls = _layer_class(ls.type)
         if cls is None:
@@ -156,13 +162,15 @@ class Spec:
         params = inspect.signature(cls.__init__).parameters
         if "in_channels" in params and "in_channels" not in kwargs:
             if shape is None or len(shape) != 3:
-                raise self.error(where, f"{cls.__name__} needs a (C, H, W) input; give 'input' = [C, H, W] "
-                                        "at the top level")
+                raise self.error(
+                    where, f"{cls.__name__} needs a (C, H, W) input; give 'input' = [C, H, W] at the top level"
+                )
             kwargs["in_channels"] = shape[0]
         if "num_features" in params and "num_features" not in kwargs:  # BatchNorm: the channels before it
             if shape is None:
-                raise self.error(where, f"{cls.__name__} cannot tell its feature count; give 'num_features' "
-                                        "or the top-level 'input'")
+                raise self.error(
+                    where, f"{cls.__name__} cannot tell its feature count; give 'num_features' or the top-level 'input'"
+                )
             kwargs["num_features"] = shape[0]
         if "dtype" in params:
             kwargs.setdefault("dtype", dtype)
@@ -203,9 +211,12 @@ def _check_regression_target(spec: Spec, net: Sequential) -> None:
         return
     y = np.asarray(spec.y)
     if y.size != last.out_features or y.ndim > 1:
-        raise spec.error("key 'y'", f"the network has {last.out_features} output(s), so y is "
-                                    f"{'one number' if last.out_features == 1 else f'a list of {last.out_features}'}"
-                                    f"; got {y.tolist()}")
+        raise spec.error(
+            "key 'y'",
+            f"the network has {last.out_features} output(s), so y is "
+            f"{'one number' if last.out_features == 1 else f'a list of {last.out_features}'}"
+            f"; got {y.tolist()}",
+        )
 
 
 def _check_class_target(spec: Spec, net: Sequential) -> None:
@@ -215,14 +226,20 @@ def _check_class_target(spec: Spec, net: Sequential) -> None:
         return
     if y.dtype.kind in "iu":
         if np.any((y < 0) | (y >= classes)):
-            raise spec.error("key 'y'", f"class label {y.ravel()[0]} is out of range for {classes} classes "
-                                  f"(0…{classes - 1})")
+            raise spec.error(
+                "key 'y'", f"class label {y.ravel()[0]} is out of range for {classes} classes (0…{classes - 1})"
+            )
     elif y.shape[-1:] != (classes,):
-        raise spec.error("key 'y'", f"a cross-entropy target is a class label (0…{classes - 1}) or a one-hot / "
-                              f"probability list of length {classes}; got {y.tolist()}")
+        raise spec.error(
+            "key 'y'",
+            f"a cross-entropy target is a class label (0…{classes - 1}) or a one-hot / "
+            f"probability list of length {classes}; got {y.tolist()}",
+        )
     elif np.any(y < 0) or not np.allclose(y.sum(axis=-1), 1.0):
-        raise spec.error("key 'y'", f"a cross-entropy target list is one-hot or probabilities (each ≥ 0, "
-                              f"summing to 1); got {y.tolist()}")
+        raise spec.error(
+            "key 'y'",
+            f"a cross-entropy target list is one-hot or probabilities (each ≥ 0, summing to 1); got {y.tolist()}",
+        )
 
 
 def load_spec(path: "str | Path") -> Spec:
@@ -250,6 +267,7 @@ def read_spec_data(path: "str | Path") -> dict:
 
 def parse_spec(data: dict, source: str = "<spec>") -> Spec:
     """A ``Spec`` from a parsed TOML table; every value is checked here, with its key named."""
+
     def err(where, problem):
         return ChainruleError(f"{source}: {where}: {problem}")
 
@@ -282,8 +300,14 @@ def parse_spec(data: dict, source: str = "<spec>") -> Spec:
             if arr != np.round(arr):
                 raise err("key 'y'", f"a class label must be a whole number, got {y!r}")
             y = int(arr)
-        elif loss == "cross-entropy" and arr.ndim == 1 and x is not None and x.ndim == 2 and \
-                np.all(arr == np.round(arr)) and arr.shape[0] == x.shape[0]:
+        elif (
+            loss == "cross-entropy"
+            and arr.ndim == 1
+            and x is not None
+            and x.ndim == 2
+            and np.all(arr == np.round(arr))
+            and arr.shape[0] == x.shape[0]
+        ):
             y = arr.astype(np.int64)  # one label per example of a batch
         else:
             y = arr
@@ -315,8 +339,10 @@ def _layer_spec(t: dict, index: int, err) -> LayerSpec:
         if m.ndim == 1:
             m = m[None, :]
         if m.ndim != 2 or m.shape[1] < 2:
-            raise err(f"{where}, key 'weights'", f"must be a matrix with one row per unit and ≥ 2 columns "
-                                                 f"(column 0 the bias), got shape {m.shape}")
+            raise err(
+                f"{where}, key 'weights'",
+                f"must be a matrix with one row per unit and ≥ 2 columns (column 0 the bias), got shape {m.shape}",
+            )
         ls.weights = m
     if "units" in t:
         u = t["units"]
@@ -332,19 +358,22 @@ def _layer_spec(t: dict, index: int, err) -> LayerSpec:
     if "activation" in t:
         a = t["activation"]
         if not isinstance(a, str) or a.lower() not in ACTIVATIONS:
-            raise err(f"{where}, key 'activation'",
-                      f"unknown activation {a!r}; expected one of {', '.join(ACTIVATIONS)}")
+            raise err(
+                f"{where}, key 'activation'", f"unknown activation {a!r}; expected one of {', '.join(ACTIVATIONS)}"
+            )
         ls.activation = a.lower()
     ls.kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in t.items() if k not in LAYER_KEYS}
     if kind == "linear" and ls.kwargs:
         k = next(iter(ls.kwargs))
-        raise err(f"{where}, key {k!r}", f"unknown key for a linear layer; expected some of "
-                                         f"{', '.join(sorted(LAYER_KEYS))}")
+        raise err(
+            f"{where}, key {k!r}", f"unknown key for a linear layer; expected some of {', '.join(sorted(LAYER_KEYS))}"
+        )
     return ls
 
 
 def _numbers(value, where: str, err) -> np.ndarray:
     """A float array from a TOML number / nested list, naming the first entry that is not a number."""
+
     def walk(v, path):
         if isinstance(v, bool) or not isinstance(v, (int, float, list)):
             raise err(where, f"entry {path or ''} is {v!r}, not a number".replace("entry  ", "value "))

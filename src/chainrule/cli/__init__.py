@@ -23,9 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="chainrule",
-        description="A NumPy neural-network engine that shows its work.")
+    parser = _Parser(prog="chainrule", description="A NumPy neural-network engine that shows its work.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--traceback", action="store_true", help="on an internal error, show the full traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -66,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chainrule {args.command}: error: {e.filename}: is a folder, not a file", file=sys.stderr)
         return 2
     except MemoryError as e:  # a network or data set too large for this machine: the input's fault, not a bug
-        print(f"chainrule {args.command}: error: not enough memory ({e}); try smaller layers or batches",
-              file=sys.stderr)
+        print(
+            f"chainrule {args.command}: error: not enough memory ({e}); try smaller layers or batches", file=sys.stderr
+        )
         return 2
     except KeyboardInterrupt:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)
@@ -87,8 +86,10 @@ def _internal_error(args, e: Exception) -> int:
     """A bug: still one line, unless asked for the traceback."""
     if args.traceback:
         raise e
-    print(f"chainrule {args.command}: internal error: {type(e).__name__}: {e} "
-          "(rerun with --traceback for details)", file=sys.stderr)
+    print(
+        f"chainrule {args.command}: internal error: {type(e).__name__}: {e} (rerun with --traceback for details)",
+        file=sys.stderr,
+    )
     return 1
 
 

@@ -10,11 +10,13 @@ def dims(text: str, what: str, lengths=(1, 2), minimum: int | None = None) -> tu
     try:
         values = tuple(int(p.strip()) for p in parts)
     except ValueError:
-        raise ChainruleError(f"{what} {text!r} is not understood; expected whole numbers like "
-                             f"{'9x6' if 2 in lengths else '3'}") from None
+        raise ChainruleError(
+            f"{what} {text!r} is not understood; expected whole numbers like {'9x6' if 2 in lengths else '3'}"
+        ) from None
     if len(values) not in lengths:
-        raise ChainruleError(f"{what} {text!r} has {len(values)} number(s); expected "
-                             f"{' or '.join(str(n) for n in lengths)}")
+        raise ChainruleError(
+            f"{what} {text!r} has {len(values)} number(s); expected {' or '.join(str(n) for n in lengths)}"
+        )
     if minimum is not None and min(values) < minimum:
         raise ChainruleError(f"{what} {text!r} must be at least {minimum} in every axis")
     return values

@@ -1,6 +1,5 @@
 """The network a command is pointed at: a model file or a network spec."""
 
-
 # `chainrule train --model NAME` presets, built as training builds them for the bundled digits
 # (10 classes; --input gives another example shape)
 PRESETS = ("mlp", "cnn")
@@ -26,8 +25,16 @@ def load_network(path: str, input_shape=None):
         from chainrule.train.run import DEFAULTS
 
         shape = tuple(input_shape or DIGITS_SHAPE)
-        net, _, want = build_model(path, shape, 10, parse_hidden(DEFAULTS["hidden"]), DEFAULTS["activation"],
-                                   "default", np.float64, np.random.default_rng(0))
+        net, _, want = build_model(
+            path,
+            shape,
+            10,
+            parse_hidden(DEFAULTS["hidden"]),
+            DEFAULTS["activation"],
+            "default",
+            np.float64,
+            np.random.default_rng(0),
+        )
         return net, {"input_shape": list(want)}
     suffix = Path(path).suffix.lower()
     if suffix == ".toml":
@@ -45,6 +52,8 @@ def load_network(path: str, input_shape=None):
 
         net, extra = load_model(path)
         return (net if isinstance(net, Sequential) else Sequential(net)), extra
-    raise ChainruleError(f"{path}: expected a model file (.safetensors), a network spec (.toml) or a preset "
-                         f"({', '.join(PRESETS)}), "
-                         f"got {suffix or 'no extension'}")
+    raise ChainruleError(
+        f"{path}: expected a model file (.safetensors), a network spec (.toml) or a preset "
+        f"({', '.join(PRESETS)}), "
+        f"got {suffix or 'no extension'}"
+    )

@@ -12,34 +12,50 @@ ORDER = 35
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "conv", help="work a convolution cell by cell (forward, and backward with --backward)",
+        "conv",
+        help="work a convolution cell by cell (forward, and backward with --backward)",
         description="Print the padded input, every output cell as its sum of products, and Y; with --backward "
-                    "also the kernel and input gradients, cell by cell. Arrays are nested lists "
-                    "(JSON) or files (.npy, .csv, .json). The numbers are the engine's own (Conv2d).",
+        "also the kernel and input gradients, cell by cell. Arrays are nested lists "
+        "(JSON) or files (.npy, .csv, .json). The numbers are the engine's own (Conv2d).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example: chainrule conv --input '[[2,3,-1,2],[4,1,0,1],[-2,1,3,2],[-1,-2,0,5]]' "
-               "--kernel '[[1,0,1],[-1,0,-1],[1,0,1]]'")
-    p.add_argument("--input", "-x", required=True, metavar="X",
-                   help="input: H×W matrix or C×H×W channels, inline or a file")
-    p.add_argument("--kernel", "-k", required=True, metavar="F",
-                   help="kernel KH×KW, one filter C×KH×KW, or filters F×C×KH×KW (F×KH×KW for a 1-channel input)")
+        "--kernel '[[1,0,1],[-1,0,-1],[1,0,1]]'",
+    )
+    p.add_argument(
+        "--input", "-x", required=True, metavar="X", help="input: H×W matrix or C×H×W channels, inline or a file"
+    )
+    p.add_argument(
+        "--kernel",
+        "-k",
+        required=True,
+        metavar="F",
+        help="kernel KH×KW, one filter C×KH×KW, or filters F×C×KH×KW (F×KH×KW for a 1-channel input)",
+    )
     p.add_argument("--stride", "-s", default="1", help="S or SH×SW (default 1)")
     p.add_argument("--padding", "-p", default="0", help="P or PH×PW, 'same' or 'valid' (default 0)")
     p.add_argument("--dilation", "-d", default="1", help="D or DH×DW (default 1)")
     p.add_argument("--bias", "-b", metavar="B", help="one bias per filter, e.g. '[0.5]' (default: none)")
     p.add_argument("--backward", action="store_true", help="also work the backward pass")
-    p.add_argument("--grad-output", "-g", metavar="G",
-                   help="∂ℓ/∂Y, shaped like the output (default with --backward: all ones, ℓ = ΣY)")
-    p.add_argument("--flip", action="store_true",
-                   help="true convolution: rotate the kernel by 180° first (frameworks do not)")
+    p.add_argument(
+        "--grad-output",
+        "-g",
+        metavar="G",
+        help="∂ℓ/∂Y, shaped like the output (default with --backward: all ones, ℓ = ΣY)",
+    )
+    p.add_argument(
+        "--flip", action="store_true", help="true convolution: rotate the kernel by 180° first (frameworks do not)"
+    )
     p.add_argument("--format", choices=("text", "markdown", "latex", "json"), default="text", dest="fmt")
     p.add_argument("--standalone", action="store_true", help="with --format latex: a complete document")
     p.add_argument("--decimals", type=int, default=5, metavar="N", help="digits after the point (default 5)")
-    p.add_argument("--cells", type=int, default=64, metavar="N",
-                   help="work at most N cells per section (default 64)")
+    p.add_argument("--cells", type=int, default=64, metavar="N", help="work at most N cells per section (default 64)")
     p.add_argument("--png", metavar="FILE", help="draw input, kernel and output with one window highlighted")
-    p.add_argument("--cell", default="1,1", metavar="I,J",
-                   help="with --png: the output cell whose window is highlighted (1-based, default 1,1)")
+    p.add_argument(
+        "--cell",
+        default="1,1",
+        metavar="I,J",
+        help="with --png: the output cell whose window is highlighted (1-based, default 1,1)",
+    )
     p.add_argument("--filter", type=int, default=1, metavar="O", help="with --png: which filter (1-based)")
     p.add_argument("--channel", type=int, default=1, metavar="C", help="with --png: which input channel (1-based)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the worksheet to FILE instead of standard output")
@@ -62,11 +78,14 @@ def load_array(text: str, flag: str):
         try:
             return json.loads(stripped)
         except json.JSONDecodeError as e:
-            raise ChainruleError(f"{flag} {text!r} is not a nested list of numbers such as [[1, 2], [3, 4]] "
-                                 f"({e.msg} at character {e.pos})") from None
+            raise ChainruleError(
+                f"{flag} {text!r} is not a nested list of numbers such as [[1, 2], [3, 4]] "
+                f"({e.msg} at character {e.pos})"
+            ) from None
     if suffix not in (".npy", ".csv", ".json"):
-        raise ChainruleError(f"{flag} {text!r}: give a nested list such as [[1, 2], [3, 4]] or a .npy, .csv "
-                             f"or .json file")
+        raise ChainruleError(
+            f"{flag} {text!r}: give a nested list such as [[1, 2], [3, 4]] or a .npy, .csv or .json file"
+        )
     if not path.is_file():
         raise ChainruleError(f"{flag} {text}: no such file")
     try:
@@ -76,8 +95,10 @@ def load_array(text: str, flag: str):
             return np.loadtxt(path, delimiter=",", ndmin=2, encoding="utf-8-sig")
         return json.loads(path.read_text(encoding="utf-8-sig"))
     except (ValueError, OSError) as e:
-        raise ChainruleError(f"{flag} {text}: cannot read it as {suffix[1:]} numbers: "
-                             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise ChainruleError(
+            f"{flag} {text}: cannot read it as {suffix[1:]} numbers: "
+            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
 
 
 def _cell(text: str):
@@ -86,7 +107,6 @@ def _cell(text: str):
 
     i, j = dims(text, "--cell", (2,), minimum=1)
     return i - 1, j - 1
-
 
 
 def run(args) -> int:
@@ -105,20 +125,28 @@ def run(args) -> int:
     if args.cells < 1:
         raise ChainruleError(f"--cells must be ≥ 1, got {args.cells}")
     ws = conv_worksheet(
-        load_array(args.input, "--input"), load_array(args.kernel, "--kernel"),
-        stride=pair(args.stride, "--stride"), padding=pair(args.padding, "--padding", True),
+        load_array(args.input, "--input"),
+        load_array(args.kernel, "--kernel"),
+        stride=pair(args.stride, "--stride"),
+        padding=pair(args.padding, "--padding", True),
         dilation=pair(args.dilation, "--dilation"),
         bias=None if args.bias is None else load_array(args.bias, "--bias"),
         grad_output=None if args.grad_output is None else load_array(args.grad_output, "--grad-output"),
-        backward=args.backward, flip=args.flip)
+        backward=args.backward,
+        flip=args.flip,
+    )
     if args.png:
         ws.png(args.png, _cell(args.cell), args.filter - 1, args.channel - 1)
     out = ws.render(args.fmt, decimals=args.decimals, max_cells=args.cells, standalone=args.standalone)
     if args.output:
         from chainrule.files import write_output
 
-        write_output(args.output, out, "-o", {f"input file {f}": f for f in
-                                              (args.input, args.kernel, args.bias, args.grad_output) if f})
+        write_output(
+            args.output,
+            out,
+            "-o",
+            {f"input file {f}": f for f in (args.input, args.kernel, args.bias, args.grad_output) if f},
+        )
     else:
         sys.stdout.write(out)
     return 0

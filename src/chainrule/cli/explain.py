@@ -12,26 +12,51 @@ RECITATION = "recitation-3.1.toml"
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "explain", help="print the worked forward and backward pass of a small network",
+        "explain",
+        help="print the worked forward and backward pass of a small network",
         description="Print how the engine got its numbers: every a, z, ŷ, ℓ and every gradient of a small "
-                    "network, with the numbers substituted, in the recitation's notation. With no SPEC: "
-                    "the recitation's network with x = [1, 2], y = 3.")
+        "network, with the numbers substituted, in the recitation's notation. With no SPEC: "
+        "the recitation's network with x = [1, 2], y = 3.",
+    )
     p.add_argument("spec", nargs="?", metavar="SPEC", help="network spec file (TOML); see examples/")
-    p.add_argument("--torch", metavar="FILE.py",
-                   help="explain a PyTorch network instead: a Python file that defines `model` (a "
-                        "torch.nn.Sequential of Linear and activations) and optionally x, y and loss "
-                        "(torch MSELoss or CrossEntropyLoss); needs pip install 'chainrule[torch]'")
-    p.add_argument("--form", choices=("scalar", "vector"), default="scalar",
-                   help="scalar: every sum written out (default); vector: the matrix form")
-    p.add_argument("--wrt", metavar="WEIGHT",
-                   help="only the chain rule for one weight: alpha[1,1], beta[1], beta[k,j], alpha2[j,i] …")
-    p.add_argument("--format", choices=("text", "markdown", "latex", "json"), default="text", dest="fmt",
-                   help="output format (default text)")
+    p.add_argument(
+        "--torch",
+        metavar="FILE.py",
+        help="explain a PyTorch network instead: a Python file that defines `model` (a "
+        "torch.nn.Sequential of Linear and activations) and optionally x, y and loss "
+        "(torch MSELoss or CrossEntropyLoss); needs pip install 'chainrule[torch]'",
+    )
+    p.add_argument(
+        "--form",
+        choices=("scalar", "vector"),
+        default="scalar",
+        help="scalar: every sum written out (default); vector: the matrix form",
+    )
+    p.add_argument(
+        "--wrt",
+        metavar="WEIGHT",
+        help="only the chain rule for one weight: alpha[1,1], beta[1], beta[k,j], alpha2[j,i] …",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown", "latex", "json"),
+        default="text",
+        dest="fmt",
+        help="output format (default text)",
+    )
     p.add_argument("--standalone", action="store_true", help="with --format latex: a complete document")
-    p.add_argument("--decimals", type=int, default=5, metavar="N",
-                   help="digits after the point (default 5); smaller values in scientific notation")
-    p.add_argument("--round-each-step", action="store_true",
-                   help="round every intermediate to what is printed before it is used, as by hand")
+    p.add_argument(
+        "--decimals",
+        type=int,
+        default=5,
+        metavar="N",
+        help="digits after the point (default 5); smaller values in scientific notation",
+    )
+    p.add_argument(
+        "--round-each-step",
+        action="store_true",
+        help="round every intermediate to what is printed before it is used, as by hand",
+    )
     p.add_argument("--check", action="store_true", help="show central finite differences beside each gradient")
     p.add_argument("--x", dest="x", metavar="VALUES", help="input instead of the spec's x, e.g. '[0, 1]'")
     p.add_argument("--y", dest="y", metavar="VALUE", help="target instead of the spec's y, e.g. 3")
@@ -98,8 +123,17 @@ def _explain(args, source: str, net, x, y, loss) -> int:
     from chainrule.explain import explain
 
     try:
-        e = explain(net, x, y, loss, form=args.form, wrt=args.wrt, decimals=args.decimals,
-                    round_each_step=args.round_each_step, check=args.check)
+        e = explain(
+            net,
+            x,
+            y,
+            loss,
+            form=args.form,
+            wrt=args.wrt,
+            decimals=args.decimals,
+            round_each_step=args.round_each_step,
+            check=args.check,
+        )
     except ChainruleError as err:
         if str(err).startswith("--wrt"):
             raise
@@ -112,8 +146,9 @@ def _emit(args, out: str) -> None:
     if args.output:
         from chainrule.files import write_output
 
-        write_output(args.output, out, "-o", {f"input file {args.spec}": args.spec,
-                                               f"input file {args.torch}": args.torch})
+        write_output(
+            args.output, out, "-o", {f"input file {args.spec}": args.spec, f"input file {args.torch}": args.torch}
+        )
     else:
         import sys
 
@@ -135,6 +170,8 @@ def _run_torch(args) -> int:
     y = _value(args.y, "--y") if args.y is not None else got["y"]
     for name, v in (("x", x), ("y", y)):
         if v is None:
-            raise ChainruleError(f"{args.torch}: explain needs {'an input' if name == 'x' else 'a target'}: "
-                                 f"define {name} in the file or give --{name}")
+            raise ChainruleError(
+                f"{args.torch}: explain needs {'an input' if name == 'x' else 'a target'}: "
+                f"define {name} in the file or give --{name}"
+            )
     return _explain(args, args.torch, got["net"], x, y, got["loss"])

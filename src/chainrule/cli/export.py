@@ -15,25 +15,35 @@ ORDER = 60
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "export", help="write a model as ONNX (needs: pip install 'chainrule[onnx]')",
+        "export",
+        help="write a model as ONNX (needs: pip install 'chainrule[onnx]')",
         description="Write a chainrule model (model file or .toml network spec) as a standard ONNX graph "
-                    "with a dynamic batch dimension, in --dtype (default: what onnxruntime runs). Feature "
-                    "scaling stored in the model file becomes the graph's first step.")
+        "with a dynamic batch dimension, in --dtype (default: what onnxruntime runs). Feature "
+        "scaling stored in the model file becomes the graph's first step.",
+    )
     p.add_argument("model", metavar="MODEL", help="model file (.safetensors) or network spec (.toml)")
     p.add_argument("--onnx", metavar="OUT.onnx", required=True, help="where to write the ONNX model")
-    p.add_argument("--input-shape", metavar="SHAPE",
-                   help="one example's shape, e.g. 64 or 1,8,8 (default: from the model file, else the "
-                        "first layer)")
-    p.add_argument("--softmax", action="store_true",
-                   help="end the graph with a softmax, so it outputs class probabilities rather than the "
-                        "logits a network trained with cross-entropy ends in")
-    p.add_argument("--no-scaling", action="store_true",
-                   help="leave the model file's feature scaling out of the graph")
+    p.add_argument(
+        "--input-shape",
+        metavar="SHAPE",
+        help="one example's shape, e.g. 64 or 1,8,8 (default: from the model file, else the first layer)",
+    )
+    p.add_argument(
+        "--softmax",
+        action="store_true",
+        help="end the graph with a softmax, so it outputs class probabilities rather than the "
+        "logits a network trained with cross-entropy ends in",
+    )
+    p.add_argument("--no-scaling", action="store_true", help="leave the model file's feature scaling out of the graph")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset version (default 17)")
-    p.add_argument("--dtype", choices=("float32", "float64"), default=None,
-                   help="the graph's dtype (default: what onnxruntime runs: float32 for a network with "
-                        "convolution or average pooling, which onnxruntime has only in float32, else the "
-                        "model's own dtype)")
+    p.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        default=None,
+        help="the graph's dtype (default: what onnxruntime runs: float32 for a network with "
+        "convolution or average pooling, which onnxruntime has only in float32, else the "
+        "model's own dtype)",
+    )
     p.set_defaults(func=run)
 
 
@@ -60,8 +70,9 @@ def run(args) -> int:
         shape = list(dims(args.input_shape, "--input-shape", (1, 2, 3), minimum=1))
     scaling = None if args.no_scaling else extra.get("scaling")
     if scaling is not None and not isinstance(scaling, dict):
-        raise ChainruleError(f"{args.model}: metadata 'scaling' must be {{'mean': [...], 'scale': [...]}}, "
-                             f"got {type(scaling).__name__}")
+        raise ChainruleError(
+            f"{args.model}: metadata 'scaling' must be {{'mean': [...], 'scale': [...]}}, got {type(scaling).__name__}"
+        )
     opset = args.opset or OPSET
     example = None if args.input_shape else extra.get("example_shape")
     proto = save_onnx(net, args.onnx, input_shape=shape, scaling=scaling, example_shape=example, opset=opset)
@@ -72,9 +83,11 @@ def run(args) -> int:
 
     if note:
         print(note)
-    print(f"wrote {args.onnx}: ONNX opset {opset}, {net.dtype or 'float64'}, input {dims(proto.graph.input[0])} "
-          f"-> output {dims(proto.graph.output[0])}"
-          + (", feature scaling included" if scaling and scaling.get("kind") != "none" else ""))
+    print(
+        f"wrote {args.onnx}: ONNX opset {opset}, {net.dtype or 'float64'}, input {dims(proto.graph.input[0])} "
+        f"-> output {dims(proto.graph.output[0])}"
+        + (", feature scaling included" if scaling and scaling.get("kind") != "none" else "")
+    )
     return 0
 
 
@@ -94,6 +107,9 @@ def _convert(net, dtype: str | None) -> str:
     for p in net.parameters():
         p.data = p.data.astype(want)
         p.grad = np.zeros_like(p.data)
-    why = (f" (onnxruntime runs {' and '.join(needs32)} in float32 only; --dtype float64 keeps float64)"
-           if dtype is None else "")
+    why = (
+        f" (onnxruntime runs {' and '.join(needs32)} in float32 only; --dtype float64 keeps float64)"
+        if dtype is None
+        else ""
+    )
     return f"note: the model's {have} weights are converted to {want} for the graph{why}"

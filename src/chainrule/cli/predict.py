@@ -4,16 +4,22 @@ ORDER = 31
 
 
 def register(sub) -> None:
-    p = sub.add_parser("predict", help="predict labels (or values) for data with a trained model",
-                       description="Writes one predicted label per line (regression: the values, comma-"
-                                   "separated) to standard output or --out. CSV data may omit the label column.")
+    p = sub.add_parser(
+        "predict",
+        help="predict labels (or values) for data with a trained model",
+        description="Writes one predicted label per line (regression: the values, comma-"
+        "separated) to standard output or --out. CSV data may omit the label column.",
+    )
     p.add_argument("model", metavar="MODEL", help="model.safetensors written by chainrule train")
     p.add_argument("data", metavar="DATA", help=".csv, .npz or IDX images")
     p.add_argument("--labels", metavar="FILE", help="IDX labels file (not needed to predict)")
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
-    p.add_argument("--proba", action="store_true",
-                   help="classification: write each example's class probabilities (the softmax of the "
-                        "network's outputs), one row per example, one comma-separated column per class")
+    p.add_argument(
+        "--proba",
+        action="store_true",
+        help="classification: write each example's class probabilities (the softmax of the "
+        "network's outputs), one row per example, one comma-separated column per class",
+    )
     p.set_defaults(func=run)
 
 
@@ -28,14 +34,19 @@ def run(args) -> int:
     from chainrule.train.metrics import class_probabilities, predict_outputs
     from chainrule.train.use import load_for_model, load_trained
 
-    inputs = {f"model file {args.model}": args.model, f"data file {args.data}": args.data,
-              f"labels file {args.labels}": args.labels}
+    inputs = {
+        f"model file {args.model}": args.model,
+        f"data file {args.data}": args.data,
+        f"labels file {args.labels}": args.labels,
+    }
     if args.out:
         refuse_overwrite(args.out, "--out", inputs)
     net, extra = load_trained(args.model)
     if args.proba and extra["task"] != "classification":
-        raise ChainruleError(f"{args.model}: --proba gives class probabilities, but this is a {extra['task']} "
-                             "model; drop --proba to get its predicted values")
+        raise ChainruleError(
+            f"{args.model}: --proba gives class probabilities, but this is a {extra['task']} "
+            "model; drop --proba to get its predicted values"
+        )
     ds = load_for_model(extra, args.data, args.labels, need_labels=False)
     out = predict_outputs(net, ds.X.astype(net.dtype or np.float64))
     if args.proba:

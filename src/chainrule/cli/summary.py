@@ -1,8 +1,8 @@
 """``chainrule summary``: a network's layers, output shapes, parameter counts and the formulas behind them.
 
-    chainrule summary model.safetensors --input 1x8x8
-    chainrule summary examples/cnn.toml
-    chainrule summary cnn                 # a `chainrule train --model` preset, as built for the digits
+chainrule summary model.safetensors --input 1x8x8
+chainrule summary examples/cnn.toml
+chainrule summary cnn                 # a `chainrule train --model` preset, as built for the digits
 """
 
 ORDER = 45
@@ -11,14 +11,23 @@ FORMATS = ("text", "markdown", "json")
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "summary", help="layers, output shapes and parameter counts of a model file or spec",
+        "summary",
+        help="layers, output shapes and parameter counts of a model file or spec",
         description="Print each layer's output shape (per example), its parameter count and the formula "
-                    "that gives the shape. FILE is a model file (.safetensors) or a network spec (.toml).")
-    p.add_argument("file", help="a .safetensors model file, a .toml network spec, or a preset: mlp, cnn "
-                                "(as `chainrule train --model` builds it for the bundled digits)")
-    p.add_argument("--input", "-i", default=None,
-                   help="input size of one example: C×H×W for images (e.g. 1x8x8) or a width (e.g. 64); "
-                        "needed when the network starts with a convolution and the file does not say")
+        "that gives the shape. FILE is a model file (.safetensors) or a network spec (.toml).",
+    )
+    p.add_argument(
+        "file",
+        help="a .safetensors model file, a .toml network spec, or a preset: mlp, cnn "
+        "(as `chainrule train --model` builds it for the bundled digits)",
+    )
+    p.add_argument(
+        "--input",
+        "-i",
+        default=None,
+        help="input size of one example: C×H×W for images (e.g. 1x8x8) or a width (e.g. 64); "
+        "needed when the network starts with a convolution and the file does not say",
+    )
     p.add_argument("--format", choices=FORMATS, default="text")
     p.set_defaults(func=run)
 

@@ -10,57 +10,88 @@ metrics.csv and learning-curves.png; --resume DIR continues a stopped run bit fo
 def register(sub) -> None:
     import argparse
 
-    p = sub.add_parser("train", help="train a network on data (default: an MLP on the bundled digits)",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "train",
+        help="train a network on data (default: an MLP on the bundled digits)",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     d = p.add_argument_group("data")
     d.add_argument("--train", metavar="FILE", help="training data: .csv (label first), .npz (X, y) or IDX images")
     d.add_argument("--train-labels", metavar="FILE", help="IDX labels file (default: MNIST's naming next to --train)")
     d.add_argument("--validation", metavar="FILE", help="validation data (default: a split of the training data)")
     d.add_argument("--validation-labels", metavar="FILE", help="IDX labels file for --validation")
-    d.add_argument("--val-split", type=float, metavar="F",
-                   help="fraction held out for validation (default 0.2; 0: none)")
+    d.add_argument(
+        "--val-split", type=float, metavar="F", help="fraction held out for validation (default 0.2; 0: none)"
+    )
     d.add_argument("--image-shape", metavar="H,W", help="view each CSV/NPZ row as an image: H,W or C,H,W")
     d.add_argument("--task", choices=("classification", "regression"), help="default classification")
     d.add_argument("--scale", choices=("standard", "minmax", "none"), help="feature scaling (default standard)")
     m = p.add_argument_group("model")
-    m.add_argument("--model", metavar="mlp|cnn|cnn-bn|FILE.toml",
-                   help="default mlp; cnn-bn: cnn with BatchNorm and Dropout")
+    m.add_argument(
+        "--model", metavar="mlp|cnn|cnn-bn|FILE.toml", help="default mlp; cnn-bn: cnn with BatchNorm and Dropout"
+    )
     m.add_argument("--hidden", metavar="N[,N…]", help="MLP hidden widths (default 128)")
     m.add_argument("--activation", help="MLP activation: tanh (default), sigmoid, relu")
     m.add_argument("--init", help="default (PyTorch's), zeros, uniform (the course's ±0.1), xavier, he")
     m.add_argument("--dtype", choices=("float64", "float32"), help="default float64")
     o = p.add_argument_group("optimisation")
-    o.add_argument("--optimizer", choices=("sgd", "adagrad", "adam", "adamw", "rmsprop"),
-                   help="default sgd (cnn: adam); adamw's --weight-decay is decoupled")
-    o.add_argument("--lr", type=float,
-                   help="learning rate (default 0.05 for sgd and adagrad, 0.001 for adam and adamw, 0.01 for "
-                        "rmsprop; cnn: 0.002)")
+    o.add_argument(
+        "--optimizer",
+        choices=("sgd", "adagrad", "adam", "adamw", "rmsprop"),
+        help="default sgd (cnn: adam); adamw's --weight-decay is decoupled",
+    )
+    o.add_argument(
+        "--lr",
+        type=float,
+        help="learning rate (default 0.05 for sgd and adagrad, 0.001 for adam and adamw, 0.01 for rmsprop; cnn: 0.002)",
+    )
     o.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
     o.add_argument("--weight-decay", type=float, help="L2 weight decay (default 0)")
     o.add_argument("--batch-size", type=int, help="examples per step (default 32; 1 = per-example SGD)")
     o.add_argument("--epochs", type=int, help="default 20 (cnn: 15)")
-    o.add_argument("--no-shuffle", dest="shuffle", action="store_const", const=False,
-                   help="visit the examples in file order every epoch")
+    o.add_argument(
+        "--no-shuffle",
+        dest="shuffle",
+        action="store_const",
+        const=False,
+        help="visit the examples in file order every epoch",
+    )
     o.add_argument("--seed", type=int, help="seed of initialisation and shuffling (default 0)")
-    o.add_argument("--early-stop", type=int, metavar="PATIENCE",
-                   help="stop when the validation loss has not improved for PATIENCE epochs; keeps (and saves) "
-                        "the epoch with the lowest validation loss")
-    o.add_argument("--scheduler", choices=("step", "cosine"),
-                   help="learning-rate schedule, stepped once per epoch: step (StepLR: lr × --gamma every "
-                        "--step-size epochs) or cosine (CosineAnnealingLR over --t-max epochs down to --eta-min)")
+    o.add_argument(
+        "--early-stop",
+        type=int,
+        metavar="PATIENCE",
+        help="stop when the validation loss has not improved for PATIENCE epochs; keeps (and saves) "
+        "the epoch with the lowest validation loss",
+    )
+    o.add_argument(
+        "--scheduler",
+        choices=("step", "cosine"),
+        help="learning-rate schedule, stepped once per epoch: step (StepLR: lr × --gamma every "
+        "--step-size epochs) or cosine (CosineAnnealingLR over --t-max epochs down to --eta-min)",
+    )
     o.add_argument("--step-size", type=int, metavar="N", help="--scheduler step: epochs between decays (required)")
     o.add_argument("--gamma", type=float, help="--scheduler step: decay factor (default 0.1)")
-    o.add_argument("--t-max", type=int, metavar="N", help="--scheduler cosine: epochs of the half cosine "
-                                                          "(default --epochs)")
+    o.add_argument(
+        "--t-max", type=int, metavar="N", help="--scheduler cosine: epochs of the half cosine (default --epochs)"
+    )
     o.add_argument("--eta-min", type=float, help="--scheduler cosine: the lowest lr (default 0)")
     o.add_argument("--threads", type=int, help="BLAS threads while training (default 1: these matrices are small)")
     r = p.add_argument_group("output")
     r.add_argument("--out", metavar="DIR", help="folder for the model, checkpoints, metrics and plots")
     r.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")
-    r.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR (its own settings; "
-                                                   "only --epochs may be given, to extend it)")
-    r.add_argument("--progress", choices=("auto", "bar", "lines"), default="auto",
-                   help="progress bar (terminal) or one line per epoch (default auto)")
+    r.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the run saved in DIR (its own settings; only --epochs may be given, to extend it)",
+    )
+    r.add_argument(
+        "--progress",
+        choices=("auto", "bar", "lines"),
+        default="auto",
+        help="progress bar (terminal) or one line per epoch (default auto)",
+    )
     p.set_defaults(func=run)
 
 
@@ -83,11 +114,14 @@ def run(args) -> int:
         given = [k for k in settings if settings[k] is not None and k != "epochs"]
         if given or args.out is not None:
             flags = ", ".join("--" + k.replace("_", "-") for k in given + (["out"] if args.out else []))
-            raise ChainruleError(f"--resume continues a run with its own settings; drop {flags} "
-                                 "(only --epochs may be given, to extend the run)")
+            raise ChainruleError(
+                f"--resume continues a run with its own settings; drop {flags} "
+                "(only --epochs may be given, to extend the run)"
+            )
     if args.val_split is not None and args.validation is not None:
-        raise ChainruleError("--val-split holds out part of --train; with --validation FILE there is nothing to "
-                             "split (drop one of them)")
+        raise ChainruleError(
+            "--val-split holds out part of --train; with --validation FILE there is nothing to split (drop one of them)"
+        )
     bar = {"auto": None, "bar": True, "lines": False}[args.progress]
     out, resume = (Path(args.out) if args.out else None), (Path(args.resume) if args.resume else None)
     folder = resume or out

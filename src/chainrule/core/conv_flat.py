@@ -32,8 +32,12 @@ MIN_SPLIT_WORK = 200_000  # below this many multiply-adds per call, threads cost
 def supported(stride, pads, dilation, groups, kernel, width) -> bool:
     """Whether this layout can compute the convolution (else use im2col)."""
     ext_w = dilation[1] * (kernel[1] - 1) + 1
-    return tuple(stride) == (1, 1) and groups == 1 and pads[2] + pads[3] <= ext_w - 1 and \
-        width + pads[2] + pads[3] - ext_w + 1 >= 1
+    return (
+        tuple(stride) == (1, 1)
+        and groups == 1
+        and pads[2] + pads[3] <= ext_w - 1
+        and width + pads[2] + pads[3] - ext_w + 1 >= 1
+    )
 
 
 def _blas_single():
@@ -61,8 +65,10 @@ def _parallel(fn, n: int, work: int) -> None:
         if _POOL is None or _POOL_SIZE != THREADS - 1:  # THREADS is set by core.threads
             if _POOL is not None:
                 _POOL.shutdown(wait=False)
-            _POOL, _POOL_SIZE = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="chainrule-conv"), \
-                THREADS - 1
+            _POOL, _POOL_SIZE = (
+                ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="chainrule-conv"),
+                THREADS - 1,
+            )
         cuts = [n * k // THREADS for k in range(THREADS + 1)]
         futures = [_POOL.submit(fn, cuts[k], cuts[k + 1]) for k in range(1, THREADS)]
         fn(cuts[0], cuts[1])
@@ -84,18 +90,19 @@ class FlatConv:
         self.key = (tuple(x_shape), tuple(weight_shape), tuple(pads), tuple(dilation), np.dtype(dtype))
         self.N, self.C, self.H, self.W, self.O, self.kh, self.kw = N, C, H, W, O, kh, kw
         self.top, self.left, self.dh, self.dw = t, left, dh, dw
-        self.oh = win.AxisSteps(H, kh, 1, dh, t, b).output    # stride 1: the flat layout needs it
+        self.oh = win.AxisSteps(H, kh, 1, dh, t, b).output  # stride 1: the flat layout needs it
         self.ow = win.AxisSteps(W, kw, 1, dw, left, r).output
-        self.q = self.oh * W                                   # output positions per channel, W per row
+        self.q = self.oh * W  # output positions per channel, W per row
         self.ck = C * kh * kw
-        pre, post = left, dw * (kw - 1) - left                 # reads reach this far before / after
+        pre, post = left, dw * (kw - 1) - left  # reads reach this far before / after
         self.length = pre + (H + t + b) * W + post
         self.xbuf = np.zeros((N, C, self.length), dtype=dtype)  # zero rows and ends are written once
-        self.interior = self.xbuf[:, :, pre + t * W: pre + (t + H) * W].reshape(N, C, H, W)
+        self.interior = self.xbuf[:, :, pre + t * W : pre + (t + H) * W].reshape(N, C, H, W)
         s = self.xbuf.strides
         # (N, C, KH, KW, OH·W): the one strided view that is the patch matrix
-        self.view = as_strided(self.xbuf, (N, C, kh, kw, self.q), (s[0], s[1], dh * W * s[2], dw * s[2], s[2]),
-                               writeable=False)
+        self.view = as_strided(
+            self.xbuf, (N, C, kh, kw, self.q), (s[0], s[1], dh * W * s[2], dw * s[2], s[2]), writeable=False
+        )
         self.P = np.empty((N, self.ck + 1, self.q), dtype=dtype)
         self.P[:, -1, :] = 1
         # for kernel column v, the output columns j whose read wraps across a row end: [0, lo) and [hi, W)
@@ -110,7 +117,7 @@ class FlatConv:
 
         (Copying everything and zeroing these few columns is faster than copying around them.)
         """
-        m = M[:, :self.ck].reshape(M.shape[0], self.C, self.kh, self.kw, self.oh, self.W)
+        m = M[:, : self.ck].reshape(M.shape[0], self.C, self.kh, self.kw, self.oh, self.W)
         for v, lo, hi in self.wraps:
             if lo.stop:
                 m[:, :, :, v, :, lo] = 0
@@ -134,7 +141,7 @@ class FlatConv:
             if full:
                 np.matmul(Wb, Pc, out=yq[lo:hi])
             else:  # positions j ≥ OW of each row are not outputs
-                y[lo:hi] = (Wb @ Pc).reshape(hi - lo, self.O, self.oh, self.W)[..., :self.ow]
+                y[lo:hi] = (Wb @ Pc).reshape(hi - lo, self.O, self.oh, self.W)[..., : self.ow]
 
         _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q)
         return y
@@ -152,20 +159,20 @@ class FlatConv:
                 dq = dy[lo:hi].reshape(n, self.O, self.q)
             else:  # the positions j ≥ OW of each row are not outputs: their gradient is 0
                 dq = np.zeros((n, self.O, self.oh, W), dtype=dy.dtype)
-                dq[..., :self.ow] = dy[lo:hi]
+                dq[..., : self.ow] = dy[lo:hi]
                 dq = dq.reshape(n, self.O, self.q)
             # [∂ℓ/∂W | ∂ℓ/∂b]ᵀ = Σₙ P[n] ∂ℓ/∂y[n]ᵀ: with P (C·KH·KW+1, OH·W) on the left OpenBLAS is up
             # to 1.5× faster than ∂ℓ/∂y[n] P[n]ᵀ, and a contiguous copy of ∂ℓ/∂y[n]ᵀ costs more than it saves
             grads[lo] = np.matmul(self.P[lo:hi], dq.transpose(0, 2, 1)).sum(axis=0)
-            dP = np.matmul(WT, dq)                                  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)
-            self._zero_wraps(dP)                                    # wrapped reads were padding: no gradient
+            dP = np.matmul(WT, dq)  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)
+            self._zero_wraps(dP)  # wrapped reads were padding: no gradient
             dP = dP.reshape(n, self.C, self.kh, self.kw, self.q)
             dbuf = np.zeros((n, self.C, self.length), dtype=dy.dtype)
-            for u in range(self.kh):                                # the adjoint of the strided copy
+            for u in range(self.kh):  # the adjoint of the strided copy
                 for v in range(self.kw):
                     off = u * self.dh * W + v * self.dw
-                    dbuf[:, :, off:off + self.q] += dP[:, :, u, v]
-            dx[lo:hi] = dbuf[:, :, pre + t * W: pre + (t + self.H) * W].reshape(n, self.C, self.H, W)
+                    dbuf[:, :, off : off + self.q] += dP[:, :, u, v]
+            dx[lo:hi] = dbuf[:, :, pre + t * W : pre + (t + self.H) * W].reshape(n, self.C, self.H, W)
 
         _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q)
         g = sum(grads[k] for k in sorted(grads)).T  # a fixed order: the same bytes on every run

@@ -52,8 +52,7 @@ def padding_arg(value, name: str = "padding") -> "Pair | str":
     if isinstance(value, str):
         mode = value.lower()
         if mode not in PADDING_MODES:
-            raise ChainruleError(f"{name} {value!r} is not understood; "
-                                 "expected a number ≥ 0, 'same' or 'valid'")
+            raise ChainruleError(f"{name} {value!r} is not understood; expected a number ≥ 0, 'same' or 'valid'")
         return mode
     return pair(value, name, minimum=0)
 
@@ -83,22 +82,27 @@ def pads_for(hw: Pair, kernel: Pair, stride: Pair, dilation: Pair, padding: "Pai
     return top, bottom, left, right
 
 
-def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
-                padding_after: int | None = None) -> int:
+def output_size(
+    size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1, padding_after: int | None = None
+) -> int:
     """⌊(H + 2P − D(K−1) − 1)/S⌋ + 1 for one axis (``padding_after`` for unequal padding).
 
     Raises a ChainruleError naming the sizes when the dilated kernel is larger than the padded input.
     """
-    for name, v, least in (("size", size, 1), ("kernel", kernel, 1), ("stride", stride, 1),
-                           ("padding", padding, 0), ("dilation", dilation, 1)):
+    for name, v, least in (
+        ("size", size, 1),
+        ("kernel", kernel, 1),
+        ("stride", stride, 1),
+        ("padding", padding, 0),
+        ("dilation", dilation, 1),
+    ):
         pair(v, name, minimum=least)  # whole numbers in range, or a clear error
     after = padding if padding_after is None else padding_after
     a = AxisSteps(size, kernel, stride, dilation, padding, after)
     if a.extent > a.padded:
         dil = f" (dilation {dilation} spreads it over {a.extent})" if dilation > 1 else ""
         pad = f"H={size}, P={padding}" if padding_after is None else f"H={size}, P={padding}+{after}"
-        raise ChainruleError(f"kernel of size {kernel}{dil} is larger than the padded input of size "
-                             f"{a.padded} ({pad})")
+        raise ChainruleError(f"kernel of size {kernel}{dil} is larger than the padded input of size {a.padded} ({pad})")
     return a.output
 
 
@@ -149,8 +153,9 @@ class AxisSteps:
         return max(0, self.uncovered - self.pad_after)
 
 
-def size_steps(hw: Pair, kernel: Pair, stride: Pair, padding: "Pair | str", dilation: Pair
-               ) -> tuple[AxisSteps, AxisSteps]:
+def size_steps(
+    hw: Pair, kernel: Pair, stride: Pair, padding: "Pair | str", dilation: Pair
+) -> tuple[AxisSteps, AxisSteps]:
     """The (height, width) calculations; errors name the 2-D sizes when the kernel does not fit.
 
     The one place the 2-D output size is worked out: ``output_shape`` and ``pads_and_shape`` read it.
@@ -161,13 +166,14 @@ def size_steps(hw: Pair, kernel: Pair, stride: Pair, padding: "Pair | str", dila
     if h.extent > h.padded or w.extent > w.padded:
         dil = f" (dilated to {h.extent}×{w.extent})" if (h.extent, w.extent) != tuple(kernel) else ""
         pad = f"P={t}" if (t, b, left, r) == (t,) * 4 else f"P={t},{b},{left},{r} (top,bottom,left,right)"
-        raise ChainruleError(f"kernel is {kernel[0]}×{kernel[1]}{dil} but the padded input is only "
-                             f"{h.padded}×{w.padded} (H×W={hw[0]}×{hw[1]}, {pad})")
+        raise ChainruleError(
+            f"kernel is {kernel[0]}×{kernel[1]}{dil} but the padded input is only "
+            f"{h.padded}×{w.padded} (H×W={hw[0]}×{hw[1]}, {pad})"
+        )
     return h, w
 
 
-def pads_and_shape(hw: Pair, kernel: Pair, stride: Pair, padding: "Pair | str", dilation: Pair
-                   ) -> tuple[Pads, Pair]:
+def pads_and_shape(hw: Pair, kernel: Pair, stride: Pair, padding: "Pair | str", dilation: Pair) -> tuple[Pads, Pair]:
     """((top, bottom, left, right), (OH, OW)) of an H×W input, or the clear error of ``size_steps``."""
     h, w = size_steps(hw, kernel, stride, padding, dilation)
     return (h.pad_before, h.pad_after, w.pad_before, w.pad_after), (h.output, w.output)
@@ -189,17 +195,17 @@ def pad(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     *lead, H, W = x.shape
     out = np.empty((*lead, H + t + b, W + left + r), dtype=x.dtype)
     out[..., :t, :] = value
-    out[..., H + t:, :] = value
-    out[..., t:H + t, :left] = value
-    out[..., t:H + t, W + left:] = value
-    out[..., t:H + t, left:W + left] = x
+    out[..., H + t :, :] = value
+    out[..., t : H + t, :left] = value
+    out[..., t : H + t, W + left :] = value
+    out[..., t : H + t, left : W + left] = x
     return out
 
 
 def unpad(xp: np.ndarray, pads: Pads) -> np.ndarray:
     """The inverse slice of ``pad``: (..., Hp, Wp) -> (..., H, W)."""
     t, b, left, r = pads
-    return xp[..., t:xp.shape[-2] - b, left:xp.shape[-1] - r]
+    return xp[..., t : xp.shape[-2] - b, left : xp.shape[-1] - r]
 
 
 def windows(xp: np.ndarray, kernel: Pair, stride: Pair = (1, 1), dilation: Pair = (1, 1)) -> np.ndarray:
@@ -215,12 +221,17 @@ def windows(xp: np.ndarray, kernel: Pair, stride: Pair = (1, 1), dilation: Pair 
     oh = AxisSteps(Hp, kh, sh, dh, 0, 0).output
     ow = AxisSteps(Wp, kw, sw, dw, 0, 0).output
     s = xp.strides
-    return as_strided(xp, shape=(N, C, oh, ow, kh, kw),
-                      strides=(s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw), writeable=False)
+    return as_strided(
+        xp,
+        shape=(N, C, oh, ow, kh, kw),
+        strides=(s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw),
+        writeable=False,
+    )
 
 
-def windows_backward(dwin: np.ndarray, hw: Pair, pads: Pads, stride: Pair = (1, 1),
-                     dilation: Pair = (1, 1)) -> np.ndarray:
+def windows_backward(
+    dwin: np.ndarray, hw: Pair, pads: Pads, stride: Pair = (1, 1), dilation: Pair = (1, 1)
+) -> np.ndarray:
     """The adjoint of ``windows(pad(x, pads))``: add each window's gradient back onto the pixels it covered.
 
     dwin : (N, C, OH, OW, KH, KW), hw = (H, W) of x unpadded  ->  (N, C, H, W).  One strided add per
@@ -234,7 +245,7 @@ def windows_backward(dwin: np.ndarray, hw: Pair, pads: Pads, stride: Pair = (1, 
     for u in range(kh):
         for v in range(kw):
             r0, c0 = u * dh, v * dw
-            dx[:, :, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += dwin[:, :, :, :, u, v]
+            dx[:, :, r0 : r0 + sh * (oh - 1) + 1 : sh, c0 : c0 + sw * (ow - 1) + 1 : sw] += dwin[:, :, :, :, u, v]
     return unpad(dx, pads)
 
 
@@ -244,11 +255,11 @@ def as_nchw(x: np.ndarray, who: str, channels: int | None = None) -> tuple[np.nd
     ``channels`` is the channel count the layer expects (None: any).
     """
     if x.ndim not in (3, 4):
-        raise ChainruleError(f"input to {who} has shape {x.shape}; expected (N, C, H, W) images "
-                             "or one (C, H, W) image")
+        raise ChainruleError(f"input to {who} has shape {x.shape}; expected (N, C, H, W) images or one (C, H, W) image")
     unbatched = x.ndim == 3
     x4 = x[None] if unbatched else x
     if channels is not None and x4.shape[1] != channels:
-        raise ChainruleError(f"input to {who} has {x4.shape[1]} channel(s) (shape {x.shape}); "
-                             f"the layer expects {channels}")
+        raise ChainruleError(
+            f"input to {who} has {x4.shape[1]} channel(s) (shape {x.shape}); the layer expects {channels}"
+        )
     return x4, unbatched

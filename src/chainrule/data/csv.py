@@ -48,8 +48,10 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
     for r, (lineno, line) in enumerate(numbered):
         cells = line.split(",")
         if len(cells) != width:
-            raise ChainruleError(f"{path}: line {lineno}: {len(cells)} columns, but line {first_line} has "
-                                 f"{width}; every row needs the same number of columns")
+            raise ChainruleError(
+                f"{path}: line {lineno}: {len(cells)} columns, but line {first_line} has "
+                f"{width}; every row needs the same number of columns"
+            )
         try:
             rows[r] = [float(c) for c in cells]
         except ValueError:
@@ -57,8 +59,9 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
                 try:
                     float(c)
                 except ValueError:
-                    raise ChainruleError(f"{path}: line {lineno}, column {col}: {c.strip()!r} is not a "
-                                         "number") from None
+                    raise ChainruleError(
+                        f"{path}: line {lineno}, column {col}: {c.strip()!r} is not a number"
+                    ) from None
     return rows, first_line
 
 
@@ -89,8 +92,9 @@ def load_csv(path: "str | Path", task: str = "classification", labelled: bool = 
     """A Dataset from a CSV file; ``labelled=False`` reads every column as a feature."""
     rows, first = read_csv_rows(path)
     if labelled and rows.shape[1] < 2:
-        raise ChainruleError(f"{path}: each line has only {rows.shape[1]} column; expected the label, "
-                             "then at least one feature")
+        raise ChainruleError(
+            f"{path}: each line has only {rows.shape[1]} column; expected the label, then at least one feature"
+        )
     return rows_to_dataset(rows, first, path, task, labelled)
 
 

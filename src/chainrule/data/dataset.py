@@ -50,9 +50,11 @@ class Dataset:
         """The same examples viewed with another per-example shape of the same size (e.g. 64 ↔ 1×8×8)."""
         example_shape = tuple(int(s) for s in example_shape)
         if int(np.prod(example_shape)) != self.num_features:
-            raise ChainruleError(f"{self.source}: examples have {self.num_features} values each, which cannot be "
-                                 f"viewed as shape {'×'.join(map(str, example_shape))} "
-                                 f"({int(np.prod(example_shape))} values)")
+            raise ChainruleError(
+                f"{self.source}: examples have {self.num_features} values each, which cannot be "
+                f"viewed as shape {'×'.join(map(str, example_shape))} "
+                f"({int(np.prod(example_shape))} values)"
+            )
         return Dataset(self.X.reshape((len(self), *example_shape)), self.y, self.task, self.source)
 
 
@@ -69,8 +71,10 @@ def check_targets(y: np.ndarray, task: str, source: str, first_line: int | None 
         bad = ~np.isfinite(y)
         if bad.any():
             i = int(np.argwhere(bad)[0][0])
-            raise ChainruleError(f"{source}: {_where(first_line, i)}: target is {y.reshape(len(y), -1)[i][0]}; "
-                                 "targets must be finite numbers")
+            raise ChainruleError(
+                f"{source}: {_where(first_line, i)}: target is {y.reshape(len(y), -1)[i][0]}; "
+                "targets must be finite numbers"
+            )
     if task == "regression":
         return y.astype(np.float64)
     if y.ndim != 1:
@@ -79,20 +83,24 @@ def check_targets(y: np.ndarray, task: str, source: str, first_line: int | None 
         frac = y != np.round(y)
         if frac.any():
             i = int(np.argmax(frac))
-            raise ChainruleError(f"{source}: {_where(first_line, i)}: label {float(y[i])!r} is not an integer; "
-                                 "classification needs integer class labels 0, 1, 2 …" + REGRESSION_HINT)
+            raise ChainruleError(
+                f"{source}: {_where(first_line, i)}: label {float(y[i])!r} is not an integer; "
+                "classification needs integer class labels 0, 1, 2 …" + REGRESSION_HINT
+            )
     elif y.dtype.kind not in "iu":
         raise ChainruleError(f"{source}: labels have type {y.dtype}; expected integers")
     if len(y) and y.max() >= MAX_CLASSES:  # checked before the cast, which would wrap a huge float
         i = int(np.argmax(y))
-        raise ChainruleError(f"{source}: {_where(first_line, i)}: label {y[i]:.15g} would need "
-                             f"{float(y[i]) + 1:.15g} classes; class labels are 0, 1, 2 … (at most {MAX_CLASSES - 1})"
-                             + REGRESSION_HINT)
+        raise ChainruleError(
+            f"{source}: {_where(first_line, i)}: label {y[i]:.15g} would need "
+            f"{float(y[i]) + 1:.15g} classes; class labels are 0, 1, 2 … (at most {MAX_CLASSES - 1})" + REGRESSION_HINT
+        )
     y = y.astype(np.int64)
     if len(y) and y.min() < 0:
         i = int(np.argmin(y))
-        raise ChainruleError(f"{source}: {_where(first_line, i)}: label {y[i]} is negative; "
-                             "class labels must be 0, 1, 2 …")
+        raise ChainruleError(
+            f"{source}: {_where(first_line, i)}: label {y[i]} is negative; class labels must be 0, 1, 2 …"
+        )
     return y
 
 
@@ -104,8 +112,10 @@ def check_features(X: np.ndarray, source: str, first_line: int | None = None) ->
     bad = ~np.isfinite(X.reshape(len(X), -1))
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
-        raise ChainruleError(f"{source}: {_where(first_line, i)}: value {X.reshape(len(X), -1)[i, j]} "
-                             f"(feature {j + 1}); features must be finite numbers")
+        raise ChainruleError(
+            f"{source}: {_where(first_line, i)}: value {X.reshape(len(X), -1)[i, j]} "
+            f"(feature {j + 1}); features must be finite numbers"
+        )
     return X
 
 

@@ -25,19 +25,23 @@ def read_idx(path: "str | Path") -> np.ndarray:
     magic = int.from_bytes(raw[:4], "big")
     kind, ndim = raw[2], raw[3]
     if raw[:2] != b"\0\0" or kind not in TYPES or ndim == 0:
-        raise ChainruleError(f"{path}: magic number 0x{magic:08X} is not an IDX header; expected "
-                             "0x00000801 (labels) or 0x00000803 (images), or another 0x0000TTDD IDX type")
+        raise ChainruleError(
+            f"{path}: magic number 0x{magic:08X} is not an IDX header; expected "
+            "0x00000801 (labels) or 0x00000803 (images), or another 0x0000TTDD IDX type"
+        )
     head = 4 + 4 * ndim
     if len(raw) < head:
         raise ChainruleError(f"{path}: truncated header (needs {head} bytes, file has {len(raw)})")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(TYPES[kind])
     need = int(np.prod(shape)) * dtype.itemsize
     have = len(raw) - head
     if have != need:
         what = "truncated" if have < need else "longer than its header says"
-        raise ChainruleError(f"{path}: data {what}: header says shape {'×'.join(map(str, shape))} "
-                             f"({need} bytes), the file holds {have} bytes after the header")
+        raise ChainruleError(
+            f"{path}: data {what}: header says shape {'×'.join(map(str, shape))} "
+            f"({need} bytes), the file holds {have} bytes after the header"
+        )
     return np.frombuffer(raw, dtype=dtype, offset=head).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -54,28 +58,33 @@ def is_idx_name(path: "str | Path") -> bool:
     return "idx" in name and ("ubyte" in name or name.endswith(".idx"))
 
 
-def load_idx(images: "str | Path", labels: "str | Path | None" = None, task: str = "classification",
-             labelled: bool = True) -> Dataset:
+def load_idx(
+    images: "str | Path", labels: "str | Path | None" = None, task: str = "classification", labelled: bool = True
+) -> Dataset:
     """Images (n, H, W) → X (n, 1, H, W) (one channel); labels (n,) from the labels file."""
     X = read_idx(images)
     if X.ndim == 3:
         X = X[:, None]  # one channel: (n, 1, H, W), PyTorch's NCHW
     elif X.ndim < 2:
-        raise ChainruleError(f"{images}: holds a {X.ndim}-D array of shape {X.shape}; expected images "
-                             "(n × H × W) or feature rows (n × d); is this the labels file?")
+        raise ChainruleError(
+            f"{images}: holds a {X.ndim}-D array of shape {X.shape}; expected images "
+            "(n × H × W) or feature rows (n × d); is this the labels file?"
+        )
     X = check_features(X, str(images))
     y = None
     if labelled:
         if labels is None:
             labels = labels_path_for(images)
             if labels is None:
-                raise ChainruleError(f"{images}: no labels file next to it (looked for MNIST's "
-                                     f"'{Path(images).name.replace('images', 'labels').replace('idx3', 'idx1')}'); "
-                                     "name one with --train-labels / --validation-labels / --labels")
+                raise ChainruleError(
+                    f"{images}: no labels file next to it (looked for MNIST's "
+                    f"'{Path(images).name.replace('images', 'labels').replace('idx3', 'idx1')}'); "
+                    "name one with --train-labels / --validation-labels / --labels"
+                )
         y = read_idx(labels)
         if y.shape[0] != X.shape[0]:
-            raise ChainruleError(f"{labels}: {y.shape[0]} labels, but {images} holds {X.shape[0]} images; "
-                                 "the counts must match")
-        y = check_targets(y if task == "regression" or y.ndim == 1 else y.reshape(len(y), -1),
-                          task, str(labels))
+            raise ChainruleError(
+                f"{labels}: {y.shape[0]} labels, but {images} holds {X.shape[0]} images; the counts must match"
+            )
+        y = check_targets(y if task == "regression" or y.ndim == 1 else y.reshape(len(y), -1), task, str(labels))
     return Dataset(X, y, task, str(images))

@@ -11,7 +11,7 @@ from chainrule.errors import ChainruleError
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
-    """"28,28" → (1, 28, 28);  "3,32,32" → (3, 32, 32)  (also "28x28")."""
+    """ "28,28" → (1, 28, 28);  "3,32,32" → (3, 32, 32)  (also "28x28")."""
     try:
         dims = tuple(int(p) for p in text.replace("x", ",").replace("×", ",").split(",") if p.strip())
     except ValueError:
@@ -21,8 +21,13 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return (1, *dims) if len(dims) == 2 else dims
 
 
-def load_data(path: "str | Path", task: str = "classification", labels: "str | Path | None" = None,
-              image_shape: tuple[int, ...] | None = None, labelled: bool = True) -> Dataset:
+def load_data(
+    path: "str | Path",
+    task: str = "classification",
+    labels: "str | Path | None" = None,
+    image_shape: tuple[int, ...] | None = None,
+    labelled: bool = True,
+) -> Dataset:
     """A Dataset from a .csv, .npz or IDX file; ``image_shape`` views each example as (C, H, W)."""
     path = Path(path)
     if not path.exists():
@@ -37,12 +42,16 @@ def load_data(path: "str | Path", task: str = "classification", labels: "str | P
     elif suffix.endswith(".npz"):
         data = load_npz(path, task, labelled)
     else:
-        raise ChainruleError(f"{path}: unknown data format; expected .csv (label first), .npz (X, y) or "
-                             "IDX (…-idx3-ubyte[.gz] with its …-idx1-ubyte labels)")
+        raise ChainruleError(
+            f"{path}: unknown data format; expected .csv (label first), .npz (X, y) or "
+            "IDX (…-idx3-ubyte[.gz] with its …-idx1-ubyte labels)"
+        )
     if image_shape is not None:
         if math.prod(image_shape) != data.num_features:
-            raise ChainruleError(f"{path}: --image-shape {','.join(map(str, image_shape))} needs "
-                                 f"{math.prod(image_shape)} values per example, but the "
-                                 f"file's examples have {data.num_features}")
+            raise ChainruleError(
+                f"{path}: --image-shape {','.join(map(str, image_shape))} needs "
+                f"{math.prod(image_shape)} values per example, but the "
+                f"file's examples have {data.num_features}"
+            )
         data = data.reshaped(image_shape)
     return data

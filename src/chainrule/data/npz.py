@@ -22,15 +22,18 @@ def load_npz(path: "str | Path", task: str = "classification", labelled: bool = 
     except ChainruleError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise ChainruleError(f"{path}: not a readable .npz file (truncated or not NumPy's format?): "
-                             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise ChainruleError(
+            f"{path}: not a readable .npz file (truncated or not NumPy's format?): "
+            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
     if X.ndim < 2 or X.shape[0] == 0:
         raise ChainruleError(f"{path}: X has shape {X.shape}; expected (examples, features…) with ≥ 1 example")
     if X.dtype.kind not in "biuf":
         raise ChainruleError(f"{path}: X has dtype {X.dtype}; expected numbers")
     if y is not None and labelled and y.ndim == 0:
-        raise ChainruleError(f"{path}: y is a single number; expected one label or target per example, "
-                             f"shape ({X.shape[0]},)")
+        raise ChainruleError(
+            f"{path}: y is a single number; expected one label or target per example, shape ({X.shape[0]},)"
+        )
     if y is not None and labelled and y.shape[0] != X.shape[0]:
         raise ChainruleError(f"{path}: X has {X.shape[0]} examples but y has {y.shape[0]}; they must match")
     # records are numbered from 1 in errors ("line" k means example k)

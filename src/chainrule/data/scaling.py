@@ -40,8 +40,9 @@ class Scaler:
             return X
         flat = X.reshape(len(X), -1)
         if flat.shape[1] != self.shift.shape[0]:
-            raise ChainruleError(f"scaling was fitted on {self.shift.shape[0]} features; "
-                                 f"these examples have {flat.shape[1]}")
+            raise ChainruleError(
+                f"scaling was fitted on {self.shift.shape[0]} features; these examples have {flat.shape[1]}"
+            )
         return ((flat - self.shift) / self.scale).reshape(X.shape)
 
     def to_json(self) -> dict:

@@ -17,9 +17,13 @@ def train_validation_split(data: Dataset, fraction: float, seed: int = 0) -> tup
     n = len(data)
     n_val = int(round(fraction * n))
     if n_val < 1 or n_val >= n:
-        raise ChainruleError(f"{data.source}: {n} examples cannot be split with validation fraction {fraction} "
-                             f"({n_val} validation, {n - n_val} training); both need at least one")
+        raise ChainruleError(
+            f"{data.source}: {n} examples cannot be split with validation fraction {fraction} "
+            f"({n_val} validation, {n - n_val} training); both need at least one"
+        )
     perm = np.random.default_rng(seed).permutation(n)
-    train_idx, val_idx = np.sort(perm[: n - n_val]), np.sort(perm[n - n_val:])
-    return (data.subset(train_idx, f"{data.source} [train split]"),
-            data.subset(val_idx, f"{data.source} [validation split]"))
+    train_idx, val_idx = np.sort(perm[: n - n_val]), np.sort(perm[n - n_val :])
+    return (
+        data.subset(train_idx, f"{data.source} [train split]"),
+        data.subset(val_idx, f"{data.source} [validation split]"),
+    )

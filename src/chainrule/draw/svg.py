@@ -18,19 +18,25 @@ def _n(v: float) -> str:
 
 def _shape(item) -> str:
     if isinstance(item, Circle):
-        return (f'<circle cx="{_n(item.cx)}" cy="{_n(item.cy)}" r="{_n(item.r)}" fill="{item.fill}" '
-                f'stroke="{item.stroke}" stroke-width="{_n(item.width)}"/>')
+        return (
+            f'<circle cx="{_n(item.cx)}" cy="{_n(item.cy)}" r="{_n(item.r)}" fill="{item.fill}" '
+            f'stroke="{item.stroke}" stroke-width="{_n(item.width)}"/>'
+        )
     if isinstance(item, Line):
         marker = ' marker-end="url(#arrow)"' if item.arrow else ""
-        return (f'<line x1="{_n(item.x1)}" y1="{_n(item.y1)}" x2="{_n(item.x2)}" y2="{_n(item.y2)}" '
-                f'stroke="{item.stroke}" stroke-width="{_n(item.width)}"{marker}/>')
+        return (
+            f'<line x1="{_n(item.x1)}" y1="{_n(item.y1)}" x2="{_n(item.x2)}" y2="{_n(item.y2)}" '
+            f'stroke="{item.stroke}" stroke-width="{_n(item.width)}"{marker}/>'
+        )
     if isinstance(item, Text):
         cls = f' class="{item.cls}"' if item.cls else ""
         halo = ' stroke="white" stroke-width="3" paint-order="stroke"' if item.halo else ""
         weight = ' font-weight="bold"' if item.bold else ""
-        return (f'<text x="{_n(item.x)}" y="{_n(item.y)}" font-size="{_n(item.size)}" fill="{item.fill}" '
-                f'text-anchor="{item.anchor}" dominant-baseline="central"{weight}{halo}{cls}>'
-                f"{escape(item.text)}</text>")
+        return (
+            f'<text x="{_n(item.x)}" y="{_n(item.y)}" font-size="{_n(item.size)}" fill="{item.fill}" '
+            f'text-anchor="{item.anchor}" dominant-baseline="central"{weight}{halo}{cls}>'
+            f"{escape(item.text)}</text>"
+        )
     if isinstance(item, Polygon):
         pts = " ".join(f"{_n(x)},{_n(y)}" for x, y in item.points)
         return f'<polygon points="{pts}" fill="{item.fill}" stroke="{item.stroke}" stroke-width="{_n(item.width)}"/>'

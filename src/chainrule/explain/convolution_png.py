@@ -25,8 +25,15 @@ def _grid(ax, a: np.ndarray, title: str, marks=(), pad=None) -> None:
             face = "#e8f0ff" if (r, c) in marks else ("#f2f2f2" if padded else "white")
             ax.add_patch(Rectangle((c, r), 1, 1, facecolor=face, edgecolor="#999999", linewidth=0.8))
             v = a[r, c]
-            ax.text(c + 0.5, r + 0.5, f"{v:g}" if abs(v) < 1e4 else f"{v:.2g}", ha="center", va="center",
-                    fontsize=9, color="#888888" if padded else "black")
+            ax.text(
+                c + 0.5,
+                r + 0.5,
+                f"{v:g}" if abs(v) < 1e4 else f"{v:.2g}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="#888888" if padded else "black",
+            )
     for r, c in marks:
         ax.add_patch(Rectangle((c, r), 1, 1, fill=False, edgecolor="#d62728", linewidth=2))
 
@@ -48,13 +55,22 @@ def draw(ws, path, cell=(0, 0), filt: int = 0, channel: int = 0) -> None:
 
     (sh, sw), (dh, dw) = ws.layer.stride, ws.layer.dilation
     window = {(i * sh + u * dh, j * sw + v * dw) for u in range(kh) for v in range(kw)}
-    fig, axes = plt.subplots(1, 3, figsize=(3 + 0.45 * (ws.xp.shape[2] + kw + ow), 0.6 * ws.xp.shape[1] + 1.2),
-                             gridspec_kw={"width_ratios": [ws.xp.shape[2], kw, ow]})
+    fig, axes = plt.subplots(
+        1,
+        3,
+        figsize=(3 + 0.45 * (ws.xp.shape[2] + kw + ow), 0.6 * ws.xp.shape[1] + 1.2),
+        gridspec_kw={"width_ratios": [ws.xp.shape[2], kw, ow]},
+    )
     name = "convolution (kernel flipped)" if ws.flip else "cross-correlation"
-    _grid(axes[0], ws.xp[channel], f"input{' (padded)' if any(ws.pads) else ''}, channel {channel + 1}",
-          window, ws.pads)
-    _grid(axes[1], ws.used[filt, channel], "kernel" + (" rot180(F)" if ws.flip else ""),
-          {(u, v) for u in range(kh) for v in range(kw)})
+    _grid(
+        axes[0], ws.xp[channel], f"input{' (padded)' if any(ws.pads) else ''}, channel {channel + 1}", window, ws.pads
+    )
+    _grid(
+        axes[1],
+        ws.used[filt, channel],
+        "kernel" + (" rot180(F)" if ws.flip else ""),
+        {(u, v) for u in range(kh) for v in range(kw)},
+    )
     _grid(axes[2], ws.y[filt], f"output, filter {filt + 1}", {(i, j)})
     fig.suptitle(f"{name}: Y[{i + 1},{j + 1}] = {ws.y[filt, i, j]:g}", fontsize=11)
     fig.tight_layout()

@@ -86,14 +86,9 @@ class Deriver:
         W, P, U = n.weight(s), n.pre(s), n.input(s)
         rows = []
         for j in range(1, st.width + 1):
-            terms = [
-                product(Num(st.weights[j - 1, i]), Num(self.u_el(s, i)[1]))
-                for i in range(st.weights.shape[1])
-            ]
+            terms = [product(Num(st.weights[j - 1, i]), Num(self.u_el(s, i)[1])) for i in range(st.weights.shape[1])]
             ix = "i" if s == 1 else "j"  # the recitation: Σᵢ α_{j,i} xᵢ, then Σⱼ βⱼ zⱼ
-            rows.append(
-                (P.el(j), Row(_sum(ix), W.el(j, ix), U.el(ix)), joined(Op.PLUS, terms), Num(st.a[j - 1]))
-            )
+            rows.append((P.el(j), Row(_sum(ix), W.el(j, ix), U.el(ix)), joined(Op.PLUS, terms), Num(st.a[j - 1])))
         if not self._merged(s):
             for j in range(1, st.width + 1):
                 rows.append(self._act_forward_scalar(s, j))
@@ -146,11 +141,7 @@ class Deriver:
                 rows.append((lhs, P.vec(), zres))
             else:
                 f = FUNCS["max"] if st.activation == "relu" else FUNCS[st.activation]
-                arg = (
-                    Row(Num(0), Op.COMMA, P.vec())
-                    if st.activation == "relu"
-                    else (P.el(1) if single else P.vec())
-                )
+                arg = Row(Num(0), Op.COMMA, P.vec()) if st.activation == "relu" else (P.el(1) if single else P.vec())
                 rows.append((lhs, Call(f, arg), zres))
         return Equations(rows)
 
@@ -167,10 +158,7 @@ class Deriver:
                 num = Paren(
                     joined(
                         Op.PLUS,
-                        [
-                            Power(Row(Num(a), Op.MINUS, Num(b)), "2")
-                            for a, b in zip(t.yhat, t.target, strict=True)
-                        ],
+                        [Power(Row(Num(a), Op.MINUS, Num(b)), "2") for a, b in zip(t.yhat, t.target, strict=True)],
                     )
                 )
             c = HALF if t.loss_name == "squared" else Frac(Num(1), Num(K))
@@ -242,9 +230,7 @@ class Deriver:
             elif st.activation in ("none", "identity"):
                 rows.append((d(ELL, p), d(ELL, q), Num(ga)))
             elif st.activation == "softmax":
-                inner = joined(
-                    Op.PLUS, [product(Num(g), Num(v)) for g, v in zip(st.grad_z, st.z, strict=True)]
-                )
+                inner = joined(Op.PLUS, [product(Num(g), Num(v)) for g, v in zip(st.grad_z, st.z, strict=True)])
                 rows.append(
                     (
                         d(ELL, p),
@@ -256,9 +242,7 @@ class Deriver:
             else:
                 fs, fn = self._derivative(st.activation, q, Num(z))
                 rows.append((d(q, p), fs, fn, Num(st.dzda[j - 1])))
-                rows.append(
-                    (d(ELL, p), Row(d(ELL, q), d(q, p)), product(Num(gz), Num(st.dzda[j - 1])), Num(ga))
-                )
+                rows.append((d(ELL, p), Row(d(ELL, q), d(q, p)), product(Num(gz), Num(st.dzda[j - 1])), Num(ga)))
         return rows
 
     @staticmethod
@@ -342,9 +326,7 @@ class Deriver:
             chain = self.chain(s, j)
             row = [d(ELL, w)]
             if chain is not None and len(chain) > 1:
-                facs = (
-                    [d(ELL, chain[0])] + [d(a, b) for a, b in zip(chain, chain[1:], strict=False)] + [d(p, w)]
-                )
+                facs = [d(ELL, chain[0])] + [d(a, b) for a, b in zip(chain, chain[1:], strict=False)] + [d(p, w)]
                 row.append(Row(*facs))
             else:
                 row.append(Row(d(ELL, p), d(p, w)))
@@ -355,8 +337,13 @@ class Deriver:
             ]
             rows.append(tuple(row))
             notes.append(
-                Prose("(finite differences: ", Num(st.numeric[j - 1, i]), ", relative error ",
-                      Num(_rel_err(st.grad_weights[j - 1, i], st.numeric[j - 1, i])), ")")
+                Prose(
+                    "(finite differences: ",
+                    Num(st.numeric[j - 1, i]),
+                    ", relative error ",
+                    Num(_rel_err(st.grad_weights[j - 1, i], st.numeric[j - 1, i])),
+                    ")",
+                )
                 if self.check and st.numeric is not None
                 else None
             )
@@ -370,8 +357,11 @@ class Deriver:
     def no_bias_note(self, s: int, vector: bool = False) -> Prose:
         W = self.n.weight(s).vec()
         if vector:
-            return Prose("This layer has no bias (bias=False): column 0 of ", W, " stays 0, so column 0 "
-                         "of this product is not used (no gradient).")
+            return Prose(
+                "This layer has no bias (bias=False): column 0 of ",
+                W,
+                " stays 0, so column 0 of this product is not used (no gradient).",
+            )
         return Prose("This layer has no bias (bias=False): column 0 of ", W, " stays 0 and has no gradient.")
 
     # --- backward, vector -------------------------------------------------------------------------
@@ -498,11 +488,16 @@ class Deriver:
         net_parts = [p for k, w in enumerate(parts) for p in ((" ", arrow, " ", w) if k else (w,))]
         blocks = [
             Prose(
-                "Network: ", *net_parts, f"; loss: {loss}. Bias folded in: ",
+                "Network: ",
+                *net_parts,
+                f"; loss: {loss}. Bias folded in: ",
                 n.x.el(0),
                 " = 1" + (", " if self.L > 1 else ""),
-                *[part for h in range(1, self.L)  # every hidden layer's z₀ (z⁽¹⁾₀, z⁽²⁾₀ …)
-                  for part in (n.post(h).el(0), " = 1." if h == self.L - 1 else " = 1, ")],
+                *[
+                    part
+                    for h in range(1, self.L)  # every hidden layer's z₀ (z⁽¹⁾₀, z⁽²⁾₀ …)
+                    for part in (n.post(h).el(0), " = 1." if h == self.L - 1 else " = 1, ")
+                ],
                 *([] if self.L > 1 else ["."]),
             )
         ]
@@ -533,9 +528,7 @@ class Deriver:
         return blocks
 
     def document(self, form: str = "scalar") -> Document:
-        doc = Document(
-            title="Forward and backward pass, worked" + (" (vector form)" if form == "vector" else "")
-        )
+        doc = Document(title="Forward and backward pass, worked" + (" (vector form)" if form == "vector" else ""))
         doc.add(*self.summary())
         doc.add(Heading("Forward pass"))
         for s in range(1, self.L + 1):
@@ -569,8 +562,10 @@ class Deriver:
         n = self.n
         w = n.weight(s).el(j, i)
         p = n.pre(s).el(j)
-        doc = Document(title=f"The derivative with respect to {w.text}, by the chain rule",
-                       title_latex=f"The derivative with respect to ${w.latex}$, by the chain rule")
+        doc = Document(
+            title=f"The derivative with respect to {w.text}, by the chain rule",
+            title_latex=f"The derivative with respect to ${w.latex}$, by the chain rule",
+        )
         doc.add(*self.summary())
         doc.add(Heading("The chain"))
         chain = self.chain(s, j)

@@ -117,9 +117,7 @@ def sup_text(s: str) -> str:
     return str(s).translate(_SUP)
 
 
-def sym(
-    text: str, latex: str, *index, layer: int | None = None, hat: bool = False, bold: bool = False
-) -> Sym:
+def sym(text: str, latex: str, *index, layer: int | None = None, hat: bool = False, bold: bool = False) -> Sym:
     """An indexed symbol: ``sym("α", r"\\alpha", 1, 2, layer=3)`` is α⁽³⁾₁,₂ / \\alpha^{(3)}_{1,2}.
 
     ``hat`` puts a circumflex on it (x̂, the input with x₀ = 1 prepended); ``bold`` marks a vector or
@@ -230,8 +228,15 @@ class Document:
 
 # --- quantity names --------------------------------------------------------------------------------
 _GREEK = {"α": "alpha", "β": "beta", "ℓ": "loss", "ŷ": "yhat"}
-_DIGITS = str.maketrans({**{c: str(k) for k, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
-                         **{c: str(k) for k, c in enumerate("₀₁₂₃₄₅₆₇₈₉")}, "ᵢ": "i", "ⱼ": "j", "ₖ": "k"})
+_DIGITS = str.maketrans(
+    {
+        **{c: str(k) for k, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
+        **{c: str(k) for k, c in enumerate("₀₁₂₃₄₅₆₇₈₉")},
+        "ᵢ": "i",
+        "ⱼ": "j",
+        "ₖ": "k",
+    }
+)
 _SYM = re.compile("^(ŷ|[A-Za-zαβℓ]\u0302?)(?:⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾)?([₀₁₂₃₄₅₆₇₈₉ᵢⱼₖ,]*)$")
 
 
@@ -250,8 +255,13 @@ def _plain(text: str) -> str:
 def qid_of(node) -> str:
     """The canonical ASCII name of the quantity a left-hand side defines: ``a₁`` -> ``a[1]``,
     ``∂ℓ/∂α₁,₁`` -> ``dl/dalpha[1,1]``, ``∂z₁/∂a₁`` -> ``dz[1]/da[1]``; "" for a blank one."""
-    if isinstance(node, Frac) and isinstance(node.num, Sym) and isinstance(node.den, Sym) \
-            and node.num.text.startswith("∂") and node.den.text.startswith("∂"):
+    if (
+        isinstance(node, Frac)
+        and isinstance(node.num, Sym)
+        and isinstance(node.den, Sym)
+        and node.num.text.startswith("∂")
+        and node.den.text.startswith("∂")
+    ):
         num, den = node.num.text[1:], node.den.text[1:]
         top = "l" if num == "ℓ" else _plain(num)
         return f"d{top}/d{_plain(den)}"

@@ -39,8 +39,9 @@ class Explanation:
         self._deriver = Deriver(trace, check=check)
         self.target = self._deriver.n.parse_wrt(wrt) if wrt is not None else None  # (stage, j, i)
         if self.target is not None and self.target[2] == 0 and not trace.stages[self.target[0] - 1].bias:
-            raise ChainruleError(f"--wrt {wrt!r}: that layer has no bias (bias=False); column 0 is fixed at 0 "
-                                 "and has no gradient")
+            raise ChainruleError(
+                f"--wrt {wrt!r}: that layer has no bias (bias=False); column 0 is fixed at 0 and has no gradient"
+            )
 
     @property
     def document(self) -> Document:

@@ -21,8 +21,14 @@ from chainrule.errors import ChainruleError
 from chainrule.explain.doc import Sym, sub_text, sup_text
 
 # superscript layer numbers and subscript indices as printed (α⁽¹⁾₁,₂) -> α(1)_1,_2
-_SCRIPTS = str.maketrans({**{c: str(d) for d, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}, "⁽": "(", "⁾": ")",
-                          **{c: f"_{d}" for d, c in enumerate("₀₁₂₃₄₅₆₇₈₉")}})
+_SCRIPTS = str.maketrans(
+    {
+        **{c: str(d) for d, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
+        "⁽": "(",
+        "⁾": ")",
+        **{c: f"_{d}" for d, c in enumerate("₀₁₂₃₄₅₆₇₈₉")},
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,7 @@ class Notation:
         for s in range(1, self.L + 1):
             if s < self.L:
                 lay = s if hidden_sup else None
-                self._stages.append(
-                    (Var("α", r"\alpha", lay, greek=True), Var("a", "a", lay), Var("z", "z", lay))
-                )
+                self._stages.append((Var("α", r"\alpha", lay, greek=True), Var("a", "a", lay), Var("z", "z", lay)))
             else:
                 merged = activations[-1] in ("none", "identity")
                 pre = self.yhat if merged else Var("b", "b", indexed=not single)
@@ -119,9 +123,7 @@ class Notation:
         sub = re.fullmatch(r"(.*?)((?:_\d+)+(?:,_\d+)?)\s*", plain)  # α(1)_1,_2 -> α(1)[1,2]
         if sub and "[" not in plain:
             plain = f"{sub[1]}[{sub[2].replace('_', '')}]"
-        m = re.fullmatch(
-            r"\s*(alpha|beta|α|β)\s*(?:\^?\(?(\d+)\)?)?\s*\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\]\s*", plain
-        )
+        m = re.fullmatch(r"\s*(alpha|beta|α|β)\s*(?:\^?\(?(\d+)\)?)?\s*\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\]\s*", plain)
         names = ", ".join(self._wrt_examples())
         if not m:
             raise ChainruleError(f"--wrt {text!r}: expected a weight such as {names}")
@@ -145,17 +147,14 @@ class Notation:
                 s = int(layer)
                 if not 1 <= s < self.L or (self.L == 2 and s != 1):
                     raise ChainruleError(
-                        f"--wrt {text!r}: no hidden layer {s}; expected one of "
-                        f"{', '.join(self._wrt_examples())}"
+                        f"--wrt {text!r}: no hidden layer {s}; expected one of {', '.join(self._wrt_examples())}"
                     )
         out, cols = self.widths[s - 1], self._in_width(s) + 1
         if second is None:
             if kind == "beta" and out == 1:
                 j, i = 1, int(first)
             else:
-                raise ChainruleError(
-                    f"--wrt {text!r}: {self.name(s)} is {out}×{cols}; give two indices [j,i]"
-                )
+                raise ChainruleError(f"--wrt {text!r}: {self.name(s)} is {out}×{cols}; give two indices [j,i]")
         else:
             j, i = int(first), int(second)
         if not (1 <= j <= out and 0 <= i < cols):

@@ -74,7 +74,5 @@ class NumberFormat:
     def round_array(self, a: np.ndarray) -> np.ndarray:
         """Elementwise ``round`` (a new array of the same shape and dtype)."""
         a = np.asarray(a)
-        out = np.array(
-            [self.round(v) for v in a.reshape(-1)], dtype=a.dtype if a.dtype.kind == "f" else float
-        )
+        out = np.array([self.round(v) for v in a.reshape(-1)], dtype=a.dtype if a.dtype.kind == "f" else float)
         return out.reshape(a.shape)

@@ -62,8 +62,16 @@ def network_graph(
         return node
 
     def bias(var: Var, column: int) -> None:
-        g.nodes.append(Node(qid(var, 0), "+1", column, bias=True, caption=var.el(0).text,
-                            title=f"{var.el(0).text} = 1 (the bias input)"))
+        g.nodes.append(
+            Node(
+                qid(var, 0),
+                "+1",
+                column,
+                bias=True,
+                caption=var.el(0).text,
+                title=f"{var.el(0).text} = 1 (the bias input)",
+            )
+        )
 
     shown = values or backward
     # per edge index: ((∂dst/∂src, value) on a chain through it, (∂dst/∂weight, value) when it is the chain's start)
@@ -104,29 +112,55 @@ def network_graph(
         if not last and stages[s].bias:
             bias(Q, col)
         for j in _shown(st.width):
-            unit(Q, j, col, st.z[j - 1], st.grad_z[j - 1],
-                 title=f"{Q.el(j).text}" + ("" if split or n.merged(s) else f" = {st.activation}({P.el(j).text})"))
+            unit(
+                Q,
+                j,
+                col,
+                st.z[j - 1],
+                st.grad_z[j - 1],
+                title=f"{Q.el(j).text}" + ("" if split or n.merged(s) else f" = {st.activation}({P.el(j).text})"),
+            )
         elide(col, st.width)
         for j in _shown(st.width):
             if split:
                 many = st.activation == "softmax"  # each ŷₖ depends on every bₖ
-                for k in (_shown(st.width) if many else [j]):
-                    g.edges.append(Edge(qid(P, k), qid(Q, j), f"d{qid(Q, j)}/d{qid(P, k)}",
-                                        title=f"∂{Q.el(j).text}/∂{P.el(k).text}"))
+                for k in _shown(st.width) if many else [j]:
+                    g.edges.append(
+                        Edge(
+                            qid(P, k), qid(Q, j), f"d{qid(Q, j)}/d{qid(P, k)}", title=f"∂{Q.el(j).text}/∂{P.el(k).text}"
+                        )
+                    )
                     local = st.dzda[j - 1] if st.dzda is not None and not many else None
-                    factor(len(g.edges) - 1, Q.el(j).text, P.el(k).text,
-                           1.0 if st.activation in ("none", "identity") else local)
+                    factor(
+                        len(g.edges) - 1,
+                        Q.el(j).text,
+                        P.el(k).text,
+                        1.0 if st.activation in ("none", "identity") else local,
+                    )
             for i in range(0 if st.bias else 1, st.weights.shape[1]):
                 if i and i not in _shown(st.input.shape[0]):
                     continue
                 w = float(st.weights[j - 1, i])
                 label = {"numbers": num(w), "symbols": W.el(j, i).text}.get(labels, "")
-                g.edges.append(Edge(qid(U, i), qid(target, j), qid(W, j, i), label, w,
-                                    num(st.grad_weights[j - 1, i]) if backward else "",
-                                    title=f"{W.el(j, i).text} = {num(w)}"))
+                g.edges.append(
+                    Edge(
+                        qid(U, i),
+                        qid(target, j),
+                        qid(W, j, i),
+                        label,
+                        w,
+                        num(st.grad_weights[j - 1, i]) if backward else "",
+                        title=f"{W.el(j, i).text} = {num(w)}",
+                    )
+                )
                 u = 1.0 if i == 0 else st.input[i - 1]  # ∂a/∂α is the input α multiplies
-                factor(len(g.edges) - 1, target.el(j).text, U.el(i).text, w,
-                       start=(f"∂{target.el(j).text}/∂{W.el(j, i).text}", num(u) if shown else ""))
+                factor(
+                    len(g.edges) - 1,
+                    target.el(j).text,
+                    U.el(i).text,
+                    w,
+                    start=(f"∂{target.el(j).text}/∂{W.el(j, i).text}", num(u) if shown else ""),
+                )
     g.columns.append(f"loss ({trace.loss_name})")
     col += 1
     g.nodes.append(Node("loss", "ℓ", col, value=num(trace.loss) if values else "", title="ℓ, the loss"))
@@ -142,8 +176,11 @@ def network_graph(
             if e.weight is not None:
                 e.label = num(e.weight)
     if values:
-        g.notes.append(f"y = {', '.join(num(v) for v in trace.target)}" if trace.target.size > 1
-                       else f"y = {num(float(trace.target[0]))}")
+        g.notes.append(
+            f"y = {', '.join(num(v) for v in trace.target)}"
+            if trace.target.size > 1
+            else f"y = {num(float(trace.target[0]))}"
+        )
     if wrt is not None:
         _light(g, factors, qid(n.weight(wrt[0]), wrt[1], wrt[2]), extended)
     return g

@@ -65,11 +65,7 @@ def math(node: Node, fmt: NumberFormat, inner: bool = False) -> str:
         out = []
         for i, item in enumerate(node.items):
             s = math(item, fmt, inner=inner or i > 0)
-            if (
-                out
-                and isinstance(item, (Sym, Frac, Call, Paren, Power))
-                and not isinstance(node.items[i - 1], Op)
-            ):
+            if out and isinstance(item, (Sym, Frac, Call, Paren, Power)) and not isinstance(node.items[i - 1], Op):
                 s = " " + s
             out.append(s)
         return "".join(out)
@@ -125,8 +121,5 @@ def render_latex(doc: Document, fmt: NumberFormat, standalone: bool = False) -> 
     title = f"\\section*{{{doc.title_latex or escape(doc.title)}}}\n" if doc.title else ""
     return (
         "\\documentclass{article}\n\\usepackage[margin=2cm,landscape]{geometry}\n"
-        "\\usepackage{amsmath,amssymb}\n\\allowdisplaybreaks\n\\begin{document}\n"
-        + title
-        + body
-        + "\\end{document}\n"
+        "\\usepackage{amsmath,amssymb}\n\\allowdisplaybreaks\n\\begin{document}\n" + title + body + "\\end{document}\n"
     )

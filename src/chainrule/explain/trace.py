@@ -120,6 +120,7 @@ def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
 
 def _float64_twin(net: Sequential) -> Sequential:
     """The same network (same weights, exactly) in float64."""
+
     def f64(cfg):
         if isinstance(cfg, dict):
             return {k: ("float64" if k == "dtype" else f64(v)) for k, v in cfg.items()}
@@ -197,8 +198,10 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
 
     if fused and y_given.dtype.kind == "f" and y_given.ndim >= 1:
         if np.any(y_given < 0) or not np.allclose(y_given.sum(axis=-1), 1.0):
-            raise ChainruleError(f"a cross-entropy target list is one-hot or probabilities (each ≥ 0, summing "
-                                 f"to 1; the fused ∂ℓ/∂b = ŷ − y needs that); got {y_given.tolist()}")
+            raise ChainruleError(
+                f"a cross-entropy target list is one-hot or probabilities (each ≥ 0, summing "
+                f"to 1; the fused ∂ℓ/∂b = ŷ − y needs that); got {y_given.tolist()}"
+            )
     with np.errstate(all="ignore"):  # an overflow is reported below, once, as the user's error
         if round_fn is not None:
             with rounding.round_each_step(round_fn):
@@ -267,13 +270,18 @@ def _check_finite(x: np.ndarray, loss: float, stages: list[Stage]) -> None:
     where = [(f"the pre-activation of linear layer {s.number}", s.a) for s in stages]
     where += [(f"the output of linear layer {s.number}'s activation", s.z) for s in stages]
     where += [("the loss", np.asarray(loss))]
-    where += [(f"the gradient at linear layer {s.number}", g) for s in reversed(stages)
-              for g in (s.grad_z, s.grad_a, s.grad_weights, s.grad_input)]
+    where += [
+        (f"the gradient at linear layer {s.number}", g)
+        for s in reversed(stages)
+        for g in (s.grad_z, s.grad_a, s.grad_weights, s.grad_input)
+    ]
     for what, v in where:
         if not np.all(np.isfinite(v)):
-            raise ChainruleError(f"{what} overflows float{8 * np.asarray(v).dtype.itemsize} (it is "
-                                 f"{np.asarray(v).ravel()[~np.isfinite(np.asarray(v).ravel())][0]}); "
-                                 "use smaller inputs or weights")
+            raise ChainruleError(
+                f"{what} overflows float{8 * np.asarray(v).dtype.itemsize} (it is "
+                f"{np.asarray(v).ravel()[~np.isfinite(np.asarray(v).ravel())][0]}); "
+                "use smaller inputs or weights"
+            )
 
 
 def _folded(numeric: dict, li: int, lin: Linear) -> np.ndarray:

@@ -45,12 +45,12 @@ class GraphBuilder:
         h = self.onnx.helper
         probe = h.make_graph(self.nodes, "probe", [self.input_info], [], self.initializers)
         inferred = self.onnx.shape_inference.infer_shapes(
-            h.make_model(probe, opset_imports=[h.make_opsetid("", self.opset)]))
+            h.make_model(probe, opset_imports=[h.make_opsetid("", self.opset)])
+        )
         infos = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.input]}
         if name not in infos:
             return ()
-        return tuple(d.dim_value if d.HasField("dim_value") else None
-                     for d in infos[name].type.tensor_type.shape.dim)
+        return tuple(d.dim_value if d.HasField("dim_value") else None for d in infos[name].type.tensor_type.shape.dim)
 
     def fresh(self, base: str) -> str:
         name, i = base, 1
@@ -79,16 +79,17 @@ def layers_of(model: Module, prefix: str = "") -> list[tuple[str, Module]]:
         return [(prefix.rstrip(".") or "0", model)]
     out = []
     for i, layer in enumerate(model):
-        out.extend(layers_of(layer, f"{prefix}{i}.") if isinstance(layer, Sequential)
-                   else [(f"{prefix}{i}", layer)])
+        out.extend(layers_of(layer, f"{prefix}{i}.") if isinstance(layer, Sequential) else [(f"{prefix}{i}", layer)])
     return out
 
 
 def _shape(value, what: str) -> tuple[int, ...]:
     shape = tuple(np.atleast_1d(np.asarray(value)).tolist())
     if not shape or not all(isinstance(s, int) and s >= 1 for s in shape):
-        raise ChainruleError(f"{what} {value!r} must be a list of positive integers "
-                             "(one example's shape without the batch axis, e.g. [64] or [1, 8, 8])")
+        raise ChainruleError(
+            f"{what} {value!r} must be a list of positive integers "
+            "(one example's shape without the batch axis, e.g. [64] or [1, 8, 8])"
+        )
     return shape
 
 
@@ -106,10 +107,13 @@ def _input_shape(layers, input_shape) -> tuple:
         if kind == "Conv2d":
             return (int(layer.weight.data.shape[1]) * int(layer.config().get("groups", 1)), "H", "W")
         if type(layer) not in SHAPE_PRESERVING:
-            raise ChainruleError(f"cannot tell the network's input shape from its layer {path} ({kind}); "
-                                 "give the input shape (e.g. input_shape=[1, 8, 8], or --input-shape 1,8,8)")
-    raise ChainruleError("cannot tell the network's input shape (it has no Linear or Conv2d layer); "
-                         "give the input shape")
+            raise ChainruleError(
+                f"cannot tell the network's input shape from its layer {path} ({kind}); "
+                "give the input shape (e.g. input_shape=[1, 8, 8], or --input-shape 1,8,8)"
+            )
+    raise ChainruleError(
+        "cannot tell the network's input shape (it has no Linear or Conv2d layer); give the input shape"
+    )
 
 
 def _scaling_arrays(scaling, shape: tuple) -> tuple[np.ndarray, np.ndarray] | None:
@@ -150,16 +154,18 @@ def _scaling_arrays(scaling, shape: tuple) -> tuple[np.ndarray, np.ndarray] | No
         elif a.size != 1:
             want = f"{int(np.prod(shape))} (one per input value), " if known else ""
             chan = f"{shape[0]} (one per channel), " if len(shape) == 3 else ""
-            raise ChainruleError(f"scaling {what} has {a.size} values; for inputs of shape "
-                                 f"{tuple(shape)} expected {want}{chan}or 1")
+            raise ChainruleError(
+                f"scaling {what} has {a.size} values; for inputs of shape {tuple(shape)} expected {want}{chan}or 1"
+            )
         out.append(a)
     if np.any(out[1] == 0):
         raise ChainruleError("scaling scale contains 0; x' = (x − mean) / scale would divide by zero")
     return out[0], out[1]
 
 
-def onnx_model(model: Module, input_shape=None, scaling=None, example_shape=None, opset: int = OPSET,
-               name: str = "chainrule"):
+def onnx_model(
+    model: Module, input_shape=None, scaling=None, example_shape=None, opset: int = OPSET, name: str = "chainrule"
+):
     """An ``onnx.ModelProto`` computing ``model``'s forward pass; checked with ``onnx.checker``.
 
     input_shape   : the network's input for one example, e.g. (64,) or (1, 8, 8); default: read off
@@ -180,15 +186,19 @@ def onnx_model(model: Module, input_shape=None, scaling=None, example_shape=None
     layers = layers_of(model)
     for path, layer in layers:
         if type(layer) not in LAYERS:
-            raise ChainruleError(f"layer {path} ({type(layer).__name__}) has no ONNX equivalent; chainrule "
-                                 f"exports {', '.join(c.__name__ for c in LAYERS)}")
+            raise ChainruleError(
+                f"layer {path} ({type(layer).__name__}) has no ONNX equivalent; chainrule "
+                f"exports {', '.join(c.__name__ for c in LAYERS)}"
+            )
     dtype = np.dtype(model.dtype or np.float64)
     elem = helper.np_dtype_to_tensor_dtype(dtype)
     shape = _input_shape(layers, input_shape)
     raw = shape if example_shape is None else _shape(example_shape, "example shape")
     if raw != shape and not (all(isinstance(d, int) for d in shape) and np.prod(raw) == np.prod(shape)):
-        raise ChainruleError(f"examples of shape {raw} cannot be reshaped to the network's input shape "
-                             f"{shape}: they hold {int(np.prod(raw))} values")
+        raise ChainruleError(
+            f"examples of shape {raw} cannot be reshaped to the network's input shape "
+            f"{shape}: they hold {int(np.prod(raw))} values"
+        )
 
     input_info = helper.make_tensor_value_info(INPUT, elem, [BATCH, *raw])
     g = GraphBuilder(onnx, dtype, input_info, opset)
@@ -206,11 +216,12 @@ def onnx_model(model: Module, input_shape=None, scaling=None, example_shape=None
     g.nodes[-1].output[0] = OUTPUT  # the last node's result is the graph's output
 
     graph = helper.make_graph(
-        g.nodes, name, [input_info],
-        [helper.make_tensor_value_info(OUTPUT, elem, None)], g.initializers)
+        g.nodes, name, [input_info], [helper.make_tensor_value_info(OUTPUT, elem, None)], g.initializers
+    )
     opsets = [helper.make_opsetid("", opset)]
-    proto = helper.make_model(graph, opset_imports=opsets, producer_name="chainrule",
-                              ir_version=helper.find_min_ir_version_for(opsets))
+    proto = helper.make_model(
+        graph, opset_imports=opsets, producer_name="chainrule", ir_version=helper.find_min_ir_version_for(opsets)
+    )
     from chainrule import __version__
 
     proto.producer_version = __version__
@@ -236,8 +247,9 @@ def _with_output_shape(onnx, proto, shape):
     return proto
 
 
-def save_onnx(model: Module, path: "str | os.PathLike", input_shape=None, scaling=None, example_shape=None,
-              opset: int = OPSET):
+def save_onnx(
+    model: Module, path: "str | os.PathLike", input_shape=None, scaling=None, example_shape=None, opset: int = OPSET
+):
     """Write ``onnx_model(model, …)`` to ``path`` atomically (on any error no file, or the old one,
     remains) and return the ``onnx.ModelProto`` written."""
     from chainrule.files import atomic_write_bytes
@@ -247,7 +259,6 @@ def save_onnx(model: Module, path: "str | os.PathLike", input_shape=None, scalin
         raise ChainruleError(f"{path}: is a folder; give a file name such as model.onnx")
     if not path.parent.is_dir():
         raise ChainruleError(f"{path}: folder {path.parent} does not exist")
-    proto = onnx_model(model, input_shape=input_shape, scaling=scaling, example_shape=example_shape,
-                       opset=opset)
+    proto = onnx_model(model, input_shape=input_shape, scaling=scaling, example_shape=example_shape, opset=opset)
     atomic_write_bytes(path, proto.SerializeToString())
     return proto

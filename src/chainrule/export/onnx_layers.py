@@ -96,8 +96,7 @@ def gelu(g, layer, x: str, path: str) -> str:
     if layer.approximate == "tanh":
         cube = g.node("Mul", [x, g.node("Mul", [x, x], f"{path}.sq")], f"{path}.cube")
         inner = g.node("Add", [x, g.node("Mul", [cube, g.const(f"{path}.c", [0.044715])], f"{path}.cx")], path)
-        t = g.node("Tanh", [g.node("Mul", [inner, g.const(f"{path}.k", [math.sqrt(2 / math.pi)])], f"{path}.u")],
-                   path)
+        t = g.node("Tanh", [g.node("Mul", [inner, g.const(f"{path}.k", [math.sqrt(2 / math.pi)])], f"{path}.u")], path)
     else:
         t = g.node("Erf", [g.node("Mul", [x, g.const(f"{path}.k", [math.sqrt(0.5)])], f"{path}.u")], path)
     one_plus = g.node("Add", [t, g.const(f"{path}.one", [1.0])], f"{path}.one_plus")
@@ -109,8 +108,9 @@ def conv2d(g, layer, x: str, path: str) -> str:
     """Cross-correlation, NCHW; weight (out, in/groups, kh, kw) is ONNX's W layout unchanged."""
     cfg = layer.config()
     if cfg.get("padding_mode", "zeros") != "zeros":
-        raise ChainruleError(f"layer {path} (Conv2d) has padding_mode={cfg['padding_mode']!r}; "
-                             "ONNX Conv pads with zeros only")
+        raise ChainruleError(
+            f"layer {path} (Conv2d) has padding_mode={cfg['padding_mode']!r}; ONNX Conv pads with zeros only"
+        )
     kernel = tuple(int(k) for k in layer.weight.data.shape[2:])
     stride = _arg(win.pair, cfg.get("stride", 1), "stride", path)
     dilation = _arg(win.pair, cfg.get("dilation", 1), "dilation", path)
@@ -121,17 +121,28 @@ def conv2d(g, layer, x: str, path: str) -> str:
     if getattr(layer, "bias", None) is not None:
         inputs.append(g.const(f"{path}.bias", layer.bias.data))
     pad_attr = {"pads": pads} if pads is not None else {"auto_pad": "SAME_UPPER"}
-    return g.node("Conv", inputs, path, kernel_shape=list(kernel), strides=list(stride),
-                  dilations=list(dilation), group=int(cfg.get("groups", 1)), **pad_attr)
+    return g.node(
+        "Conv",
+        inputs,
+        path,
+        kernel_shape=list(kernel),
+        strides=list(stride),
+        dilations=list(dilation),
+        group=int(cfg.get("groups", 1)),
+        **pad_attr,
+    )
 
 
 def _pool_attrs(cfg: dict, path: str) -> tuple[dict, tuple[int, int], tuple[int, int]]:
     kernel = _arg(win.pair, cfg["kernel_size"], "kernel_size", path)
     stride = kernel if cfg.get("stride") is None else _arg(win.pair, cfg["stride"], "stride", path)
     dilation = _arg(win.pair, cfg.get("dilation", 1), "dilation", path)
-    attrs = {"kernel_shape": list(kernel), "strides": list(stride),
-             "pads": _pads(cfg.get("padding", 0), kernel, stride, dilation, (None, None), path),
-             "ceil_mode": int(bool(cfg.get("ceil_mode", False)))}
+    attrs = {
+        "kernel_shape": list(kernel),
+        "strides": list(stride),
+        "pads": _pads(cfg.get("padding", 0), kernel, stride, dilation, (None, None), path),
+        "ceil_mode": int(bool(cfg.get("ceil_mode", False))),
+    }
     return attrs, kernel, dilation
 
 
@@ -145,13 +156,14 @@ def avgpool2d(g, layer, x: str, path: str) -> str:
     """Mean over each window; count_include_pad as the layer says (PyTorch's default: padded zeros count)."""
     cfg = layer.config()
     if cfg.get("divisor_override") is not None:
-        raise ChainruleError(f"layer {path} (AvgPool2d) has divisor_override={cfg['divisor_override']}; "
-                             "ONNX AveragePool has no equivalent")
+        raise ChainruleError(
+            f"layer {path} (AvgPool2d) has divisor_override={cfg['divisor_override']}; "
+            "ONNX AveragePool has no equivalent"
+        )
     attrs, _, dilation = _pool_attrs(cfg, path)
     if dilation != (1, 1):  # AveragePool has dilations only from opset 19
         raise ChainruleError(f"layer {path} (AvgPool2d) has dilation {dilation}; not exported at opset 17")
-    return g.node("AveragePool", [x], path, count_include_pad=int(bool(cfg.get("count_include_pad", True))),
-                  **attrs)
+    return g.node("AveragePool", [x], path, count_include_pad=int(bool(cfg.get("count_include_pad", True))), **attrs)
 
 
 def flatten(g, layer, x: str, path: str) -> str:
@@ -159,8 +171,10 @@ def flatten(g, layer, x: str, path: str) -> str:
     cfg = layer.config()
     start, end = int(cfg.get("start_dim", 1)), int(cfg.get("end_dim", -1))
     if (start, end) != (1, -1):
-        raise ChainruleError(f"layer {path} (Flatten) has start_dim={start}, end_dim={end}; ONNX Flatten "
-                             "exports only start_dim=1, end_dim=-1 (keep the batch axis, flatten the rest)")
+        raise ChainruleError(
+            f"layer {path} (Flatten) has start_dim={start}, end_dim={end}; ONNX Flatten "
+            "exports only start_dim=1, end_dim=-1 (keep the batch axis, flatten the rest)"
+        )
     return g.node("Flatten", [x], path, axis=1)
 
 
@@ -168,14 +182,21 @@ def flatten(g, layer, x: str, path: str) -> str:
 def batchnorm(g, layer, x: str, path: str) -> str:
     """Eval form: BatchNormalization with the running statistics, y = γ (x − r_μ)/√(r_σ² + ε) + β."""
     if not layer.track_running_stats:
-        raise ChainruleError(f"layer {path} ({type(layer).__name__}) has track_running_stats=False: it "
-                             "normalises by each batch's statistics even when predicting, which ONNX's "
-                             "BatchNormalization (eval form) cannot express")
+        raise ChainruleError(
+            f"layer {path} ({type(layer).__name__}) has track_running_stats=False: it "
+            "normalises by each batch's statistics even when predicting, which ONNX's "
+            "BatchNormalization (eval form) cannot express"
+        )
     c = layer.num_features
     scale = layer.weight.data if layer.affine else np.ones(c)
     shift = layer.bias.data if layer.affine else np.zeros(c)
-    inputs = [x, g.const(f"{path}.weight", scale), g.const(f"{path}.bias", shift),
-              g.const(f"{path}.running_mean", layer.running_mean), g.const(f"{path}.running_var", layer.running_var)]
+    inputs = [
+        x,
+        g.const(f"{path}.weight", scale),
+        g.const(f"{path}.bias", shift),
+        g.const(f"{path}.running_mean", layer.running_mean),
+        g.const(f"{path}.running_var", layer.running_var),
+    ]
     return g.node("BatchNormalization", inputs, path, epsilon=float(layer.eps))
 
 
@@ -216,5 +237,18 @@ LAYERS: dict[type, Callable] = {
 }
 
 # layers whose output has the shape of their input: they do not decide the network's input shape
-SHAPE_PRESERVING = {act.Tanh, act.Sigmoid, act.ReLU, act.Identity, act.Softmax, Dropout, BatchNorm1d, BatchNorm2d,
-                    LeakyReLU, ELU, GELU, SiLU, LogSoftmax}
+SHAPE_PRESERVING = {
+    act.Tanh,
+    act.Sigmoid,
+    act.ReLU,
+    act.Identity,
+    act.Softmax,
+    Dropout,
+    BatchNorm1d,
+    BatchNorm2d,
+    LeakyReLU,
+    ELU,
+    GELU,
+    SiLU,
+    LogSoftmax,
+}

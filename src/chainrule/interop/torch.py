@@ -44,14 +44,20 @@ def _copy_params_to(torch, m: Module, t):
 
 
 def _linear_to(torch, m: Linear):
-    t = torch.nn.Linear(m.in_features, m.out_features, bias=m.bias is not None,
-                        dtype=getattr(torch, str(m.weight.dtype)))
+    t = torch.nn.Linear(
+        m.in_features, m.out_features, bias=m.bias is not None, dtype=getattr(torch, str(m.weight.dtype))
+    )
     return _copy_params_to(torch, m, t)
 
 
 def _conv_to(torch, m: Conv2d):
-    kw = dict(stride=m.stride, dilation=m.dilation, groups=m.groups, bias=m.bias is not None,
-              dtype=getattr(torch, str(m.weight.dtype)))
+    kw = dict(
+        stride=m.stride,
+        dilation=m.dilation,
+        groups=m.groups,
+        bias=m.bias is not None,
+        dtype=getattr(torch, str(m.weight.dtype)),
+    )
     if m.padding == "same" and m.stride != (1, 1):
         # PyTorch refuses padding='same' with stride > 1: pad (possibly unequally) first, then convolve
         t = _same_strided_conv(torch)(m.in_channels, m.out_channels, m.kernel_size, padding=(0, 0), **kw)
@@ -79,8 +85,14 @@ def _same_strided_conv(torch):
 # Sequential is converted by to_torch itself (to name where a bad layer sits), not through this table
 def _batchnorm_to(torch, m: _BatchNorm):
     cls = torch.nn.BatchNorm1d if isinstance(m, BatchNorm1d) else torch.nn.BatchNorm2d
-    t = cls(m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
-            track_running_stats=m.track_running_stats, dtype=getattr(torch, str(m._dtype)))
+    t = cls(
+        m.num_features,
+        eps=m.eps,
+        momentum=m.momentum,
+        affine=m.affine,
+        track_running_stats=m.track_running_stats,
+        dtype=getattr(torch, str(m._dtype)),
+    )
     if m.affine:
         _copy_params_to(torch, m, t)
     with torch.no_grad():
@@ -119,8 +131,10 @@ def to_torch(model: Module, _path: str = "model"):
     convert = TO_TORCH.get(type(model))
     if convert is None:
         names = sorted([*(t.__name__ for t in TO_TORCH), "Sequential"])
-        raise ChainruleError(f"layer {_path} ({type(model).__name__}) has no PyTorch equivalent in chainrule's "
-                             f"converter; it converts {', '.join(names)}")
+        raise ChainruleError(
+            f"layer {_path} ({type(model).__name__}) has no PyTorch equivalent in chainrule's "
+            f"converter; it converts {', '.join(names)}"
+        )
     return convert(torch, model)
 
 
@@ -141,12 +155,20 @@ def _linear_from(t) -> Linear:
 def _conv_from(t, padding=None) -> Conv2d:
     """``padding`` overrides t.padding (``_same_strided_from``: 'same' that torch could not hold)."""
     if t.padding_mode != "zeros":
-        raise ChainruleError(f"Conv2d with padding_mode={t.padding_mode!r} is not supported; chainrule pads "
-                             "with zeros")
+        raise ChainruleError(f"Conv2d with padding_mode={t.padding_mode!r} is not supported; chainrule pads with zeros")
     dtype = str(t.weight.dtype).removeprefix("torch.")
-    m = Conv2d(t.in_channels, t.out_channels, t.kernel_size, stride=t.stride,
-               padding=t.padding if padding is None else padding,
-               dilation=t.dilation, groups=t.groups, bias=t.bias is not None, dtype=dtype, rng=0)
+    m = Conv2d(
+        t.in_channels,
+        t.out_channels,
+        t.kernel_size,
+        stride=t.stride,
+        padding=t.padding if padding is None else padding,
+        dilation=t.dilation,
+        groups=t.groups,
+        bias=t.bias is not None,
+        dtype=dtype,
+        rng=0,
+    )
     return _copy_params_from(t, m)
 
 
@@ -163,16 +185,23 @@ def _maxpool_from(t) -> MaxPool2d:
 
 def _avgpool_from(t) -> AvgPool2d:
     if t.ceil_mode or not t.count_include_pad or t.divisor_override is not None:
-        raise ChainruleError("AvgPool2d is supported with ceil_mode=False, count_include_pad=True and no "
-                             "divisor_override only")
+        raise ChainruleError(
+            "AvgPool2d is supported with ceil_mode=False, count_include_pad=True and no divisor_override only"
+        )
     return AvgPool2d(t.kernel_size, t.stride, t.padding)
 
 
 def _batchnorm_from(t) -> _BatchNorm:
     cls = BatchNorm1d if type(t).__name__ == "BatchNorm1d" else BatchNorm2d
     dtype = str((t.weight if t.affine else t.running_mean).dtype).removeprefix("torch.")
-    m = cls(t.num_features, eps=t.eps, momentum=t.momentum, affine=t.affine,
-            track_running_stats=t.track_running_stats, dtype=dtype)
+    m = cls(
+        t.num_features,
+        eps=t.eps,
+        momentum=t.momentum,
+        affine=t.affine,
+        track_running_stats=t.track_running_stats,
+        dtype=dtype,
+    )
     if t.affine:
         _copy_params_from(t, m)
     for name, _ in m.named_buffers():
@@ -222,8 +251,9 @@ def from_torch(module, _path: str = "model") -> Module:
         if not isinstance(module, torch.nn.Module):
             raise ChainruleError(f"{_path} is a {type(module).__name__}, not a PyTorch module")
         names = sorted([*(t.__name__ for t in table), "Sequential"])
-        raise ChainruleError(f"PyTorch module {type(module).__name__} at {_path} is not supported; chainrule "
-                             f"converts {', '.join(names)}")
+        raise ChainruleError(
+            f"PyTorch module {type(module).__name__} at {_path} is not supported; chainrule converts {', '.join(names)}"
+        )
     try:
         return convert(module)
     except ChainruleError as e:
@@ -256,14 +286,14 @@ def loss_from_torch(loss):
     kind = type(loss).__name__
     twin = {"MSELoss": MSELoss, "CrossEntropyLoss": CrossEntropyLoss}.get(kind)
     if twin is None:
-        raise ChainruleError(f"PyTorch loss {kind} is not supported; chainrule converts MSELoss and "
-                             "CrossEntropyLoss")
+        raise ChainruleError(f"PyTorch loss {kind} is not supported; chainrule converts MSELoss and CrossEntropyLoss")
     if getattr(loss, "reduction", "mean") != "mean":
         raise ChainruleError(f"PyTorch {kind}(reduction={loss.reduction!r}): chainrule's losses take the mean")
-    if kind == "CrossEntropyLoss" and (loss.label_smoothing or loss.weight is not None
-                                       or loss.ignore_index != -100):
-        raise ChainruleError("PyTorch CrossEntropyLoss with weight, ignore_index or label_smoothing is not "
-                             "supported; chainrule's is the plain mean cross-entropy")
+    if kind == "CrossEntropyLoss" and (loss.label_smoothing or loss.weight is not None or loss.ignore_index != -100):
+        raise ChainruleError(
+            "PyTorch CrossEntropyLoss with weight, ignore_index or label_smoothing is not "
+            "supported; chainrule's is the plain mean cross-entropy"
+        )
     return twin()
 
 

@@ -19,15 +19,23 @@ class _BatchNorm(Module):
     _ndims: tuple[int, ...] = ()
     _layout = ""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: "float | None" = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=np.float64):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: "float | None" = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype=np.float64,
+    ):
         name = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
             raise ChainruleError(f"{name} num_features must be a whole number ≥ 1, got {num_features!r}")
         if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < np.inf:
             raise ChainruleError(f"{name} eps must be a number > 0, got {eps!r}")
-        if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, (int, float))
-                                     or not 0 <= momentum <= 1):
+        if momentum is not None and (
+            isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1
+        ):
             raise ChainruleError(f"{name} momentum must be a number in [0, 1] or None, got {momentum!r}")
         for flag, value in (("affine", affine), ("track_running_stats", track_running_stats)):
             if not isinstance(value, bool):
@@ -60,8 +68,10 @@ class _BatchNorm(Module):
         ranks = self._ndims if batched else tuple(n - 1 for n in self._ndims)
         if len(shape) not in ranks or shape[1 if batched else 0] != self.num_features:
             what = "input" if batched else "one example"
-            raise ChainruleError(f"{what} of {self!r} has shape {tuple(shape)}; it expects {self._layout} "
-                                 f"with {self.num_features} feature(s) (channels)")
+            raise ChainruleError(
+                f"{what} of {self!r} has shape {tuple(shape)}; it expects {self._layout} "
+                f"with {self.num_features} feature(s) (channels)"
+            )
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         self._check(tuple(input_shape), batched=False)
@@ -79,8 +89,9 @@ class _BatchNorm(Module):
         if self._uses_batch_stats():
             m = x.size // self.num_features  # values per channel
             if m < 2:
-                raise ChainruleError(f"{self!r} in training mode needs more than 1 value per channel, got input "
-                                     f"of shape {x.shape}")
+                raise ChainruleError(
+                    f"{self!r} in training mode needs more than 1 value per channel, got input of shape {x.shape}"
+                )
             mean, var = x.mean(axis=axes), x.var(axis=axes)  # var: biased, for normalising
             if self.training and self.track_running_stats:
                 self._update_running(mean, var * (m / (m - 1)))
@@ -115,12 +126,20 @@ class _BatchNorm(Module):
         return (dxhat - mean_d - xhat * mean_dx) * inv_std.reshape(view)
 
     def config(self) -> dict:
-        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
-                "affine": self.affine, "track_running_stats": self.track_running_stats, "dtype": str(self._dtype)}
+        return {
+            "num_features": self.num_features,
+            "eps": self.eps,
+            "momentum": self.momentum,
+            "affine": self.affine,
+            "track_running_stats": self.track_running_stats,
+            "dtype": str(self._dtype),
+        }
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):

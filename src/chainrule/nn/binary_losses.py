@@ -24,8 +24,10 @@ def _positive_vector(loss: str, name: str, value) -> np.ndarray | None:
         return None
     v = np.asarray(value)
     if v.ndim > 1 or v.dtype.kind not in "iuf" or not np.all(np.isfinite(v)) or np.any(v < 0):
-        raise ChainruleError(f"{loss}: {name} must be a finite number ≥ 0 or a list of them (one per output); "
-                             f"got {np.asarray(value).tolist()!r}")
+        raise ChainruleError(
+            f"{loss}: {name} must be a finite number ≥ 0 or a list of them (one per output); "
+            f"got {np.asarray(value).tolist()!r}"
+        )
     return v.astype(np.float64)
 
 
@@ -56,8 +58,10 @@ class BCELoss(_Binary):
     def forward(self, p, y):
         if p.size and not (p.min() >= 0 and p.max() <= 1):  # NaN fails both tests
             bad = p[~((p >= 0) & (p <= 1))].ravel()[0]
-            raise ChainruleError(f"BCELoss: the network's outputs must be probabilities in [0, 1] (end it with a "
-                                 f"Sigmoid, or use BCEWithLogitsLoss on logits), got {bad:g}")
+            raise ChainruleError(
+                f"BCELoss: the network's outputs must be probabilities in [0, 1] (end it with a "
+                f"Sigmoid, or use BCEWithLogitsLoss on logits), got {bad:g}"
+            )
         self.p, self.t = p, _binary_target("BCELoss", p, y)
         with np.errstate(divide="ignore"):
             logs = self.t * np.maximum(np.log(p), -100) + (1 - self.t) * np.maximum(np.log1p(-p), -100)

@@ -41,8 +41,10 @@ class Sequential(Module):
             if j == i:
                 continue
             if layer.parameters():
-                raise ChainruleError(f"Sequential entries {j} and {i} are the same {type(layer).__name__} object; "
-                                     "shared (tied) weights are not supported: give each position its own layer")
+                raise ChainruleError(
+                    f"Sequential entries {j} and {i} are the same {type(layer).__name__} object; "
+                    "shared (tied) weights are not supported: give each position its own layer"
+                )
             self.layers[i] = copy.copy(layer)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -67,9 +69,10 @@ class Sequential(Module):
         key = tuple(map(id, self.layers))
         if getattr(self, "_zero_plan_key", None) != key:
             self._zero_plan_key = key
-            self._zero_plan = ([layer.defer_zero_grad for layer in self.layers if hasattr(layer, "defer_zero_grad")],
-                               [p for layer in self.layers if not hasattr(layer, "defer_zero_grad")
-                                for p in layer.parameters()])
+            self._zero_plan = (
+                [layer.defer_zero_grad for layer in self.layers if hasattr(layer, "defer_zero_grad")],
+                [p for layer in self.layers if not hasattr(layer, "defer_zero_grad") for p in layer.parameters()],
+            )
         deferred, eager = self._zero_plan
         for defer in deferred:
             defer()
@@ -104,8 +107,10 @@ class Sequential(Module):
         if outputs is None:
             raise ChainruleError("backward() was called before forward(): run the network on an input first")
         if outputs and np.shape(dy) != outputs[-1].shape:
-            raise ChainruleError(f"the gradient passed to backward() has shape {np.shape(dy)}; the network's last "
-                                 f"output has shape {outputs[-1].shape}")
+            raise ChainruleError(
+                f"the gradient passed to backward() has shape {np.shape(dy)}; the network's last "
+                f"output has shape {outputs[-1].shape}"
+            )
         layers = self.layers
         grads = self.output_grads = [None] * len(layers)
         for i in range(len(layers) - 1, 0, -1):

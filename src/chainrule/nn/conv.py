@@ -17,27 +17,29 @@ from chainrule.errors import ChainruleError
 from chainrule.nn.module import Module, Parameter, check_dtype
 
 
-def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride, pads, dilation,
-                   groups: int) -> tuple[np.ndarray, np.ndarray]:
+def conv2d_forward(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride, pads, dilation, groups: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(y, cols): x (N, C, H, W), weight (O, C/G, KH, KW) -> y (N, O, OH, OW); cols is the patch matrix."""
     N, C = x.shape[:2]
     O, Cg, kh, kw = weight.shape
     G, Og = groups, O // groups
     xp = win.pad(x, pads)
-    w6 = win.windows(xp, (kh, kw), stride, dilation)                    # (N, C, OH, OW, KH, KW)
+    w6 = win.windows(xp, (kh, kw), stride, dilation)  # (N, C, OH, OW, KH, KW)
     oh, ow = w6.shape[2:4]
     # (N, C, OH, OW, KH, KW) -> (N, G, Cg, KH, KW, OH, OW): the one copy (im2col)
     cols = w6.reshape(N, G, Cg, oh, ow, kh, kw).transpose(0, 1, 2, 5, 6, 3, 4)
     cols = np.ascontiguousarray(cols).reshape(N, G, Cg * kh * kw, oh * ow)
-    y = weight.reshape(G, Og, Cg * kh * kw) @ cols                      # (N, G, Og, OH·OW)
+    y = weight.reshape(G, Og, Cg * kh * kw) @ cols  # (N, G, Og, OH·OW)
     y = y.reshape(N, O, oh, ow)
     if bias is not None:
         y += bias[:, None, None]
     return y, cols
 
 
-def conv2d_backward(dy: np.ndarray, cols: np.ndarray, weight: np.ndarray, x_shape, stride, pads, dilation,
-                    groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def conv2d_backward(
+    dy: np.ndarray, cols: np.ndarray, weight: np.ndarray, x_shape, stride, pads, dilation, groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dW, db) for dy (N, O, OH, OW), given the forward's patch matrix ``cols``."""
     N, C, H, W = x_shape
     O, Cg, kh, kw = weight.shape
@@ -46,7 +48,7 @@ def conv2d_backward(dy: np.ndarray, cols: np.ndarray, weight: np.ndarray, x_shap
     dyg = dy.reshape(N, G, Og, oh * ow)
     dW = np.einsum("ngop,ngkp->gok", dyg, cols, optimize=True).reshape(weight.shape)
     db = dy.sum(axis=(0, 2, 3))
-    dcols = weight.reshape(G, Og, Cg * kh * kw).transpose(0, 2, 1) @ dyg   # (N, G, Cg·KH·KW, OH·OW)
+    dcols = weight.reshape(G, Og, Cg * kh * kw).transpose(0, 2, 1) @ dyg  # (N, G, Cg·KH·KW, OH·OW)
     dwin = dcols.reshape(N, C, kh, kw, oh, ow).transpose(0, 1, 4, 5, 2, 3)  # (N, C, OH, OW, KH, KW)
     return win.windows_backward(dwin, (H, W), pads, stride, dilation), dW, db
 
@@ -65,16 +67,27 @@ class Conv2d(Module):
 
     PATHS = ("auto", "im2col", "flat")
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, dtype=np.float64,
-                 rng: "np.random.Generator | int | None" = None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        dtype=np.float64,
+        rng: "np.random.Generator | int | None" = None,
+    ):
         self.in_channels = _count(in_channels, "in_channels")
         self.out_channels = _count(out_channels, "out_channels")
         self.groups = _count(groups, "groups")
         for name, n in (("in_channels", self.in_channels), ("out_channels", self.out_channels)):
             if n % self.groups:
-                raise ChainruleError(f"{name}={n} is not divisible by groups={self.groups}; each group "
-                                     f"needs a whole number of channels")
+                raise ChainruleError(
+                    f"{name}={n} is not divisible by groups={self.groups}; each group needs a whole number of channels"
+                )
         self.kernel_size = win.pair(kernel_size, "kernel_size")
         self.stride = win.pair(stride, "stride")
         self.dilation = win.pair(dilation, "dilation")
@@ -102,11 +115,15 @@ class Conv2d(Module):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
         """(out_channels, OH, OW) for a (C, H, W) input."""
         if len(input_shape) != 3:
-            raise ChainruleError(f"input to {self!r} has shape {tuple(input_shape)} per example; expected "
-                                 f"one ({self.in_channels}, H, W) image")
+            raise ChainruleError(
+                f"input to {self!r} has shape {tuple(input_shape)} per example; expected "
+                f"one ({self.in_channels}, H, W) image"
+            )
         if input_shape[0] != self.in_channels:
-            raise ChainruleError(f"input to {self!r} has {input_shape[0]} channel(s) (shape "
-                                 f"{tuple(input_shape)}); the layer expects {self.in_channels}")
+            raise ChainruleError(
+                f"input to {self!r} has {input_shape[0]} channel(s) (shape "
+                f"{tuple(input_shape)}); the layer expects {self.in_channels}"
+            )
         return (self.out_channels, *self.output_hw(input_shape[1:]))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -153,8 +170,9 @@ class Conv2d(Module):
             return False
         ok = conv_flat.supported(self.stride, pads, self.dilation, self.groups, self.kernel_size, width)
         if self.path == "flat" and not ok:
-            raise ChainruleError("Conv2d.path 'flat' needs stride 1, groups 1 and padding ≤ what 'same' adds; "
-                                 f"this layer is {self!r}")
+            raise ChainruleError(
+                f"Conv2d.path 'flat' needs stride 1, groups 1 and padding ≤ what 'same' adds; this layer is {self!r}"
+            )
         return ok
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -163,19 +181,26 @@ class Conv2d(Module):
         if cols is None:
             dx, dW, db = self._flat.backward(np.ascontiguousarray(dy4), self.weight.data)
         else:
-            dx, dW, db = conv2d_backward(dy4, cols, self.weight.data, x_shape, self.stride, pads,
-                                         self.dilation, self.groups)
+            dx, dW, db = conv2d_backward(
+                dy4, cols, self.weight.data, x_shape, self.stride, pads, self.dilation, self.groups
+            )
         self.weight.grad += dW
         if self.bias is not None:
             self.bias.grad += db
         return dx[0] if unbatched else dx
 
     def config(self) -> dict:
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
-                "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
-                "dilation": list(self.dilation), "groups": self.groups, "bias": self.bias is not None,
-                "dtype": str(self.weight.dtype)}
+        return {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": list(self.kernel_size),
+            "stride": list(self.stride),
+            "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
+            "dilation": list(self.dilation),
+            "groups": self.groups,
+            "bias": self.bias is not None,
+            "dtype": str(self.weight.dtype),
+        }
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

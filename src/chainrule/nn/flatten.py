@@ -22,9 +22,11 @@ class Flatten(Module):
         s = self.start_dim + n if self.start_dim < 0 else self.start_dim
         e = self.end_dim + n if self.end_dim < 0 else self.end_dim
         if not (0 <= s < max(n, 1) and 0 <= e < max(n, 1)) or s > e:
-            raise ChainruleError(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}) does not fit "
-                                 f"an input of shape {tuple(shape)} ({n} axes)")
-        return (*shape[:s], int(np.prod(shape[s:e + 1])), *shape[e + 1:])
+            raise ChainruleError(
+                f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}) does not fit "
+                f"an input of shape {tuple(shape)} ({n} axes)"
+            )
+        return (*shape[:s], int(np.prod(shape[s : e + 1])), *shape[e + 1 :])
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """One example's shape after flattening (the batch axis is put back to apply start_dim)."""

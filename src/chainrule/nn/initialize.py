@@ -17,8 +17,15 @@ _WEIGHT = {
     "kaiming_normal": init.kaiming_normal,
     "default": None,
 }
-ALIASES = {"zero": "zeros", "course": "uniform", "xavier": "xavier_uniform", "glorot": "xavier_uniform",
-           "he": "kaiming_uniform", "kaiming": "kaiming_uniform", "pytorch": "default"}
+ALIASES = {
+    "zero": "zeros",
+    "course": "uniform",
+    "xavier": "xavier_uniform",
+    "glorot": "xavier_uniform",
+    "he": "kaiming_uniform",
+    "kaiming": "kaiming_uniform",
+    "pytorch": "default",
+}
 
 
 def initialize(model: Module, scheme: str, rng: "np.random.Generator | int | None" = None) -> Module:
@@ -28,10 +35,10 @@ def initialize(model: Module, scheme: str, rng: "np.random.Generator | int | Non
     """
     name = ALIASES.get(scheme, scheme)
     if name not in _WEIGHT:
-        raise ChainruleError(f"unknown initialisation {scheme!r}; expected one of "
-                             f"{', '.join(list(_WEIGHT) + list(ALIASES))}")
+        raise ChainruleError(
+            f"unknown initialisation {scheme!r}; expected one of {', '.join(list(_WEIGHT) + list(ALIASES))}"
+        )
     g = init.as_generator(rng)
     for module in model.modules():
         module.reset_parameters(g, _WEIGHT[name])
     return model
-

@@ -24,13 +24,20 @@ class Linear(Module):
     x : (in_features,) or (n, in_features)  ->  y : (out_features,) or (n, out_features)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float64,
-                 rng: "np.random.Generator | int | None" = None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype=np.float64,
+        rng: "np.random.Generator | int | None" = None,
+    ):
         if any(isinstance(v, bool) or int(v) != v for v in (in_features, out_features)):
             raise ChainruleError(f"Linear needs whole numbers of features, got {in_features!r} and {out_features!r}")
         if int(in_features) < 1 or int(out_features) < 1:
-            raise ChainruleError(f"Linear needs in_features ≥ 1 and out_features ≥ 1, "
-                                 f"got {in_features} and {out_features}")
+            raise ChainruleError(
+                f"Linear needs in_features ≥ 1 and out_features ≥ 1, got {in_features} and {out_features}"
+            )
         self.in_features, self.out_features = int(in_features), int(out_features)
         dt = check_dtype(dtype)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dt))
@@ -44,16 +51,20 @@ class Linear(Module):
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if tuple(input_shape[-1:]) != (self.in_features,):
-            raise ChainruleError(f"input to Linear({self.in_features}→{self.out_features}) has shape "
-                                 f"{_fmt_shape(input_shape)} per example; it needs {self.in_features} features")
+            raise ChainruleError(
+                f"input to Linear({self.in_features}→{self.out_features}) has shape "
+                f"{_fmt_shape(input_shape)} per example; it needs {self.in_features} features"
+            )
         return (*input_shape[:-1], self.out_features)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         W = rounding.apply(self.weight.data)  # hand-calculation mode uses the weights as printed
         if x.shape[-1:] != (self.in_features,):
-            raise ChainruleError(f"input to Linear({self.in_features}→{self.out_features}) has shape "
-                                 f"{x.shape}: {x.shape[-1] if x.ndim else 0} features per example, "
-                                 f"expected {self.in_features}")
+            raise ChainruleError(
+                f"input to Linear({self.in_features}→{self.out_features}) has shape "
+                f"{x.shape}: {x.shape[-1] if x.ndim else 0} features per example, "
+                f"expected {self.in_features}"
+            )
         if x.dtype != W.dtype:
             x = x.astype(W.dtype)
         self._x = x
@@ -112,8 +123,10 @@ class Linear(Module):
         """
         m = _as_matrix(matrix, "folded weight matrix")
         if m.shape[1] < 2:
-            raise ChainruleError(f"folded weight matrix is {_fmt_shape(m.shape)}; it needs at least "
-                                 "2 columns (column 0 is the bias, then one weight per input)")
+            raise ChainruleError(
+                f"folded weight matrix is {_fmt_shape(m.shape)}; it needs at least "
+                "2 columns (column 0 is the bias, then one weight per input)"
+            )
         layer = cls(m.shape[1] - 1, m.shape[0], bias=bias, dtype=dtype, rng=0)
         layer.folded = m
         return layer
@@ -132,7 +145,8 @@ class Linear(Module):
             raise ChainruleError(
                 f"folded weight matrix for Linear({self.in_features}→{self.out_features}) must be "
                 f"{want[0]}×{want[1]} (one row per output; column 0 the bias, then {self.in_features} "
-                f"weight(s)), got {_fmt_shape(m.shape)}")
+                f"weight(s)), got {_fmt_shape(m.shape)}"
+            )
         if self.bias is None and np.any(m[:, 0] != 0):
             raise ChainruleError("this Linear layer has no bias, so column 0 of its folded matrix must be 0")
         self.weight.data[...] = m[:, 1:]
@@ -146,12 +160,15 @@ class Linear(Module):
         return np.concatenate([gb[:, None], self.weight.grad], axis=1)
 
     def config(self) -> dict:
-        return {"in_features": self.in_features, "out_features": self.out_features,
-                "bias": self.bias is not None, "dtype": str(self.weight.dtype)}
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias is not None,
+            "dtype": str(self.weight.dtype),
+        }
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 def _as_matrix(matrix, what: str) -> np.ndarray:

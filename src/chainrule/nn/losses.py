@@ -40,8 +40,9 @@ def class_weights(loss: str, weight) -> np.ndarray | None:
         return None
     w = np.asarray(weight)
     if w.ndim != 1 or not w.size or w.dtype.kind not in "iuf" or not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ChainruleError(f"{loss}: weight must be a list of finite numbers ≥ 0, one per class; got "
-                             f"{np.asarray(weight).tolist()!r}")
+        raise ChainruleError(
+            f"{loss}: weight must be a list of finite numbers ≥ 0, one per class; got {np.asarray(weight).tolist()!r}"
+        )
     return w.astype(np.float64)
 
 
@@ -56,8 +57,9 @@ def _regression_target(yhat: np.ndarray, y) -> np.ndarray:
     t = np.asarray(y, dtype=yhat.dtype)
     if t.shape != yhat.shape:
         if t.size != yhat.size or (t.ndim and yhat.ndim and t.shape[0] != yhat.shape[0]):
-            raise ChainruleError(f"target has shape {t.shape} but the network's output has shape "
-                                 f"{yhat.shape}; they must match")
+            raise ChainruleError(
+                f"target has shape {t.shape} but the network's output has shape {yhat.shape}; they must match"
+            )
         t = t.reshape(yhat.shape)
     if not np.all(np.isfinite(t)):
         raise ChainruleError("target contains NaN or infinity")
@@ -139,8 +141,11 @@ class CrossEntropyLoss(Loss):
 
     def __init__(self, weight=None, label_smoothing: float = 0.0):
         self.weight = class_weights("CrossEntropyLoss", weight)
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
-                or not 0 <= label_smoothing <= 1:
+        if (
+            isinstance(label_smoothing, bool)
+            or not isinstance(label_smoothing, (int, float))
+            or not 0 <= label_smoothing <= 1
+        ):
             raise ChainruleError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
         self.label_smoothing = float(label_smoothing)
 
@@ -182,15 +187,19 @@ class CrossEntropyLoss(Loss):
     def _weighted(self, logits: np.ndarray, y) -> float:
         """The loss with class weights and/or label smoothing, through Q and D (see the class docstring)."""
         C, eps = logits.shape[-1], self.label_smoothing
-        w = (np.ones(C, logits.dtype) if self.weight is None
-             else _weights_for("CrossEntropyLoss", self.weight, C, logits.dtype))
+        w = (
+            np.ones(C, logits.dtype)
+            if self.weight is None
+            else _weights_for("CrossEntropyLoss", self.weight, C, logits.dtype)
+        )
         labels = _labels(y, logits.shape)
         if labels is None:  # probability rows
             q = ((1 - eps) * _class_target(np.asarray(y), logits.shape, logits.dtype) + eps / C) * w
             self.n = logits.shape[0] if logits.ndim == 2 else 1
         else:
-            q = (1 - eps) * _class_target(np.asarray(labels), logits.shape, logits.dtype) * w[labels][..., None] \
-                + (eps / C) * w
+            q = (1 - eps) * _class_target(np.asarray(labels), logits.shape, logits.dtype) * w[labels][..., None] + (
+                eps / C
+            ) * w
             self.n = float(np.sum(w[labels]))
         self._target, self._labels = rounding.apply(q), None
         logp = log_softmax(logits)
@@ -257,8 +266,10 @@ def _class_target(y: np.ndarray, shape: tuple, dtype) -> np.ndarray:
         return y.astype(dtype, copy=False)
     want = shape[:-1]
     if y.shape != want:
-        raise ChainruleError(f"cross-entropy targets have shape {y.shape}; for logits of shape {shape} "
-                             f"expected class labels of shape {want} or probability rows of shape {shape}")
+        raise ChainruleError(
+            f"cross-entropy targets have shape {y.shape}; for logits of shape {shape} "
+            f"expected class labels of shape {want} or probability rows of shape {shape}"
+        )
     if y.dtype.kind not in "iu":
         if y.dtype.kind != "f" or not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
             raise ChainruleError(f"cross-entropy labels must be integers 0…{C - 1}, got {y.ravel()[:5]}")
@@ -309,5 +320,10 @@ class NLLLoss(Loss):
 
 
 # name in specs, --loss and model files -> class; the binary cross-entropies join in chainrule/nn/__init__.py
-LOSSES = {"squared": SquaredError, "mse": MSELoss, "cross-entropy": CrossEntropyLoss, "nll": NLLLoss,
-          "huber": HuberLoss}
+LOSSES = {
+    "squared": SquaredError,
+    "mse": MSELoss,
+    "cross-entropy": CrossEntropyLoss,
+    "nll": NLLLoss,
+    "huber": HuberLoss,
+}

@@ -64,7 +64,6 @@ class Module:
     registry: dict[str, type["Module"]] = {}
     training: bool = True  # class default; train()/eval() set it per instance
 
-
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if not cls.__name__.startswith("_"):  # private bases (e.g. _Pool2d) are not layers a file can name
@@ -130,8 +129,11 @@ class Module:
 
     def generator_states(self) -> dict[str, dict]:
         """The bit-generator state of every module that draws random numbers (Dropout), by module name."""
-        return {name: m.generator.bit_generator.state for name, m in self.named_modules()
-                if isinstance(getattr(m, "generator", None), np.random.Generator)}
+        return {
+            name: m.generator.bit_generator.state
+            for name, m in self.named_modules()
+            if isinstance(getattr(m, "generator", None), np.random.Generator)
+        }
 
     def load_generator_states(self, states: dict[str, dict]) -> None:
         own = dict(self.named_modules())
@@ -221,8 +223,10 @@ class Module:
     # --- state dict (PyTorch's keys) -------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
         """Parameters and persistent buffers by PyTorch's names, as copies (PyTorch's key order per module)."""
-        own = {**{name: p.data for name, p in self.named_parameters()},
-               **dict(self.named_buffers(persistent_only=True))}
+        own = {
+            **{name: p.data for name, p in self.named_parameters()},
+            **dict(self.named_buffers(persistent_only=True)),
+        }
         return {k: own[k].copy() for k in self._state_keys()}
 
     def _state_keys(self) -> list[str]:
@@ -251,8 +255,10 @@ class Module:
                 parts.append(f"missing key(s) {', '.join(missing)}")
             if extra:
                 parts.append(f"unexpected key(s) {', '.join(extra)}")
-            raise ChainruleError(f"state dict does not fit this network: {'; '.join(parts)}; "
-                                 f"expected exactly {', '.join(own) or 'no keys'}")
+            raise ChainruleError(
+                f"state dict does not fit this network: {'; '.join(parts)}; "
+                f"expected exactly {', '.join(own) or 'no keys'}"
+            )
         for k in own:
             if k not in state:
                 continue
@@ -262,8 +268,9 @@ class Module:
             value = np.asarray(value)
             target = params[k].data if k in params else buffers[k]
             if value.shape != target.shape:
-                raise ChainruleError(f"state dict entry {k!r} has shape {value.shape}; "
-                                     f"the network expects {target.shape}")
+                raise ChainruleError(
+                    f"state dict entry {k!r} has shape {value.shape}; the network expects {target.shape}"
+                )
             if value.dtype.kind not in "iuf" + ("b" if target.dtype.kind == "b" else ""):
                 # complex would lose its imaginary part silently
                 raise ChainruleError(f"state dict entry {k!r} is not real numbers (dtype {value.dtype})")

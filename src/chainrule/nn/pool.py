@@ -1,9 +1,9 @@
 """Max and average pooling over KH×KW windows, NCHW, on the same window primitive as convolution.
 
-    max:  y[n, c, i, j] = max_{u,v} xp[n, c, i·S + u·D, j·S + v·D]     (xp padded with −∞)
-          ∂ℓ/∂x goes to the window's (first) maximum, accumulating where windows overlap.
-    avg:  y[n, c, i, j] = (1 / KH·KW) Σ_{u,v} xp[n, c, i·S + u, j·S + v]   (xp padded with 0;
-          PyTorch's count_include_pad=True), so ∂ℓ/∂x spreads ∂ℓ/∂y evenly over each window.
+max:  y[n, c, i, j] = max_{u,v} xp[n, c, i·S + u·D, j·S + v·D]     (xp padded with −∞)
+      ∂ℓ/∂x goes to the window's (first) maximum, accumulating where windows overlap.
+avg:  y[n, c, i, j] = (1 / KH·KW) Σ_{u,v} xp[n, c, i·S + u, j·S + v]   (xp padded with 0;
+      PyTorch's count_include_pad=True), so ∂ℓ/∂x spreads ∂ℓ/∂y evenly over each window.
 """
 
 import numpy as np
@@ -28,8 +28,10 @@ class _Pool2d(Module):
         # PyTorch's rule; more padding would allow windows that see nothing but padding
         for p, e in zip(self.padding, kernel, strict=True):
             if p > e // 2:
-                raise ChainruleError(f"{type(self).__name__} padding {self.padding} is more than half the "
-                                     f"kernel {self.kernel_size}; padding must be ≤ {e // 2}")
+                raise ChainruleError(
+                    f"{type(self).__name__} padding {self.padding} is more than half the "
+                    f"kernel {self.kernel_size}; padding must be ≤ {e // 2}"
+                )
 
     def pads(self, hw) -> win.Pads:
         """(top, bottom, left, right) padding for an H×W input."""
@@ -41,8 +43,7 @@ class _Pool2d(Module):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(C, OH, OW) for a (C, H, W) input (or (OH, OW) for H×W)."""
         if len(input_shape) not in (2, 3):
-            raise ChainruleError(f"input to {self!r} has shape {tuple(input_shape)} per example; it expects "
-                                 f"(C, H, W)")
+            raise ChainruleError(f"input to {self!r} has shape {tuple(input_shape)} per example; it expects (C, H, W)")
         return (*input_shape[:-2], *self.output_hw(input_shape[-2:]))
 
     def _windows(self, x, fill: float):
@@ -54,12 +55,12 @@ class _Pool2d(Module):
         return x4, unbatched, win.windows(xp, self.kernel_size, self.stride, self.dilation), pads
 
     def config(self) -> dict:
-        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
-                "padding": list(self.padding)}
+        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding)}
 
     def extra_repr(self) -> str:
         def short(p):
             return p[0] if p[0] == p[1] else p
+
         s = f"kernel_size={short(self.kernel_size)}, stride={short(self.stride)}"
         if self.padding != (0, 0):
             s += f", padding={short(self.padding)}"
@@ -85,7 +86,7 @@ class MaxPool2d(_Pool2d):
         # one slab per kernel offset: a max across slabs is an elementwise maximum, far cheaper in
         # NumPy than reducing a short last axis of the windows view
         slabs = w6.transpose(4, 5, 0, 1, 2, 3).reshape(kh * kw, N, C, oh, ow)
-        y = slabs.max(axis=0)                                         # (N, C, OH, OW)
+        y = slabs.max(axis=0)  # (N, C, OH, OW)
         self._cache = (slabs, y, x4.shape, pads, unbatched)
         return y[0] if unbatched else y
 

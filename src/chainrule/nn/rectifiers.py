@@ -22,8 +22,11 @@ from chainrule.nn.activations import Activation
 
 def _non_negative(layer: str, name: str, value) -> float:
     """``value`` as a float ≥ 0 and finite, or a one-line error naming the layer and the value."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not 0 <= value < math.inf:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not 0 <= value < math.inf
+    ):
         raise ChainruleError(f"{layer}: {name} must be a finite number ≥ 0, got {value!r}")
     return float(value)
 

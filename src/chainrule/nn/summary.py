@@ -40,10 +40,21 @@ class Summary:
         return sum(r.params for r in self.rows)
 
     def to_dict(self) -> dict:
-        return {"input_shape": list(self.input_shape), "total_params": self.total_params,
-                "layers": [{"index": r.index, "layer": r.layer, "output_shape": list(r.output_shape),
-                            "params": r.params, "params_formula": r.params_formula,
-                            "shape_formula": r.shape_formula} for r in self.rows]}
+        return {
+            "input_shape": list(self.input_shape),
+            "total_params": self.total_params,
+            "layers": [
+                {
+                    "index": r.index,
+                    "layer": r.layer,
+                    "output_shape": list(r.output_shape),
+                    "params": r.params,
+                    "params_formula": r.params_formula,
+                    "shape_formula": r.shape_formula,
+                }
+                for r in self.rows
+            ],
+        }
 
     def table(self) -> list[list[str]]:
         head = ["#", "layer", "output", "params", "how"]
@@ -58,8 +69,13 @@ class Summary:
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         lines = []
         for row in rows:
-            cells = [row[0].rjust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]),
-                     row[3].rjust(widths[3]), row[4]]
+            cells = [
+                row[0].rjust(widths[0]),
+                row[1].ljust(widths[1]),
+                row[2].ljust(widths[2]),
+                row[3].rjust(widths[3]),
+                row[4],
+            ]
             lines.append("  ".join(cells).rstrip())
         lines.append(f"total parameters: {self.total_params:,}")
         return "\n".join(lines)
@@ -93,8 +109,10 @@ def summary(model: Module, input_shape=None) -> Summary:
     layers = _layers(model)
     shape = tuple(int(s) for s in input_shape) if input_shape is not None else infer_input_shape(model)
     if shape is None:
-        raise ChainruleError("cannot tell this network's input size: it starts with an image layer; give the "
-                             "size of one example as C×H×W (for example --input 1x8x8)")
+        raise ChainruleError(
+            "cannot tell this network's input size: it starts with an image layer; give the "
+            "size of one example as C×H×W (for example --input 1x8x8)"
+        )
     rows = []
     after = shape
     for i, layer in enumerate(layers):
@@ -103,8 +121,16 @@ def summary(model: Module, input_shape=None) -> Summary:
             after = layer.output_shape(before)  # each layer's own rule: nothing runs, no buffer moves
         except ChainruleError as e:
             raise ChainruleError(f"layer {i} ({layer!r}) on an input of shape {_shape(before)}: {e}") from None
-        rows.append(SummaryRow(i, repr(layer), after, layer.num_parameters(), _params_formula(layer),
-                               _shape_formula(layer, before, after)))
+        rows.append(
+            SummaryRow(
+                i,
+                repr(layer),
+                after,
+                layer.num_parameters(),
+                _params_formula(layer),
+                _shape_formula(layer, before, after),
+            )
+        )
     return Summary(shape, rows)
 
 
@@ -115,19 +141,26 @@ def _layers(model: Module) -> list[Module]:
 def _params_formula(layer: Module) -> str:
     if isinstance(layer, Conv2d):
         w = "·".join(str(s) for s in layer.weight.shape)
-        return f"params {w}" + (f" + {layer.out_channels}" if layer.bias is not None else "") + \
-            f" = {layer.num_parameters():,}"
+        return (
+            f"params {w}"
+            + (f" + {layer.out_channels}" if layer.bias is not None else "")
+            + f" = {layer.num_parameters():,}"
+        )
     if isinstance(layer, Linear):
-        return f"params {layer.out_features}·{layer.in_features}" + \
-            (f" + {layer.out_features}" if layer.bias is not None else "") + f" = {layer.num_parameters():,}"
+        return (
+            f"params {layer.out_features}·{layer.in_features}"
+            + (f" + {layer.out_features}" if layer.bias is not None else "")
+            + f" = {layer.num_parameters():,}"
+        )
     return ""
 
 
 def _shape_formula(layer: Module, before: tuple[int, ...], after: tuple[int, ...]) -> str:
     if isinstance(layer, (Conv2d, _Pool2d)):
         padding = layer.padding
-        steps = win.size_steps(before[-2:], layer.kernel_size, layer.stride, padding,
-                               getattr(layer, "dilation", (1, 1)))
+        steps = win.size_steps(
+            before[-2:], layer.kernel_size, layer.stride, padding, getattr(layer, "dilation", (1, 1))
+        )
         parts = [_axis(a) for a in steps]
         axes = f"H, W: {parts[0]}" if parts[0] == parts[1] else f"H: {parts[0]}; W: {parts[1]}"
         if isinstance(layer, Conv2d):

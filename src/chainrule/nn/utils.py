@@ -14,8 +14,7 @@ from chainrule.errors import ChainruleError
 from chainrule.nn.module import Parameter
 
 
-def clip_grad_norm_(parameters: "Iterable[Parameter] | Parameter", max_norm: float,
-                    norm_type: float = 2.0) -> float:
+def clip_grad_norm_(parameters: "Iterable[Parameter] | Parameter", max_norm: float, norm_type: float = 2.0) -> float:
     """Clip the gradients in place; returns the total norm before clipping (as PyTorch does)."""
     params = [parameters] if isinstance(parameters, Parameter) else list(parameters)
     if isinstance(max_norm, bool) or not 0 < float(max_norm) < math.inf:

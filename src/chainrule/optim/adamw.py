@@ -10,8 +10,7 @@ from chainrule.optim.optimizers import Adam
 
 
 class AdamW(Adam):
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
 
     def _decayed_grad(self, i: int, p: Parameter) -> np.ndarray:

@@ -18,14 +18,14 @@ from chainrule.errors import ChainruleError
 from chainrule.optim.optimizers import Optimizer
 
 
-def _number(sched: str, name: str, value, low: float, high: float = math.inf, *, low_open: bool = False,
-            whole: bool = False) -> float:
+def _number(
+    sched: str, name: str, value, low: float, high: float = math.inf, *, low_open: bool = False, whole: bool = False
+) -> float:
     """``value`` checked to lie in [low, high) ((low, high) with low_open), or an error naming both."""
     bad = isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and value != int(value))
     if bad or not (low < value if low_open else low <= value) or not value < high:
         span = f"{'>' if low_open else '≥'} {low:g}" + (f" and < {high:g}" if high < math.inf else "")
-        raise ChainruleError(f"{sched}: {name} must be a {'whole' if whole else 'finite'} number {span}, "
-                             f"got {value!r}")
+        raise ChainruleError(f"{sched}: {name} must be a {'whole' if whole else 'finite'} number {span}, got {value!r}")
     return int(value) if whole else float(value)
 
 
@@ -34,8 +34,10 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer):
         if not isinstance(optimizer, Optimizer):
-            raise ChainruleError(f"{type(self).__name__}: needs an optimiser to schedule (SGD, Adam, …), got "
-                                 f"{type(optimizer).__name__ if optimizer is not None else 'None'}")
+            raise ChainruleError(
+                f"{type(self).__name__}: needs an optimiser to schedule (SGD, Adam, …), got "
+                f"{type(optimizer).__name__ if optimizer is not None else 'None'}"
+            )
         self.optimizer = optimizer
         self.base_lr = optimizer.lr
         self.last_epoch = 0
@@ -86,9 +88,18 @@ class ReduceLROnPlateau(LRScheduler):
     changes lr by no more than ``eps``), and ``cooldown`` epochs follow in which bad epochs do not count.
     """
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0,
-                 eps: float = 1e-8):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        eps: float = 1e-8,
+    ):
         super().__init__(optimizer)
         if mode not in ("min", "max"):
             raise ChainruleError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
@@ -128,8 +139,13 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
 
     def state_dict(self) -> dict:
-        return {**super().state_dict(), "lr": self.optimizer.lr, "best": self.best,
-                "num_bad_epochs": self.num_bad_epochs, "cooldown_counter": self.cooldown_counter}
+        return {
+            **super().state_dict(),
+            "lr": self.optimizer.lr,
+            "best": self.best,
+            "num_bad_epochs": self.num_bad_epochs,
+            "cooldown_counter": self.cooldown_counter,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.last_epoch, self.base_lr = int(state["last_epoch"]), float(state["base_lr"])

@@ -27,8 +27,9 @@ class Optimizer:
     def _check(name: str, value: float, high: float = math.inf) -> float:
         """``value`` as a float in [0, high), or an error naming the hyperparameter (NaN is refused too)."""
         if not 0 <= value < high:
-            raise ChainruleError(f"{name} must be ≥ 0" + (f" and < {high:g}" if high < math.inf else " and finite")
-                                 + f", got {value}")
+            raise ChainruleError(
+                f"{name} must be ≥ 0" + (f" and < {high:g}" if high < math.inf else " and finite") + f", got {value}"
+            )
         return float(value)
 
     weight_decay: float = 0.0
@@ -132,8 +133,7 @@ class Adam(Optimizer):
 
     _buffers = ("m", "v")
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
         self.beta1, self.beta2 = (self._check(f"betas[{i}]", b, 1.0) for i, b in enumerate(betas))
         self.eps, self.weight_decay = self._check("eps", eps), self._check("weight_decay", weight_decay)
@@ -147,10 +147,9 @@ class Adam(Optimizer):
     def step(self) -> None:
         self.steps += 1
         b1, b2, t = self.beta1, self.beta2, self.steps
-        c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+        c1, c2 = 1 - b1**t, 1 - b2**t
         root_c2, step_size = np.sqrt(c2), self.lr / c1
-        for i, (p, m, v, tmp, d) in enumerate(zip(self.params, self.m, self.v, self._tmp, self._denom,
-                                                    strict=True)):
+        for i, (p, m, v, tmp, d) in enumerate(zip(self.params, self.m, self.v, self._tmp, self._denom, strict=True)):
             g = self._decayed_grad(i, p)
             m *= b1
             np.multiply(g, 1 - b1, out=tmp)
@@ -165,4 +164,3 @@ class Adam(Optimizer):
             np.multiply(m, step_size, out=tmp)
             np.divide(tmp, d, out=d)  # lr · m̂ / (√v̂ + ε)
             p.data -= d
-

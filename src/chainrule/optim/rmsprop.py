@@ -1,7 +1,7 @@
 """RMSprop (https://pytorch.org/docs/stable/generated/torch.optim.RMSprop.html).
 
-    g ← g + λ p;  s ← α s + (1 − α) g²;  centered: ḡ ← ḡ + (1 − α)(g − ḡ), d = √(s − ḡ²) + ε, else d = √s + ε
-    momentum μ > 0: b ← μ b + g / d, p ← p − lr · b;   else p ← p − lr · g / d
+g ← g + λ p;  s ← α s + (1 − α) g²;  centered: ḡ ← ḡ + (1 − α)(g − ḡ), d = √(s − ḡ²) + ε, else d = √s + ε
+momentum μ > 0: b ← μ b + g / d, p ← p − lr · b;   else p ← p − lr · g / d
 """
 
 import numpy as np
@@ -12,8 +12,16 @@ from chainrule.optim.optimizers import Optimizer
 class RMSprop(Optimizer):
     _buffers = ("square_avg", "grad_avg", "momentum_buffer")
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
-                 momentum: float = 0.0, centered: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ):
         super().__init__(params, lr)
         self.alpha = self._check("alpha", alpha, 1.0)
         self.eps, self.weight_decay = self._check("eps", eps), self._check("weight_decay", weight_decay)

@@ -40,11 +40,19 @@ def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
     tensors = {f"model.{k}": v for k, v in ck.model.state_dict().items()}
     tensors.update({f"optim.{k}": v for k, v in ck.optim_state.items()})
     tensors.update({f"best.{k}": v for k, v in (ck.best or {}).items()})
-    meta = {"format": FORMAT, "epoch": ck.epoch, "step": ck.step, "rng_state": ck.rng_state,
-            "history": ck.history, "settings": ck.settings, "extra": ck.extra,
-            "architecture": ck.model.to_config(),
-            "generators": ck.model.generator_states(),  # Dropout masks continue where they stopped
-            "early_stop": ck.early_stop, "scheduler": ck.scheduler}
+    meta = {
+        "format": FORMAT,
+        "epoch": ck.epoch,
+        "step": ck.step,
+        "rng_state": ck.rng_state,
+        "history": ck.history,
+        "settings": ck.settings,
+        "extra": ck.extra,
+        "architecture": ck.model.to_config(),
+        "generators": ck.model.generator_states(),  # Dropout masks continue where they stopped
+        "early_stop": ck.early_stop,
+        "scheduler": ck.scheduler,
+    }
     write_safetensors(Path(out_dir) / NAME, tensors, FORMAT, meta)
 
 
@@ -60,10 +68,21 @@ def load_checkpoint(out_dir: Path) -> Checkpoint:
         model = Module.from_config(meta["architecture"])
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         model.load_generator_states(meta.get("generators", {}))
-        return Checkpoint(model, {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")},
-                          int(meta["epoch"]), int(meta["step"]), meta["rng_state"], meta["history"],
-                          meta["settings"], meta["extra"], meta.get("early_stop"),
-                          {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}, meta.get("scheduler"))
+        return Checkpoint(
+            model,
+            {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")},
+            int(meta["epoch"]),
+            int(meta["step"]),
+            meta["rng_state"],
+            meta["history"],
+            meta["settings"],
+            meta["extra"],
+            meta.get("early_stop"),
+            {k[5:]: v for k, v in tensors.items() if k.startswith("best.")},
+            meta.get("scheduler"),
+        )
     except (SafetensorError, ValueError, KeyError, TypeError) as e:
-        raise ChainruleError(f"{path}: not a usable chainrule checkpoint ({type(e).__name__}: "
-                             f"{str(e).splitlines()[0] if str(e) else ''})") from None
+        raise ChainruleError(
+            f"{path}: not a usable chainrule checkpoint ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''})"
+        ) from None

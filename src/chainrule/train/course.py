@@ -78,15 +78,27 @@ def course_network(M: int, D: int, K: int, flag: int) -> Sequential:
     return Sequential(alpha, Sigmoid(), beta)
 
 
-def mean_cross_entropy(net: Sequential, loss: CrossEntropyLoss, X: np.ndarray, y: np.ndarray
-                       ) -> tuple[float, np.ndarray]:
+def mean_cross_entropy(
+    net: Sequential, loss: CrossEntropyLoss, X: np.ndarray, y: np.ndarray
+) -> tuple[float, np.ndarray]:
     """Mean cross-entropy over all of (X, y) and the predicted labels (arg-max of softmax)."""
     value = loss.forward(net.forward(X), y)
     return value, np.argmax(loss.probs, axis=1)
 
 
-def train_course(train_X, train_y, val_X, val_y, epochs: int, hidden: int, init_flag: int, lr: float,
-                 shuffle: bool = True, optimizer: str = "sgd", classes: int | None = None) -> CourseResult:
+def train_course(
+    train_X,
+    train_y,
+    val_X,
+    val_y,
+    epochs: int,
+    hidden: int,
+    init_flag: int,
+    lr: float,
+    shuffle: bool = True,
+    optimizer: str = "sgd",
+    classes: int | None = None,
+) -> CourseResult:
     """X : (N, M) float64, y : (N,) int labels. Runs the homework's training and returns its outputs."""
     K = int(max(train_y.max(), val_y.max())) + 1 if classes is None else classes
     net = course_network(train_X.shape[1], hidden, K, init_flag)
@@ -103,13 +115,27 @@ def train_course(train_X, train_y, val_X, val_y, epochs: int, hidden: int, init_
     if epochs < 1:  # no epoch evaluated the (untrained) weights; the last epoch's predictions serve otherwise
         _, train_pred = mean_cross_entropy(net, loss, train_X, train_y)
         _, val_pred = mean_cross_entropy(net, loss, val_X, val_y)
-    lines += [f"error(train): {float(np.mean(train_pred != train_y))!r}",
-              f"error(validation): {float(np.mean(val_pred != val_y))!r}"]
+    lines += [
+        f"error(train): {float(np.mean(train_pred != train_y))!r}",
+        f"error(validation): {float(np.mean(val_pred != val_y))!r}",
+    ]
     return CourseResult(net, lines, train_pred, val_pred)
 
 
-def run_course(train_csv, val_csv, train_out, val_out, metrics_out, epochs, hidden, init_flag, lr,
-               shuffle: bool = True, optimizer: str = "sgd", classes: int | None = None) -> CourseResult:
+def run_course(
+    train_csv,
+    val_csv,
+    train_out,
+    val_out,
+    metrics_out,
+    epochs,
+    hidden,
+    init_flag,
+    lr,
+    shuffle: bool = True,
+    optimizer: str = "sgd",
+    classes: int | None = None,
+) -> CourseResult:
     """The nine-argument homework command: read both CSVs, train, write the three output files."""
     if optimizer not in OPTIMIZERS:
         raise ChainruleError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
@@ -129,13 +155,17 @@ def run_course(train_csv, val_csv, train_out, val_out, metrics_out, epochs, hidd
     except ChainruleError as e:  # the homework has no --task flag to suggest
         raise ChainruleError(str(e).replace(REGRESSION_HINT, "")) from None
     if tr.num_features != va.num_features:
-        raise ChainruleError(f"{val_csv}: {va.num_features} features per line, but {train_csv} has "
-                             f"{tr.num_features}; both files need the same columns")
+        raise ChainruleError(
+            f"{val_csv}: {va.num_features} features per line, but {train_csv} has "
+            f"{tr.num_features}; both files need the same columns"
+        )
     if classes is not None:
         for path, data in ((train_csv, tr), (val_csv, va)):
             if int(data.y.max()) >= classes:
-                raise ChainruleError(f"{path}: label {int(data.y.max())} does not fit --classes {classes} "
-                                     f"(labels must be 0 … {classes - 1})")
+                raise ChainruleError(
+                    f"{path}: label {int(data.y.max())} does not fit --classes {classes} "
+                    f"(labels must be 0 … {classes - 1})"
+                )
     res = train_course(tr.X, tr.y, va.X, va.y, epochs, hidden, init_flag, lr, shuffle, optimizer, classes)
     atomic_write_bytes(train_out, "".join(f"{v}\n" for v in res.train_pred).encode())
     atomic_write_bytes(val_out, "".join(f"{v}\n" for v in res.val_pred).encode())
@@ -152,6 +182,8 @@ def _check_outputs(inputs, outputs) -> None:
         check_writable(path)
         key = Path(path).resolve()
         if key in seen:
-            raise ChainruleError(f"{name} {path} is also {seen[key]}; writing it would overwrite that file "
-                                 "(are the arguments in the right order?)")
+            raise ChainruleError(
+                f"{name} {path} is also {seen[key]}; writing it would overwrite that file "
+                "(are the arguments in the right order?)"
+            )
         seen[key] = name

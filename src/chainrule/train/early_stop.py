@@ -38,16 +38,25 @@ class EarlyStopping:
 
     def summary(self, last_epoch: int) -> str:
         """The one line saying which epoch was kept and why the run ended."""
-        why = (f"stopped after epoch {last_epoch}: the validation loss has not improved for {self.wait} "
-               f"epoch{'s' if self.wait != 1 else ''} (--early-stop {self.patience})" if self.stopped else
-               f"ran all {last_epoch} epochs without stopping early")
-        return (f"early stopping: {why}; kept the model of epoch {self.best_epoch} "
-                f"(lowest validation loss {self.best_loss:.6g})")
+        why = (
+            f"stopped after epoch {last_epoch}: the validation loss has not improved for {self.wait} "
+            f"epoch{'s' if self.wait != 1 else ''} (--early-stop {self.patience})"
+            if self.stopped
+            else f"ran all {last_epoch} epochs without stopping early"
+        )
+        return (
+            f"early stopping: {why}; kept the model of epoch {self.best_epoch} "
+            f"(lowest validation loss {self.best_loss:.6g})"
+        )
 
     # checkpoint form: JSON-able metadata, and the best weights as tensors
     def meta(self) -> dict:
-        return {"patience": self.patience, "best_loss": self.best_loss, "best_epoch": self.best_epoch,
-                "wait": self.wait}
+        return {
+            "patience": self.patience,
+            "best_loss": self.best_loss,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+        }
 
     @classmethod
     def from_checkpoint(cls, patience: int, meta: dict | None, weights: dict[str, np.ndarray]) -> "EarlyStopping":

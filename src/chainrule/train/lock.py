@@ -62,11 +62,15 @@ def _acquire(lock: Path, folder: Path, flag: str) -> None:
         except FileExistsError:
             pid = _holder(lock)
             if pid is None:
-                raise ChainruleError(f"{flag} {folder}: locked by another run ({lock} names no process); "
-                                     "if no run is writing there, remove that file") from None
+                raise ChainruleError(
+                    f"{flag} {folder}: locked by another run ({lock} names no process); "
+                    "if no run is writing there, remove that file"
+                ) from None
             if _alive(pid):
-                raise ChainruleError(f"{flag} {folder}: another chainrule train (PID {pid}) is writing to this "
-                                     "folder; wait for it to finish, or give another folder") from None
+                raise ChainruleError(
+                    f"{flag} {folder}: another chainrule train (PID {pid}) is writing to this "
+                    "folder; wait for it to finish, or give another folder"
+                ) from None
             lock.unlink(missing_ok=True)  # stale: its process is gone (killed mid-run)
             continue
         except OSError as e:  # e.g. a read-only folder: say so now, not after an epoch of training

@@ -22,8 +22,7 @@ class Diverged(ChainruleError):
 
     def __init__(self, epoch: int, step: int, value: float):
         self.epoch, self.step, self.value = epoch, step, value
-        super().__init__(f"training diverged: the loss is {value} at epoch {epoch}, step {step}; "
-                         "try a smaller --lr")
+        super().__init__(f"training diverged: the loss is {value} at epoch {epoch}, step {step}; try a smaller --lr")
 
 
 def epoch_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
@@ -31,10 +30,19 @@ def epoch_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
     return rng.permutation(n) if shuffle else np.arange(n)
 
 
-def run_epoch(net: Sequential, loss: Loss, opt: Optimizer, X: np.ndarray, y: np.ndarray, order: np.ndarray,
-              batch_size: int, epoch: int, start_step: int = 0,
-              stop: Callable[[], bool] = lambda: False,
-              progress: Callable[[int], None] | None = None) -> int:
+def run_epoch(
+    net: Sequential,
+    loss: Loss,
+    opt: Optimizer,
+    X: np.ndarray,
+    y: np.ndarray,
+    order: np.ndarray,
+    batch_size: int,
+    epoch: int,
+    start_step: int = 0,
+    stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Steps ``start_step`` … of one epoch; returns the number of steps done (all of them unless ``stop()``).
 
     X : (n, *shape), y : (n,) labels or (n, …) targets, order : (n,) example indices.
@@ -55,7 +63,7 @@ def run_epoch(net: Sequential, loss: Loss, opt: Optimizer, X: np.ndarray, y: np.
             i = order_list[s]
             xb, yb = X[i], labels[i]
         else:
-            idx = order[s * batch_size:(s + 1) * batch_size]
+            idx = order[s * batch_size : (s + 1) * batch_size]
             xb, yb = X[idx], y[idx]
         zero()
         value = loss.forward(forward(xb), yb)

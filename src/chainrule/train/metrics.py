@@ -31,16 +31,16 @@ class Evaluation:
 def predict_outputs(net: Sequential, X: np.ndarray, batch: int = 512) -> np.ndarray:
     """The network's outputs for every example, in batches (X : (n, *shape) -> (n, outputs)), in eval mode."""
     with net.mode(training=False):
-        return np.concatenate([net.forward(X[i:i + batch]) for i in range(0, len(X), batch)])
+        return np.concatenate([net.forward(X[i : i + batch]) for i in range(0, len(X), batch)])
 
 
-def evaluate(net: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray, task: str,
-             batch: int = 512) -> Evaluation:
+def evaluate(net: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray, task: str, batch: int = 512) -> Evaluation:
     """Mean loss and error over all of (X, y), computed batch by batch (weights by batch size)."""
     out = predict_outputs(net, X, batch)
     # the loss batch by batch over the same slices as the forward passes, so the sum is unchanged
-    total = sum(loss.forward(out[i:i + batch], y[i:i + batch]) * len(out[i:i + batch])
-                for i in range(0, len(X), batch))
+    total = sum(
+        loss.forward(out[i : i + batch], y[i : i + batch]) * len(out[i : i + batch]) for i in range(0, len(X), batch)
+    )
     if task == "classification":
         pred = np.argmax(out, axis=1)
         error = float(np.mean(pred != y))
@@ -79,8 +79,10 @@ def class_report(m: np.ndarray) -> list[dict]:
 
     p, r = ratio(tp, predicted), ratio(tp, actual)
     f1 = ratio(2 * p * r, p + r)
-    return [{"class": k, "precision": float(p[k]), "recall": float(r[k]), "f1": float(f1[k]),
-             "support": int(actual[k])} for k in range(m.shape[0])]
+    return [
+        {"class": k, "precision": float(p[k]), "recall": float(r[k]), "f1": float(f1[k]), "support": int(actual[k])}
+        for k in range(m.shape[0])
+    ]
 
 
 def format_confusion(m: np.ndarray) -> str:

@@ -19,7 +19,7 @@ from chainrule.nn.module import Module
 
 
 def parse_hidden(text: str) -> list[int]:
-    """"128,64" → [128, 64]; "" or "none" → [] (no hidden layer)."""
+    """ "128,64" → [128, 64]; "" or "none" → [] (no hidden layer)."""
     if text.strip().lower() in ("", "none", "0"):
         return []
     try:
@@ -59,11 +59,14 @@ def cnn(shape: tuple[int, ...], outputs: int, dtype, rng, batchnorm: bool = Fals
     from chainrule.nn.pool import MaxPool2d
 
     if len(shape) != 3:
-        raise ChainruleError(f"--model cnn needs image examples (C, H, W); these have shape {shape} "
-                             "(view CSV or NPZ rows as images with --image-shape H,W or C,H,W)")
+        raise ChainruleError(
+            f"--model cnn needs image examples (C, H, W); these have shape {shape} "
+            "(view CSV or NPZ rows as images with --image-shape H,W or C,H,W)"
+        )
     C, H, W = shape
     if min(H, W) < 4:
         raise ChainruleError(f"--model cnn needs images of at least 4×4, got {H}×{W}")
+
     def norm(c):
         return [BatchNorm2d(c, dtype=dtype)] if batchnorm else []
 
@@ -76,13 +79,19 @@ def cnn(shape: tuple[int, ...], outputs: int, dtype, rng, batchnorm: bool = Fals
         H, W = H // 2, W // 2
     layers += [Conv2d(16, 32, 3, padding=1, dtype=dtype, rng=rng), *norm(32), ReLU(), MaxPool2d(2), Flatten()]
     H, W = H // 2, W // 2
-    layers += [*drop(), Linear(32 * H * W, 64, dtype=dtype, rng=rng), ReLU(), *drop(),
-               Linear(64, outputs, dtype=dtype, rng=rng)]
+    layers += [
+        *drop(),
+        Linear(32 * H * W, 64, dtype=dtype, rng=rng),
+        ReLU(),
+        *drop(),
+        Linear(64, outputs, dtype=dtype, rng=rng),
+    ]
     return Sequential(*layers)
 
 
-def from_spec(path: str, shape: tuple[int, ...], outputs: int, dtype, rng, init: str | None
-              ) -> tuple[Sequential, Loss | None, tuple[int, ...]]:
+def from_spec(
+    path: str, shape: tuple[int, ...], outputs: int, dtype, rng, init: str | None
+) -> tuple[Sequential, Loss | None, tuple[int, ...]]:
     """A network from a TOML spec file, and the example shape it takes (flattened for a Linear first)."""
     from chainrule.spec import load_spec
 
@@ -90,17 +99,26 @@ def from_spec(path: str, shape: tuple[int, ...], outputs: int, dtype, rng, init:
     if spec.loss is None:
         spec.loss = spec.implied_loss(spec.layers)
     first = spec.layers[0].type
-    want = spec.input if spec.input is not None else (
-        (int(np.prod(shape)),) if first == "linear" else tuple(shape))
+    want = spec.input if spec.input is not None else ((int(np.prod(shape)),) if first == "linear" else tuple(shape))
     if int(np.prod(want)) != int(np.prod(shape)):
-        raise ChainruleError(f"{path}: input {list(want)} takes {int(np.prod(want))} values per example, "
-                             f"but the data's examples have {int(np.prod(shape))}")
+        raise ChainruleError(
+            f"{path}: input {list(want)} takes {int(np.prod(want))} values per example, "
+            f"but the data's examples have {int(np.prod(shape))}"
+        )
     net, loss = spec.build(input_shape=want, dtype=dtype, rng=rng, init=init if init != "default" else None)
     return net, loss, tuple(want)
 
 
-def build_model(model: str, shape: tuple[int, ...], outputs: int, hidden: list[int], activation: str,
-                init: str, dtype, rng: np.random.Generator) -> tuple[Sequential, Loss | None, tuple[int, ...]]:
+def build_model(
+    model: str,
+    shape: tuple[int, ...],
+    outputs: int,
+    hidden: list[int],
+    activation: str,
+    init: str,
+    dtype,
+    rng: np.random.Generator,
+) -> tuple[Sequential, Loss | None, tuple[int, ...]]:
     """(network, loss named by a spec or None, example shape the network takes)."""
     if model == "mlp":
         features = int(np.prod(shape))

@@ -18,8 +18,15 @@ class Progress:
             return None
         from tqdm import tqdm
 
-        self._bar = tqdm(total=steps, initial=done, desc=f"epoch {epoch}/{epochs}", unit="step",
-                         leave=False, file=sys.stderr, dynamic_ncols=True)
+        self._bar = tqdm(
+            total=steps,
+            initial=done,
+            desc=f"epoch {epoch}/{epochs}",
+            unit="step",
+            leave=False,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
         every = max(1, steps // 100)
         self._last = done
 

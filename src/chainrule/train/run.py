@@ -28,21 +28,48 @@ from chainrule.train.progress import Progress
 from chainrule.train.schedule import check_schedule, make_scheduler
 
 DEFAULTS = {
-    "train": None, "train_labels": None, "validation": None, "validation_labels": None,
-    "val_split": 0.2, "split_seed": 0, "image_shape": None, "task": "classification", "scale": "standard",
-    "model": "mlp", "hidden": "128", "activation": "tanh", "init": "default",
-    "optimizer": "sgd", "lr": None, "momentum": None, "weight_decay": 0.0,
-    "batch_size": 32, "epochs": 20, "shuffle": True, "seed": 0, "dtype": "float64", "threads": 1,
-    "early_stop": None, "scheduler": None, "step_size": None, "gamma": None, "t_max": None, "eta_min": None,
+    "train": None,
+    "train_labels": None,
+    "validation": None,
+    "validation_labels": None,
+    "val_split": 0.2,
+    "split_seed": 0,
+    "image_shape": None,
+    "task": "classification",
+    "scale": "standard",
+    "model": "mlp",
+    "hidden": "128",
+    "activation": "tanh",
+    "init": "default",
+    "optimizer": "sgd",
+    "lr": None,
+    "momentum": None,
+    "weight_decay": 0.0,
+    "batch_size": 32,
+    "epochs": 20,
+    "shuffle": True,
+    "seed": 0,
+    "dtype": "float64",
+    "threads": 1,
+    "early_stop": None,
+    "scheduler": None,
+    "step_size": None,
+    "gamma": None,
+    "t_max": None,
+    "eta_min": None,
 }
 OUTPUTS = ("model.safetensors", ckpt.NAME, "metrics.json", "metrics.csv", "learning-curves.png")
 # the CNN preset trains steadily with Adam; SGD at the MLP's rate oscillates on digits
 PRESET_DEFAULTS = {"cnn": {"optimizer": "adam", "lr": 0.002, "epochs": 15}}
 PRESET_DEFAULTS["cnn-bn"] = PRESET_DEFAULTS["cnn"]
 # what an unset --lr / --momentum means for each optimiser (only SGD has momentum)
-OPTIMIZER_DEFAULTS = {"sgd": {"lr": 0.05, "momentum": 0.9}, "adagrad": {"lr": 0.05, "momentum": 0.0},
-                      "adam": {"lr": 1e-3, "momentum": 0.0}, "adamw": {"lr": 1e-3, "momentum": 0.0},
-                      "rmsprop": {"lr": 1e-2, "momentum": 0.0}}
+OPTIMIZER_DEFAULTS = {
+    "sgd": {"lr": 0.05, "momentum": 0.9},
+    "adagrad": {"lr": 0.05, "momentum": 0.0},
+    "adam": {"lr": 1e-3, "momentum": 0.0},
+    "adamw": {"lr": 1e-3, "momentum": 0.0},
+    "rmsprop": {"lr": 1e-2, "momentum": 0.0},
+}
 
 
 @dataclass
@@ -107,8 +134,10 @@ def load_sets(s: dict) -> tuple[Dataset, Dataset | None]:
     if s["validation"] is not None:
         val = load_data(s["validation"], s["task"], s["validation_labels"], shape)
         if val.example_shape != data.example_shape:
-            raise ChainruleError(f"{val.source}: examples have shape {val.example_shape}, but the training "
-                                 f"data's have {data.example_shape}")
+            raise ChainruleError(
+                f"{val.source}: examples have shape {val.example_shape}, but the training "
+                f"data's have {data.example_shape}"
+            )
         return data, val
     if s["validation_labels"] is not None:
         raise ChainruleError("--validation-labels needs --validation")
@@ -140,8 +169,9 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
     outputs = outputs_for(train, val)
     rng = np.random.default_rng(int(s["seed"]))
     if resume is None:
-        net, loss, want = build_model(s["model"], train.example_shape, outputs, parse_hidden(s["hidden"]),
-                                      s["activation"], s["init"], dtype, rng)
+        net, loss, want = build_model(
+            s["model"], train.example_shape, outputs, parse_hidden(s["hidden"]), s["activation"], s["init"], dtype, rng
+        )
         scaler = Scaler.fit(s["scale"], train.X)
     else:
         net, want = resume.model, tuple(resume.extra["input_shape"])
@@ -150,15 +180,23 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
     if loss is None:
         loss = CrossEntropyLoss() if s["task"] == "classification" else SquaredError()
     if s["task"] == "classification" and not isinstance(loss, CrossEntropyLoss):
-        raise ChainruleError(f"classification trains with cross-entropy; the model asks for {type(loss).__name__} "
-                             "(use --task regression for real-valued targets)")
+        raise ChainruleError(
+            f"classification trains with cross-entropy; the model asks for {type(loss).__name__} "
+            "(use --task regression for real-valued targets)"
+        )
     train, val = (ready(d, scaler, want, dtype) if d is not None else None for d in (train, val))
     _check_output_width(net, train, outputs, s["model"])
     opt = make_optimizer(s, net.parameters())
     loss_name = next(k for k, v in LOSSES.items() if type(loss) is v)
-    extra = {"task": s["task"], "classes": outputs if s["task"] == "classification" else 0,
-             "outputs": outputs, "input_shape": list(want), "example_shape": list(train.example_shape),
-             "loss": loss_name, "scaling": scaler.to_json()}
+    extra = {
+        "task": s["task"],
+        "classes": outputs if s["task"] == "classification" else 0,
+        "outputs": outputs,
+        "input_shape": list(want),
+        "example_shape": list(train.example_shape),
+        "loss": loss_name,
+        "scaling": scaler.to_json(),
+    }
     if resume is not None:
         opt.load_state_dict(resume.optim_state)
         rng.bit_generator.state = resume.rng_state
@@ -171,8 +209,9 @@ def _check_output_width(net, train: Dataset, outputs: int, model: str) -> None:
     except ChainruleError as e:
         raise ChainruleError(f"{model}: the network does not take this data's examples: {e}") from None
     if out != (outputs,):
-        raise ChainruleError(f"{model}: the network's output has shape {out} per example; this data "
-                             f"needs {outputs} output(s)")
+        raise ChainruleError(
+            f"{model}: the network's output has shape {out} per example; this data needs {outputs} output(s)"
+        )
 
 
 def check_out_dir(out: Path | None, overwrite: bool) -> None:
@@ -187,8 +226,9 @@ def check_out_dir(out: Path | None, overwrite: bool) -> None:
         if (out / name).is_dir():
             raise ChainruleError(f"--out {out}: {name} there is a folder; a run writes a file by that name")
     if (out / ckpt.NAME).exists() and not overwrite:
-        raise ChainruleError(f"--out {out}: already holds a run; continue it with --resume {out}, "
-                             "or pass --overwrite to start over")
+        raise ChainruleError(
+            f"--out {out}: already holds a run; continue it with --resume {out}, or pass --overwrite to start over"
+        )
 
 
 @contextmanager
@@ -258,8 +298,13 @@ class _StopFlag:
             signal.signal(signal.SIGINT, self._old)
 
 
-def train(settings: dict, out: Path | None = None, resume_dir: Path | None = None, overwrite: bool = False,
-          progress: Progress | None = None) -> int:
+def train(
+    settings: dict,
+    out: Path | None = None,
+    resume_dir: Path | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> int:
     """Run (or continue) training; returns the exit status (0, or 130 after Ctrl-C)."""
     progress = progress or Progress()
     resume = None
@@ -273,8 +318,10 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
         done = resume.epoch + (1 if resume.step else 0)  # epochs finished or begun: the weights are past them
         if int(settings["epochs"]) < done:
             where = f"begun epoch {done}" if resume.step else f"finished {done} epochs"
-            raise ChainruleError(f"--epochs {settings['epochs']}: the run in {resume_dir} has already {where}; "
-                                 f"--epochs can only extend it (give at least {done}, or leave it out)")
+            raise ChainruleError(
+                f"--epochs {settings['epochs']}: the run in {resume_dir} has already {where}; "
+                f"--epochs can only extend it (give at least {done}, or leave it out)"
+            )
     else:
         check_out_dir(out, overwrite)
     p = prepare(settings, resume)
@@ -285,10 +332,14 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
     es = None
     if s["early_stop"] is not None:
         if p.val is None:
-            raise ChainruleError("--early-stop watches the validation loss; give --validation FILE or a "
-                                 "--val-split above 0")
-        es = (EarlyStopping.from_checkpoint(s["early_stop"], resume.early_stop, resume.best or {}) if resume
-              else EarlyStopping(s["early_stop"]))
+            raise ChainruleError(
+                "--early-stop watches the validation loss; give --validation FILE or a --val-split above 0"
+            )
+        es = (
+            EarlyStopping.from_checkpoint(s["early_stop"], resume.early_stop, resume.best or {})
+            if resume
+            else EarlyStopping(s["early_stop"])
+        )
     history = list(resume.history) if resume else []
     epoch0, step0 = (resume.epoch, resume.step) if resume else (0, 0)
     if out is not None:
@@ -303,21 +354,34 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
     n, bs, epochs = len(p.train), int(s["batch_size"]), int(s["epochs"])
     steps = -(-n // bs)
     where = "digits (bundled)" if s["train"] is None else s["train"]
-    progress.line(f"training {s['model'] if s['model'] in ('mlp', 'cnn', 'cnn-bn') else Path(s['model']).name} "
-                  f"({net.num_parameters()} parameters) on {where}: {n} training / "
-                  f"{len(p.val) if p.val is not None else 0} validation examples, {s['optimizer']} "
-                  f"lr {s['lr']}, batch {bs}, {epochs} epochs" + (f", resuming at epoch {epoch0 + 1}"
-                                                                    + (f" step {step0 + 1}" if step0 else "")
-                                                                    if resume else ""))
+    progress.line(
+        f"training {s['model'] if s['model'] in ('mlp', 'cnn', 'cnn-bn') else Path(s['model']).name} "
+        f"({net.num_parameters()} parameters) on {where}: {n} training / "
+        f"{len(p.val) if p.val is not None else 0} validation examples, {s['optimizer']} "
+        f"lr {s['lr']}, batch {bs}, {epochs} epochs"
+        + (f", resuming at epoch {epoch0 + 1}" + (f" step {step0 + 1}" if step0 else "") if resume else "")
+    )
 
     def save(epoch, step, state):
         while stale:
             stale.pop().unlink(missing_ok=True)
         if out is not None:
-            ckpt.save_checkpoint(out, ckpt.Checkpoint(net, opt.state_dict(), epoch, step, state, history, s,
-                                                      p.extra, es.meta() if es else None,
-                                                      es.best_weights if es else None,
-                                                      sched.state_dict() if sched else None))
+            ckpt.save_checkpoint(
+                out,
+                ckpt.Checkpoint(
+                    net,
+                    opt.state_dict(),
+                    epoch,
+                    step,
+                    state,
+                    history,
+                    s,
+                    p.extra,
+                    es.meta() if es else None,
+                    es.best_weights if es else None,
+                    sched.state_dict() if sched else None,
+                ),
+            )
 
     last = None  # this session's final Evaluation of the confusion matrix's set, if an epoch ran
     with _StopFlag() as stop, blas_threads(int(s["threads"])):
@@ -333,29 +397,50 @@ def train(settings: dict, out: Path | None = None, resume_dir: Path | None = Non
                 with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
                     done = run_epoch(net, loss, opt, p.train.X, p.train.y, order, bs, e, start, stop, update)
             except Diverged as err:
-                kept = (f"; the last good checkpoint (end of epoch {e}) is kept in {out}" if out is not None and e
-                        else "; no epoch finished, so nothing was saved")
+                kept = (
+                    f"; the last good checkpoint (end of epoch {e}) is kept in {out}"
+                    if out is not None and e
+                    else "; no epoch finished, so nothing was saved"
+                )
                 raise ChainruleError(str(err) + kept) from None
             finally:
                 progress.finish()
             seconds = time.perf_counter() - t0
             if done < steps:  # Ctrl-C: save where we are, mid-epoch
                 save(e, done, state)
-                progress.line(f"interrupted at epoch {e + 1}, step {done}" +
-                              (f"; continue with: chainrule train --resume {out}" if out else
-                               "; nothing was saved (no --out DIR)"))
+                progress.line(
+                    f"interrupted at epoch {e + 1}, step {done}"
+                    + (
+                        f"; continue with: chainrule train --resume {out}"
+                        if out
+                        else "; nothing was saved (no --out DIR)"
+                    )
+                )
                 return 130
             with np.errstate(over="ignore", invalid="ignore"):
                 tr = evaluate(net, loss, p.train.X, p.train.y, s["task"])
                 va = evaluate(net, loss, p.val.X, p.val.y, s["task"]) if p.val is not None else None
             bad = [v for v in (tr.loss, tr.error, *((va.loss, va.error) if va else ())) if not np.isfinite(v)]
             if bad:
-                raise ChainruleError(f"training diverged: the loss over the data is {bad[0]} at the end of epoch "
-                                     f"{e + 1}; try a smaller --lr" + (f"; the last good checkpoint (end of "
-                                     f"epoch {e}) is kept in {out}" if out is not None and e else ""))
-            history.append({"epoch": e + 1, "train_loss": tr.loss, "train_error": tr.error,
-                            "val_loss": va.loss if va else None, "val_error": va.error if va else None,
-                            "seconds": seconds})
+                raise ChainruleError(
+                    f"training diverged: the loss over the data is {bad[0]} at the end of epoch "
+                    f"{e + 1}; try a smaller --lr"
+                    + (
+                        f"; the last good checkpoint (end of epoch {e}) is kept in {out}"
+                        if out is not None and e
+                        else ""
+                    )
+                )
+            history.append(
+                {
+                    "epoch": e + 1,
+                    "train_loss": tr.loss,
+                    "train_error": tr.error,
+                    "val_loss": va.loss if va else None,
+                    "val_error": va.error if va else None,
+                    "seconds": seconds,
+                }
+            )
             progress.line(_epoch_line(history[-1], epochs, s["task"]))
             if es is not None:
                 es.update(e + 1, va.loss, net)
@@ -402,15 +487,18 @@ def _fmt_seconds(s: float) -> str:
 
 def _epoch_line(h: dict, epochs: int, task: str) -> str:
     metric = _metric(task)
-    text = (f"epoch {h['epoch']}/{epochs}  train loss {_fmt_loss(h['train_loss'])} "
-            f"{metric} {_fmt_err(h['train_error'], task)}")
+    text = (
+        f"epoch {h['epoch']}/{epochs}  train loss {_fmt_loss(h['train_loss'])} "
+        f"{metric} {_fmt_err(h['train_error'], task)}"
+    )
     if h["val_loss"] is not None:
         text += f"  val loss {_fmt_loss(h['val_loss'])} {metric} {_fmt_err(h['val_error'], task)}"
     return text + f"  ({_fmt_seconds(h['seconds'])})"
 
 
-def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evaluation | None = None,
-            kept: dict | None = None) -> None:
+def _finish(
+    p: Prepared, history: list[dict], out: Path | None, last_eval: Evaluation | None = None, kept: dict | None = None
+) -> None:
     """Save the model and print the summary; ``last_eval`` is the final epoch's Evaluation of the
     validation set (the training set when there is none), None when no epoch ran in this session;
     ``kept`` is the history entry of the epoch whose weights the network holds (early stopping's best)."""
@@ -425,16 +513,21 @@ def _finish(p: Prepared, history: list[dict], out: Path | None, last_eval: Evalu
         return
     per_epoch = np.mean([h["seconds"] for h in history])
     metric = _metric(task)
-    lines = [f"done: train {metric} {_fmt_err(last['train_error'], task)}"
-             + (f", validation {metric} {_fmt_err(last['val_error'], task)}" if last["val_error"] is not None
-                else "")
-             + f"; {_fmt_seconds(per_epoch)} per epoch ({len(p.train) / per_epoch:,.0f} examples/s)"]
+    lines = [
+        f"done: train {metric} {_fmt_err(last['train_error'], task)}"
+        + (f", validation {metric} {_fmt_err(last['val_error'], task)}" if last["val_error"] is not None else "")
+        + f"; {_fmt_seconds(per_epoch)} per epoch ({len(p.train) / per_epoch:,.0f} examples/s)"
+    ]
     if task == "classification":
         ds = p.val if p.val is not None else p.train
         ev = last_eval if last_eval is not None else evaluate(p.net, p.loss, ds.X, ds.y, task)
-        lines.append(f"confusion matrix ({'validation' if p.val is not None else 'training'} set; "
-                     "rows true, columns predicted):")
+        lines.append(
+            f"confusion matrix ({'validation' if p.val is not None else 'training'} set; rows true, columns predicted):"
+        )
         lines.append(format_confusion(confusion_matrix(ds.y, ev.predictions, p.extra["classes"])))
-    lines.append(f"wrote {out}/: {', '.join(OUTPUTS)}" if out is not None else
-                 "the model was not saved (no --out); add --out DIR to save it")
+    lines.append(
+        f"wrote {out}/: {', '.join(OUTPUTS)}"
+        if out is not None
+        else "the model was not saved (no --out); add --out DIR to save it"
+    )
     print("\n".join(lines), flush=True)

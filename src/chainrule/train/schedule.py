@@ -21,8 +21,10 @@ def check_schedule(s: dict) -> None:
     for other, flags in FLAGS.items():
         for key in flags:
             if other != name and s[key] is not None:
-                raise ChainruleError(f"{_flag(key)} applies to --scheduler {other} only"
-                                     + (f", not {name}" if name else " (no --scheduler was given)"))
+                raise ChainruleError(
+                    f"{_flag(key)} applies to --scheduler {other} only"
+                    + (f", not {name}" if name else " (no --scheduler was given)")
+                )
     for key, default in FLAGS.get(name, {}).items():
         if s[key] is None:
             if default is None:
@@ -38,8 +40,7 @@ def make_scheduler(s: dict, opt: Optimizer) -> LRScheduler | None:
             return CosineAnnealingLR(opt, s["t_max"], s["eta_min"])
     except ChainruleError as e:  # name the flag the user gave, not the constructor's parameter
         text = str(e)
-        for key, param in (("step_size", "step_size"), ("gamma", "gamma"), ("t_max", "T_max"),
-                           ("eta_min", "eta_min")):
+        for key, param in (("step_size", "step_size"), ("gamma", "gamma"), ("t_max", "T_max"), ("eta_min", "eta_min")):
             text = text.replace(f": {param} must", f": {_flag(key)} must")
         raise ChainruleError(f"--scheduler {s['scheduler']}: {text}") from None
     return None

@@ -22,13 +22,16 @@ def load_trained(path: "str | Path"):
     net, extra = load_model(path)
     missing = [k for k in NEEDED if k not in extra]
     if missing:
-        raise ChainruleError(f"{path}: a chainrule model, but not one written by chainrule train "
-                             f"(its metadata lacks {', '.join(missing)})")
+        raise ChainruleError(
+            f"{path}: a chainrule model, but not one written by chainrule train "
+            f"(its metadata lacks {', '.join(missing)})"
+        )
     return net, extra
 
 
-def load_for_model(extra: dict, data: "str | Path", labels: "str | Path | None", need_labels: bool,
-                   dtype=np.float64) -> Dataset:
+def load_for_model(
+    extra: dict, data: "str | Path", labels: "str | Path | None", need_labels: bool, dtype=np.float64
+) -> Dataset:
     """``data`` scaled, shaped and cast (``dtype``: the network's) for the model, as training made it ready.
 
     CSV: label column optional (detected by the row width).
@@ -53,14 +56,18 @@ def load_for_model(extra: dict, data: "str | Path", labels: "str | Path | None",
     else:
         ds = load_data(data, task, labels, labelled=need_labels)
         if ds.num_features != features:
-            raise ChainruleError(f"{data}: examples have {ds.num_features} values; this model takes {features} "
-                                 f"(shape {'×'.join(map(str, example))})")
+            raise ChainruleError(
+                f"{data}: examples have {ds.num_features} values; this model takes {features} "
+                f"(shape {'×'.join(map(str, example))})"
+            )
     ds = ready(ds, Scaler.from_json(extra["scaling"]), tuple(extra["input_shape"]), dtype)
     y = ds.y
     if task == "classification" and y is not None and len(y) and y.max() >= extra["classes"]:
         i = int(np.argmax(y))
-        raise ChainruleError(f"{data}: example {i + 1} has label {y[i]}, but the model knows "
-                             f"{extra['classes']} classes (0…{extra['classes'] - 1})")
+        raise ChainruleError(
+            f"{data}: example {i + 1} has label {y[i]}, but the model knows "
+            f"{extra['classes']} classes (0…{extra['classes'] - 1})"
+        )
     return ds
 
 

@@ -26,7 +26,7 @@ RULES: dict[type[Module], str] = {
 # default reason below until its rule exists, never printed with someone else's rule).
 REFUSED_BY_NAME: dict[str, str] = {
     "Conv2d": "convolution layers are worked one at a time by `chainrule conv`; explain writes out "
-              "networks of Linear layers and activations",
+    "networks of Linear layers and activations",
     "MaxPool2d": "pooling layers are not yet written out by explain",
     "AvgPool2d": "pooling layers are not yet written out by explain",
     "Flatten": "explain works on vector inputs; Flatten belongs to an image network",
