@@ -253,3 +253,11 @@ def test_importing_a_submodule_does_not_hide_the_function_of_its_name():
     for name in ("gradcheck", "explain"):
         importlib.import_module(f"chainrule.{name}")
         assert callable(getattr(cr, name)) and not isinstance(getattr(cr, name), type(importlib))
+
+
+def test_every_public_nn_name_is_defined_in_nn_and_at_the_top():
+    import chainrule.nn as nn
+    from chainrule._names import NN_NAMES
+
+    for name in NN_NAMES:
+        assert getattr(nn, name) is getattr(cr, name), name

@@ -90,6 +90,7 @@ def test_dropout_matches_torch_with_chainrules_mask(p):
         masks.append((np.random.default_rng(len(masks)).random((5, 6)) >= p) / (1 - p))
         net.layers[1].generator = np.random.default_rng(len(masks) - 1)
         check_against_torch(net, x, rng.normal(size=(5, 2)), cr.MSELoss(), tmodel=twin)
+        # both masks are NumPy draws from the same Generator stream (no BLAS, no second library): bitwise holds
         np.testing.assert_array_equal(masks[-1], masks[-2])  # chainrule drew the mask torch used
     kept = net.layers[1].noise != 0
     assert np.all(net.layers[1].noise[kept] == 1 / (1 - p))

@@ -8,6 +8,7 @@ import importlib
 import sys
 import types
 
+from chainrule._names import NN_NAMES
 from chainrule.errors import ChainruleError
 
 __version__ = "0.1.0"
@@ -15,41 +16,7 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _HOMES = {
     "gradcheck": "chainrule.gradcheck",
-    **{
-        name: "chainrule.nn"
-        for name in (
-            "Module",
-            "Parameter",
-            "Linear",
-            "Tanh",
-            "Sigmoid",
-            "ReLU",
-            "Identity",
-            "Softmax",
-            "Sequential",
-            "Conv2d",
-            "MaxPool2d",
-            "AvgPool2d",
-            "Flatten",
-            "Loss",
-            "SquaredError",
-            "MSELoss",
-            "CrossEntropyLoss",
-            "BatchNorm1d",
-            "BatchNorm2d",
-            "Dropout",
-            "LeakyReLU",
-            "ELU",
-            "GELU",
-            "SiLU",
-            "LogSoftmax",
-            "NLLLoss",
-            "BCELoss",
-            "BCEWithLogitsLoss",
-            "HuberLoss",
-            "clip_grad_norm_",
-        )
-    },
+    **{name: "chainrule.nn" for name in NN_NAMES},
     **{name: "chainrule.optim" for name in ("SGD", "Adagrad", "Adam", "AdamW", "RMSprop")},
     **{name: "chainrule.optim.lr_scheduler" for name in ("StepLR", "CosineAnnealingLR", "ReduceLROnPlateau")},
     "summary": "chainrule.nn.summary",

@@ -1,5 +1,6 @@
 """Layers, losses and containers."""
 
+from chainrule._names import NN_NAMES
 from chainrule.nn.activations import ACTIVATIONS, Identity, ReLU, Sigmoid, Softmax, Tanh, activation
 from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from chainrule.nn.binary_losses import BCELoss, BCEWithLogitsLoss
@@ -22,36 +23,4 @@ from chainrule.nn.utils import clip_grad_norm_
 ACTIVATIONS.update({"leaky_relu": LeakyReLU, "elu": ELU, "gelu": GELU, "silu": SiLU})
 LOSSES.update({"bce": BCELoss, "bce-with-logits": BCEWithLogitsLoss})
 
-__all__ = [
-    "Module",
-    "Parameter",
-    "Linear",
-    "Tanh",
-    "Sigmoid",
-    "ReLU",
-    "Identity",
-    "Softmax",
-    "activation",
-    "Sequential",
-    "Conv2d",
-    "MaxPool2d",
-    "AvgPool2d",
-    "Flatten",
-    "Loss",
-    "SquaredError",
-    "MSELoss",
-    "CrossEntropyLoss",
-    "BatchNorm1d",
-    "BatchNorm2d",
-    "Dropout",
-    "LeakyReLU",
-    "ELU",
-    "GELU",
-    "SiLU",
-    "LogSoftmax",
-    "NLLLoss",
-    "BCELoss",
-    "BCEWithLogitsLoss",
-    "HuberLoss",
-    "clip_grad_norm_",
-]
+__all__ = ["activation", *NN_NAMES]
