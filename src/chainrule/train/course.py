@@ -33,6 +33,7 @@ from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss
 from chainrule.optim import SGD, Optimizer
 from chainrule.train.loop import run_epoch
+from chainrule.train.preflight import check_mlp
 
 
 def course_init(rows: int, cols: int, flag: int) -> np.ndarray:
@@ -166,6 +167,9 @@ def run_course(
                     f"{path}: label {int(data.y.max())} does not fit --classes {classes} "
                     f"(labels must be 0 … {classes - 1})"
                 )
+    K = int(max(tr.y.max(), va.y.max())) + 1 if classes is None else classes
+    # each epoch evaluates every example at once (mean_cross_entropy), so its rows count
+    check_mlp(tr.num_features, [hidden], K, 8, f"HIDDEN_UNITS {hidden}", max(len(tr), len(va)))
     res = train_course(tr.X, tr.y, va.X, va.y, epochs, hidden, init_flag, lr, shuffle, optimizer, classes)
     atomic_write_bytes(train_out, "".join(f"{v}\n" for v in res.train_pred).encode())
     atomic_write_bytes(val_out, "".join(f"{v}\n" for v in res.val_pred).encode())

@@ -11,6 +11,7 @@ import numpy as np
 from chainrule.data import Dataset, Scaler, load_data, ready
 from chainrule.data.csv import read_csv_rows, rows_to_dataset
 from chainrule.errors import ChainruleError
+from chainrule.files import missing
 from chainrule.nn.losses import LOSSES
 from chainrule.serialize import load_model
 
@@ -26,6 +27,10 @@ def load_trained(path: "str | Path"):
             f"{path}: a chainrule model, but not one written by chainrule train "
             f"(its metadata lacks {', '.join(missing)})"
         )
+    try:
+        Scaler.from_json(extra["scaling"])  # load_for_model applies it; a damaged one is named here, with the file
+    except ChainruleError as e:
+        raise ChainruleError(f"{path}: {e}") from None
     return net, extra
 
 
@@ -43,7 +48,7 @@ def load_for_model(
     name = data.name.lower().removesuffix(".gz")
     if name.endswith(".csv") or name.endswith(".txt"):
         if not data.exists():
-            raise ChainruleError(f"{data}: no such file")
+            raise ChainruleError(missing(data))
         rows, first = read_csv_rows(data)
         width = rows.shape[1]
         if width == features + 1 or (width == features and not need_labels):
