@@ -228,3 +228,41 @@ def test_a_stored_scale_of_zero_in_a_checkpoint_names_it(capsys, run):
     edit_checkpoint(run, meta=lambda m: m["extra"]["scaling"]["scale"].__setitem__(0, 0))
     assert resume(run) == 2
     assert one_line(capsys).startswith(f"chainrule train: error: {run / NAME}: the stored feature scaling is damaged: ")
+
+
+@pytest.fixture(scope="module")
+def dropout_run(base):
+    """A one-epoch run of a spec with Dropout, a step scheduler and early stopping (all their state saved)."""
+    spec = base / "drop.toml"
+    spec.write_text(
+        '[[layers]]\ntype = "linear"\nunits = 4\nactivation = "relu"\n'
+        '[[layers]]\ntype = "dropout"\np = 0.5\n[[layers]]\ntype = "linear"\nunits = 3\n'
+    )
+    out = base / "dropout-run"
+    flags = ["--model", str(spec), "--scheduler", "step", "--step-size", "1", "--early-stop", "2"]
+    assert main(["train", "--train", str(base / "train.csv"), *flags, *RUN[2:], "--out", str(out)]) == 0
+    return out
+
+
+LAYER_STATE = {
+    "generators missing": (lambda m: m["generators"].clear(), "holds no generator state for random layer(s) 2 ("),
+    "generator damaged": (
+        lambda m: m["generators"]["2"].update(state=[1]),
+        "the random layers' generator state is damaged (",
+    ),
+    "generators not a table": (lambda m: m.update(generators=[1]), "the random layers' generator states are damaged"),
+    "scheduler": (lambda m: m["scheduler"].pop("last_epoch"), "the learning-rate scheduler state is damaged ("),
+    "early stopping": (lambda m: m.update(early_stop="x"), "the early-stopping state is damaged ("),
+}
+
+
+@pytest.mark.parametrize("case", LAYER_STATE)
+def test_damaged_layer_scheduler_or_early_stop_state_is_named(capsys, dropout_run, tmp_path, case):
+    run = tmp_path / "run"
+    shutil.copytree(dropout_run, run)
+    capsys.readouterr()
+    change, words = LAYER_STATE[case]
+    edit_checkpoint(run, meta=change)
+    assert resume(run) == 2
+    err = one_line(capsys)
+    assert err.startswith(f"chainrule train: error: {run / NAME}: {words}"), err

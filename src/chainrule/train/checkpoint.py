@@ -70,8 +70,7 @@ def load_checkpoint(out_dir: Path) -> Checkpoint:
         meta = json.loads(metadata[FORMAT])
         model = Module.from_config(meta["architecture"])
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        model.load_generator_states(meta.get("generators", {}))
-        return Checkpoint(
+        ck = Checkpoint(
             model,
             {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")},
             int(meta["epoch"]),
@@ -91,3 +90,7 @@ def load_checkpoint(out_dir: Path) -> Checkpoint:
             f"{path}: not a usable chainrule checkpoint ({type(e).__name__}: "
             f"{str(e).splitlines()[0] if str(e) else ''})"
         ) from None
+    from chainrule.train.resume_checks import restore_layer_generators
+
+    restore_layer_generators(path, model, meta.get("generators", {}))  # Dropout masks continue where they stopped
+    return ck

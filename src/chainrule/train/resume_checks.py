@@ -4,13 +4,17 @@ data the run was trained on. Each refusal is one line naming the checkpoint (and
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chainrule.data import Dataset, Scaler
 from chainrule.errors import ChainruleError
+from chainrule.nn.module import Module
 from chainrule.optim import Optimizer
-from chainrule.train.checkpoint import Checkpoint
+
+if TYPE_CHECKING:
+    from chainrule.train.checkpoint import Checkpoint
 
 DAMAGED = "the checkpoint is damaged; start again with --out DIR --overwrite"
 
@@ -62,7 +66,7 @@ def restore_generator(path: Path, state, rng: np.random.Generator) -> None:
     rng.bit_generator.state = state
 
 
-def stored_scaling(ck: Checkpoint) -> Scaler:
+def stored_scaling(ck: "Checkpoint") -> Scaler:
     try:
         return Scaler.from_json(ck.extra["scaling"])
     except (ChainruleError, KeyError) as e:
@@ -71,11 +75,34 @@ def stored_scaling(ck: Checkpoint) -> Scaler:
         ) from None
 
 
+def restore_layer_generators(path: Path, model: Module, states) -> None:
+    """The random layers' (Dropout's) generator states, one for each such layer of ``model``."""
+    want = model.generator_states()
+    if not isinstance(states, dict):
+        raise ChainruleError(f"{path}: the random layers' generator states are damaged (not a table); {DAMAGED}")
+    missing = [name for name in want if name not in states]
+    if missing:
+        raise ChainruleError(
+            f"{path}: holds no generator state for random layer(s) {', '.join(missing)} (their masks would "
+            f"not continue where they stopped); {DAMAGED}"
+        )
+    restored(path, "random layers' generator", lambda: model.load_generator_states(states))
+
+
+def restored(path: Path, what: str, load):
+    """``load()``'s result; a damaged state (a missing key, a wrong type) is an error naming ``what``."""
+    try:
+        return load()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
+        why = str(e) if isinstance(e, ChainruleError) else f"{type(e).__name__}: {e}"
+        raise ChainruleError(f"{path}: the {what} state is damaged ({why}); {DAMAGED}") from None
+
+
 def _examples(shape: tuple[int, ...]) -> str:
     return f"{shape[0]} features" if len(shape) == 1 else f"examples of shape {'×'.join(map(str, shape))}"
 
 
-def check_same_data(ck: Checkpoint, source: str, train: Dataset, outputs: int) -> None:
+def check_same_data(ck: "Checkpoint", source: str, train: Dataset, outputs: int) -> None:
     """The training data (``source``, split as the run split it, needing ``outputs`` outputs) must be
     what the checkpoint's run was trained on: same example shape, outputs and number of examples."""
     changed = "(the file changed since the run began: restore it, or start a new run)"

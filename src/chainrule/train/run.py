@@ -336,7 +336,8 @@ def train(
     s, net, loss, opt, rng = p.settings, p.net, p.loss, p.opt, p.rng
     sched = make_scheduler(s, opt)
     if sched is not None and resume is not None and resume.scheduler is not None:
-        sched.load_state_dict(resume.scheduler)  # sets opt.lr for the epoch being resumed
+        # sets opt.lr for the epoch being resumed
+        resume_checks.restored(resume.path, "learning-rate scheduler", lambda: sched.load_state_dict(resume.scheduler))
     es = None
     if s["early_stop"] is not None:
         if p.val is None:
@@ -344,7 +345,11 @@ def train(
                 "--early-stop watches the validation loss; give --validation FILE or a --val-split above 0"
             )
         es = (
-            EarlyStopping.from_checkpoint(s["early_stop"], resume.early_stop, resume.best or {})
+            resume_checks.restored(
+                resume.path,
+                "early-stopping",
+                lambda: EarlyStopping.from_checkpoint(s["early_stop"], resume.early_stop, resume.best or {}),
+            )
             if resume
             else EarlyStopping(s["early_stop"])
         )
