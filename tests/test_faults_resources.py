@@ -252,3 +252,15 @@ def test_an_npz_member_claiming_a_huge_array_is_refused(small_memory, tmp_path):
     with pytest.raises(ChainruleError) as e:
         load_data(path)
     assert str(e.value).startswith(f"{path}: array 'X' of shape 1000000000×64 (float64)")
+
+
+def test_memory_budget_and_units(monkeypatch):
+    assert memory.format_bytes(1536) == "1.5 KiB" and memory.format_bytes(32e9) == "29.8 GiB"
+    assert memory.format_bytes(100) == "100 bytes"
+    assert memory.available_bytes() is None or memory.available_bytes() > 0
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 20)
+    memory.check_fits(1 << 23, "a small array")  # below 16 MiB: never refused
+    with pytest.raises(
+        ChainruleError, match=r"^a big array need 32\.0 MiB, more than the 1\.0 MiB of memory available$"
+    ):
+        memory.check_fits(1 << 25, "a big array")

@@ -13,6 +13,8 @@ import os
 
 from chainrule.errors import ChainruleError
 
+SMALL = 1 << 24  # 16 MiB
+
 
 def available_bytes() -> int | None:
     """Memory available to this process now, in bytes (None if the system does not say)."""
@@ -42,6 +44,8 @@ def check_fits(nbytes: int, what: str, advice: str = "", verb: str = "need") -> 
     """An error naming ``what`` ("Linear(4→1000000000): its … parameters") if ``nbytes`` exceed the
     memory available: "{what} {verb} 29.8 GiB, more than …"; ``advice`` (e.g. "use fewer hidden
     units") ends the message."""
+    if nbytes < SMALL:  # not worth reading /proc/meminfo for (every Linear comes through here)
+        return
     have = available_bytes()
     if have is not None and nbytes > have:
         raise ChainruleError(
