@@ -43,9 +43,8 @@ def run(args) -> int:
 
     from chainrule.draw import layout, to_svg
     from chainrule.errors import ChainruleError
-    from chainrule.explain.derive import notation_for
     from chainrule.explain.numbers import NumberFormat
-    from chainrule.explain.picture import network_graph
+    from chainrule.explain.picture import network_graph, notation
     from chainrule.explain.trace import run as trace_run
     from chainrule.spec import load_spec
 
@@ -68,7 +67,7 @@ def run(args) -> int:
         trace = trace_run(net, x, y, loss)
     except ChainruleError as err:
         raise ChainruleError(f"{args.spec}: {err}") from None
-    wrt = notation_for(trace).parse_wrt(args.wrt) if args.wrt is not None else None
+    wrt = notation(trace).parse_wrt(args.wrt) if args.wrt is not None else None
     g = network_graph(
         trace,
         NumberFormat(args.decimals),

@@ -31,6 +31,7 @@ class Node:
     grad: str = ""  # --backward: ∂ℓ/∂ of the node, below the value
     lit: bool = False
     title: str = ""
+    also: tuple[str, ...] = ()  # other quantities the node stands for (the compact form's z₁ is also a₁)
 
 
 @dataclass
