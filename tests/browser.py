@@ -157,7 +157,10 @@ class Browser:
 
     # --- conveniences -----------------------------------------------------------------------------
     def open(self, path: Path) -> None:
+        """Load a file and wait for its load event; ``requests`` and ``errors`` then hold this page's."""
         self.events.clear()
+        self.requests.clear()
+        self.errors.clear()
         self.send("Page.navigate", url=Path(path).resolve().as_uri())
         self.wait_event("Page.loadEventFired")
 

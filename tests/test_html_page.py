@@ -118,3 +118,24 @@ def test_recitation_page_in_chromium(tmp_path, browser):
     assert 0.01 < ink < 0.6, ink  # text and a picture, not a blank (or black) page
     assert browser.requests == [page.resolve().as_uri()]  # the page itself, nothing else
     assert browser.errors == []
+
+
+def test_conv_page_lights_each_window_forward_then_backward(tmp_path, browser):
+    out = tmp_path / "conv.html"
+    x, f = "[[2,3,-1,2],[4,1,0,1],[-2,1,3,2],[-1,-2,0,5]]", "[[1,0,1],[-1,0,-1],[1,0,1]]"
+    assert main(["conv", "--input", x, "--kernel", f, "--backward", "--format", "html", "-o", str(out)]) == 0
+    browser.open(out)
+    qids = browser.eval("[...document.querySelectorAll('tr.line')].map(l => l.dataset.qid)")
+    for _ in range(qids.index("Y[1,2]") + 1):
+        browser.click("#next")
+    lit = browser.eval("[...document.querySelectorAll('#picture td.on')].map(c => c.dataset.qid)")
+    window = {f"X[1,{i},{j}]" for i in (1, 2, 3) for j in (2, 3, 4)}  # rows 1-3, columns 2-4, as printed
+    assert {q for q in lit if q.startswith("X")} == window and "Y[1,1,2]" in lit and len(lit) == 9 + 9 + 1
+    assert browser.eval("""document.querySelector('#picture td[data-qid="Y[1,1,2]"]').textContent""") == "6"
+    for _ in range(len(qids)):
+        browser.click("#next")
+    assert browser.eval("document.querySelector('tr.line.current').dataset.phase") == "backward"
+    browser.click('#picture td[data-qid="X[1,2,2]"]')  # an input cell lights every line that reads it
+    on = browser.eval("[...document.querySelectorAll('tr.line.on')].map(l => l.dataset.qid)")
+    assert {"Y[1,1]", "Y[1,2]", "Y[2,1]", "Y[2,2]", "dl/dF[1,1]", "dl/dX[2,2]"} <= set(on)
+    assert browser.requests == [out.resolve().as_uri()] and browser.errors == []
