@@ -6,6 +6,7 @@ the DOM through the DevTools protocol (tests/browser.py). It skips only where no
 
 import io
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def test_page_is_self_contained_and_repr_html_is_the_same_page(tmp_path):
         cr.Linear.from_folded([[0, 1, 2, 2]]),
         cr.Identity(),
     )
-    assert cr.explain(net, [1, 2], 3)._repr_html_() == html
+    frame = cr.explain(net, [1, 2], 3)._repr_html_()  # Jupyter: the same page, in an iframe of its own
+    assert frame.startswith("<iframe srcdoc=") and unescape(re.search(r'srcdoc="([^"]*)"', frame)[1]) == html
 
 
 def _png_pixels(png: bytes) -> np.ndarray:

@@ -97,7 +97,13 @@ class Explanation:
         return self.to_markdown()
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        """The page in an iframe (``srcdoc``): its style and script stay inside, off the notebook's own."""
+        from html import escape
+
+        return (
+            f'<iframe srcdoc="{escape(self.to_html(), quote=True)}" title="worked solution" '
+            'style="width: 100%; height: 720px; border: 1px solid #ddd"></iframe>'
+        )
 
     def __str__(self) -> str:
         return self.to_text()
