@@ -101,6 +101,11 @@ def test_recitation_page_in_chromium(tmp_path, browser):
     on = browser.eval("[...document.querySelectorAll('tr.line.on')].map(l => l.dataset.qid)")
     assert "z[1]" in on and text["z[1]"].startswith("z1=tanh(a1)=tanh(5)=")
     assert browser.eval("""document.querySelector('#picture [data-qid="z[1]"]').classList.contains('on')""")
+    # the lines that compute the node (a₁, z₁, ∂ℓ/∂z₁, ∂z₁/∂a₁, ∂ℓ/∂a₁) and the one that reads it (∂ℓ/∂β₁ = … · z₁)
+    assert on == ["a[1]", "z[1]", "dl/dbeta[1]", "dl/dz[1]", "dz[1]/da[1]", "dl/da[1]"]
+    browser.click('#picture [data-qid="alpha[1,2]"]')  # an edge: the line that reads the weight, its gradient
+    on = browser.eval("[...document.querySelectorAll('tr.line.on')].map(l => l.dataset.qid)")
+    assert on == ["alpha", "a[1]", "dl/dalpha[1,2]"]
 
     n = len(lines)
     for _ in range(n + 2):  # forward, then backward, one line at a time; stops at the last
@@ -109,7 +114,7 @@ def test_recitation_page_in_chromium(tmp_path, browser):
     assert current == ["dl/dalpha[3,2]"]
     assert browser.eval("document.getElementById('where').textContent") == f"step {n} of {n} (backward)"
     lit = browser.eval("[...document.querySelectorAll('#picture .on')].map(g => g.dataset.qid)")
-    assert lit == ["alpha[3,2]"]
+    assert sorted(lit) == ["alpha[3,2]", "x[2]"]  # the weight's edge and the input it multiplies
     browser.click("#prev")
     assert browser.eval("document.querySelector('tr.line.current').dataset.qid") == "dl/dalpha[3,1]"
 

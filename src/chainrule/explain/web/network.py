@@ -5,7 +5,8 @@
 A line's ``data-items`` are the picture's parts that show its quantity (``items_for``): ``z[1]``'s node
 for the lines z₁ = …, ∂ℓ/∂z₁ = … and, in the compact picture where one node stands for a₁ and z₁, also
 a₁ = … and ∂z₁/∂a₁ = …; the edge ``alpha[1,1]`` for ∂ℓ/∂α₁,₁ = …; every node of a layer for a
-vector-form line (z = …). The numbers are the explanation's own; nothing is computed again.
+vector-form line (z = …); then the parts its right-hand side reads (the edges into a node, the input
+of a weight). The numbers are the explanation's own; nothing is computed again.
 """
 
 import re
@@ -21,7 +22,20 @@ _HAT = re.compile(r"^(x|z|alpha|beta)hat(\d*)$")  # x̂, ẑ⁽¹⁾, β̂: show
 
 
 def items_for(qid: str, g: Graph) -> list[str]:
-    """The qids of the picture's parts (nodes and edges of ``g``) that show line ``qid``'s quantity."""
+    """The qids of the picture's parts (nodes and edges of ``g``) that show line ``qid``'s quantity, then
+    what its right-hand side reads: a forward line's incoming edges (a₁ = Σᵢ α₁,ᵢ xᵢ reads α₁,ᵢ), a weight
+    gradient's input node (∂ℓ/∂α₁,₂ = ∂ℓ/∂a₁ · x₂ reads x₂)."""
+    shown = _shown(qid, g)
+    nodes = {n.qid for n in g.nodes}
+    merged = {n.qid for n in g.nodes if n.also}  # z₁ = tanh(a₁) reads a₁, the same node: no edge
+    if "/" not in qid and qid not in merged:
+        shown += [e.qid for e in g.edges if e.dst in shown and e.dst in nodes and e.qid not in shown]
+    else:
+        shown += [e.src for e in g.edges if e.qid in shown and e.qid not in nodes and e.src not in shown]
+    return shown
+
+
+def _shown(qid: str, g: Graph) -> list[str]:
     names: dict[str, tuple[str, ...]] = {e.qid: (e.qid,) for e in g.edges}
     names.update({n.qid: (n.qid, *n.also) for n in g.nodes})
     if qid in names:
