@@ -2,6 +2,8 @@
 
 x' = (x − shift) / scale, per feature:  "standard": shift = mean, scale = std;
 "minmax": shift = min, scale = max − min;  "none": identity. A constant feature gets scale 1.
+The same Scaler standardises regression targets (y' = (y − mean) / std per output); ``inverse``
+takes the network's outputs back to the targets' units.
 """
 
 from dataclasses import dataclass
@@ -45,6 +47,12 @@ class Scaler:
             )
         return ((flat - self.shift) / self.scale).reshape(X.shape)
 
+    def inverse(self, Y: np.ndarray) -> np.ndarray:
+        """Undo ``transform``: Y · scale + shift, Y : (n, k) with one shift and scale per column."""
+        if self.shift is None or self.scale is None:
+            return Y
+        return Y * self.scale + self.shift  # float64, whatever the network's dtype
+
     def to_json(self) -> dict:
         if self.kind == "none":
             return {"kind": "none"}
@@ -60,11 +68,16 @@ class Scaler:
             raise ChainruleError(f"the model's stored feature scaling is damaged ({e})") from None
 
 
-def ready(ds: Dataset, scaler: Scaler, input_shape: tuple[int, ...], dtype) -> Dataset:
+def ready(
+    ds: Dataset, scaler: Scaler, input_shape: tuple[int, ...], dtype: "np.dtype | type", target: Scaler | None = None
+) -> Dataset:
     """``ds`` made ready for a network: scaled, X viewed as (n, *input_shape), contiguous, in ``dtype``.
 
-    Regression targets take ``dtype`` too (the loss compares them with the outputs); labels stay int64.
+    Regression targets are scaled by ``target`` (if given) and take ``dtype`` too (the loss compares
+    them with the outputs); labels stay int64.
     """
     X = scaler.transform(ds.X).reshape((len(ds), *input_shape)).astype(dtype)
-    y = ds.y.astype(dtype) if ds.task == "regression" and ds.y is not None else ds.y
+    y = ds.y
+    if ds.task == "regression" and y is not None:
+        y = (y if target is None else target.transform(y)).astype(dtype)
     return Dataset(np.ascontiguousarray(X), y, ds.task, ds.source)
