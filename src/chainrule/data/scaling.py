@@ -9,6 +9,7 @@ takes the network's outputs back to the targets' units.
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from chainrule.data.dataset import Dataset
 from chainrule.errors import ChainruleError
@@ -38,7 +39,7 @@ class Scaler:
         return cls(kind, shift, scale)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        if self.kind == "none":
+        if self.kind == "none" or self.shift is None or self.scale is None:  # "none" stores no arrays
             return X
         flat = X.reshape(len(X), -1)
         if flat.shape[1] != self.shift.shape[0]:
@@ -54,7 +55,7 @@ class Scaler:
         return Y * self.scale + self.shift  # float64, whatever the network's dtype
 
     def to_json(self) -> dict:
-        if self.kind == "none":
+        if self.kind == "none" or self.shift is None or self.scale is None:
             return {"kind": "none"}
         return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
 
@@ -69,7 +70,7 @@ class Scaler:
 
 
 def ready(
-    ds: Dataset, scaler: Scaler, input_shape: tuple[int, ...], dtype: "np.dtype | type", target: Scaler | None = None
+    ds: Dataset, scaler: Scaler, input_shape: tuple[int, ...], dtype: DTypeLike, target: Scaler | None = None
 ) -> Dataset:
     """``ds`` made ready for a network: scaled, X viewed as (n, *input_shape), contiguous, in ``dtype``.
 
