@@ -2,11 +2,14 @@
 
 x' = (x − shift) / scale, per feature:  "standard": shift = mean, scale = std;
 "minmax": shift = min, scale = max − min;  "none": identity. A constant feature gets scale 1.
+The same Scaler standardises regression targets (y' = (y − mean) / std per output); ``inverse``
+takes the network's outputs back to the targets' units.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from chainrule.data.dataset import Dataset
 from chainrule.errors import ChainruleError
@@ -36,7 +39,7 @@ class Scaler:
         return cls(kind, shift, scale)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        if self.kind == "none":
+        if self.kind == "none" or self.shift is None or self.scale is None:  # "none" stores no arrays
             return X
         flat = X.reshape(len(X), -1)
         if flat.shape[1] != self.shift.shape[0]:
@@ -45,25 +48,32 @@ class Scaler:
             )
         return ((flat - self.shift) / self.scale).reshape(X.shape)
 
+    def inverse(self, Y: np.ndarray) -> np.ndarray:
+        """Undo ``transform``: Y · scale + shift, Y : (n, k) with one shift and scale per column."""
+        if self.shift is None or self.scale is None:
+            return Y
+        return Y * self.scale + self.shift  # float64, whatever the network's dtype
+
     def to_json(self) -> dict:
-        if self.kind == "none":
+        if self.kind == "none" or self.shift is None or self.scale is None:
             return {"kind": "none"}
         return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
 
     @classmethod
-    def from_json(cls, d: dict) -> "Scaler":
+    def from_json(cls, d: dict, what: str = "feature") -> "Scaler":
         """The scaling stored by ``to_json``; damaged values (a scale of 0, NaN, lengths that differ) are
-        refused here, by feature, rather than turned into infinities by ``transform``."""
+        refused here, by ``what`` is scaled ("feature 3", "target 1"), rather than turned into infinities
+        by ``transform``."""
         try:
             if d["kind"] == "none":
                 return cls("none")
             shift, scale = np.asarray(d["shift"], dtype=np.float64), np.asarray(d["scale"], dtype=np.float64)
             kind = d["kind"]
         except (KeyError, TypeError, ValueError) as e:
-            raise ChainruleError(f"the stored feature scaling is damaged ({e})") from None
+            raise ChainruleError(f"the stored {what} scaling is damaged ({e})") from None
         if kind not in KINDS or shift.ndim != 1 or shift.shape != scale.shape:
             raise ChainruleError(
-                f"the stored feature scaling is damaged (kind {kind!r}, shift of shape {shift.shape}, "
+                f"the stored {what} scaling is damaged (kind {kind!r}, shift of shape {shift.shape}, "
                 f"scale of shape {scale.shape})"
             )
         for name, v, bad in (
@@ -73,17 +83,22 @@ class Scaler:
             if bad.any():
                 j = int(np.argmax(bad))
                 raise ChainruleError(
-                    f"the stored feature scaling is damaged: its {name} of feature {j + 1} is {float(v[j])!r}"
+                    f"the stored {what} scaling is damaged: its {name} of {what} {j + 1} is {float(v[j])!r}"
                     + ("; a scale must be a finite number > 0" if name == "scale" else "; it must be finite")
                 )
         return cls(kind, shift, scale)
 
 
-def ready(ds: Dataset, scaler: Scaler, input_shape: tuple[int, ...], dtype) -> Dataset:
+def ready(
+    ds: Dataset, scaler: Scaler, input_shape: tuple[int, ...], dtype: DTypeLike, target: Scaler | None = None
+) -> Dataset:
     """``ds`` made ready for a network: scaled, X viewed as (n, *input_shape), contiguous, in ``dtype``.
 
-    Regression targets take ``dtype`` too (the loss compares them with the outputs); labels stay int64.
+    Regression targets are scaled by ``target`` (if given) and take ``dtype`` too (the loss compares
+    them with the outputs); labels stay int64.
     """
     X = scaler.transform(ds.X).reshape((len(ds), *input_shape)).astype(dtype)
-    y = ds.y.astype(dtype) if ds.task == "regression" and ds.y is not None else ds.y
+    y = ds.y
+    if ds.task == "regression" and y is not None:
+        y = (y if target is None else target.transform(y)).astype(dtype)
     return Dataset(np.ascontiguousarray(X), y, ds.task, ds.source)

@@ -66,13 +66,12 @@ def restore_generator(path: Path, state, rng: np.random.Generator) -> None:
     rng.bit_generator.state = state
 
 
-def stored_scaling(ck: "Checkpoint") -> Scaler:
+def stored_scaling(ck: "Checkpoint", key: str = "scaling") -> Scaler:
+    """The checkpoint's stored feature (or, ``key="target_scaling"``, target) scaling, checked."""
     try:
-        return Scaler.from_json(ck.extra["scaling"])
+        return Scaler.from_json(ck.extra[key], "target" if key == "target_scaling" else "feature")
     except (ChainruleError, KeyError) as e:
-        raise ChainruleError(
-            f"{ck.path}: {e if isinstance(e, ChainruleError) else 'no stored feature scaling'}"
-        ) from None
+        raise ChainruleError(f"{ck.path}: {e if isinstance(e, ChainruleError) else f'no stored {key}'}") from None
 
 
 def restore_layer_generators(path: Path, model: Module, states) -> None:
