@@ -266,3 +266,35 @@ def test_damaged_layer_scheduler_or_early_stop_state_is_named(capsys, dropout_ru
     assert resume(run) == 2
     err = one_line(capsys)
     assert err.startswith(f"chainrule train: error: {run / NAME}: {words}"), err
+
+
+def regression_model_with_scale(tmp_path: Path, key: str) -> tuple[Path, Path]:
+    """(model file, data): a regression run's model whose stored ``key`` scaling has a scale of 0."""
+    data = csv(tmp_path / "r.csv", 3, task="regression")
+    assert main(["train", "--train", str(data), "--task", "regression", *RUN, "--out", str(tmp_path / "run")]) == 0
+    model = tmp_path / "run" / "model.safetensors"
+    tensors, meta = read_safetensors(model, "a model file")
+    header = json.loads(meta[FORMAT])
+    header["extra"][key]["scale"][0] = 0.0
+    write_safetensors(model, tensors, FORMAT, header)
+    return model, data
+
+
+def test_a_stored_target_scale_of_zero_names_the_model_file(capsys, tmp_path):
+    model, data = regression_model_with_scale(tmp_path, "target_scaling")
+    capsys.readouterr()
+    assert main(["predict", str(model), str(data)]) == 2
+    assert one_line(capsys, "predict").startswith(
+        f"chainrule predict: error: {model}: the stored target scaling is damaged: its scale of target 1 is 0.0"
+    )
+
+
+@pytest.mark.parametrize("key, what", [("scaling", "feature"), ("target_scaling", "target")])
+def test_export_names_a_stored_scale_of_zero(capsys, tmp_path, key, what):
+    model, _ = regression_model_with_scale(tmp_path, key)
+    capsys.readouterr()
+    assert main(["export", str(model), "--onnx", str(tmp_path / "m.onnx")]) == 2
+    assert one_line(capsys, "export").startswith(
+        f"chainrule export: error: {model}: the stored {what} scaling is damaged: its scale of {what} 1 is 0.0"
+    )
+    assert not (tmp_path / "m.onnx").exists()
