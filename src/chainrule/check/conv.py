@@ -45,7 +45,7 @@ class ShapeProblem(Problem):
             tuple(size), win.pair(kernel, "kernel"), win.pair(stride, "stride"), win.padding_arg(padding), (1, 1)
         )
 
-    def mistakes(self, qid):
+    def mistakes(self, qid, given=None):
         return size_mistakes(self.steps, qid)
 
 
@@ -77,7 +77,7 @@ class ConvProblem(Problem):
             self._variants = [(n, v) for n, v in out if v is not None]
         return self._variants
 
-    def mistakes(self, qid):
+    def mistakes(self, qid, given=None):
         if qid in SIZE_QIDS:
             steps = win.size_steps(
                 self.ws.x.shape[1:], self.ws.used.shape[2:], self.ws.layer.stride, self.ws.layer.padding, (1, 1)

@@ -54,35 +54,39 @@ class DenseProblem(Problem):
         return v is not None and not np.isclose(v, self.expected.get(qid, v), rtol=1e-12, atol=0)
 
     # --- mistakes --------------------------------------------------------------------------------
-    def variants(self) -> list[tuple[str, dict[str, float]]]:
+    def variants(self, over: dict[str, float] | None = None) -> list[tuple[str, dict[str, float]]]:
+        """(diagnosis, every value under the mistake); with ``over``, from the learner's earlier values."""
+        if over:
+            return list(self._make_variants(over))
         if self._variants is None:
-            self._variants = list(self._make_variants())
+            self._variants = list(self._make_variants(None)) + self._rounded()
         return self._variants
 
-    def _run(self, nw=None, hooks=None) -> dict[str, float]:
-        return replay(nw or self.nw, self.names, hooks=hooks)
-
-    def _make_variants(self):
+    def _make_variants(self, over: dict[str, float] | None):
         nw, trace = self.nw, self.explanation.trace
+
+        def run(variant=None, hooks=None) -> dict[str, float]:
+            return replay(variant or nw, self.names, over, hooks)
+
         linears = [li for li, _ in nw.groups]
         # missing-bias: one layer's bias column zeroed, then all of them
         for li in linears:
-            yield "missing-bias", self._run(nw.variant(lambda net, li=li: _zero_bias(net.layers[li])))
+            yield "missing-bias", run(nw.variant(lambda net, li=li: _zero_bias(net.layers[li])))
         if len(linears) > 1:
-            yield "missing-bias", self._run(nw.variant(lambda net: [_zero_bias(net.layers[li]) for li in linears]))
+            yield "missing-bias", run(nw.variant(lambda net: _zero_biases(net, linears)))
         # swapped-indices: a square folded matrix used transposed
         for li in linears:
             if nw.net.layers[li].folded.shape[0] == nw.net.layers[li].folded.shape[1]:
-                yield "swapped-indices", self._run(nw.variant(lambda net, li=li: _transpose(net.layers[li])))
+                yield "swapped-indices", run(nw.variant(lambda net, li=li: _transpose(net.layers[li])))
         # activation-derivative: ∂z/∂a = z, or another activation's derivative of the same z
         for s, (_, ai) in enumerate(nw.groups, start=1):
             act = trace.stages[s - 1].activation
             if ai is None or act not in DERIVATIVES:
                 continue
-            yield "activation-derivative", self._run(hooks=Hooks(derivative={s: lambda a: a.z.copy()}))
+            yield "activation-derivative", run(hooks=Hooks(derivative={s: lambda a: a.z.copy()}))
             for other, fn in DERIVATIVES.items():
                 if other != act:
-                    yield "activation-derivative", self._run(hooks=Hooks(derivative={s: lambda a, fn=fn: fn(a)}))
+                    yield "activation-derivative", run(hooks=Hooks(derivative={s: lambda a, fn=fn: fn(a)}))
         # wrong-activation: a hidden (or output) activation replaced by another one
         for s, (_, ai) in enumerate(nw.groups, start=1):
             act = trace.stages[s - 1].activation
@@ -90,22 +94,31 @@ class DenseProblem(Problem):
                 continue
             for other, cls in ACTS.items():
                 if other != act:
-                    yield "wrong-activation", self._run(nw.variant(lambda net, ai=ai, cls=cls: _swap(net, ai, cls)))
+                    yield "wrong-activation", run(nw.variant(lambda net, ai=ai, cls=cls: _swap(net, ai, cls)))
         # sign: the backward pass from y − ŷ
-        yield "sign", self._run(hooks=Hooks(top=lambda g, yhat, t: -g))
+        yield "sign", run(hooks=Hooks(top=lambda g, yhat, t: -g))
         if isinstance(nw.loss, SquaredError):
             if trace.yhat.shape[0] == 1:
                 mse = copy.copy(nw)
                 mse.loss = MSELoss()  # (ŷ − y)², ∂ℓ/∂ŷ = 2(ŷ − y): the ½ dropped
-                yield "missing-half", self._run(mse)
+                yield "missing-half", run(mse)
             else:
-                yield "missing-half", self._run(hooks=Hooks(top=lambda g, yhat, t: 2 * g, loss_scale=2.0))
+                yield "missing-half", run(hooks=Hooks(top=lambda g, yhat, t: 2 * g, loss_scale=2.0))
         if nw.fused:
-            yield "softmax-gradient", self._run(hooks=Hooks(top=lambda g, yhat, t: yhat.copy()))
-        yield "wrong-layer", self._other_layers()
-        for dec in range(4, -1, -1):
-            e = explain(self.nw.net, self.nw.x, self.nw.y, self.nw.loss, decimals=dec, round_each_step=True)
-            yield "early-rounding", values_of(e.document)
+            yield "softmax-gradient", run(hooks=Hooks(top=lambda g, yhat, t: yhat.copy()))
+        if over is None:
+            yield "wrong-layer", self._other_layers()
+
+    def _rounded(self) -> list[tuple[str, dict[str, float]]]:
+        """The whole calculation with every intermediate rounded to 4, 3 … 0 decimals (as printed)."""
+        nw = self.nw
+        return [
+            (
+                "early-rounding",
+                values_of(explain(nw.net, nw.x, nw.y, nw.loss, decimals=n, round_each_step=True).document),
+            )
+            for n in range(4, -1, -1)
+        ]
 
     def _other_layers(self) -> dict[str, float]:
         """Each quantity's value taken from another layer at the same position (first that exists)."""
@@ -124,8 +137,10 @@ class DenseProblem(Problem):
                         out[q] = self.expected[other]
         return out
 
-    def mistakes(self, qid):
+    def mistakes(self, qid, given=None):
         out = [(name, v[qid]) for name, v in self.variants() if qid in v]
+        if given:
+            out += [(name, v[qid]) for name, v in self.variants(given) if qid in v]
         swapped = _swapped(qid)
         if swapped in self.expected:
             out.insert(len([m for m in out if m[0] == "missing-bias"]), ("swapped-indices", self.expected[swapped]))
@@ -140,6 +155,11 @@ def _swapped(qid: str) -> str:
 def _zero_bias(lin: Linear) -> None:
     if lin.bias is not None:
         lin.bias.data[...] = 0.0
+
+
+def _zero_biases(net, linears: list[int]) -> None:
+    for li in linears:
+        _zero_bias(net.layers[li])
 
 
 def _transpose(lin: Linear) -> None:

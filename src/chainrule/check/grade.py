@@ -99,7 +99,7 @@ def _judge_wrong(problem: Problem, r: Result, earlier: dict[str, Result]) -> Non
         else:
             r.diagnosis, r.note = "early-rounding", f"your {names} was rounded too early"
         return
-    for name, value in problem.mistakes(r.qid):
+    for name, value in problem.mistakes(r.qid, given):
         if matches(r.given, value) and not matches(Written(repr(value)), r.expected):
             r.diagnosis = name
             return

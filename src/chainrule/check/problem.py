@@ -51,8 +51,9 @@ class Problem:
         block, i = found[0]
         return render_document(Document([Equations([(block.rows[i][0], Num(0))])]), "text", FMT).split(" = ")[0].strip()
 
-    def mistakes(self, qid: str) -> list[tuple[str, float]]:
-        """(diagnosis, the value the mistake gives for ``qid``), most specific first."""
+    def mistakes(self, qid: str, given: dict[str, float] | None = None) -> list[tuple[str, float]]:
+        """(diagnosis, the value the mistake gives for ``qid``), most specific first; with ``given``
+        (the learner's earlier values) also the mistake made on top of their own numbers."""
         return []
 
     def recompute(self, qid: str, given: dict[str, float]) -> float | None:
