@@ -2,6 +2,7 @@
 as written, bad answer files are one line and exit 2."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,7 +87,7 @@ def test_softmax_gradient_without_minus_y(tmp_path, capsys):
     assert code == 1 and report["values"][0]["diagnosis"] == "softmax-gradient", report
 
 
-SOFTMAX_PATH = str(__import__("pathlib").Path(__file__).parent.parent / SOFTMAX)
+SOFTMAX_PATH = str(Path(__file__).parent.parent / SOFTMAX)
 
 
 def test_rounding_carried_through_is_right(tmp_path, capsys):
@@ -154,6 +155,28 @@ def test_conv_mistakes(tmp_path, capsys, diagnosis, mistaken):
     assert code == 1
     (bad,) = [v for v in report["values"] if v["status"] == "wrong"]
     assert bad["diagnosis"] == diagnosis and bad["expected"] == right[i, j], report
+
+
+def test_conv_follow_through_from_the_output_size(tmp_path, capsys):
+    (tmp_path / "conv.toml").write_text(CONV)
+    y0 = torch_conv(padding=0)  # padding forgotten: 2×2 instead of 3×3
+    cells = "".join(f"Y[{i + 1},{j + 1}] = {v:g}\n" for (i, j), v in np.ndenumerate(y0))
+    code, report = check(tmp_path, capsys, f'network = "conv.toml"\noutput = 2x2\n{cells}')
+    assert code == 1
+    assert report["values"][0]["status"] == "wrong"
+    cells = [v for v in report["values"] if v["qid"].startswith("Y[") and v["status"] != "right"]
+    assert cells and all(v["status"] == "follow-through" for v in cells), report
+    assert "consistent with your output rows = 2, output columns = 2" in cells[0]["note"]
+
+
+def test_sigmoid_derivative_taken_as_sigma(tmp_path, capsys):
+    from chainrule.check.network import problem_from_data
+    from chainrule.spec import read_spec_data
+
+    deep = str(Path(__file__).parent.parent / "examples" / "deep.toml")
+    z = problem_from_data(read_spec_data(deep), deep).expected["z1[1]"]  # σ(a⁽¹⁾₁)
+    code, report = check(tmp_path, capsys, f'network = "{deep}"\ndz1[1]/da1[1] = {z:.5f}\n')
+    assert code == 1 and report["values"][0]["diagnosis"] == "activation-derivative", report
 
 
 def test_conv_all_right_and_output_size_mistakes(tmp_path, capsys):

@@ -7,6 +7,8 @@ Conv2d) and the engine's size calculation (``core.windows.size_steps``). Mistake
 - stride: the worksheet with another stride (1, 2, 3), a cell compared at the same (i, j); for a size,
   no division by S;
 - output-size: the floor forgotten ((H + 2P − K)/S + 1 unrounded), or the + 1 forgotten.
+Follow-through: with a wrong output size, a cell that the mistaken variant of that size gives is
+consistent with the learner's size (the same slip carried into the cells).
 """
 
 from chainrule.check.problem import Problem, values_of
@@ -76,6 +78,20 @@ class ConvProblem(Problem):
             out += [("stride", self._values(stride=t)) for t in sorted({1, 2, 3} - {s})]
             self._variants = [(n, v) for n, v in out if v is not None]
         return self._variants
+
+    def recompute(self, qid, given):
+        """A cell from the learner's own output size: the mistaken variant that gives that size (their
+        padding or stride slip carried into the cells)."""
+        size = tuple(given.get(q) for q in SIZE_QIDS)
+        if qid in SIZE_QIDS or None in size or size == tuple(self.expected[q] for q in SIZE_QIDS):
+            return None
+        for _, v in self.variants():
+            if tuple(v.get(q) for q in SIZE_QIDS) == size and qid in v:
+                return v[qid]
+        return None
+
+    def depends(self, qid, on, value):
+        return on in SIZE_QIDS and qid not in SIZE_QIDS
 
     def mistakes(self, qid, given=None):
         if qid in SIZE_QIDS:
