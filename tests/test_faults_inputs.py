@@ -77,6 +77,9 @@ def test_a_symlink_loop_as_data_is_named(capsys, base, tmp_path):
     )
     assert main(["predict", str(base / "run" / "model.safetensors"), str(loop)]) == 2
     assert f"{loop}: a loop of symbolic links" in one_line(capsys, "predict")
+    outputs = [str(tmp_path / n) for n in ("a.labels", "b.labels", "m.txt")]
+    assert main(["neuralnet", str(loop), str(base / "train.csv"), *outputs, "1", "2", "1", "0.1"]) == 2
+    assert f"{loop}: cannot read: a loop of symbolic links" in one_line(capsys, "neuralnet")
 
 
 def test_a_dangling_symlink_names_its_target(capsys, tmp_path):
