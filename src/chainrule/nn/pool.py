@@ -24,14 +24,20 @@ class _Pool2d(Module):
 
     dilation = (1, 1)  # MaxPool2d sets its own; AvgPool2d has none (as in PyTorch)
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False):
+    def __init__(
+        self,
+        kernel_size: "int | tuple[int, int]",
+        stride: "int | tuple[int, int] | None" = None,
+        padding: "int | tuple[int, int]" = 0,
+        ceil_mode: bool = False,
+    ) -> None:
         self.kernel_size = win.pair(kernel_size, "kernel_size")
         self.stride = self.kernel_size if stride is None else win.pair(stride, "stride")
         self.padding = win.pair(padding, "padding", minimum=0)
         self.ceil_mode = _flag(ceil_mode, "ceil_mode", type(self).__name__)
-        self._cache = None
+        self._cache: tuple | None = None  # forward's arrays and shapes, for backward (each pool its own)
 
-    def _check_padding(self, kernel) -> None:
+    def _check_padding(self, kernel: win.Pair) -> None:
         # PyTorch's rule; more padding would allow windows that see nothing but padding
         for p, e in zip(self.padding, kernel, strict=True):
             if p > e // 2:
@@ -40,13 +46,13 @@ class _Pool2d(Module):
                     f"kernel {self.kernel_size}; padding must be ≤ {e // 2}"
                 )
 
-    def pads(self, hw) -> win.Pads:
+    def pads(self, hw: "tuple[int, ...]") -> win.Pads:
         """(top, bottom, left, right) padding for an H×W input, the ceil_mode overhang included."""
         return self._pads_and_shape(hw)[0]
 
-    def _pads_and_shape(self, hw) -> tuple[win.Pads, tuple[int, int]]:
+    def _pads_and_shape(self, hw: "tuple[int, ...]") -> tuple[win.Pads, tuple[int, int]]:
         # the floor-mode calculation first: it raises the readable error when the kernel does not fit
-        h, w = win.size_steps(tuple(hw), self.kernel_size, self.stride, self.padding, self.dilation)
+        h, w = win.size_steps((hw[0], hw[1]), self.kernel_size, self.stride, self.padding, self.dilation)
         if not self.ceil_mode:
             return (h.pad_before, h.pad_after, w.pad_before, w.pad_after), (h.output, w.output)
         extra, out = [], []
@@ -58,7 +64,7 @@ class _Pool2d(Module):
             out.append(o)
         return (h.pad_before, h.pad_after + extra[0], w.pad_before, w.pad_after + extra[1]), (out[0], out[1])
 
-    def output_hw(self, hw) -> tuple[int, int]:
+    def output_hw(self, hw: "tuple[int, ...]") -> tuple[int, int]:
         return self._pads_and_shape(hw)[1]
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -67,7 +73,7 @@ class _Pool2d(Module):
             raise ChainruleError(f"input to {self!r} has shape {tuple(input_shape)} per example; it expects (C, H, W)")
         return (*input_shape[:-2], *self.output_hw(input_shape[-2:]))
 
-    def _windows(self, x, fill: float):
+    def _windows(self, x: np.ndarray, fill: float) -> tuple[np.ndarray, bool, np.ndarray, win.Pads]:
         """(x as NCHW, unbatched?, windows view (N, C, OH, OW, KH, KW), pads)."""
         x4, unbatched = win.as_nchw(x, repr(self))
         pads = self.pads(x4.shape[2:])
@@ -75,13 +81,13 @@ class _Pool2d(Module):
         return x4, unbatched, win.windows(xp, self.kernel_size, self.stride, self.dilation), pads
 
     def config(self) -> dict:
-        cfg = {"kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding)}
+        cfg: dict = {"kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding)}
         if self.ceil_mode:  # only when set: model files written before the option keep their bytes
             cfg["ceil_mode"] = True
         return cfg
 
     def extra_repr(self) -> str:
-        def short(p):
+        def short(p: win.Pair) -> "int | win.Pair":
             return p[0] if p[0] == p[1] else p
 
         s = f"kernel_size={short(self.kernel_size)}, stride={short(self.stride)}"
@@ -100,7 +106,14 @@ class MaxPool2d(_Pool2d):
     x : (N, C, H, W) or (C, H, W)  ->  y : (N, C, OH, OW) or (C, OH, OW)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False):
+    def __init__(
+        self,
+        kernel_size: "int | tuple[int, int]",
+        stride: "int | tuple[int, int] | None" = None,
+        padding: "int | tuple[int, int]" = 0,
+        dilation: "int | tuple[int, int]" = 1,
+        ceil_mode: bool = False,
+    ) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode)
         self.dilation = win.pair(dilation, "dilation")
         self._check_padding(self.kernel_size)
@@ -116,6 +129,7 @@ class MaxPool2d(_Pool2d):
         return y[0] if unbatched else y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self._cache is not None, "backward() before forward()"
         slabs, y, (N, C, H, W), pads, unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
         kh, kw = self.kernel_size
@@ -144,12 +158,19 @@ class AvgPool2d(_Pool2d):
     or (C, OH, OW).
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
+    def __init__(
+        self,
+        kernel_size: "int | tuple[int, int]",
+        stride: "int | tuple[int, int] | None" = None,
+        padding: "int | tuple[int, int]" = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode)
         self.count_include_pad = _flag(count_include_pad, "count_include_pad", "AvgPool2d")
         self._check_padding(self.kernel_size)
 
-    def divisors(self, hw) -> np.ndarray:
+    def divisors(self, hw: "tuple[int, ...]") -> np.ndarray:
         """d : (OH, OW), each window's divisor for an H×W input (what PyTorch divides by)."""
         pads, (oh, ow) = self._pads_and_shape(hw)
         per_axis = []
@@ -181,6 +202,7 @@ class AvgPool2d(_Pool2d):
         return y[0] if unbatched else y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self._cache is not None, "backward() before forward()"
         (N, C, H, W), pads, d, unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
         kh, kw = self.kernel_size
@@ -199,7 +221,7 @@ class AvgPool2d(_Pool2d):
         return super().extra_repr() + ("" if self.count_include_pad else ", count_include_pad=False")
 
 
-def _flag(value, name: str, layer: str) -> bool:
+def _flag(value: object, name: str, layer: str) -> bool:
     """A true/false option, or a one-line error naming it (a spec file may give 1 or "yes")."""
     if not isinstance(value, (bool, np.bool_)):
         raise ChainruleError(f"{layer} {name} must be true or false, got {value!r}")
