@@ -1,6 +1,6 @@
 """One LeNet-5 epoch on 28×28 images (MNIST-shaped random data, batch 64, float32): chainrule vs PyTorch.
 
-    python benchmarks/lenet.py [--examples 2048] [--rounds 3]
+    python benchmarks/lenet.py [--examples 1024] [--rounds 3]
 
 LeNet-5 as PyTorch tutorials write it for MNIST: conv 5×5 (6, pad 2) → ReLU → maxpool 2 → conv 5×5 (16)
 → ReLU → maxpool 2 → flatten → linear 120 → ReLU → linear 84 → ReLU → linear 10, cross-entropy, plain
@@ -43,7 +43,7 @@ def lenet(rng):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--examples", type=int, default=2048)
+    ap.add_argument("--examples", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=64)
     args = ap.parse_args(argv)

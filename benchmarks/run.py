@@ -20,6 +20,7 @@ SCRIPTS = {  # name: the script and its arguments
     "cnn": ["cnn.py", "--threads", "1"],
     "cnn2": ["cnn.py", "--threads", "2"],
     "conv": ["conv.py"],
+    "profile": ["conv_profile.py"],
     "lenet": ["lenet.py"],
     "export": ["bench_export.py"],
 }
