@@ -8,8 +8,10 @@ skips the steps already taken, so an interrupted run ends with exactly the weigh
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +29,7 @@ class Checkpoint:
     optim_state: dict[str, np.ndarray]
     epoch: int  # 0-based epoch to run next (or to continue)
     step: int  # steps of that epoch already taken
-    rng_state: dict  # bit_generator.state at the start of ``epoch``
+    rng_state: Mapping[str, Any]  # bit_generator.state at the start of ``epoch``
     history: list[dict]
     settings: dict  # the run's settings (flags), so --resume needs none
     extra: dict  # model-file metadata: task, classes, input shape, scaling

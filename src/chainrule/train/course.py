@@ -18,6 +18,7 @@ result):
 - the label files get one predicted label (arg-max of ŷ, the first on ties) per line.
 """
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from chainrule.nn.activations import Sigmoid
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss
+from chainrule.nn.module import Parameter
 from chainrule.optim import SGD, Optimizer
 from chainrule.train.loop import run_epoch
 
@@ -52,7 +54,7 @@ class CourseAdagrad(Optimizer):
     """The handout's Adagrad: G ← G + g²;  w ← w − η g / √(G + ε), ε = 1e-5 inside the root
     (PyTorch's Adagrad adds ε outside it: optim.Adagrad)."""
 
-    def __init__(self, params, lr: float):
+    def __init__(self, params: Iterable[Parameter], lr: float) -> None:
         super().__init__(params, lr)
         self.G = [np.zeros_like(p.data) for p in self.params]
 
@@ -87,10 +89,10 @@ def mean_cross_entropy(
 
 
 def train_course(
-    train_X,
-    train_y,
-    val_X,
-    val_y,
+    train_X: np.ndarray,
+    train_y: np.ndarray,
+    val_X: np.ndarray,
+    val_y: np.ndarray,
     epochs: int,
     hidden: int,
     init_flag: int,
@@ -123,15 +125,15 @@ def train_course(
 
 
 def run_course(
-    train_csv,
-    val_csv,
-    train_out,
-    val_out,
-    metrics_out,
-    epochs,
-    hidden,
-    init_flag,
-    lr,
+    train_csv: "str | Path",
+    val_csv: "str | Path",
+    train_out: "str | Path",
+    val_out: "str | Path",
+    metrics_out: "str | Path",
+    epochs: int,
+    hidden: int,
+    init_flag: int,
+    lr: float,
     shuffle: bool = True,
     optimizer: str = "sgd",
     classes: int | None = None,
@@ -154,6 +156,7 @@ def run_course(
         tr, va = load_csv(train_csv), load_csv(val_csv)
     except ChainruleError as e:  # the homework has no --task flag to suggest
         raise ChainruleError(str(e).replace(REGRESSION_HINT, "")) from None
+    assert tr.y is not None and va.y is not None  # load_csv reads the label column
     if tr.num_features != va.num_features:
         raise ChainruleError(
             f"{val_csv}: {va.num_features} features per line, but {train_csv} has "
@@ -161,6 +164,7 @@ def run_course(
         )
     if classes is not None:
         for path, data in ((train_csv, tr), (val_csv, va)):
+            assert data.y is not None
             if int(data.y.max()) >= classes:
                 raise ChainruleError(
                     f"{path}: label {int(data.y.max())} does not fit --classes {classes} "
@@ -173,7 +177,7 @@ def run_course(
     return res
 
 
-def _check_outputs(inputs, outputs) -> None:
+def _check_outputs(inputs: Sequence["str | Path"], outputs: Sequence["str | Path"]) -> None:
     """Before training: every output can be written, and none of them is an input file or another output
     (arguments given in the wrong order must not overwrite the data)."""
     names = ("TRAIN_OUT", "VALIDATION_OUT", "METRICS_OUT")
