@@ -1,9 +1,14 @@
 """chainrule neuralnet: the course homework's command line (nine positional arguments), exactly."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
 ORDER = 33
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser(
         "neuralnet",
         help="the course homework's neural network: same arguments, same output files",
@@ -39,7 +44,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     from chainrule.train.course import run_course
 
     run_course(
