@@ -36,6 +36,7 @@ class Checkpoint:
     early_stop: dict | None = None  # EarlyStopping.meta() (--early-stop runs)
     best: dict[str, np.ndarray] | None = None  # the best epoch's weights (--early-stop runs)
     scheduler: dict | None = None  # the lr scheduler's state_dict() (--scheduler runs)
+    start_loss: float | None = None  # the training loss before the first step (divergence's reference)
 
 
 def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
@@ -54,6 +55,7 @@ def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
         "generators": ck.model.generator_states(),  # Dropout masks continue where they stopped
         "early_stop": ck.early_stop,
         "scheduler": ck.scheduler,
+        "start_loss": ck.start_loss,
     }
     write_safetensors(Path(out_dir) / NAME, tensors, FORMAT, meta)
 
@@ -82,6 +84,7 @@ def load_checkpoint(out_dir: Path) -> Checkpoint:
             meta.get("early_stop"),
             {k[5:]: v for k, v in tensors.items() if k.startswith("best.")},
             meta.get("scheduler"),
+            meta.get("start_loss"),
         )
     except (SafetensorError, ValueError, KeyError, TypeError) as e:
         raise ChainruleError(

@@ -401,11 +401,18 @@ def train(
                     es.meta() if es else None,
                     es.best_weights if es else None,
                     sched.state_dict() if sched else None,
+                    start_loss,
                 ),
             )
 
+    # the training loss before any step: a first epoch that diverges is judged against it (the
+    # checkpoint keeps it, so a resumed run judges as the uninterrupted one; older ones have none)
+    start_loss = resume.start_loss if resume else None
     last = None  # this session's final Evaluation of the confusion matrix's set, if an epoch ran
     with _StopFlag() as stop, blas_threads(int(s["threads"])):
+        if resume is None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                start_loss = evaluate(net, loss, p.train.X, _targets(p.train), s["task"]).loss
         for e in range(epoch0, epochs):
             if es is not None and es.stopped:  # a resumed run that had already stopped: only finish it
                 break
@@ -447,7 +454,8 @@ def train(
                     f"{e + 1}; try a smaller --lr" + _kept(out, e)
                 )
             try:
-                check_growth([*(h["train_loss"] for h in history), tr.loss], e + 1)
+                before = [] if start_loss is None else [start_loss]
+                check_growth([*before, *(h["train_loss"] for h in history), tr.loss], e + 1)
             except Diverged as err:  # raised before this epoch's checkpoint replaces the last good one
                 raise ChainruleError(str(err) + _kept(out, e)) from None
             history.append(
@@ -498,7 +506,7 @@ def _kept(out: Path | None, epoch: int) -> str:
         return "; nothing was saved (no --out DIR)"
     if epoch:
         return f"; the last good checkpoint (end of epoch {epoch}) is kept in {out}"
-    return "; no epoch finished, so nothing was saved"
+    return "; no epoch ended well, so nothing was saved"
 
 
 def _regression_columns(tr: Evaluation, va: Evaluation | None) -> dict:
