@@ -13,12 +13,13 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from typing import NoReturn
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (what is wrong, and where help is) and exit status 2."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return _internal_error(args, e)
 
 
-def _internal_error(args, e: Exception) -> int:
+def _internal_error(args: "argparse.Namespace", e: Exception) -> int:
     """A bug: still one line, unless asked for the traceback."""
     if args.traceback:
         raise e

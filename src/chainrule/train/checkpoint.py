@@ -8,8 +8,10 @@ skips the steps already taken, so an interrupted run ends with exactly the weigh
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +29,7 @@ class Checkpoint:
     optim_state: dict[str, np.ndarray]
     epoch: int  # 0-based epoch to run next (or to continue)
     step: int  # steps of that epoch already taken
-    rng_state: dict  # bit_generator.state at the start of ``epoch``
+    rng_state: Mapping[str, Any]  # bit_generator.state at the start of ``epoch``
     history: list[dict]
     settings: dict  # the run's settings (flags), so --resume needs none
     extra: dict  # model-file metadata: task, classes, input shape, scaling
@@ -36,6 +38,7 @@ class Checkpoint:
     scheduler: dict | None = None  # the lr scheduler's state_dict() (--scheduler runs)
     examples: int | None = None  # training examples after the split (None in older checkpoints)
     path: Path | None = None  # the file it was loaded from
+    start_loss: float | None = None  # the training loss before the first step (divergence's reference)
 
 
 def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
@@ -55,6 +58,7 @@ def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
         "early_stop": ck.early_stop,
         "scheduler": ck.scheduler,
         "examples": ck.examples,
+        "start_loss": ck.start_loss,
     }
     write_safetensors(Path(out_dir) / NAME, tensors, FORMAT, meta)
 
@@ -84,6 +88,7 @@ def load_checkpoint(out_dir: Path) -> Checkpoint:
             meta.get("scheduler"),
             None if meta.get("examples") is None else int(meta["examples"]),
             path,
+            meta.get("start_loss"),
         )
     except (SafetensorError, ValueError, KeyError, TypeError) as e:
         raise ChainruleError(

@@ -18,6 +18,7 @@ from pathlib import Path
 from chainrule.core.memory import check_fits
 from chainrule.errors import ChainruleError
 from chainrule.files import reason
+from chainrule.nn.module import Module
 
 PARAMETER_COPIES = 5
 ACTIVATION_COPIES = 4
@@ -76,7 +77,9 @@ def check_mlp_flags(s: dict, features: int, outputs: int, itemsize: int, example
     check_mlp(features, parse_hidden(s["hidden"]), outputs, itemsize, f"--hidden {s['hidden']}", at_once)
 
 
-def check_network(net, example_shape: tuple[int, ...], batch: int, itemsize: int, what: str, examples: int) -> None:
+def check_network(
+    net: Module, example_shape: tuple[int, ...], batch: int, itemsize: int, what: str, examples: int
+) -> None:
     """After building a network (its layers each fitted in memory), before training it."""
     widths, shape = 0, tuple(example_shape)
     for layer in getattr(net, "layers", [net]):

@@ -3,8 +3,9 @@ state fit this run, that its position lies inside an epoch, and that the trainin
 data the run was trained on. Each refusal is one line naming the checkpoint (and the data file).
 """
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -13,13 +14,15 @@ from chainrule.errors import ChainruleError
 from chainrule.nn.module import Module
 from chainrule.optim import Optimizer
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     from chainrule.train.checkpoint import Checkpoint
 
 DAMAGED = "the checkpoint is damaged; start again with --out DIR --overwrite"
 
 
-def restore_optimizer(path: Path, state: dict[str, np.ndarray], opt: Optimizer) -> None:
+def restore_optimizer(path: Path | None, state: dict[str, np.ndarray], opt: Optimizer) -> None:
     """Load the checkpoint's optimiser ``state`` into ``opt`` after checking every entry's name, shape
     and values against the optimiser this run built (same settings, so the same buffers)."""
     want = opt.state_dict()
@@ -54,7 +57,7 @@ def restore_optimizer(path: Path, state: dict[str, np.ndarray], opt: Optimizer) 
     opt.load_state_dict(state)
 
 
-def restore_generator(path: Path, state, rng: np.random.Generator) -> None:
+def restore_generator(path: Path | None, state: Mapping[str, Any] | None, rng: np.random.Generator) -> None:
     """Set ``rng`` to the checkpoint's generator ``state`` (its shuffle order), or say why it cannot be."""
     if not state:
         raise ChainruleError(f"{path}: holds no generator state (rng_state), so the epoch's order is lost; {DAMAGED}")
@@ -74,7 +77,7 @@ def stored_scaling(ck: "Checkpoint", key: str = "scaling") -> Scaler:
         raise ChainruleError(f"{ck.path}: {e if isinstance(e, ChainruleError) else f'no stored {key}'}") from None
 
 
-def restore_layer_generators(path: Path, model: Module, states) -> None:
+def restore_layer_generators(path: Path | None, model: Module, states: object) -> None:
     """The random layers' (Dropout's) generator states, one for each such layer of ``model``."""
     want = model.generator_states()
     if not isinstance(states, dict):
@@ -88,7 +91,7 @@ def restore_layer_generators(path: Path, model: Module, states) -> None:
     restored(path, "random layers' generator", lambda: model.load_generator_states(states))
 
 
-def restored(path: Path, what: str, load):
+def restored(path: Path | None, what: str, load: Callable[[], T]) -> T:
     """``load()``'s result; a damaged state (a missing key, a wrong type) is an error naming ``what``."""
     try:
         return load()
@@ -126,7 +129,7 @@ def check_same_data(ck: "Checkpoint", source: str, train: Dataset, outputs: int)
         )
 
 
-def check_position(path: Path, epoch: int, step: int, steps: int, n: int, batch: int) -> None:
+def check_position(path: Path | None, epoch: int, step: int, steps: int, n: int, batch: int) -> None:
     """The checkpoint's (epoch, step) must lie inside an epoch of ``steps`` steps."""
     if epoch < 0 or not 0 <= step < steps:
         raise ChainruleError(

@@ -8,16 +8,19 @@ import math
 import os
 import signal
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
 from chainrule.data import Dataset, Scaler, load_data, load_digits, parse_shape, ready, train_validation_split
 from chainrule.errors import ChainruleError
+from chainrule.nn.containers import Sequential
 from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss, SquaredError
-from chainrule.nn.module import check_dtype
+from chainrule.nn.module import Parameter, check_dtype
 from chainrule.optim import OPTIMIZERS, Optimizer
 from chainrule.serialize import save_model
 from chainrule.train import checkpoint as ckpt
@@ -36,7 +39,7 @@ from chainrule.train.models import build_model, parse_hidden
 from chainrule.train.progress import Progress
 from chainrule.train.schedule import check_schedule, make_scheduler
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "train": None,
     "train_labels": None,
     "validation": None,
@@ -70,7 +73,7 @@ DEFAULTS = {
 }
 OUTPUTS = ("model.safetensors", ckpt.NAME, "metrics.json", "metrics.csv", "learning-curves.png")
 # the CNN preset trains steadily with Adam; SGD at the MLP's rate oscillates on digits
-PRESET_DEFAULTS = {"cnn": {"optimizer": "adam", "lr": 0.002, "epochs": 15}}
+PRESET_DEFAULTS: dict[str, dict[str, Any]] = {"cnn": {"optimizer": "adam", "lr": 0.002, "epochs": 15}}
 PRESET_DEFAULTS["cnn-bn"] = PRESET_DEFAULTS["cnn"]
 # what an unset --lr / --momentum means for each optimiser (only SGD has momentum)
 OPTIMIZER_DEFAULTS = {
@@ -89,7 +92,7 @@ class Prepared:
     settings: dict
     train: Dataset
     val: Dataset | None
-    net: object
+    net: Sequential
     loss: Loss
     opt: Optimizer
     rng: np.random.Generator
@@ -100,7 +103,9 @@ class Prepared:
 def resolve(settings: dict) -> dict:
     """Defaults filled in for every setting left as None; paths made absolute (so --resume works anywhere)."""
     preset = PRESET_DEFAULTS.get(settings.get("model") or DEFAULTS["model"], {})
-    s = {k: (settings.get(k) if settings.get(k) is not None else preset.get(k, v)) for k, v in DEFAULTS.items()}
+    s: dict[str, Any] = {
+        k: (settings.get(k) if settings.get(k) is not None else preset.get(k, v)) for k, v in DEFAULTS.items()
+    }
     for k in ("train", "train_labels", "validation", "validation_labels"):
         if s[k] is not None:
             s[k] = os.path.abspath(s[k])  # not resolve(): a link's own name (train.csv) says the format
@@ -160,10 +165,10 @@ def load_sets(s: dict) -> tuple[Dataset, Dataset | None]:
 def outputs_for(train: Dataset, val: Dataset | None) -> int:
     if train.task == "classification":
         return max(train.num_classes, val.num_classes if val is not None else 0, 2)
-    return 1 if train.y.ndim == 1 else int(np.prod(train.y.shape[1:]))
+    return 1 if _targets(train).ndim == 1 else int(np.prod(_targets(train).shape[1:]))
 
 
-def make_optimizer(s: dict, params) -> Optimizer:
+def make_optimizer(s: dict, params: Iterable[Parameter]) -> Optimizer:
     name = s["optimizer"]
     kw = {"lr": float(s["lr"]), "weight_decay": float(s["weight_decay"])}
     if name in ("sgd", "rmsprop"):
@@ -187,10 +192,10 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
             s["model"], train.example_shape, outputs, parse_hidden(s["hidden"]), s["activation"], s["init"], dtype, rng
         )
         scaler = Scaler.fit(s["scale"], train.X)
-        target = Scaler.fit(s["target_scaling"], train.y) if s["task"] == "regression" else None
+        target = Scaler.fit(s["target_scaling"], _targets(train)) if s["task"] == "regression" else None
     else:
         resume_checks.check_same_data(resume, s["train"] or "digits (bundled)", train, outputs)
-        net, want = resume.model, tuple(resume.extra["input_shape"])
+        net, want = cast(Sequential, resume.model), tuple(resume.extra["input_shape"])  # train saves a Sequential
         loss = LOSSES[resume.extra["loss"]]()
         scaler = resume_checks.stored_scaling(resume)
         # a run saved before targets were standardised has no stored target scaling: none
@@ -202,7 +207,8 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
             f"classification trains with cross-entropy; the model asks for {type(loss).__name__} "
             "(use --task regression for real-valued targets)"
         )
-    train, val = (ready(d, scaler, want, dtype, target) if d is not None else None for d in (train, val))
+    train = ready(train, scaler, want, dtype, target)
+    val = ready(val, scaler, want, dtype, target) if val is not None else None
     _check_output_width(net, train, outputs, s["model"])
     preflight.check_network(net, want, int(s["batch_size"]), dtype.itemsize, f"--model {s['model']}", largest)
     opt = make_optimizer(s, net.parameters())
@@ -224,7 +230,7 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
     return Prepared(s, train, val, net, loss, opt, rng, extra, target)
 
 
-def _check_output_width(net, train: Dataset, outputs: int, model: str) -> None:
+def _check_output_width(net: Sequential, train: Dataset, outputs: int, model: str) -> None:
     try:
         out = net.output_shape(train.X.shape[1:])
     except ChainruleError as e:
@@ -254,7 +260,7 @@ def check_out_dir(out: Path | None, overwrite: bool) -> None:
 
 
 @contextmanager
-def blas_threads(n: int):
+def blas_threads(n: int) -> Iterator[None]:
     """Limit BLAS to ``n`` threads while training (through threadpoolctl, a runtime dependency).
 
     The matrices of these networks are small: extra BLAS threads mostly wait on each other, and on a
@@ -273,7 +279,7 @@ def blas_threads(n: int):
 TEST_PAUSE = "CHAINRULE_TEST_PAUSE_AT"
 
 
-def _test_pause(stop: "_StopFlag", update, epoch: int):
+def _test_pause(stop: "_StopFlag", update: Callable[[int], None] | None, epoch: int) -> Callable[[int], None] | None:
     """Test-only hook: with ``CHAINRULE_TEST_PAUSE_AT=E:S`` the run prints a marker after step S of epoch E
     (both from 1) and waits for a signal, so interruption tests synchronise on an event, never on a sleep."""
     import os
@@ -299,14 +305,14 @@ def _test_pause(stop: "_StopFlag", update, epoch: int):
 class _StopFlag:
     """Ctrl-C sets a flag that the loop checks between steps, so a step is never cut in half."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.stopped = False
 
     def __call__(self) -> bool:
         return self.stopped
 
-    def __enter__(self):
-        def handler(signum, frame):
+    def __enter__(self) -> "_StopFlag":
+        def handler(signum: int, frame: object) -> None:
             self.stopped = True
 
         try:
@@ -315,7 +321,7 @@ class _StopFlag:
             self._old = None
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
 
@@ -352,7 +358,9 @@ def train(
     sched = make_scheduler(s, opt)
     if sched is not None and resume is not None and resume.scheduler is not None:
         # sets opt.lr for the epoch being resumed
-        resume_checks.restored(resume.path, "learning-rate scheduler", lambda: sched.load_state_dict(resume.scheduler))
+        resume_checks.restored(
+            resume.path, "learning-rate scheduler", lambda: sched.load_state_dict(resume.scheduler or {})
+        )
     es = None
     if s["early_stop"] is not None:
         if p.val is None:
@@ -373,8 +381,8 @@ def train(
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise ChainruleError(f"--out {out}: cannot make the folder: {e.strerror}") from None
+        except OSError as err:
+            raise ChainruleError(f"--out {out}: cannot make the folder: {err.strerror}") from None
     # --overwrite: the old run's files are removed just before this run saves its first checkpoint (so no
     # file of the old run is mistaken for this one's), not before: a run that fails or diverges before
     # then leaves the old run as it was
@@ -392,7 +400,7 @@ def train(
         + (f", resuming at epoch {epoch0 + 1}" + (f" step {step0 + 1}" if step0 else "") if resume else "")
     )
 
-    def save(epoch, step, state):
+    def save(epoch: int, step: int, state: Mapping[str, Any]) -> None:
         while stale:
             stale.pop().unlink(missing_ok=True)
         if out is not None:
@@ -411,11 +419,18 @@ def train(
                     es.best_weights if es else None,
                     sched.state_dict() if sched else None,
                     examples=n,
+                    start_loss=start_loss,
                 ),
             )
 
+    # the training loss before any step: a first epoch that diverges is judged against it (the
+    # checkpoint keeps it, so a resumed run judges as the uninterrupted one; older ones have none)
+    start_loss = resume.start_loss if resume else None
     last = None  # this session's final Evaluation of the confusion matrix's set, if an epoch ran
     with _StopFlag() as stop, blas_threads(int(s["threads"])):
+        if resume is None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                start_loss = evaluate(net, loss, p.train.X, _targets(p.train), s["task"]).loss
         for e in range(epoch0, epochs):
             if es is not None and es.stopped:  # a resumed run that had already stopped: only finish it
                 break
@@ -426,7 +441,7 @@ def train(
             t0 = time.perf_counter()
             try:
                 with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
-                    done = run_epoch(net, loss, opt, p.train.X, p.train.y, order, bs, e, start, stop, update)
+                    done = run_epoch(net, loss, opt, p.train.X, _targets(p.train), order, bs, e, start, stop, update)
             except Diverged as err:
                 raise ChainruleError(str(err) + _kept(out, e)) from None
             finally:
@@ -444,8 +459,12 @@ def train(
                 )
                 return 130
             with np.errstate(over="ignore", invalid="ignore"):
-                tr = evaluate(net, loss, p.train.X, p.train.y, s["task"], target=p.target)
-                va = evaluate(net, loss, p.val.X, p.val.y, s["task"], target=p.target) if p.val is not None else None
+                tr = evaluate(net, loss, p.train.X, _targets(p.train), s["task"], target=p.target)
+                va = (
+                    evaluate(net, loss, p.val.X, _targets(p.val), s["task"], target=p.target)
+                    if p.val is not None
+                    else None
+                )
             bad = [v for v in (tr.loss, tr.error, *((va.loss, va.error) if va else ())) if not np.isfinite(v)]
             if bad:
                 raise ChainruleError(
@@ -453,7 +472,8 @@ def train(
                     f"{e + 1}; try a smaller --lr" + _kept(out, e)
                 )
             try:
-                check_growth([*(h["train_loss"] for h in history), tr.loss], e + 1)
+                before = [] if start_loss is None else [start_loss]
+                check_growth([*before, *(h["train_loss"] for h in history), tr.loss], e + 1)
             except Diverged as err:  # raised before this epoch's checkpoint replaces the last good one
                 raise ChainruleError(str(err) + _kept(out, e)) from None
             history.append(
@@ -469,6 +489,7 @@ def train(
             )
             progress.line(_epoch_line(history[-1], epochs, s["task"]))
             if es is not None:
+                assert va is not None  # early stopping was refused without validation data
                 es.update(e + 1, va.loss, net)
             if sched is not None:
                 sched.step()  # once per epoch, after its steps (PyTorch's order): the next epoch's lr
@@ -487,6 +508,12 @@ def train(
     return 0
 
 
+def _targets(ds: Dataset) -> np.ndarray:
+    """The labels or targets of a training or validation set (always loaded labelled)."""
+    assert ds.y is not None
+    return ds.y
+
+
 def _model_name(s: dict) -> str:
     return s["model"] if s["model"] in ("mlp", "cnn", "cnn-bn") else Path(s["model"]).name
 
@@ -497,7 +524,7 @@ def _kept(out: Path | None, epoch: int) -> str:
         return "; nothing was saved (no --out DIR)"
     if epoch:
         return f"; the last good checkpoint (end of epoch {epoch}) is kept in {out}"
-    return "; no epoch finished, so nothing was saved"
+    return "; no epoch ended well, so nothing was saved"
 
 
 def _regression_columns(tr: Evaluation, va: Evaluation | None) -> dict:
@@ -523,7 +550,7 @@ def _fmt_errors(h: dict, part: str, task: str) -> str:
     return text
 
 
-def _fmt_loss(v):
+def _fmt_loss(v: float) -> str:
     return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
 
 
@@ -572,11 +599,11 @@ def _finish(
     ]
     if task == "classification":
         ds = p.val if p.val is not None else p.train
-        ev = last_eval if last_eval is not None else evaluate(p.net, p.loss, ds.X, ds.y, task)
+        ev = last_eval if last_eval is not None else evaluate(p.net, p.loss, ds.X, _targets(ds), task)
         lines.append(
             f"confusion matrix ({'validation' if p.val is not None else 'training'} set; rows true, columns predicted):"
         )
-        lines.append(format_confusion(confusion_matrix(ds.y, ev.predictions, p.extra["classes"])))
+        lines.append(format_confusion(confusion_matrix(_targets(ds), ev.predictions, p.extra["classes"])))
     lines.append(
         f"wrote {out}/: {', '.join(OUTPUTS)}"
         if out is not None

@@ -7,6 +7,7 @@ classes, the per-example shape and the feature scaling; data is scaled and shape
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from chainrule.data import Dataset, Scaler, load_data, ready
 from chainrule.data.csv import read_csv_rows, rows_to_dataset
@@ -20,7 +21,7 @@ from chainrule.train.metrics import predict_outputs
 NEEDED = ("task", "input_shape", "example_shape", "scaling", "loss")
 
 
-def load_trained(path: "str | Path"):
+def load_trained(path: "str | Path") -> tuple[Sequential, dict]:
     """(network, extra metadata) of a model written by ``chainrule train``."""
     net, extra = load_model(path)
     missing = [k for k in NEEDED if k not in extra]
@@ -34,11 +35,15 @@ def load_trained(path: "str | Path"):
         target_scaler(extra)
     except ChainruleError as e:
         raise ChainruleError(f"{path}: {e}") from None
-    return net, extra
+    return (net if isinstance(net, Sequential) else Sequential(net)), extra
 
 
 def load_for_model(
-    extra: dict, data: "str | Path", labels: "str | Path | None", need_labels: bool, dtype=np.float64
+    extra: dict,
+    data: "str | Path",
+    labels: "str | Path | None",
+    need_labels: bool,
+    dtype: DTypeLike = np.float64,
 ) -> Dataset:
     """``data`` scaled, shaped and cast (``dtype``: the network's) for the model, as training made it ready.
 
