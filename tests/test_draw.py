@@ -137,3 +137,30 @@ def test_a_large_network_is_drawn_by_weight(tmp_path):
     colours = {ln.get("stroke") for e in edges for ln in e.iter(NS + "line")}
     widths = {ln.get("stroke-width") for e in edges for ln in e.iter(NS + "line")}
     assert {"#2b6cb0", "#c53030"} <= colours and len(widths) > 10
+
+
+def _label_boxes(svg) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Each edge's label and gradient text as a box (DejaVu Sans: a digit is about 0.6 em wide)."""
+    out = []
+    for g in svg.iter(NS + "g"):
+        if g.get("class", "").startswith("edge"):
+            for t in g.iter(NS + "text"):
+                x, y, size = float(t.get("x")), float(t.get("y")), float(t.get("font-size"))
+                w = 0.6 * size * len(t.text)
+                out.append((t.text, (x - w / 2, y - size / 2, x + w / 2, y + size / 2)))
+    return out
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--values", "--backward"], ["--extended", "--wrt", "alpha[1,1]", "--values", "--backward"], ["--values"]],
+)
+def test_edge_labels_do_not_cover_each_other(tmp_path, flags):
+    """With --backward each edge carries its weight and its gradient: no two labels may overlap (they did,
+    fanned out from x₁ and x₂, when every edge's label sat at the same fraction along it)."""
+    boxes = _label_boxes(draw(tmp_path, *flags))
+    assert len(boxes) >= 13
+    for k, (s, a) in enumerate(boxes):
+        for r, b in boxes[k + 1 :]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, (s, r, a, b)
