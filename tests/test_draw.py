@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import chainrule as cr
 from chainrule.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +87,9 @@ def test_output_is_deterministic_and_committed_figures_are_current(tmp_path):
         (["draw", SPEC, "--format", "pdf", "-o", "x.png"], "the suffix says png"),
         (["draw", "README.md"], "README.md: expected a network spec"),
         (["draw", SPEC, "--wrt", "alpha[9,9]"], "--wrt 'alpha[9,9]'"),
+        (["draw", SPEC, "--input-shape", "5"], "takes 2 input features"),  # was silently ignored
+        (["draw", SPEC, "-o", "no/such/folder/fig.svg"], "no such folder"),
+        (["draw", "examples/no-such-spec.toml"], "no-such-spec.toml: no such file"),
     ],
 )
 def test_errors_are_one_line(argv, says):
@@ -164,3 +168,18 @@ def test_edge_labels_do_not_cover_each_other(tmp_path, flags):
         for r, b in boxes[k + 1 :]:
             apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
             assert apart, (s, r, a, b)
+
+
+def test_a_trained_classifier_is_drawn_with_its_loss(tmp_path):
+    """A model file records the loss it was trained with: an MLP trained on digits ends in logits and
+    cross-entropy, not the squared error the picture assumed for a file without x and y."""
+    from chainrule.serialize import save_model
+
+    net = cr.Sequential(cr.Linear(4, 3), cr.Tanh(), cr.Linear(3, 2))
+    model = tmp_path / "mlp.safetensors"
+    save_model(model, net, {"task": "classification", "loss": "cross-entropy", "input_shape": [4]})
+    svg = draw(tmp_path, spec=model)
+    heads = [t.text for t in svg.iter(NS + "text")][:4]
+    assert heads == ["input", "hidden (tanh)", "output (softmax + loss)", "loss (cross-entropy)"]
+    save_model(model, net, {"task": "regression", "loss": "mse", "input_shape": [4]})
+    assert [t.text for t in draw(tmp_path, spec=model).iter(NS + "text")][3] == "loss (mse)"

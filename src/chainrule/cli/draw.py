@@ -94,7 +94,7 @@ def _load(args):
         from chainrule.cli._load import load_network
 
         net, extra = load_network(args.spec)
-        return net, None, None, None, extra.get("input_shape")
+        return net, _saved_loss(extra), None, None, extra.get("input_shape")
     if Path(args.spec).suffix.lower() != ".toml":
         raise ChainruleError(f"{args.spec}: expected a network spec (.toml) or a model file (.safetensors)")
     from chainrule.spec import load_spec
@@ -103,6 +103,16 @@ def _load(args):
     shape = spec.input_shape()
     net, loss = spec.build(input_shape=shape, rng=0) if shape else spec.build(rng=0)
     return net, loss, spec.x, spec.y, shape
+
+
+def _saved_loss(extra: dict):
+    """The loss the model was trained with (``train`` records it), when the picture can name it; else None
+    (the picture then assumes the recitation's squared error, or cross-entropy after a softmax)."""
+    from chainrule.explain.trace import LOSS_NAMES
+    from chainrule.nn import LOSSES
+
+    cls = LOSSES.get(str(extra.get("loss")))
+    return cls() if cls in LOSS_NAMES else None
 
 
 def run(args) -> int:
@@ -130,13 +140,16 @@ def run(args) -> int:
             )
         scene = _blocks(args.spec, net, shape)
     else:
+        width = net.layers[0].in_features
+        if args.input_shape is not None and tuple(shape) != (width,):  # it was silently ignored
+            raise ChainruleError(f"--input-shape {args.input_shape}: {args.spec} takes {width} input features")
         if numbers and (x is None or y is None) and (args.values or args.backward or args.wrt is not None):
             raise ChainruleError(f"{args.spec}: --values/--backward/--wrt need the spec's x and y")
         if x is None:  # a picture of the structure only: any input and target will do, no number is shown
             from chainrule.explain.trace import default_loss
             from chainrule.nn.losses import CrossEntropyLoss
 
-            x = np.zeros(net.layers[0].in_features)
+            x = np.zeros(width)
             loss = loss or default_loss(net)
             y = 0 if isinstance(loss, CrossEntropyLoss) else np.zeros(net.output_shape(x.shape))
         if np.ndim(x) != 1:
