@@ -162,8 +162,12 @@ def _label_boxes(svg) -> list[tuple[str, tuple[float, float, float, float]]]:
 def test_edge_labels_do_not_cover_each_other(tmp_path, flags):
     """With --backward each edge carries its weight and its gradient: no two labels may overlap (they did,
     fanned out from x₁ and x₂, when every edge's label sat at the same fraction along it)."""
-    boxes = _label_boxes(draw(tmp_path, *flags))
+    svg = draw(tmp_path, *flags)
+    boxes = _label_boxes(svg)
     assert len(boxes) >= 13
+    notes = [t.text for t in svg.iter(NS + "text") if t.get("text-anchor") == "start"]
+    if "--backward" in flags:  # a legend says which number is the gradient
+        assert notes[-1] == "blue: forward values; red: ∂ℓ/∂ of each node and weight"
     for k, (s, a) in enumerate(boxes):
         for r, b in boxes[k + 1 :]:
             apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]

@@ -187,6 +187,8 @@ def network_graph(
             if trace.target.size > 1
             else f"y = {num(float(trace.target[0]))}"
         )
+    if backward:  # two numbers under a node: say which is which
+        g.notes.append(("blue: forward values; " if values else "") + "red: ∂ℓ/∂ of each node and weight")
     if wrt is not None:
         _light(g, factors, qid(n.weight(wrt[0]), wrt[1], wrt[2]), extended)
     return g
