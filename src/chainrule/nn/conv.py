@@ -76,7 +76,8 @@ class Conv2d(Module):
     which PyTorch refuses) or 'valid' (no padding). ``groups = in_channels`` is depthwise.
 
     ``path`` picks the kernel: "auto" (the flat-layout fast path of ``core.conv_flat`` where it
-    applies — stride 1, groups 1 — else im2col), "im2col" or "flat". Both give the same numbers.
+    applies — stride 1, any dilation or groups — else im2col), "im2col" or "flat". Both give the same
+    numbers (to rounding: the GEMMs group their sums differently).
     """
 
     PATHS = ("auto", "im2col", "flat")
@@ -154,7 +155,7 @@ class Conv2d(Module):
         pads, _ = win.pads_and_shape(hw, self.kernel_size, self.stride, self.padding, self.dilation)
         b = None if self.bias is None else self.bias.data
         if self._use_flat(pads, hw[1]):
-            key = (x4.shape, W.shape, pads, self.dilation, W.dtype)
+            key = (x4.shape, W.shape, pads, self.dilation, W.dtype, self.groups)
             if self._flat is None or self._flat.key != key:
                 self._flat = conv_flat.FlatConv(*key)
             y = self._flat.forward(x4, W, b)
@@ -189,7 +190,7 @@ class Conv2d(Module):
         ok = conv_flat.supported(self.stride, pads, self.dilation, self.groups, self.kernel_size, width)
         if self.path == "flat" and not ok:
             raise ChainruleError(
-                f"Conv2d.path 'flat' needs stride 1, groups 1 and padding ≤ what 'same' adds; this layer is {self!r}"
+                f"Conv2d.path 'flat' needs stride 1 and padding ≤ what 'same' adds; this layer is {self!r}"
             )
         return ok
 

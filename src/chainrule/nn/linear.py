@@ -71,7 +71,10 @@ class Linear(Module):
         if x.dtype != W.dtype:
             x = x.astype(W.dtype)
         self._x = x
-        y = x @ W.T
+        if x.ndim == 2 and len(x) == 1:  # one example as a 1×k matrix (a PyTorch-style loop): the matrix-
+            y = (W @ x[0])[None]  # vector product is the same arithmetic, without the GEMM's overhead
+        else:
+            y = x @ W.T
         if self.bias is not None:
             y += rounding.apply(self.bias.data)
         return y
@@ -79,15 +82,24 @@ class Linear(Module):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """∂ℓ/∂W += dyᵀ x,  ∂ℓ/∂b += Σₙ dy,  ∂ℓ/∂x = dy W."""
         self.backward_params(dy)
-        return dy @ rounding.apply(self.weight.data)
+        W = rounding.apply(self.weight.data)
+        if dy.ndim == 2 and len(dy) == 1:
+            return (dy[0] @ W)[None]
+        return dy @ W
 
     def backward_params(self, dy: np.ndarray) -> None:
         """Only the parameter gradients (a first layer's ∂ℓ/∂x is not needed to train)."""
         x, gW = self._x, self.weight.grad
         assert x is not None, "backward() before forward()"
-        gb = self.bias.grad if self.bias is not None else None
-        if self._overwrite_grads:  # after defer_zero_grad(): write, as 0 + g would, without the extra passes
-            self._overwrite_grads = False
+        b = self.bias
+        gb = b.grad if b is not None else None
+        if x.ndim == 2 and len(x) == 1:  # one example as a 1×k matrix: the 1-D products below, same numbers
+            x, dy = x[0], dy[0]
+        zeroed = self.weight.grad_zeroed and (b is None or b.grad_zeroed)  # after zero_grad()
+        if self._overwrite_grads or zeroed:  # or defer_zero_grad(): write, as 0 + g would, without extra passes
+            self._overwrite_grads = self.weight.grad_zeroed = False
+            if b is not None:
+                b.grad_zeroed = False
             if x.ndim == 1:  # one example: a broadcast outer product is cheaper than a 1×k GEMM
                 np.multiply(dy[:, None], x, out=gW)
                 if gb is not None:
