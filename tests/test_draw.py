@@ -187,3 +187,10 @@ def test_a_trained_classifier_is_drawn_with_its_loss(tmp_path):
     assert heads == ["input", "hidden (tanh)", "output (softmax + loss)", "loss (cross-entropy)"]
     save_model(model, net, {"task": "regression", "loss": "mse", "input_shape": [4]})
     assert [t.text for t in draw(tmp_path, spec=model).iter(NS + "text")][3] == "loss (mse)"
+
+
+def test_the_three_figures_are_embedded_in_the_readme_and_docs():
+    for doc in ("README.md", "docs/explain.md"):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        for k in (1, 2, 3):
+            assert f"figures/recitation-fig{k}.svg)" in text, (doc, k)
