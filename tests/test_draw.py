@@ -107,6 +107,7 @@ def test_cnn_blocks_are_labelled_with_shapes_kernels_strides_and_padding(tmp_pat
     words = " ".join(t.text for t in svg.iter(NS + "text"))
     for label in ("conv 3×3", "stride 1, pad 1", "+ relu", "max pool 2×2", "stride 2", "pad same", "linear 32→10"):
         assert label in words
+    assert "+ softmax (in the loss)" in words  # the spec's softmax, fused into the cross-entropy
 
 
 def test_model_file_png_and_pdf(tmp_path):

@@ -138,7 +138,7 @@ def run(args) -> int:
                 f"{args.spec}: --values/--backward/--extended/--wrt draw dense networks (Linear layers and "
                 "activations); this one is drawn as blocks"
             )
-        scene = _blocks(args.spec, net, shape)
+        scene = _blocks(args.spec, net, shape, loss)
     else:
         width = net.layers[0].in_features
         if args.input_shape is not None and tuple(shape) != (width,):  # it was silently ignored
@@ -192,7 +192,7 @@ def _graph(args, net, x, y, loss):
     )
 
 
-def _blocks(source: str, net, shape):
+def _blocks(source: str, net, shape, loss=None):
     from chainrule.draw.blocks import blocks_scene
     from chainrule.draw.layers import network_blocks
     from chainrule.errors import ChainruleError
@@ -203,5 +203,9 @@ def _blocks(source: str, net, shape):
         blocks, ops = network_blocks(net, tuple(shape))
     except ChainruleError as err:
         raise ChainruleError(f"{source}: {err}") from None
+    from chainrule.nn.losses import CrossEntropyLoss
+
+    if isinstance(loss, CrossEntropyLoss) and ops and "softmax" not in ops[-1]:
+        ops[-1] += "\n+ softmax (in the loss)"  # the spec's softmax is fused into the cross-entropy
     widths = " → ".join("×".join(map(str, b.shape)) for b in blocks)
     return blocks_scene(blocks, ops, title=f"Network: {widths}")
