@@ -60,9 +60,11 @@ def test_figure2_extended_chain_for_alpha11(tmp_path):
     nodes = groups(svg, "node")
     assert {"a[1]", "a[2]", "a[3]", "z[1]", "z[2]", "z[3]"} <= set(nodes)
     lit = {g.get("data-qid") for g in svg.iter(NS + "g") if "lit" in g.get("class", "").split()}
-    assert lit == {"alpha[1,1]", "a[1]", "dz[1]/da[1]", "z[1]", "beta[1]", "yhat", "loss"}
+    # the recitation's eq. (6): ∂J/∂ŷ ∂ŷ/∂b ∂b/∂z₁ ∂z₁/∂a₁ ∂a₁/∂α₁,₁, the output split into b and ŷ too
+    assert {"b", "yhat"} <= set(nodes)
+    assert lit == {"alpha[1,1]", "a[1]", "dz[1]/da[1]", "z[1]", "beta[1]", "b", "dyhat/db", "yhat", "loss"}
     labels = [t for g in svg.iter(NS + "g") if "lit" in g.get("class", "") for t in texts(g)]
-    assert {"∂a₁/∂α₁,₁", "∂z₁/∂a₁", "∂ŷ/∂z₁", "∂ℓ/∂ŷ", "0.000182", "1.91807"} <= set(labels)
+    assert {"∂a₁/∂α₁,₁", "∂z₁/∂a₁", "∂b/∂z₁", "∂ŷ/∂b", "∂ℓ/∂ŷ", "0.000182", "1.91807"} <= set(labels)
 
 
 def test_output_is_deterministic_and_committed_figures_are_current(tmp_path):

@@ -99,7 +99,9 @@ def network_graph(
     col = 0
     for s, st in enumerate(stages, start=1):
         W, P, Q, U = n.weight(s), n.pre(s), n.post(s), n.input(s)
-        split = extended and not n.merged(s)
+        split = extended
+        if split and n.merged(s):  # Figure 2 splits the output too: b, then ŷ = b (∂ŷ/∂b = 1)
+            P = Var("b", "b", indexed=st.width > 1)
         last = s == L
         act = st.activation + (" + loss" if st.fused else "")
         head = "output" if last else (f"hidden {s}" if L > 2 else "hidden")
