@@ -99,7 +99,7 @@ def _load(args: "argparse.Namespace") -> tuple:
         from chainrule.cli._load import load_network
 
         net, extra = load_network(args.spec)
-        return net, None, None, None, extra.get("input_shape")
+        return net, _saved_loss(extra), None, None, extra.get("input_shape")
     if Path(args.spec).suffix.lower() != ".toml":
         raise ChainruleError(f"{args.spec}: expected a network spec (.toml) or a model file (.safetensors)")
     from chainrule.spec import load_spec
@@ -108,6 +108,16 @@ def _load(args: "argparse.Namespace") -> tuple:
     shape = spec.input_shape()
     net, loss = spec.build(input_shape=shape, rng=0) if shape else spec.build(rng=0)
     return net, loss, spec.x, spec.y, shape
+
+
+def _saved_loss(extra: dict) -> Any:
+    """The loss the model was trained with (``train`` records it), when the picture can name it; else None
+    (the picture then assumes the recitation's squared error, or cross-entropy after a softmax)."""
+    from chainrule.explain.trace import LOSS_NAMES
+    from chainrule.nn import LOSSES
+
+    cls = LOSSES.get(str(extra.get("loss")))
+    return cls() if cls in LOSS_NAMES else None
 
 
 def run(args: "argparse.Namespace") -> int:
@@ -133,15 +143,18 @@ def run(args: "argparse.Namespace") -> int:
                 f"{args.spec}: --values/--backward/--extended/--wrt draw dense networks (Linear layers and "
                 "activations); this one is drawn as blocks"
             )
-        scene = _blocks(args.spec, net, shape)
+        scene = _blocks(args.spec, net, shape, loss)
     else:
+        width = net.layers[0].in_features
+        if args.input_shape is not None and tuple(shape) != (width,):  # it was silently ignored
+            raise ChainruleError(f"--input-shape {args.input_shape}: {args.spec} takes {width} input features")
         if numbers and (x is None or y is None) and (args.values or args.backward or args.wrt is not None):
             raise ChainruleError(f"{args.spec}: --values/--backward/--wrt need the spec's x and y")
         if x is None:  # a picture of the structure only: any input and target will do, no number is shown
             from chainrule.explain.trace import default_loss
             from chainrule.nn.losses import CrossEntropyLoss
 
-            x = np.zeros(net.layers[0].in_features)
+            x = np.zeros(width)
             loss = loss or default_loss(net)
             y = 0 if isinstance(loss, CrossEntropyLoss) else np.zeros(net.output_shape(x.shape))
         if np.ndim(x) != 1:
@@ -184,7 +197,7 @@ def _graph(args: "argparse.Namespace", net: Any, x: Any, y: Any, loss: Any) -> A
     )
 
 
-def _blocks(source: str, net: Any, shape: Any) -> Any:
+def _blocks(source: str, net: Any, shape: Any, loss: Any = None) -> Any:
     from chainrule.draw.blocks import blocks_scene
     from chainrule.draw.layers import network_blocks
     from chainrule.errors import ChainruleError
@@ -195,5 +208,9 @@ def _blocks(source: str, net: Any, shape: Any) -> Any:
         blocks, ops = network_blocks(net, tuple(shape))
     except ChainruleError as err:
         raise ChainruleError(f"{source}: {err}") from None
+    from chainrule.nn.losses import CrossEntropyLoss
+
+    if isinstance(loss, CrossEntropyLoss) and ops and "softmax" not in ops[-1]:
+        ops[-1] += "\n+ softmax (in the loss)"  # the spec's softmax is fused into the cross-entropy
     widths = " → ".join("×".join(map(str, b.shape)) for b in blocks)
     return blocks_scene(blocks, ops, title=f"Network: {widths}")
