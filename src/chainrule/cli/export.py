@@ -92,7 +92,7 @@ def run(args) -> int:
 
 
 # layers whose onnxruntime CPU kernels exist in float32 only
-FLOAT32_ONLY = ("Conv2d", "AvgPool2d")
+FLOAT32_ONLY = ("Conv2d", "ConvTranspose2d", "AvgPool2d", "AdaptiveAvgPool2d")
 
 
 def _convert(net, dtype: str | None) -> str:

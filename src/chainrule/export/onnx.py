@@ -96,7 +96,7 @@ def _shape(value, what: str) -> tuple[int, ...]:
 def _input_shape(layers, input_shape) -> tuple:
     """Shape of one example: the given one, else read off the first layer that fixes it.
 
-    A Linear fixes (in_features,); a Conv2d fixes only its channels, so H and W stay symbolic.
+    A Linear fixes (in_features,); a Conv2d or ConvTranspose2d fixes only its channels, so H and W stay symbolic.
     """
     if input_shape is not None:
         return _shape(input_shape, "input shape")
@@ -106,6 +106,8 @@ def _input_shape(layers, input_shape) -> tuple:
             return (layer.in_features,)
         if kind == "Conv2d":
             return (int(layer.weight.data.shape[1]) * int(layer.config().get("groups", 1)), "H", "W")
+        if kind == "ConvTranspose2d":
+            return (layer.in_channels, "H", "W")
         if type(layer) not in SHAPE_PRESERVING:
             raise ChainruleError(
                 f"cannot tell the network's input shape from its layer {path} ({kind}); "

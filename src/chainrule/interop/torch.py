@@ -9,9 +9,11 @@ import numpy as np
 
 from chainrule.errors import ChainruleError
 from chainrule.nn import activations as act
+from chainrule.nn.adaptive_pool import AdaptiveAvgPool2d
 from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
+from chainrule.nn.conv_transpose import ConvTranspose2d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
@@ -82,6 +84,22 @@ def _same_strided_conv(torch):
     return SameStridedConv2d
 
 
+def _conv_transpose_to(torch, m: ConvTranspose2d):
+    t = torch.nn.ConvTranspose2d(
+        m.in_channels,
+        m.out_channels,
+        m.kernel_size,
+        stride=m.stride,
+        padding=m.padding,
+        output_padding=m.output_padding,
+        groups=m.groups,
+        bias=m.bias is not None,
+        dilation=m.dilation,
+        dtype=getattr(torch, str(m.weight.dtype)),
+    )
+    return _copy_params_to(torch, m, t)
+
+
 # Sequential is converted by to_torch itself (to name where a bad layer sits), not through this table
 def _batchnorm_to(torch, m: _BatchNorm):
     cls = torch.nn.BatchNorm1d if isinstance(m, BatchNorm1d) else torch.nn.BatchNorm2d
@@ -107,6 +125,8 @@ TO_TORCH = {
     Dropout: lambda torch, m: torch.nn.Dropout(m.p).train(m.training),  # same p; masks are each library's own
     Linear: _linear_to,
     Conv2d: _conv_to,
+    ConvTranspose2d: _conv_transpose_to,
+    AdaptiveAvgPool2d: lambda torch, m: torch.nn.AdaptiveAvgPool2d(m.output_size),
     MaxPool2d: lambda torch, m: torch.nn.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation),
     AvgPool2d: lambda torch, m: torch.nn.AvgPool2d(m.kernel_size, m.stride, m.padding),
     Flatten: lambda torch, m: torch.nn.Flatten(m.start_dim, m.end_dim),
@@ -177,6 +197,28 @@ def _same_strided_from(t) -> Conv2d:
     return _conv_from(t, padding="same")
 
 
+def _conv_transpose_from(t) -> ConvTranspose2d:
+    if t.padding_mode != "zeros":
+        raise ChainruleError(f"padding_mode={t.padding_mode!r} is not supported; chainrule pads with zeros")
+    if isinstance(t.padding, str):
+        raise ChainruleError(f"padding={t.padding!r} is not supported; give the padding as numbers")
+    dtype = str(t.weight.dtype).removeprefix("torch.")
+    m = ConvTranspose2d(
+        t.in_channels,
+        t.out_channels,
+        t.kernel_size,
+        stride=t.stride,
+        padding=t.padding,
+        output_padding=t.output_padding,
+        groups=t.groups,
+        bias=t.bias is not None,
+        dilation=t.dilation,
+        dtype=dtype,
+        rng=0,
+    )
+    return _copy_params_from(t, m)
+
+
 def _maxpool_from(t) -> MaxPool2d:
     if t.ceil_mode or t.return_indices:
         raise ChainruleError("MaxPool2d with ceil_mode=True or return_indices=True is not supported")
@@ -218,6 +260,8 @@ def _from_table(torch) -> dict:
         nn.BatchNorm2d: _batchnorm_from,
         nn.Dropout: lambda t: Dropout(t.p).train(t.training),
         nn.Conv2d: _conv_from,
+        nn.ConvTranspose2d: _conv_transpose_from,
+        nn.AdaptiveAvgPool2d: lambda t: AdaptiveAvgPool2d(t.output_size),
         nn.MaxPool2d: _maxpool_from,
         nn.AvgPool2d: _avgpool_from,
         nn.Flatten: lambda t: Flatten(t.start_dim, t.end_dim),
