@@ -72,4 +72,4 @@ def load_for_model(
 
 
 def loss_of(extra: dict):
-    return LOSSES[extra["loss"]]()
+    return LOSSES[extra["loss"]](**extra.get("loss_config", {}))
