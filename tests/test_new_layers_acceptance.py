@@ -214,3 +214,12 @@ def test_train_with_nll_after_log_softmax_or_a_clear_refusal(ends, digits_csv, t
     assert extra["loss"] == "nll" and type(net[-1]).__name__ == "LogSoftmax"
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]
     assert len(metrics) == 2 and all(np.isfinite(e["train_loss"]) for e in metrics)
+
+
+def test_explain_refuses_a_spec_loss_with_parameters_rather_than_print_the_plain_one(tmp_path, capsys):
+    path = _write_spec(
+        tmp_path, "[[layers]]\nunits = 2\n", 'x = [1, 2]\ny = 1\nloss = {type = "cross-entropy", weight = [1, 2]}\n'
+    )
+    code = main(["explain", path])
+    _, err = capsys.readouterr()
+    assert code == 2 and "without class weights or label smoothing" in err and len(err.strip().splitlines()) == 1
