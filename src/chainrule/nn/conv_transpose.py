@@ -139,7 +139,8 @@ class ConvTranspose2d(Module):
         dx, cols = conv2d_forward(dyp, self.weight.data, None, self.stride, (0, 0, 0, 0), self.dilation, self.groups)
         G = self.groups
         xg = x4.reshape(N, G, C // G, H * W)
-        dW = np.einsum("ngcp,ngkp->gck", xg, cols, optimize=True).reshape(self.weight.shape)
+        # ∂ℓ/∂W[g] = Σₙ x[n, g] · cols[n, g]ᵀ : (Cg, H·W) · (H·W, Og·KH·KW), summed over the batch
+        dW = (xg @ cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(self.weight.shape)
         self.weight.grad += dW
         if self.bias is not None:
             self.bias.grad += dy4.sum(axis=(0, 2, 3))
