@@ -1,4 +1,4 @@
-"""Every public layer type (Module.registry) is handled by each concern's table, or refused there by name.
+"""Every public layer type (tests/layer_types.PUBLIC_LAYERS) is handled by each concern, or refused there by name.
 
 The concerns: explain (explain.rules.rule_for), ONNX export (export.onnx_layers.LAYERS), the PyTorch twin
 (interop.torch.TO_TORCH), summary and output shape (nn.summary.SHAPE_RULES and each layer's output_shape),
@@ -9,6 +9,7 @@ fails here first, so no new layer can skip a concern.
 
 import numpy as np
 import pytest
+from layer_types import PUBLIC_LAYERS
 
 import chainrule as cr
 from chainrule.errors import ChainruleError
@@ -48,8 +49,7 @@ EXAMPLES = {
     "Flatten": (cr.Flatten, (2, 4, 4)),
     "Sequential": (lambda: cr.Sequential(cr.Linear(3, 2, rng=0), cr.Tanh()), (3,)),
 }
-# chainrule's own layers (a test elsewhere may register a Module subclass of its own in the same process)
-PUBLIC = sorted(n for n, c in Module.registry.items() if c.__module__.startswith("chainrule.") and n not in ABSTRACT)
+PUBLIC = sorted(set(PUBLIC_LAYERS) - ABSTRACT)  # chainrule's own layers (tests/layer_types.py)
 
 
 def test_every_public_layer_has_an_example_and_is_exported_by_name():

@@ -31,17 +31,18 @@ class AdaptiveAvgPool2d(Module):
     x : (N, C, H, W) or (C, H, W)  ->  y : (N, C, OH, OW) or (C, OH, OW)
     """
 
-    def __init__(self, output_size=1):
+    def __init__(self, output_size: "int | tuple[int | None, int | None]" = 1) -> None:
         try:
             if isinstance(output_size, (list, tuple)) and len(output_size) == 2:
-                self.output_size = tuple(None if s is None else win.pair(s, "output_size")[0] for s in output_size)
+                oh, ow = (None if s is None else win.pair(s, "output_size")[0] for s in output_size)
+                self.output_size: tuple[int | None, int | None] = (oh, ow)
             else:
                 self.output_size = win.pair(output_size, "output_size")
         except ChainruleError as e:
             raise ChainruleError(f"AdaptiveAvgPool2d: {e}") from None
-        self._cache = None
+        self._cache: tuple[str, tuple, tuple[int, ...], bool] | None = None
 
-    def output_hw(self, hw) -> tuple[int, int]:
+    def output_hw(self, hw: "tuple[int, ...]") -> tuple[int, int]:
         oh, ow = (int(n) if s is None else s for s, n in zip(self.output_size, hw, strict=True))
         return oh, ow
 
@@ -66,6 +67,7 @@ class AdaptiveAvgPool2d(Module):
         return y[0] if unbatched else y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self._cache is not None, "backward() before forward()"
         kind, how, (N, C, H, W), unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
         if kind == "tiles":

@@ -12,12 +12,13 @@ backward is Conv2d's forward: ∂ℓ/∂x = conv2d(pad(dy)), and ∂ℓ/∂W cor
 """
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from chainrule.core import init
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.nn.conv import _count, conv2d_forward, conv2d_input_grad
-from chainrule.nn.module import Module, Parameter, check_dtype
+from chainrule.nn.module import Module, Parameter, WeightInit, check_dtype
 
 
 def transposed_size(size: int, kernel: int, stride: int, padding: int, output_padding: int, dilation: int) -> int:
@@ -38,16 +39,16 @@ class ConvTranspose2d(Module):
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
+        kernel_size: "int | tuple[int, int]",
+        stride: "int | tuple[int, int]" = 1,
+        padding: "int | tuple[int, int]" = 0,
+        output_padding: "int | tuple[int, int]" = 0,
         groups: int = 1,
         bias: bool = True,
-        dilation=1,
-        dtype=np.float64,
+        dilation: "int | tuple[int, int]" = 1,
+        dtype: DTypeLike = np.float64,
         rng: "np.random.Generator | int | None" = None,
-    ):
+    ) -> None:
         self.in_channels = _count(in_channels, "in_channels")
         self.out_channels = _count(out_channels, "out_channels")
         self.groups = _count(groups, "groups")
@@ -78,9 +79,11 @@ class ConvTranspose2d(Module):
         self.weight = Parameter(np.empty(shape, dt))
         self.bias = Parameter(np.empty((self.out_channels,), dt)) if bias else None
         self.reset_parameters(init.as_generator(rng))
-        self._cache = None
+        self._cache: tuple[np.ndarray, bool] | None = None
 
-    def reset_parameters(self, rng=None, weight_init=None) -> None:
+    def reset_parameters(
+        self, rng: "np.random.Generator | int | None" = None, weight_init: WeightInit | None = None
+    ) -> None:
         # fan_in from weight.shape[1:] = out/groups · KH · KW, as PyTorch computes it for this layout
         init.reset_weight_and_bias(self.weight, self.bias, init.as_generator(rng), weight_init)
 
@@ -89,14 +92,14 @@ class ConvTranspose2d(Module):
         ph, pw = self.padding
         return ph, ph, pw, pw
 
-    def output_hw(self, hw) -> tuple[int, int]:
+    def output_hw(self, hw: "tuple[int, ...]") -> tuple[int, int]:
         """(OH, OW) for an H×W input, or a clear error when the padding eats the whole output."""
-        out = tuple(
+        out = [
             transposed_size(int(n), k, s, p, op, d)
             for n, k, s, p, op, d in zip(
                 hw, self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation, strict=True
             )
-        )
+        ]
         if min(out) < 1:
             raise ChainruleError(
                 f"{self!r} on a {hw[0]}×{hw[1]} input gives a {out[0]}×{out[1]} output: "
@@ -127,6 +130,7 @@ class ConvTranspose2d(Module):
         return y[0] if unbatched else y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self._cache is not None, "backward() before forward()"
         x4, unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
         N, C, H, W = x4.shape

@@ -6,8 +6,9 @@ Shapes are per example (no batch axis), from each layer's own ``output_shape`` (
 moves); the formulas come from ``SHAPE_RULES``, one entry per layer type, written from the layer's arguments.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
@@ -94,7 +95,7 @@ class Summary:
         return "\n".join(lines)
 
 
-def _shape(shape) -> str:
+def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in shape)
 
 
@@ -107,7 +108,7 @@ def infer_input_shape(model: Module) -> tuple[int, ...] | None:
     return None
 
 
-def summary(model: Module, input_shape=None) -> Summary:
+def summary(model: Module, input_shape: "Sequence[int] | None" = None) -> Summary:
     """The per-layer table of ``model`` for one example of ``input_shape`` ((C, H, W) or (features,))."""
     layers = _layers(model)
     shape = tuple(int(s) for s in input_shape) if input_shape is not None else infer_input_shape(model)
@@ -149,6 +150,11 @@ def _params_formula(layer: Module) -> str:
     return f"params {' + '.join('·'.join(str(n) for n in p.shape) for p in params)} = {layer.num_parameters():,}"
 
 
+Shape = tuple[int, ...]
+# (layer, shape before, shape after) -> the formula; the layer is the table key's own class
+Rule = Callable[[Any, Shape, Shape], str]
+
+
 def _shape_formula(layer: Module, before: tuple[int, ...], after: tuple[int, ...]) -> str:
     rule = SHAPE_RULES.get(type(layer))
     if rule is None:
@@ -156,10 +162,9 @@ def _shape_formula(layer: Module, before: tuple[int, ...], after: tuple[int, ...
     return rule(layer, before, after)
 
 
-def _windows(layer, before, after) -> str:
-    steps = win.size_steps(
-        before[-2:], layer.kernel_size, layer.stride, layer.padding, getattr(layer, "dilation", (1, 1))
-    )
+def _windows(layer: "Conv2d | MaxPool2d | AvgPool2d", before: Shape, after: Shape) -> str:
+    h, w = before[-2:]
+    steps = win.size_steps((h, w), layer.kernel_size, layer.stride, layer.padding, getattr(layer, "dilation", (1, 1)))
     return _both_axes([_axis(a) for a in steps])
 
 
@@ -167,11 +172,11 @@ def _both_axes(parts: list[str]) -> str:
     return f"H, W: {parts[0]}" if parts[0] == parts[1] else f"H: {parts[0]}; W: {parts[1]}"
 
 
-def _conv(layer, before, after) -> str:
+def _conv(layer: Conv2d, before: Shape, after: Shape) -> str:
     return f"{_windows(layer, before, after)}; C = {layer.out_channels} filters"
 
 
-def _conv_transpose(layer, before, after) -> str:
+def _conv_transpose(layer: ConvTranspose2d, before: Shape, after: Shape) -> str:
     """(H − 1)·S − 2P + D(K − 1) + output_padding + 1 with the numbers filled in."""
     parts = [
         f"({n} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = {o}"
@@ -189,17 +194,17 @@ def _conv_transpose(layer, before, after) -> str:
     return f"{_both_axes(parts)}; C = {layer.out_channels} filters"
 
 
-def _same(text: str) -> Callable[[Module, tuple, tuple], str]:
+def _same(text: str) -> "Rule":
     return lambda layer, before, after: text
 
 
-def _flatten(layer, before, after) -> str:
+def _flatten(layer: Flatten, before: Shape, after: Shape) -> str:
     return f"{'·'.join(str(s) for s in before)} = {after[-1] if len(after) == 1 else _shape(after)}"
 
 
 # summary's one table of layer types: the formula that explains each layer's output shape (the shape itself is
 # the layer's own output_shape). A layer type missing here is refused by name, never written with another's rule.
-SHAPE_RULES: dict[type, Callable[[Module, tuple, tuple], str]] = {
+SHAPE_RULES: dict[type, Rule] = {
     Linear: lambda layer, before, after: f"{layer.in_features} → {layer.out_features} features",
     Conv2d: _conv,
     ConvTranspose2d: _conv_transpose,
@@ -218,7 +223,7 @@ SHAPE_RULES: dict[type, Callable[[Module, tuple, tuple], str]] = {
 REFUSED = {Activation: "Activation is an abstract base class"}
 
 # the layers that fix a network's input shape: the shape, or None for "an image of any size"
-INPUT_SHAPE: dict[type, Callable[[Module], tuple[int, ...] | None]] = {
+INPUT_SHAPE: dict[type, Callable[[Any], "Shape | None"]] = {
     Linear: lambda layer: (layer.in_features,),
     BatchNorm1d: lambda layer: (layer.num_features,),
     **{cls: lambda layer: None for cls in (Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d)},
