@@ -165,7 +165,10 @@ def _shape_formula(layer: Module, before: tuple[int, ...], after: tuple[int, ...
 def _windows(layer: "Conv2d | MaxPool2d | AvgPool2d", before: Shape, after: Shape) -> str:
     h, w = before[-2:]
     steps = win.size_steps((h, w), layer.kernel_size, layer.stride, layer.padding, getattr(layer, "dilation", (1, 1)))
-    return _both_axes([_axis(a) for a in steps])
+    parts = [_axis(a) for a in steps]
+    if getattr(layer, "ceil_mode", False):  # PyTorch's rounding up, not the floor
+        parts = [_ceil_axis(a, o) for a, o in zip(steps, after[-2:], strict=True)]
+    return _both_axes(parts)
 
 
 def _both_axes(parts: list[str]) -> str:
@@ -229,6 +232,14 @@ INPUT_SHAPE: dict[type, Callable[[Any], "Shape | None"]] = {
     **{cls: lambda layer: None for cls in (Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d)},
     **{cls: lambda layer: None for cls in (Flatten, BatchNorm2d)},
 }
+
+
+def _ceil_axis(a: win.AxisSteps, out: int) -> str:
+    """⌈(H + 2P − K)/S⌉ + 1 = O (ceil_mode), less one when that last window would start in the padding."""
+    s = f"⌈({a.size} + {a.pad_before + a.pad_after} − {a.extent})/{a.stride}⌉ + 1"
+    if -(-a.minus_kernel // a.stride) + 1 != out:
+        return f"{s} − 1 = {out} (ceil_mode; the last window would start in the padding)"
+    return f"{s} = {out} (ceil_mode)"
 
 
 def _axis(a: win.AxisSteps) -> str:
