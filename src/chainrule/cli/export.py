@@ -108,7 +108,7 @@ def run(args: "argparse.Namespace") -> int:
 
 
 # layers whose onnxruntime CPU kernels exist in float32 only
-FLOAT32_ONLY = ("Conv2d", "AvgPool2d")
+FLOAT32_ONLY = ("Conv2d", "ConvTranspose2d", "AvgPool2d", "AdaptiveAvgPool2d")
 
 
 def _convert(net: "Sequential", dtype: str | None) -> str:

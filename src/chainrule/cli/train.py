@@ -80,9 +80,11 @@ def register(sub: "argparse._SubParsersAction") -> None:
     )
     o.add_argument(
         "--scheduler",
-        choices=("step", "cosine"),
+        choices=("step", "cosine", "plateau"),
         help="learning-rate schedule, stepped once per epoch: step (StepLR: lr × --gamma every "
-        "--step-size epochs) or cosine (CosineAnnealingLR over --t-max epochs down to --eta-min)",
+        "--step-size epochs), cosine (CosineAnnealingLR over --t-max epochs down to --eta-min) or plateau "
+        "(ReduceLROnPlateau: lr × --factor after --plateau-patience epochs without a lower loss, validation "
+        "loss if there is validation data, else training loss)",
     )
     o.add_argument("--step-size", type=int, metavar="N", help="--scheduler step: epochs between decays (required)")
     o.add_argument("--gamma", type=float, help="--scheduler step: decay factor (default 0.1)")
@@ -90,6 +92,13 @@ def register(sub: "argparse._SubParsersAction") -> None:
         "--t-max", type=int, metavar="N", help="--scheduler cosine: epochs of the half cosine (default --epochs)"
     )
     o.add_argument("--eta-min", type=float, help="--scheduler cosine: the lowest lr (default 0)")
+    o.add_argument("--factor", type=float, help="--scheduler plateau: lr multiplier on a plateau (default 0.1)")
+    o.add_argument(
+        "--plateau-patience", type=int, metavar="N", help="--scheduler plateau: epochs without improvement (default 10)"
+    )
+    o.add_argument("--threshold", type=float, help="--scheduler plateau: relative improvement that counts (1e-4)")
+    o.add_argument("--cooldown", type=int, metavar="N", help="--scheduler plateau: epochs to wait after a cut (0)")
+    o.add_argument("--min-lr", type=float, help="--scheduler plateau: the lowest lr (default 0)")
     o.add_argument("--threads", type=int, help="BLAS threads while training (default 1: these matrices are small)")
     r = p.add_argument_group("output")
     r.add_argument("--out", metavar="DIR", help="folder for the model, checkpoints, metrics and plots")

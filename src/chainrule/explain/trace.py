@@ -149,6 +149,8 @@ def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: b
     loss = default_loss(net) if loss is None else loss
     if type(loss) not in LOSS_NAMES:
         raise ChainruleError(f"explain knows the losses {', '.join(LOSS_NAMES.values())}; got {loss!r}")
+    if loss.config():  # class weights or label smoothing (a spec may give them): not what the rules write
+        raise ChainruleError(f"explain writes the plain losses, without class weights or label smoothing; got {loss!r}")
     fused = isinstance(loss, CrossEntropyLoss)
     if fused and isinstance(net.layers[-1], Softmax):
         net = Sequential(*net.layers[:-1])  # PyTorch's fused form: the loss takes the logits

@@ -12,9 +12,11 @@ import numpy as np
 
 from chainrule.errors import ChainruleError
 from chainrule.nn import activations as act
+from chainrule.nn.adaptive_pool import AdaptiveAvgPool2d
 from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
+from chainrule.nn.conv_transpose import ConvTranspose2d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
@@ -23,7 +25,7 @@ from chainrule.nn.module import Module
 from chainrule.nn.pool import AvgPool2d, MaxPool2d
 from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 
-M = TypeVar("M", Linear, Conv2d, _BatchNorm)
+M = TypeVar("M", Linear, Conv2d, ConvTranspose2d, _BatchNorm)
 
 
 def _torch() -> ModuleType:
@@ -39,7 +41,7 @@ def _tensor(torch: ModuleType, a: np.ndarray) -> Any:
 
 
 # --- chainrule -> torch ----------------------------------------------------------------------------
-def _copy_params_to(torch: ModuleType, m: "Linear | Conv2d | _BatchNorm", t: Any) -> Any:
+def _copy_params_to(torch: ModuleType, m: "Linear | Conv2d | ConvTranspose2d | _BatchNorm", t: Any) -> Any:
     """t (a torch module) with m's weight and bias copied in, bitwise."""
     assert m.weight is not None  # a BatchNorm comes here only when affine
     with torch.no_grad():
@@ -90,6 +92,22 @@ def _same_strided_conv(torch: ModuleType) -> type:
     return SameStridedConv2d
 
 
+def _conv_transpose_to(torch: ModuleType, m: ConvTranspose2d) -> Any:
+    t = torch.nn.ConvTranspose2d(
+        m.in_channels,
+        m.out_channels,
+        m.kernel_size,
+        stride=m.stride,
+        padding=m.padding,
+        output_padding=m.output_padding,
+        groups=m.groups,
+        bias=m.bias is not None,
+        dilation=m.dilation,
+        dtype=getattr(torch, str(m.weight.dtype)),
+    )
+    return _copy_params_to(torch, m, t)
+
+
 # Sequential is converted by to_torch itself (to name where a bad layer sits), not through this table
 def _batchnorm_to(torch: ModuleType, m: _BatchNorm) -> Any:
     cls = torch.nn.BatchNorm1d if isinstance(m, BatchNorm1d) else torch.nn.BatchNorm2d
@@ -115,6 +133,8 @@ TO_TORCH = {
     Dropout: lambda torch, m: torch.nn.Dropout(m.p).train(m.training),  # same p; masks are each library's own
     Linear: _linear_to,
     Conv2d: _conv_to,
+    ConvTranspose2d: _conv_transpose_to,
+    AdaptiveAvgPool2d: lambda torch, m: torch.nn.AdaptiveAvgPool2d(m.output_size),
     MaxPool2d: lambda torch, m: torch.nn.MaxPool2d(
         m.kernel_size, m.stride, m.padding, m.dilation, ceil_mode=m.ceil_mode
     ),
@@ -191,6 +211,28 @@ def _same_strided_from(t: Any) -> Conv2d:
     return _conv_from(t, padding="same")
 
 
+def _conv_transpose_from(t: Any) -> ConvTranspose2d:
+    if t.padding_mode != "zeros":
+        raise ChainruleError(f"padding_mode={t.padding_mode!r} is not supported; chainrule pads with zeros")
+    if isinstance(t.padding, str):
+        raise ChainruleError(f"padding={t.padding!r} is not supported; give the padding as numbers")
+    dtype = str(t.weight.dtype).removeprefix("torch.")
+    m = ConvTranspose2d(
+        t.in_channels,
+        t.out_channels,
+        t.kernel_size,
+        stride=t.stride,
+        padding=t.padding,
+        output_padding=t.output_padding,
+        groups=t.groups,
+        bias=t.bias is not None,
+        dilation=t.dilation,
+        dtype=dtype,
+        rng=0,
+    )
+    return _copy_params_from(t, m)
+
+
 def _maxpool_from(t: Any) -> MaxPool2d:
     if t.return_indices:
         raise ChainruleError("MaxPool2d with return_indices=True is not supported")
@@ -237,6 +279,8 @@ def _from_table(torch: ModuleType) -> dict:
         nn.BatchNorm2d: _batchnorm_from,
         nn.Dropout: lambda t: Dropout(t.p).train(t.training),
         nn.Conv2d: _conv_from,
+        nn.ConvTranspose2d: _conv_transpose_from,
+        nn.AdaptiveAvgPool2d: lambda t: AdaptiveAvgPool2d(t.output_size),
         nn.MaxPool2d: _maxpool_from,
         nn.AvgPool2d: _avgpool_from,
         nn.Flatten: lambda t: Flatten(t.start_dim, t.end_dim),

@@ -19,7 +19,8 @@ import numpy as np
 from chainrule.data import Dataset, Scaler, load_data, load_digits, parse_shape, ready, train_validation_split
 from chainrule.errors import ChainruleError
 from chainrule.nn.containers import Sequential
-from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss, SquaredError
+from chainrule.nn.log_softmax import LogSoftmax
+from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss, NLLLoss, SquaredError
 from chainrule.nn.module import Parameter, check_dtype
 from chainrule.optim import OPTIMIZERS, Optimizer
 from chainrule.serialize import save_model
@@ -37,7 +38,7 @@ from chainrule.train.metrics import (
 )
 from chainrule.train.models import build_model, parse_hidden
 from chainrule.train.progress import Progress
-from chainrule.train.schedule import check_schedule, make_scheduler
+from chainrule.train.schedule import check_schedule, make_scheduler, step_scheduler
 
 DEFAULTS: dict[str, Any] = {
     "train": None,
@@ -70,6 +71,11 @@ DEFAULTS: dict[str, Any] = {
     "gamma": None,
     "t_max": None,
     "eta_min": None,
+    "factor": None,
+    "plateau_patience": None,
+    "threshold": None,
+    "cooldown": None,
+    "min_lr": None,
 }
 OUTPUTS = ("model.safetensors", ckpt.NAME, "metrics.json", "metrics.csv", "learning-curves.png")
 # the CNN preset trains steadily with Adam; SGD at the MLP's rate oscillates on digits
@@ -196,16 +202,22 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
     else:
         resume_checks.check_same_data(resume, s["train"] or "digits (bundled)", train, outputs)
         net, want = cast(Sequential, resume.model), tuple(resume.extra["input_shape"])  # train saves a Sequential
-        loss = LOSSES[resume.extra["loss"]]()
+        loss = LOSSES[resume.extra["loss"]](**resume.extra.get("loss_config", {}))
         scaler = resume_checks.stored_scaling(resume)
         # a run saved before targets were standardised has no stored target scaling: none
         target = resume_checks.stored_scaling(resume, "target_scaling") if "target_scaling" in resume.extra else None
     if loss is None:
         loss = CrossEntropyLoss() if s["task"] == "classification" else SquaredError()
-    if s["task"] == "classification" and not isinstance(loss, CrossEntropyLoss):
+    ends_log_softmax = len(net) > 0 and isinstance(net[-1], LogSoftmax)
+    if isinstance(loss, NLLLoss) and not ends_log_softmax:
         raise ChainruleError(
-            f"classification trains with cross-entropy; the model asks for {type(loss).__name__} "
-            "(use --task regression for real-valued targets)"
+            f"loss nll takes log-probabilities, but the network ends in {type(net[-1]).__name__}; "
+            "end it with a logsoftmax layer, or use loss cross-entropy on the logits"
+        )
+    if s["task"] == "classification" and not isinstance(loss, (CrossEntropyLoss, NLLLoss)):
+        raise ChainruleError(
+            f"classification trains with cross-entropy (or nll after a logsoftmax layer); the model asks for "
+            f"{type(loss).__name__} (use --task regression for real-valued targets)"
         )
     train = ready(train, scaler, want, dtype, target)
     val = ready(val, scaler, want, dtype, target) if val is not None else None
@@ -220,6 +232,7 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
         "input_shape": list(want),
         "example_shape": list(train.example_shape),
         "loss": loss_name,
+        "loss_config": loss.config(),  # label_smoothing, weight, delta, pos_weight: the loss is rebuilt as trained
         "scaling": scaler.to_json(),
     }
     if target is not None:
@@ -491,8 +504,8 @@ def train(
             if es is not None:
                 assert va is not None  # early stopping was refused without validation data
                 es.update(e + 1, va.loss, net)
-            if sched is not None:
-                sched.step()  # once per epoch, after its steps (PyTorch's order): the next epoch's lr
+            # once per epoch, after its steps (PyTorch's order): the next epoch's lr
+            step_scheduler(sched, tr.loss, va.loss if va else None)
             save(e + 1, 0, rng.bit_generator.state)
             if out is not None:
                 write_metrics(out, history)

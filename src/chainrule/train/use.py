@@ -85,7 +85,7 @@ def load_for_model(
 
 
 def loss_of(extra: dict) -> Loss:
-    return LOSSES[extra["loss"]]()
+    return LOSSES[extra["loss"]](**extra.get("loss_config", {}))
 
 
 def target_scaler(extra: dict) -> Scaler | None:
