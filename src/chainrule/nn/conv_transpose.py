@@ -14,7 +14,7 @@ backward is Conv2d's forward: ∂ℓ/∂x = conv2d(pad(dy)), and ∂ℓ/∂W cor
 import numpy as np
 from numpy.typing import DTypeLike
 
-from chainrule.core import init
+from chainrule.core import init, memory
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.nn.conv import _count, conv2d_forward, conv2d_input_grad
@@ -76,6 +76,8 @@ class ConvTranspose2d(Module):
                 )
         dt = check_dtype(dtype)
         shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        n = int(np.prod(shape, dtype=object)) + (self.out_channels if bias else 0)
+        memory.check_parameters(f"ConvTranspose2d({self.in_channels}→{self.out_channels})", n, dt.itemsize)
         self.weight = Parameter(np.empty(shape, dt))
         self.bias = Parameter(np.empty((self.out_channels,), dt)) if bias else None
         self.reset_parameters(init.as_generator(rng))
