@@ -12,7 +12,7 @@ of the padded input, laid out as a patch matrix, times the weight matrix (one GE
 import numpy as np
 from numpy.typing import DTypeLike
 
-from chainrule.core import conv_flat, init
+from chainrule.core import conv_flat, init, memory
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.nn.module import Module, Parameter, WeightInit, check_dtype
@@ -109,6 +109,8 @@ class Conv2d(Module):
         self.padding = win.padding_arg(padding)
         dt = check_dtype(dtype)
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        n = int(np.prod(shape, dtype=object)) + (self.out_channels if bias else 0)
+        memory.check_parameters(f"{type(self).__name__}({self.in_channels}→{self.out_channels})", n, dt.itemsize)
         self.weight = Parameter(np.empty(shape, dt))
         self.bias = Parameter(np.empty((self.out_channels,), dt)) if bias else None
         self.reset_parameters(init.as_generator(rng))

@@ -18,8 +18,11 @@ result):
 - the label files get one predicted label (arg-max of ŷ, the first on ties) per line.
 """
 
-from dataclasses import dataclass
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -31,8 +34,10 @@ from chainrule.nn.activations import Sigmoid
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss
+from chainrule.nn.module import Parameter
 from chainrule.optim import SGD, Optimizer
 from chainrule.train.loop import run_epoch
+from chainrule.train.preflight import check_mlp
 
 
 def course_init(rows: int, cols: int, flag: int) -> np.ndarray:
@@ -52,7 +57,7 @@ class CourseAdagrad(Optimizer):
     """The handout's Adagrad: G ← G + g²;  w ← w − η g / √(G + ε), ε = 1e-5 inside the root
     (PyTorch's Adagrad adds ε outside it: optim.Adagrad)."""
 
-    def __init__(self, params, lr: float):
+    def __init__(self, params: Iterable[Parameter], lr: float) -> None:
         super().__init__(params, lr)
         self.G = [np.zeros_like(p.data) for p in self.params]
 
@@ -65,11 +70,24 @@ class CourseAdagrad(Optimizer):
 
 
 @dataclass
+class CourseStep:
+    """One SGD step as the engine took it (for ``--trace``): folded α and β before and after."""
+
+    epoch: int  # 1-based
+    step: int  # 1-based within the epoch
+    example: int  # 0-based row of the training file
+    before: list[np.ndarray]  # [α, β] folded, before the step
+    after: list[np.ndarray]  # [α, β] after it
+    G: list[np.ndarray] | None = None  # Adagrad's running sums of squared gradients after the step
+
+
+@dataclass
 class CourseResult:
     net: Sequential
     metrics: list[str]  # the metrics file's lines
     train_pred: np.ndarray
     val_pred: np.ndarray
+    steps: list[CourseStep] = field(default_factory=list)  # the first ``trace_steps`` steps
 
 
 def course_network(M: int, D: int, K: int, flag: int) -> Sequential:
@@ -87,10 +105,10 @@ def mean_cross_entropy(
 
 
 def train_course(
-    train_X,
-    train_y,
-    val_X,
-    val_y,
+    train_X: np.ndarray,
+    train_y: np.ndarray,
+    val_X: np.ndarray,
+    val_y: np.ndarray,
     epochs: int,
     hidden: int,
     init_flag: int,
@@ -98,17 +116,36 @@ def train_course(
     shuffle: bool = True,
     optimizer: str = "sgd",
     classes: int | None = None,
+    trace_steps: int = 0,
 ) -> CourseResult:
-    """X : (N, M) float64, y : (N,) int labels. Runs the homework's training and returns its outputs."""
+    """X : (N, M) float64, y : (N,) int labels. Runs the homework's training and returns its outputs
+    (with the first ``trace_steps`` steps' weights before and after each step, for ``--trace``)."""
     K = int(max(train_y.max(), val_y.max())) + 1 if classes is None else classes
     net = course_network(train_X.shape[1], hidden, K, init_flag)
     loss = CrossEntropyLoss()
     opt = CourseAdagrad(net.parameters(), lr) if optimizer == "adagrad" else SGD(net.parameters(), lr)
-    lines = []
+    lines: list[str] = []
+    steps: list[CourseStep] = []
+    linears = cast("list[Linear]", [net.layers[0], net.layers[2]])  # course_network: Linear, Sigmoid, Linear
+
+    def folded() -> list[np.ndarray]:
+        return [lin.folded for lin in linears]  # copies
+
     for e in range(epochs):
         order = np.random.RandomState(e).permutation(len(train_X)) if shuffle else np.arange(len(train_X))
+        before = folded() if len(steps) < trace_steps else []
+
+        def record(done: int, e: int = e, order: np.ndarray = order) -> None:
+            nonlocal before
+            if len(steps) < trace_steps:
+                G = _folded_sums(opt.G) if isinstance(opt, CourseAdagrad) else None
+                steps.append(CourseStep(e + 1, done, int(order[done - 1]), before, folded(), G))
+                before = folded()
+
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by run_epoch
-            run_epoch(net, loss, opt, train_X, train_y, order, 1, e)
+            run_epoch(
+                net, loss, opt, train_X, train_y, order, 1, e, progress=record if len(steps) < trace_steps else None
+            )
         tr, train_pred = mean_cross_entropy(net, loss, train_X, train_y)
         va, val_pred = mean_cross_entropy(net, loss, val_X, val_y)
         lines += [f"epoch={e + 1} crossentropy(train): {tr!r}", f"epoch={e + 1} crossentropy(validation): {va!r}"]
@@ -119,22 +156,28 @@ def train_course(
         f"error(train): {float(np.mean(train_pred != train_y))!r}",
         f"error(validation): {float(np.mean(val_pred != val_y))!r}",
     ]
-    return CourseResult(net, lines, train_pred, val_pred)
+    return CourseResult(net, lines, train_pred, val_pred, steps)
+
+
+def _folded_sums(G: list[np.ndarray]) -> list[np.ndarray]:
+    """Adagrad's sums, kept in parameter order (α.weight, α.bias, β.weight, β.bias), as folded matrices."""
+    return [np.concatenate([G[1][:, None], G[0]], axis=1), np.concatenate([G[3][:, None], G[2]], axis=1)]
 
 
 def run_course(
-    train_csv,
-    val_csv,
-    train_out,
-    val_out,
-    metrics_out,
-    epochs,
-    hidden,
-    init_flag,
-    lr,
+    train_csv: "str | Path",
+    val_csv: "str | Path",
+    train_out: "str | Path",
+    val_out: "str | Path",
+    metrics_out: "str | Path",
+    epochs: int,
+    hidden: int,
+    init_flag: int,
+    lr: float,
     shuffle: bool = True,
     optimizer: str = "sgd",
     classes: int | None = None,
+    trace_steps: int = 0,
 ) -> CourseResult:
     """The nine-argument homework command: read both CSVs, train, write the three output files."""
     if optimizer not in OPTIMIZERS:
@@ -154,6 +197,7 @@ def run_course(
         tr, va = load_csv(train_csv), load_csv(val_csv)
     except ChainruleError as e:  # the homework has no --task flag to suggest
         raise ChainruleError(str(e).replace(REGRESSION_HINT, "")) from None
+    assert tr.y is not None and va.y is not None  # load_csv reads the label column
     if tr.num_features != va.num_features:
         raise ChainruleError(
             f"{val_csv}: {va.num_features} features per line, but {train_csv} has "
@@ -161,26 +205,31 @@ def run_course(
         )
     if classes is not None:
         for path, data in ((train_csv, tr), (val_csv, va)):
+            assert data.y is not None
             if int(data.y.max()) >= classes:
                 raise ChainruleError(
                     f"{path}: label {int(data.y.max())} does not fit --classes {classes} "
                     f"(labels must be 0 … {classes - 1})"
                 )
-    res = train_course(tr.X, tr.y, va.X, va.y, epochs, hidden, init_flag, lr, shuffle, optimizer, classes)
+    K = int(max(tr.y.max(), va.y.max())) + 1 if classes is None else classes
+    # each epoch evaluates every example at once (mean_cross_entropy), so its rows count
+    check_mlp(tr.num_features, [hidden], K, 8, f"HIDDEN_UNITS {hidden}", max(len(tr), len(va)))
+    res = train_course(tr.X, tr.y, va.X, va.y, epochs, hidden, init_flag, lr, shuffle, optimizer, classes, trace_steps)
     atomic_write_bytes(train_out, "".join(f"{v}\n" for v in res.train_pred).encode())
     atomic_write_bytes(val_out, "".join(f"{v}\n" for v in res.val_pred).encode())
     atomic_write_bytes(metrics_out, ("\n".join(res.metrics) + "\n").encode())
     return res
 
 
-def _check_outputs(inputs, outputs) -> None:
+def _check_outputs(inputs: Sequence["str | Path"], outputs: Sequence["str | Path"]) -> None:
     """Before training: every output can be written, and none of them is an input file or another output
     (arguments given in the wrong order must not overwrite the data)."""
     names = ("TRAIN_OUT", "VALIDATION_OUT", "METRICS_OUT")
-    seen = {Path(p).resolve(): what for p, what in zip(inputs, ("TRAIN_CSV", "VALIDATION_CSV"), strict=True)}
+    # realpath, not Path.resolve(): a loop of symbolic links is reported when the file is read, not here
+    seen = {Path(os.path.realpath(p)): what for p, what in zip(inputs, ("TRAIN_CSV", "VALIDATION_CSV"), strict=True)}
     for path, name in zip(outputs, names, strict=True):
         check_writable(path)
-        key = Path(path).resolve()
+        key = Path(os.path.realpath(path))
         if key in seen:
             raise ChainruleError(
                 f"{name} {path} is also {seen[key]}; writing it would overwrite that file "
