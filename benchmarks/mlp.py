@@ -131,7 +131,7 @@ def main() -> None:
     n = len(X)
     rng = np.random.default_rng(0)
     print(
-        f"64-128-10 tanh MLP, one epoch of {n} digits, plain SGD, {args.dtype}, best of {args.repeats}; "
+        f"64-128-10 tanh MLP, one epoch of {n} digits, plain SGD, {args.dtype}, median of {args.repeats} epochs; "
         f"torch {torch.__version__}; BLAS threads: NumPy {args.threads}, PyTorch {torch.get_num_threads()}"
     )
     print(
