@@ -52,11 +52,12 @@ def test_no_arguments_explains_section_3_1(capsys):
     assert code == 0
     for s in (
         "a₁ = Σᵢ α₁,ᵢ xᵢ = 0 · 1 + 1 · 1 + 2 · 2 = 5",
-        "z₁ = tanh(a₁) = tanh(5) = 0.99991",
-        "= 4.91807",
-        "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950",
-        "∂ℓ/∂a₁ · x₁ = 0.000348 · 1 = 0.000348",
-        "∂ℓ/∂ŷ · z₁ = 1.91807 · 0.99991 = 1.91790",
+        "z₁ = tanh(a₁) = tanh(5) = 0.9999092",  # the recitation's 0.99991, to 8 significant digits
+        "= 4.9180739",
+        "ℓ = ½ (ŷ − y)² = ½ · (4.9180739 − 3)² = 1.8395037",
+        "∂z₁/∂a₁ = 1 − tanh²(a₁) = 1 − tanh²(5) = 0.00018158323",
+        "∂ℓ/∂a₁ · x₁ = 0.00034829005 · 1 = 0.00034829005",
+        "∂ℓ/∂ŷ · z₁ = 1.9180739 · 0.9999092 = 1.9178997",
     ):
         assert s in out, s
     assert out == (GOLDEN / "recitation-3.1-scalar.txt").read_text(encoding="utf-8")

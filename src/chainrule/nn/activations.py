@@ -87,7 +87,7 @@ class Softmax(Activation):
         return self.z
 
     def backward(self, dy):
-        z = self.z
+        z = rounding.apply(self.z)  # hand-calculation mode: the z that was handed on (and printed)
         return z * (dy - np.sum(dy * z, axis=self.dim, keepdims=True))
 
     def config(self):

@@ -36,6 +36,7 @@ import numpy as np
 
 from chainrule.explain.doc import Equations, Heading, Node, Prose
 from chainrule.explain.notation import Notation, Var
+from chainrule.nn.losses import Loss
 from chainrule.nn.module import Module
 
 if TYPE_CHECKING:
@@ -123,6 +124,9 @@ class LossRule:
 
     key: ClassVar[str] = ""  # JSON ``loss_name``: "squared", "mse", "cross-entropy"
     text: ClassVar[str] = ""  # as the summary names it: "squared error"
+
+    def check(self, loss: Loss) -> None:
+        """Raise a one-line ``ChainruleError`` when this loss has options the rule cannot write out."""
 
     def forward(self, ctx: LossContext) -> list[Block]:
         raise NotImplementedError
