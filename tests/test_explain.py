@@ -311,3 +311,42 @@ def test_explain_works_on_a_copy_of_the_callers_network():
 def test_latex_writes_the_arrow_as_maths():
     tex = cr.explain(recitation_net(), [1, 2], 3).to_latex()
     assert "->" not in tex and r"2 $\to$ 3 (tanh)" in tex
+
+
+def test_the_output_layer_is_named_alike_from_a_spec_python_and_pytorch():
+    from pathlib import Path
+
+    from chainrule.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parent.parent / "examples" / "recitation-3.1.toml")
+    net, loss = spec.build(rng=0)
+    from_spec = cr.explain(net, spec.x, spec.y, loss).to_text()
+    from_python = cr.explain(recitation_net(), [1, 2], 3).to_text()  # ends in a Linear, no Identity layer
+    assert from_spec == from_python and "Output layer (identity):" in from_python
+    assert "-> 1 (identity); loss" in from_python and "none" not in from_python
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1)).double()
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[1.0, 2], [1, 0], [2, 0]]))
+        model[0].bias.copy_(torch.tensor([0.0, 2, 0]))
+        model[2].weight.copy_(torch.tensor([[1.0, 2, 2]]))
+        model[2].bias.zero_()
+    assert cr.explain(model, [1, 2], 3).to_text() == from_python
+
+
+def test_mse_is_written_with_its_k():
+    net = cr.Sequential(cr.Linear.from_folded([[0.1, 0.2, 0.3], [0.3, -0.1, 0.2]]), cr.Sigmoid())
+    text = cr.explain(net, [1, 2], [0.2, 0.3], cr.MSELoss()).to_text()
+    assert "ℓ = 1/K Σₖ (ŷₖ − yₖ)² = 1/2 · ((0.7109495 − 0.2)² + (0.64565631 − 0.3)²) = 0.19027384" in text
+    assert "(K = 2 outputs)" in text and "∂ℓ/∂ŷ₁  = 2/K (ŷ₁ − y₁) = 2/2 · (0.7109495 − 0.2) = 0.5109495" in text
+    assert "∂ŷ₁/∂b₁ = σ(b₁) (1 − σ(b₁)) = σ(0.9) · (1 − σ(0.9)) = 0.20550031" in text
+
+
+def test_digits_and_decimals():
+    e = cr.explain(recitation_net(), [2, 3], 3, digits=7)
+    assert "z₁ = tanh(a₁) = tanh(8) = 0.9999998" in e.to_text()  # not 1.00000
+    assert "−0.10791726" in cr.explain(recitation_net(), [0, 1], 3).to_text()  # one minus sign: U+2212
+    with pytest.raises(cr.ChainruleError, match="decimals or digits, not both"):
+        cr.explain(recitation_net(), [1, 2], 3, digits=3, decimals=3)
+    with pytest.raises(cr.ChainruleError, match="digits must be between 1 and 17"):
+        cr.explain(recitation_net(), [1, 2], 3, digits=0)

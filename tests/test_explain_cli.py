@@ -252,3 +252,18 @@ def test_os_errors_are_one_line(capsys, monkeypatch, exc, code, words):
     assert main(["explain"]) == code
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == (1 if words else 0), err
+
+
+def test_digits_layout_and_vector_wrt_flags(capsys):
+    code, out, _ = run_cli(capsys, EXAMPLES / "recitation-3.3.toml", "--form", "vector", "--layout", "column")
+    assert code == 0 and "a = α x̂ = " in out
+    code, out, _ = run_cli(capsys, "--digits", "3")
+    assert code == 0 and "ŷ = Σⱼ βⱼ zⱼ = 0 · 1 + 1 · 1.00 + 2 · 0.995 + 2 · 0.964 = 4.92" in out
+    for args, words in [
+        (("--digits", "0"), "--digits 0: must be between 1 and 17"),
+        (("--digits", "3", "--decimals", "3"), "not both"),
+        (("--layout", "column"), "--layout column goes with --form vector"),
+        (("--form", "vector", "--wrt", "alpha[1,1]"), "with --form vector"),
+    ]:
+        code, _, err = run_cli(capsys, *args)
+        assert code == 2 and words in err and err.count("\n") == 1, (args, err)

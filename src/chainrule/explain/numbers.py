@@ -28,13 +28,15 @@ MINUS = "\u2212"
 
 @dataclass(frozen=True)
 class NumberFormat:
-    decimals: int = 5
+    decimals: int = 5  # None reads as 5
     digits: int | None = None  # significant digits; set, it replaces ``decimals``
     unicode: bool = False  # the explainer's style: U+2212 minus, no trailing zeros, ≥ N significant digits
 
     def __post_init__(self) -> None:
         from chainrule.errors import ChainruleError
 
+        if self.decimals is None:  # a caller passing an unset --decimals: the default
+            object.__setattr__(self, "decimals", 5)
         if self.digits is not None:
             if isinstance(self.digits, bool) or not 1 <= int(self.digits) <= 17:
                 raise ChainruleError(f"digits must be between 1 and 17, got {self.digits}")
@@ -59,7 +61,7 @@ class NumberFormat:
         d = max(n, sig - 1 - math.floor(math.log10(abs(v))))
         s = f"{v:.{d}f}"
         if "." in s and (self.unicode or float(s) == v):  # an exact short decimal (an input) loses its zeros
-            s = _strip(s)
+            s = _strip(s, v)
         if float(s) == 0:  # only possible when N = 0 and |v| < 0.5
             m, e = f"{v:.0e}".split("e")
             return m, int(e)
@@ -70,7 +72,7 @@ class NumberFormat:
         e = math.floor(math.log10(abs(float(f"{v:.{n - 1}e}"))))  # the exponent after rounding
         if e < -4 or e >= max(n, 15):
             return _sci(v, n)
-        return _strip(f"{v:.{max(n - 1 - e, 0)}f}"), None
+        return _strip(f"{v:.{max(n - 1 - e, 0)}f}", v), None
 
     def plain(self, v: float) -> str:
         """The printed text in ASCII (what ``float`` reads back)."""
@@ -100,9 +102,13 @@ class NumberFormat:
         return out.reshape(a.shape)
 
 
-def _strip(s: str) -> str:
-    """Trailing zeros of a decimal dropped: one style for computed values and short inputs alike."""
-    return s.rstrip("0").rstrip(".") if "." in s else s
+def _strip(s: str, v: float | None = None) -> str:
+    """Trailing zeros of a decimal dropped: one style for computed values and short inputs alike; but
+    a value rounded to a whole number keeps them (tanh(5) to 3 digits is 1.00, never an exact-looking 1)."""
+    if "." not in s:
+        return s
+    t = s.rstrip("0").rstrip(".")
+    return s if v is not None and "." not in t and float(t) != v else t
 
 
 def _sci(v: float, n: int, always: bool = True) -> tuple[str, int]:

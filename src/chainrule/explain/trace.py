@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.passes import Prepared, one_pass, prepare
+from chainrule.explain.passes import Prepared, check_layers, one_pass, prepare
+from chainrule.explain.passes import _flat as _flat  # noqa: F401 (kept for callers of the old module)
+from chainrule.explain.passes import default_loss as default_loss  # noqa: F401
 from chainrule.explain.rules import loss_rule_for, rule_for
 from chainrule.nn.activations import Softmax
+from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import Loss
 from chainrule.nn.module import Module
@@ -250,3 +253,18 @@ def _check_finite(x: np.ndarray, loss: float, steps: list[Step]) -> None:
                 f"{np.asarray(v).ravel()[~np.isfinite(np.asarray(v).ravel())][0]}); "
                 "use smaller inputs or weights"
             )
+
+
+def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
+    """(index of each Linear, index of the activation after it or None), after ``check_layers``: the
+    recitation's dense stages of a network (kept for callers of the old module)."""
+    check_layers(net)
+    out: list[tuple[int, int | None]] = []
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, Linear):
+            out.append((i, None))
+        elif out and out[-1][1] is None and not rule_for(layer, i).opens_section:
+            out[-1] = (out[-1][0], i)
+    if not out:
+        raise ChainruleError("the network has no Linear layer to explain")
+    return out

@@ -44,6 +44,10 @@ REFUSED_BY_NAME: dict[str, str] = {
     "BatchNorm1d": "batch normalisation is not yet written out by explain",
     "BatchNorm2d": "batch normalisation is not yet written out by explain",
     "LogSoftmax": "explain writes softmax with its loss (CrossEntropyLoss on logits); use that instead",
+    "LeakyReLU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
+    "ELU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
+    "GELU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
+    "SiLU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
 }
 NOT_LAYERS = {Sequential}  # a container is walked, not explained
 ABSTRACT = {"Activation"}  # the registered base class of activations
