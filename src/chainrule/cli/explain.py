@@ -39,10 +39,11 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--format",
-        choices=("text", "markdown", "latex", "json"),
+        choices=("text", "markdown", "latex", "json", "html"),
         default="text",
         dest="fmt",
-        help="output format (default text)",
+        help="output format (default text); html: one self-contained page, the network picture linked "
+        "to the derivation, with step buttons",
     )
     p.add_argument("--standalone", action="store_true", help="with --format latex: a complete document")
     p.add_argument(

@@ -1,11 +1,13 @@
 """ONNX export: a chainrule network as a standard ONNX graph, built with the ``onnx`` package's helpers.
 
-    input (N, *input_shape) ─[Sub mean, Div scale]─ layer 0 ─ layer 1 ─ … ─ output (N, …)
+    input (N, *input_shape) ─[Sub mean, Div scale]─ layer 0 ─ layer 1 ─ … ─[Mul std, Add mean]─ output (N, …)
 
 N is a symbolic batch dimension; every tensor is in the model's dtype (float32 or float64). When
 training scaled the features, x' = (x − mean) / scale is the graph's first step, so the ONNX model
-takes the same raw inputs as ``chainrule predict``. Each layer becomes nodes through one function in
-``onnx_layers``; a layer without one is an error naming it, raised before anything is written.
+takes the same raw inputs as ``chainrule predict``; when training standardised regression targets,
+y = y' · std + mean is the last step, so the graph outputs the targets' units as ``predict`` does.
+Each layer becomes nodes through one function in ``onnx_layers``; a layer without one is an error
+naming it, raised before anything is written.
 ``onnx`` is imported only inside these functions: the core package runs without it.
 """
 
@@ -163,8 +165,28 @@ def _scaling_arrays(scaling, shape: tuple) -> tuple[np.ndarray, np.ndarray] | No
     return out[0], out[1]
 
 
+def _target_arrays(target_scaling: dict | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(std, mean) of the stored target standardisation {"kind", "shift", "scale"}, one per output;
+    None for none."""
+    if target_scaling is None or target_scaling.get("kind") == "none":
+        return None
+    try:
+        pair = tuple(np.asarray(target_scaling[k], dtype=np.float64).ravel() for k in ("scale", "shift"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ChainruleError(f"the stored target scaling is damaged ({type(e).__name__}: {e})") from None
+    if not all(np.all(np.isfinite(a)) for a in pair):
+        raise ChainruleError("the stored target scaling contains NaN or infinity")
+    return pair[0], pair[1]
+
+
 def onnx_model(
-    model: Module, input_shape=None, scaling=None, example_shape=None, opset: int = OPSET, name: str = "chainrule"
+    model: Module,
+    input_shape=None,
+    scaling=None,
+    example_shape=None,
+    opset: int = OPSET,
+    name: str = "chainrule",
+    target_scaling: dict | None = None,
 ):
     """An ``onnx.ModelProto`` computing ``model``'s forward pass; checked with ``onnx.checker``.
 
@@ -174,6 +196,8 @@ def onnx_model(
                     8×8 image stored as a row); the graph then reshapes after scaling.
     scaling       : optional {"mean": m, "scale": s} (or (m, s)); the graph then computes
                     model((x − m) / s). m, s have one value per raw value, per channel, or one.
+    target_scaling: optional stored {"kind": "standard", "shift": mean, "scale": std} of a regression
+                    model's targets (one per output); the graph then ends with output · std + mean.
     The graph's input "input" is (N, *example_shape), its output "output" is (N, …).
     """
     onnx = _onnx()
@@ -211,6 +235,10 @@ def onnx_model(
         x = g.node("Reshape", [x, g.const("reshape.shape", [0, *shape], dtype=np.int64)], "reshape")
     for path, layer in layers:
         x = LAYERS[type(layer)](g, layer, x, path)
+    target = _target_arrays(target_scaling)
+    if target is not None:  # (N, outputs) · std + mean: the targets' own units
+        x = g.node("Mul", [x, g.const("target_scaling.scale", target[0])], "target_scaling")
+        x = g.node("Add", [x, g.const("target_scaling.mean", target[1])], "target_scaling")
     if x == INPUT:
         x = g.node("Identity", [x], "empty")
     g.nodes[-1].output[0] = OUTPUT  # the last node's result is the graph's output
@@ -248,7 +276,13 @@ def _with_output_shape(onnx, proto, shape):
 
 
 def save_onnx(
-    model: Module, path: "str | os.PathLike", input_shape=None, scaling=None, example_shape=None, opset: int = OPSET
+    model: Module,
+    path: "str | os.PathLike",
+    input_shape=None,
+    scaling=None,
+    example_shape=None,
+    opset: int = OPSET,
+    target_scaling: dict | None = None,
 ):
     """Write ``onnx_model(model, …)`` to ``path`` atomically (on any error no file, or the old one,
     remains) and return the ``onnx.ModelProto`` written."""
@@ -259,6 +293,13 @@ def save_onnx(
         raise ChainruleError(f"{path}: is a folder; give a file name such as model.onnx")
     if not path.parent.is_dir():
         raise ChainruleError(f"{path}: folder {path.parent} does not exist")
-    proto = onnx_model(model, input_shape=input_shape, scaling=scaling, example_shape=example_shape, opset=opset)
+    proto = onnx_model(
+        model,
+        input_shape=input_shape,
+        scaling=scaling,
+        example_shape=example_shape,
+        opset=opset,
+        target_scaling=target_scaling,
+    )
     atomic_write_bytes(path, proto.SerializeToString())
     return proto
