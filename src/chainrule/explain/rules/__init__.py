@@ -11,11 +11,13 @@ from chainrule.explain.rules.activations import IdentityRule, ReLURule, SigmoidR
 from chainrule.explain.rules.base import LossRule, Rule
 from chainrule.explain.rules.linear import LinearRule
 from chainrule.explain.rules.losses import CrossEntropyRule, MSERule, SquaredErrorRule
+from chainrule.explain.rules.rectifiers import ELURule, GELURule, LeakyReLURule, SiLURule
 from chainrule.nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss, Loss, MSELoss, SquaredError
 from chainrule.nn.module import Module
+from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 
 RULES: dict[type[Module], Rule] = {
     Linear: LinearRule(),
@@ -24,6 +26,10 @@ RULES: dict[type[Module], Rule] = {
     ReLU: ReLURule(),
     Identity: IdentityRule(),
     Softmax: SoftmaxRule(),
+    LeakyReLU: LeakyReLURule(),
+    ELU: ELURule(),
+    GELU: GELURule(),
+    SiLU: SiLURule(),
 }
 
 LOSS_RULES: dict[type[Loss], LossRule] = {
@@ -44,10 +50,6 @@ REFUSED_BY_NAME: dict[str, str] = {
     "BatchNorm1d": "batch normalisation is not yet written out by explain",
     "BatchNorm2d": "batch normalisation is not yet written out by explain",
     "LogSoftmax": "explain writes softmax with its loss (CrossEntropyLoss on logits); use that instead",
-    "LeakyReLU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
-    "ELU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
-    "GELU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
-    "SiLU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
 }
 NOT_LAYERS = {Sequential}  # a container is walked, not explained
 ABSTRACT = {"Activation"}  # the registered base class of activations
