@@ -2,6 +2,7 @@
 had none would be refused by name, never drawn with another layer's label."""
 
 import pytest
+from layer_types import PUBLIC_LAYERS
 
 from chainrule.draw.layers import LABELS, NOT_LAYERS, network_blocks
 from chainrule.errors import ChainruleError
@@ -9,9 +10,9 @@ from chainrule.nn.activations import Activation
 from chainrule.nn.module import Module
 
 
-@pytest.mark.parametrize("name", sorted(Module.registry))
+@pytest.mark.parametrize("name", sorted(PUBLIC_LAYERS))
 def test_every_layer_has_a_label(name):
-    cls = Module.registry[name]
+    cls = PUBLIC_LAYERS[name]
     assert cls in LABELS or cls in NOT_LAYERS or cls is Activation, f"{name} has no entry in draw.layers.LABELS"
 
 

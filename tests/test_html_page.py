@@ -146,3 +146,17 @@ def test_conv_page_lights_each_window_forward_then_backward(tmp_path, browser):
     on = browser.eval("[...document.querySelectorAll('tr.line.on')].map(l => l.dataset.qid)")
     assert {"Y[1,1]", "Y[1,2]", "Y[2,1]", "Y[2,2]", "dl/dF[1,1]", "dl/dX[2,2]"} <= set(on)
     assert browser.requests == [out.resolve().as_uri()] and browser.errors == []
+
+
+@pytest.mark.parametrize("spec", ["recitation-3.1.toml", "deep.toml", "softmax-classifier.toml", "logistic.toml"])
+def test_picture_and_derivation_name_the_same_quantities(tmp_path, spec):
+    """Each line of the derivation (but y, which has no node) lights a part of the picture, and each node
+    and edge of the picture lights a line: the picture's qids are the document's."""
+    out = tmp_path / "page.html"
+    assert main(["explain", str(ROOT / "examples" / spec), "--format", "html", "-o", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    lines = dict(re.findall(r'<tr class="line" data-qid="([^"]*)" data-items="([^"]*)"', html))
+    parts = set(re.findall(r'<g class="(?:node|edge)[^"]*" data-qid="([^"]*)"', html))
+    assert {q for q, items in lines.items() if not items} <= {"y"}
+    named = {unescape(i) for items in lines.values() for i in items.split()}
+    assert {unescape(p) for p in parts} == named

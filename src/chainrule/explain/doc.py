@@ -237,7 +237,7 @@ _DIGITS = str.maketrans(
         "ₖ": "k",
     }
 )
-_SYM = re.compile("^(ŷ|[A-Za-zαβℓ]\u0302?)(?:⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾)?([₀₁₂₃₄₅₆₇₈₉ᵢⱼₖ,]*)$")
+_SYM = re.compile("^(ŷ|[A-Za-zαβℓ]\u0302?)(?:⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾)?(⁺?)([₀₁₂₃₄₅₆₇₈₉ᵢⱼₖ,]*)$")
 
 
 def _plain(text: str) -> str:
@@ -245,10 +245,11 @@ def _plain(text: str) -> str:
     m = _SYM.match(text)
     if not m:
         return text
-    base, layer, idx = m.groups()
+    base, layer, plus, idx = m.groups()  # plus: an updated weight, α⁺ -> alpha+ (docs/explain.md)
     hat = base.endswith("\u0302")  # x̂, ẑ, β̂: the augmented vector / the weights without the bias
     base = base.rstrip("\u0302")
     name = _GREEK.get(base, base) + ("hat" if hat else "") + (layer.translate(_DIGITS) if layer else "")
+    name += "+" if plus else ""
     return name + (f"[{idx.translate(_DIGITS)}]" if idx else "")
 
 
