@@ -237,18 +237,23 @@ _DIGITS = str.maketrans(
         "ₖ": "k",
     }
 )
-_SYM = re.compile("^(ŷ|[A-Za-zαβℓ]\u0302?)(?:⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾)?([₀₁₂₃₄₅₆₇₈₉ᵢⱼₖ,]*)$")
+_SYM = re.compile("^(ŷ|[A-Za-zαβℓ]\u0302?)(?:⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾)?(⁺?)([₀₁₂₃₄₅₆₇₈₉ᵢⱼₖ,]*)$")
+_STEP = re.compile("^ℓ after step ([0-9]+)$")  # --steps: the loss after step k, qid loss@k
 
 
 def _plain(text: str) -> str:
     """One printed symbol as its ASCII name: α⁽²⁾₁,₀ -> alpha2[1,0], ŷ₁ -> yhat[1], ℓ -> loss."""
+    step = _STEP.match(text)
+    if step:
+        return f"loss@{step.group(1)}"
     m = _SYM.match(text)
     if not m:
         return text
-    base, layer, idx = m.groups()
+    base, layer, plus, idx = m.groups()  # plus: ⁺, an updated value (α⁺₁,₁ -> alpha+[1,1])
     hat = base.endswith("\u0302")  # x̂, ẑ, β̂: the augmented vector / the weights without the bias
     base = base.rstrip("\u0302")
-    name = _GREEK.get(base, base) + ("hat" if hat else "") + (layer.translate(_DIGITS) if layer else "")
+    name = _GREEK.get(base, base) + ("hat" if hat else "") + (layer.translate(_DIGITS) if layer else "") + plus
+    name = name.replace("⁺", "+")
     return name + (f"[{idx.translate(_DIGITS)}]" if idx else "")
 
 

@@ -7,16 +7,22 @@ In Jupyter an ``Explanation`` renders itself (``_repr_markdown_``).
 """
 
 import json
+from typing import TYPE_CHECKING
 
 from chainrule.errors import ChainruleError
+from chainrule.explain import update
 from chainrule.explain.derive import Deriver
 from chainrule.explain.doc import Document
+from chainrule.explain.json_layers import layers_json
 from chainrule.explain.numbers import NumberFormat
 from chainrule.explain.render import render_document
 from chainrule.explain.render_latex import render_latex
 from chainrule.explain.render_markdown import render_markdown
 from chainrule.explain.render_text import render_text
-from chainrule.explain.trace import Trace, run
+from chainrule.explain.trace import Trace, default_loss, run
+
+if TYPE_CHECKING:
+    from chainrule.explain.network_pass import Pass
 
 FORMS = ("scalar", "vector")
 
@@ -31,10 +37,12 @@ class Explanation:
         wrt: str | None = None,
         decimals: int = 5,
         check: bool = False,
+        net_pass: "Pass | None" = None,
     ):
         if form not in FORMS:
             raise ChainruleError(f"form {form!r} is not one of {', '.join(FORMS)}")
         self.trace, self.form, self.wrt, self.check = trace, form, wrt, check
+        self.p = net_pass  # every layer's record (JSON ``layers``) and the --lr update
         self.fmt = NumberFormat(decimals)
         self._deriver = Deriver(trace, check=check)
         self.target = self._deriver.n.parse_wrt(wrt) if wrt is not None else None  # (stage, j, i)
@@ -44,10 +52,15 @@ class Explanation:
             )
 
     @property
+    def dense_notation(self):
+        return self._deriver.n
+
+    @property
     def document(self) -> Document:
         if self.target is not None:
             return self._deriver.wrt_document(*self.target)
-        return self._deriver.document(self.form)
+        doc = self._deriver.document(self.form)
+        return doc.add(*update.section(self)) if self.p is not None else doc
 
     def to_text(self) -> str:
         return render_text(self.document, self.fmt)
@@ -63,6 +76,10 @@ class Explanation:
         out = self.trace.to_dict()
         for s, layer in enumerate(out["layers"], start=1):
             layer["name"] = self._deriver.n.name(s)
+        if self.p is not None:  # every layer, in order; the Linear ones keep the dense keys above
+            names = [layer["name"] for layer in out["layers"]]
+            out["layers"] = layers_json(self.p, self.trace, names)
+            out.update(update.json(self.p))
         if self.target is not None:
             s, j, i = self.target
             st = self.trace.stages[s - 1]
@@ -105,6 +122,9 @@ def explain(
     decimals: int = 5,
     round_each_step: bool = False,
     check: bool = False,
+    lr: float | None = None,
+    steps: int = 0,
+    cells: int = 9,
 ) -> Explanation:
     """Run ``net`` forward and backward on one example and return the worked derivation.
 
@@ -127,5 +147,16 @@ def explain(
 
     net = copy.deepcopy(net)  # the pass zeroes and fills gradients and caches: never the caller's network
     fmt = NumberFormat(decimals)
-    trace = run(net, x, y, loss, round_fn=fmt.round_array if round_each_step else None, check=check)
-    return Explanation(trace, form=form, wrt=wrt, decimals=decimals, check=check)
+    round_fn = fmt.round_array if round_each_step else None
+    from chainrule.explain.cnn import explain_image_network, is_image_network
+    from chainrule.explain.network_pass import check_lr, run_pass
+
+    check_lr(lr, steps)
+    if cells < 1:
+        raise ChainruleError(f"--cells {cells}: must be at least 1")
+    if is_image_network(net):
+        return explain_image_network(net, x, y, loss, fmt, round_fn, form, wrt, check, lr, steps, cells)
+    trace = run(net, x, y, loss, round_fn=round_fn, check=check)
+    p = run_pass(net, trace.x, trace.y, loss if loss is not None else default_loss(net), round_fn)
+    p.update(lr, steps)
+    return Explanation(trace, form=form, wrt=wrt, decimals=decimals, check=check, net_pass=p)

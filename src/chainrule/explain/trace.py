@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.rules import rule_for
+from chainrule.explain.rules import IMAGE_KINDS, rule_for
 from chainrule.nn import rounding
 from chainrule.nn.activations import Identity, Softmax
 from chainrule.nn.containers import Sequential
@@ -99,6 +99,8 @@ def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
     out: list[list] = []
     for i, layer in enumerate(net.layers):
         kind = rule_for(layer, i)  # one error naming the layer when explain has no rule for it
+        if kind in IMAGE_KINDS:  # written by explain/cnn.py, never as a dense stage's activation
+            raise ChainruleError(f"layer {i} is {type(layer).__name__}: the dense derivation takes no image layers")
         if kind == "linear":
             out.append([i, None])
         else:

@@ -10,8 +10,11 @@ per-rule modules land); a layer the explainer cannot write: one entry in ``REFUS
 from chainrule.errors import ChainruleError
 from chainrule.nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from chainrule.nn.containers import Sequential
+from chainrule.nn.conv import Conv2d
+from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
+from chainrule.nn.pool import AvgPool2d, MaxPool2d
 
 RULES: dict[type[Module], str] = {
     Linear: "linear",
@@ -20,17 +23,17 @@ RULES: dict[type[Module], str] = {
     ReLU: "relu",
     Identity: "identity",
     Softmax: "softmax",
+    # the image part of a network (explain/cnn.py; rules/conv.py, pool.py, flatten.py)
+    Conv2d: "conv2d",
+    MaxPool2d: "maxpool2d",
+    AvgPool2d: "avgpool2d",
+    Flatten: "flatten",
 }
+IMAGE_KINDS = {"conv2d", "maxpool2d", "avgpool2d", "flatten"}  # never a dense stage's activation
 
 # Layers explain knows and refuses, by class name (so a layer added on another branch is refused by the
 # default reason below until its rule exists, never printed with someone else's rule).
-REFUSED_BY_NAME: dict[str, str] = {
-    "Conv2d": "convolution layers are worked one at a time by `chainrule conv`; explain writes out "
-    "networks of Linear layers and activations",
-    "MaxPool2d": "pooling layers are not yet written out by explain",
-    "AvgPool2d": "pooling layers are not yet written out by explain",
-    "Flatten": "explain works on vector inputs; Flatten belongs to an image network",
-}
+REFUSED_BY_NAME: dict[str, str] = {}
 NOT_LAYERS = {Sequential}  # a container is walked, not explained
 ABSTRACT = {"Activation"}  # the registered base class of activations
 
