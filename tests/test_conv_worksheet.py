@@ -10,7 +10,7 @@ import torch
 import chainrule as cr
 from chainrule.cli import main
 from chainrule.core import reference as ref
-from chainrule.explain.convolution import _Writer, conv_worksheet
+from chainrule.explain.convolution import ConvWriter, conv_worksheet
 
 X = [[2, 3, -1, 2], [4, 1, 0, 1], [-2, 1, 3, 2], [-1, -2, 0, 5]]
 F = [[1, 0, 1], [-1, 0, -1], [1, 0, 1]]
@@ -114,7 +114,7 @@ def test_worksheet_numbers_are_the_engines(seed):
     )
 
     # the prose's recipe holds: G̃ correlated with the rotated (dilated) kernel, padding dropped, is ∂ℓ/∂X
-    w = _Writer(ws, 64)
+    w = ConvWriter(ws, 64)
     gt = np.stack([w._g_tilde(o) for o in range(O)])[None]
     rot = np.ascontiguousarray(ws.used[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, O, KH, KW)
     full = ref.conv2d(gt, rot, None, (1, 1), (0, 0, 0, 0), dil, 1)[0]

@@ -12,12 +12,13 @@ from chainrule.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = str(ROOT / "examples" / "recitation-3.1.toml")
+CNN = ROOT / "examples" / "conv" / "cnn.toml"
 NS = "{http://www.w3.org/2000/svg}"
 
 
-def draw(tmp_path, *flags) -> ET.Element:
+def draw(tmp_path, *flags, spec=SPEC) -> ET.Element:
     out = tmp_path / "fig.svg"
-    assert main(["draw", SPEC, *flags, "-o", str(out)]) == 0
+    assert main(["draw", str(spec), *flags, "-o", str(out)]) == 0
     return ET.fromstring(out.read_bytes())
 
 
@@ -72,12 +73,18 @@ def test_output_is_deterministic_and_committed_figures_are_current(tmp_path):
         out = tmp_path / f"{name}.svg"
         assert main(["draw", SPEC, *flags, "-o", str(out)]) == 0
         assert out.read_bytes() == (ROOT / "docs" / "figures" / f"recitation-{name}.svg").read_bytes()
+    out = tmp_path / "cnn.svg"
+    assert main(["draw", str(CNN), "-o", str(out)]) == 0
+    assert out.read_bytes() == (ROOT / "docs" / "figures" / "cnn.svg").read_bytes()
 
 
 @pytest.mark.parametrize(
     "argv, says",
     [
-        (["draw", "examples/conv/cnn.toml"], "dense networks"),
+        (["draw", "examples/conv/cnn.toml", "--values"], "dense networks"),
+        (["draw", "examples/conv/cnn.toml", "--png"], "give -o FILE"),
+        (["draw", SPEC, "--format", "pdf", "-o", "x.png"], "the suffix says png"),
+        (["draw", "README.md"], "README.md: expected a network spec"),
         (["draw", SPEC, "--wrt", "alpha[9,9]"], "--wrt 'alpha[9,9]'"),
     ],
 )
@@ -85,3 +92,48 @@ def test_errors_are_one_line(argv, says):
     p = subprocess.run([sys.executable, "-m", "chainrule", *argv], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2 and says in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert re.match(r"chainrule draw: error: ", p.stderr)
+
+
+def test_cnn_blocks_are_labelled_with_shapes_kernels_strides_and_padding(tmp_path):
+    svg = draw(tmp_path, spec=CNN)
+    blocks = groups(svg, "block")
+    shapes = [texts(g)[-1] for g in blocks.values()]
+    assert shapes == ["1×8×8", "4×8×8", "4×4×4", "8×4×4", "8×2×2", "32", "10"]  # each layer's output_shape
+    assert [texts(g)[0] for g in blocks.values()] == ["input", "conv1", "pool1", "conv2", "pool2", "flatten", "fc1"]
+    words = " ".join(t.text for t in svg.iter(NS + "text"))
+    for label in ("conv 3×3", "stride 1, pad 1", "+ relu", "max pool 2×2", "stride 2", "pad same", "linear 32→10"):
+        assert label in words
+
+
+def test_model_file_png_and_pdf(tmp_path):
+    from chainrule.cli._load import load_network
+    from chainrule.serialize import save_model
+
+    net, extra = load_network(str(CNN))
+    model = tmp_path / "cnn.safetensors"
+    save_model(model, net, extra)
+    for fmt, magic in (("png", b"\x89PNG"), ("pdf", b"%PDF")):
+        out = tmp_path / f"cnn.{fmt}"
+        assert main(["draw", str(model), "-o", str(out)]) == 0
+        data = out.read_bytes()
+        assert data.startswith(magic)
+        assert main(["draw", str(model), "-o", str(out)]) == 0 and out.read_bytes() == data  # deterministic
+    png = tmp_path / "fig3.png"
+    assert main(["draw", SPEC, "--values", "--png", "-o", str(png)]) == 0
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(png)
+    svg = draw(tmp_path, "--values")
+    assert pixels.shape[:2] == (2 * int(svg.get("height")), 2 * int(svg.get("width")))  # twice the SVG's size
+    assert 0.02 < (pixels[..., :3] < 0.8).any(axis=-1).mean() < 0.5  # ink, not a blank page
+
+
+def test_a_large_network_is_drawn_by_weight(tmp_path):
+    spec = tmp_path / "mlp.toml"
+    spec.write_text('input = [12]\n[[layers]]\nunits = 16\nactivation = "relu"\n[[layers]]\nunits = 3\n')
+    svg = draw(tmp_path, spec=spec)
+    edges = [g for g in svg.iter(NS + "g") if g.get("class", "").startswith("edge")]
+    assert all(texts(e) == [] for e in edges)  # no labels: colour and width instead
+    colours = {ln.get("stroke") for e in edges for ln in e.iter(NS + "line")}
+    widths = {ln.get("stroke-width") for e in edges for ln in e.iter(NS + "line")}
+    assert {"#2b6cb0", "#c53030"} <= colours and len(widths) > 10

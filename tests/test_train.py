@@ -198,7 +198,9 @@ def _digits_npz(tmp_path):
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(capsys, tmp_path):
     p = tmp_path / "r.csv"
-    p.write_text("1,1\n" * 50)  # ŷ = w·1 + b with lr 3 grows ×5 per step: the loss overflows in epoch 5
+    # ŷ = w·1 + b with lr 3 grows ×5 per step: 150 steps an epoch keep the loss finite (below the
+    # growth rule's reach) in epoch 1, and it overflows in epoch 2
+    p.write_text("1,1\n" * 150)
     out = tmp_path / "o"
     code, _, err = cli(
         capsys,
@@ -207,6 +209,7 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(capsys, tmp_path):
         p,
         "--task",
         "regression",
+        "--no-target-scaling",
         "--hidden",
         "none",
         "--scale",
@@ -230,11 +233,11 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(capsys, tmp_path):
         "lines",
     )
     assert code == 2 and err.count("\n") == 1
-    assert "epoch 5, step 22" in err and "end of epoch 4" in err and "Warning" not in err
+    assert "the loss is inf at epoch 2, step 72" in err and "end of epoch 1" in err and "Warning" not in err
     from chainrule.train.checkpoint import load_checkpoint
 
     ck = load_checkpoint(out)
-    assert (ck.epoch, ck.step) == (4, 0)
+    assert (ck.epoch, ck.step) == (1, 0)
     assert all(np.isfinite(p.data).all() for p in ck.model.parameters())
     assert not (out / "model.safetensors").exists()
 
@@ -345,6 +348,7 @@ def test_bad_settings_and_failed_overwrite_keep_the_old_run(capsys, tmp_path, go
             p,
             "--task",
             "regression",
+            "--no-target-scaling",
             "--hidden",
             "none",
             "--scale",

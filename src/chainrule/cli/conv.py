@@ -45,7 +45,14 @@ def register(subparsers) -> None:
     p.add_argument(
         "--flip", action="store_true", help="true convolution: rotate the kernel by 180° first (frameworks do not)"
     )
-    p.add_argument("--format", choices=("text", "markdown", "latex", "json"), default="text", dest="fmt")
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown", "latex", "json", "html"),
+        default="text",
+        dest="fmt",
+        help="output format (default text); html: one self-contained page with the input, kernel and output "
+        "grids, each line lighting its window, with step buttons",
+    )
     p.add_argument("--standalone", action="store_true", help="with --format latex: a complete document")
     p.add_argument("--decimals", type=int, default=5, metavar="N", help="digits after the point (default 5)")
     p.add_argument("--cells", type=int, default=64, metavar="N", help="work at most N cells per section (default 64)")
@@ -137,7 +144,12 @@ def run(args) -> int:
     )
     if args.png:
         ws.png(args.png, _cell(args.cell), args.filter - 1, args.channel - 1)
-    out = ws.render(args.fmt, decimals=args.decimals, max_cells=args.cells, standalone=args.standalone)
+    if args.fmt == "html":
+        from chainrule.explain.web.conv import conv_page
+
+        out = conv_page(ws, decimals=args.decimals, max_cells=args.cells)
+    else:
+        out = ws.render(args.fmt, decimals=args.decimals, max_cells=args.cells, standalone=args.standalone)
     if args.output:
         from chainrule.files import write_output
 

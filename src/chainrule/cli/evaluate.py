@@ -27,11 +27,11 @@ def run(args) -> int:
     import numpy as np
 
     from chainrule.train.metrics import class_report, confusion_matrix, evaluate
-    from chainrule.train.use import load_for_model, load_trained, loss_of
+    from chainrule.train.use import load_for_model, load_trained, loss_of, target_scaler
 
     net, extra = load_trained(args.model)
     ds = load_for_model(extra, args.data, args.labels, need_labels=True, dtype=net.dtype or np.float64)
-    ev = evaluate(net, loss_of(extra), ds.X, ds.y, extra["task"])
+    ev = evaluate(net, loss_of(extra), ds.X, ds.y, extra["task"], target=target_scaler(extra))
     result: dict = {"examples": len(ds), "task": extra["task"], "loss_function": extra["loss"], "loss": float(ev.loss)}
     if extra["task"] == "classification":
         m = confusion_matrix(ds.y, ev.predictions, extra["classes"])
@@ -44,7 +44,7 @@ def run(args) -> int:
             "confusion_matrix": m.tolist(),
         }
     else:
-        result["mse"] = ev.error
+        result |= {"mse": ev.error, "rmse": ev.rmse, "mae": ev.mae}
     print(json.dumps(result, indent=1) if args.format == "json" else _text(result))
     return 0
 
@@ -57,7 +57,14 @@ def _text(r: dict) -> str:
 
     lines = [f"examples: {r['examples']:,}", f"loss ({r['loss_function']}): {r['loss']:.4g}"]
     if r["task"] != "classification":
-        return "\n".join([*lines, f"mean squared error: {r['mse']!r}"])
+        return "\n".join(
+            [
+                *lines,
+                f"mean squared error (MSE): {r['mse']:.6g}",
+                f"root mean squared error (RMSE): {r['rmse']:.6g}",
+                f"mean absolute error (MAE): {r['mae']:.6g}",
+            ]
+        )
     m = np.array(r["confusion_matrix"])
     right = int(np.trace(m))
     lines += [

@@ -39,10 +39,11 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--format",
-        choices=("text", "markdown", "latex", "json"),
+        choices=("text", "markdown", "latex", "json", "html"),
         default="text",
         dest="fmt",
-        help="output format (default text)",
+        help="output format (default text); html: one self-contained page, the network picture linked "
+        "to the derivation, with step buttons",
     )
     p.add_argument("--standalone", action="store_true", help="with --format latex: a complete document")
     p.add_argument(
@@ -109,6 +110,8 @@ def run(args) -> int:
     else:
         data = read_spec_data(args.spec)  # checked once, below, after any --x / --y overrides
         source = args.spec
+    if "conv" in data or "shape" in data:  # a convolution / output-size exercise (chainrule exercise)
+        return _worksheet(args, data, source)
     if args.x is not None:
         data["x"] = _value(args.x, "--x")
     if args.y is not None:
@@ -135,6 +138,27 @@ def run(args) -> int:
     if not image and spec.x.ndim != 1:
         raise ChainruleError(f"{source}: key 'x': explain works on one example; x has shape {spec.x.shape}")
     return _explain(args, source, net, spec.x, spec.y, loss)
+
+
+def _worksheet(args, data: dict, source: str) -> int:
+    """A ``[conv]`` or ``[shape]`` exercise file: the convolution worksheet or the worked output size."""
+    import json
+
+    from chainrule.check.network import problem_from_data
+    from chainrule.check.problem import values_of
+    from chainrule.errors import ChainruleError
+    from chainrule.explain.numbers import NumberFormat
+    from chainrule.explain.render import render_document
+
+    if args.standalone and args.fmt != "latex":
+        raise ChainruleError("--standalone goes with --format latex")
+    doc = problem_from_data(data, source).document
+    if args.fmt == "json":
+        out = json.dumps(values_of(doc), ensure_ascii=False) + "\n"
+    else:
+        out = render_document(doc, args.fmt, NumberFormat(args.decimals), standalone=args.standalone)
+    _emit(args, out)
+    return 0
 
 
 def _explain(args, source: str, net, x, y, loss) -> int:

@@ -7,7 +7,9 @@ metadata may carry
   ``chainrule predict`` takes;
 - ``extra["input_shape"]``: the network's input for one example, e.g. [1, 8, 8] for images;
 - ``extra["example_shape"]``: a raw example's shape when it differs (e.g. [64], an image as a row):
-  the graph takes that and reshapes after scaling.
+  the graph takes that and reshapes after scaling;
+- ``extra["target_scaling"]`` (regression models): the graph ends with y = y' · std + mean, so it
+  outputs the targets' units as ``chainrule predict`` does.
 """
 
 ORDER = 60
@@ -34,7 +36,9 @@ def register(subparsers) -> None:
         help="end the graph with a softmax, so it outputs class probabilities rather than the "
         "logits a network trained with cross-entropy ends in",
     )
-    p.add_argument("--no-scaling", action="store_true", help="leave the model file's feature scaling out of the graph")
+    p.add_argument(
+        "--no-scaling", action="store_true", help="leave the model file's feature (and target) scaling out of the graph"
+    )
     p.add_argument("--opset", type=int, default=None, help="ONNX opset version (default 17)")
     p.add_argument(
         "--dtype",
@@ -75,7 +79,10 @@ def run(args) -> int:
         )
     opset = args.opset or OPSET
     example = None if args.input_shape else extra.get("example_shape")
-    proto = save_onnx(net, args.onnx, input_shape=shape, scaling=scaling, example_shape=example, opset=opset)
+    target = None if args.no_scaling else extra.get("target_scaling")
+    proto = save_onnx(
+        net, args.onnx, input_shape=shape, scaling=scaling, example_shape=example, opset=opset, target_scaling=target
+    )
 
     def dims(value_info) -> str:
         d = value_info.type.tensor_type.shape.dim
@@ -87,6 +94,7 @@ def run(args) -> int:
         f"wrote {args.onnx}: ONNX opset {opset}, {net.dtype or 'float64'}, input {dims(proto.graph.input[0])} "
         f"-> output {dims(proto.graph.output[0])}"
         + (", feature scaling included" if scaling and scaling.get("kind") != "none" else "")
+        + (", target scaling undone" if target and target.get("kind") != "none" else "")
     )
     return 0
 

@@ -36,13 +36,33 @@ def register(sub) -> None:
         metavar="K",
         help="number of classes (the handouts use 10; default: the largest label + 1)",
     )
+    p.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="write the worked forward, backward and update of the first K steps (K = --explain-steps, "
+        "default 3) in the explainer's notation; .md Markdown, .tex LaTeX, .json every value, else text",
+    )
+    p.add_argument(
+        "--explain-steps",
+        type=int,
+        metavar="K",
+        help="how many SGD steps to work out (default 3 with --trace; without it, printed to standard output)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from chainrule.errors import ChainruleError
     from chainrule.train.course import run_course
 
-    run_course(
+    k = args.explain_steps if args.explain_steps is not None else (3 if args.trace else 0)
+    if k < 0 or (args.explain_steps is not None and k < 1):
+        raise ChainruleError(f"--explain-steps must be ≥ 1, got {k}")
+    if args.trace:
+        from chainrule.files import check_writable
+
+        check_writable(args.trace)
+    res = run_course(
         args.train_input,
         args.validation_input,
         args.train_out,
@@ -55,5 +75,35 @@ def run(args) -> int:
         not args.no_shuffle,
         args.optimizer,
         args.classes,
+        trace_steps=k,
     )
+    if k:
+        _write_trace(args, res)
     return 0
+
+
+def _write_trace(args, res) -> None:
+    """The worked steps, in the format the --trace file's suffix names (text on standard output)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from chainrule.data.csv import load_csv
+    from chainrule.explain.numbers import NumberFormat
+    from chainrule.explain.render import render_document
+    from chainrule.explain.sgd_steps import sgd_steps_document, steps_to_dict
+
+    data = load_csv(args.train_input)
+    suffix = Path(args.trace).suffix.lower() if args.trace else ""
+    if suffix == ".json":
+        out = json.dumps(steps_to_dict(res.net, data.X, data.y, res.steps, args.learning_rate, args.optimizer)) + "\n"
+    else:
+        fmt = {".md": "markdown", ".tex": "latex"}.get(suffix, "text")
+        doc = sgd_steps_document(res.net, data.X, data.y, res.steps, args.learning_rate, args.optimizer)
+        out = render_document(doc, fmt, NumberFormat(5), standalone=fmt == "latex")
+    if args.trace:
+        from chainrule.files import atomic_write_bytes
+
+        atomic_write_bytes(args.trace, out.encode("utf-8"))
+    else:
+        sys.stdout.write(out)

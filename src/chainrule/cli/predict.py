@@ -31,8 +31,8 @@ def run(args) -> int:
     from chainrule.errors import ChainruleError
     from chainrule.files import refuse_overwrite, write_output
     from chainrule.nn.activations import Softmax
-    from chainrule.train.metrics import class_probabilities, predict_outputs
-    from chainrule.train.use import load_for_model, load_trained
+    from chainrule.train.metrics import class_probabilities
+    from chainrule.train.use import load_for_model, load_trained, predict
 
     inputs = {
         f"model file {args.model}": args.model,
@@ -48,7 +48,7 @@ def run(args) -> int:
             "model; drop --proba to get its predicted values"
         )
     ds = load_for_model(extra, args.data, args.labels, need_labels=False)
-    out = predict_outputs(net, ds.X.astype(net.dtype or np.float64))
+    out = predict(net, extra, ds.X.astype(net.dtype or np.float64))
     if args.proba:
         # a network that already ends in a softmax outputs the probabilities themselves
         text = _rows(out if isinstance(net[-1], Softmax) else class_probabilities(out))

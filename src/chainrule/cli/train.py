@@ -27,6 +27,14 @@ def register(sub) -> None:
     d.add_argument("--image-shape", metavar="H,W", help="view each CSV/NPZ row as an image: H,W or C,H,W")
     d.add_argument("--task", choices=("classification", "regression"), help="default classification")
     d.add_argument("--scale", choices=("standard", "minmax", "none"), help="feature scaling (default standard)")
+    d.add_argument(
+        "--no-target-scaling",
+        dest="target_scaling",
+        action="store_const",
+        const="none",
+        help="--task regression: train on the targets as given (default: standardised with the training "
+        "targets' mean and std, stored in the model and undone by predict, evaluate and export)",
+    )
     m = p.add_argument_group("model")
     m.add_argument(
         "--model", metavar="mlp|cnn|cnn-bn|FILE.toml", help="default mlp; cnn-bn: cnn with BatchNorm and Dropout"

@@ -2,7 +2,8 @@
 
 This is the course's format: ``label,pixel_1,…,pixel_M``, one example per line. A header line is
 allowed (it is recognised by its first cell, the label column's name, not being a number).
-Errors name the file, the line and the column.
+Cells may be separated by commas, semicolons or tabs (a spreadsheet's export): the first line's
+separator is used for the whole file. Errors name the file, the line and the column.
 """
 
 from pathlib import Path
@@ -32,21 +33,22 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
     if not numbered:
         raise ChainruleError(f"{path}: the file is empty; expected one example per line (label first)")
-    if _is_header(numbered[0][1]):
+    sep = _separator(numbered[0][1])
+    if _is_header(numbered[0][1], sep):
         numbered = numbered[1:]
         if not numbered:
             raise ChainruleError(f"{path}: the file has a header line but no examples")
     first_line = numbered[0][0]
-    width = numbered[0][1].count(",") + 1
+    width = numbered[0][1].count(sep) + 1
     try:  # the fast path: NumPy's C parser
-        rows = np.loadtxt([line for _, line in numbered], delimiter=",", dtype=np.float64, ndmin=2)
+        rows = np.loadtxt([line for _, line in numbered], delimiter=sep, dtype=np.float64, ndmin=2)
         if rows.shape == (len(numbered), width):
             return rows, first_line
     except ValueError:
         pass
     rows = np.empty((len(numbered), width), dtype=np.float64)
     for r, (lineno, line) in enumerate(numbered):
-        cells = line.split(",")
+        cells = line.split(sep)
         if len(cells) != width:
             raise ChainruleError(
                 f"{path}: line {lineno}: {len(cells)} columns, but line {first_line} has "
@@ -59,30 +61,40 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
                 try:
                     float(c)
                 except ValueError:
+                    decimal = " (a decimal comma? write numbers with '.')" if sep == ";" and "," in c else ""
                     raise ChainruleError(
-                        f"{path}: line {lineno}, column {col}: {c.strip()!r} is not a number"
+                        f"{path}: line {lineno}, column {col}: {c.strip()!r} is not a number{decimal}"
                     ) from None
     return rows, first_line
 
 
-def _is_header(line: str) -> bool:
+def _separator(line: str) -> str:
+    """The cell separator of the file, from its first line: semicolons, else commas, else tabs.
+
+    Semicolons win over commas: a spreadsheet that writes decimal commas ("1,5;2") separates cells by
+    semicolons; its decimal commas are then refused cell by cell, saying so.
+    """
+    return next((sep for sep in (";", ",", "\t") if sep in line), ",")
+
+
+def _is_header(line: str, sep: str = ",") -> bool:
     """A header names the label column first ("label,a,b", ",0,1"): its first cell is not a number.
 
     A first line whose label is a number is data, so a bad cell in it ("1,,3", "1,2,3,") is reported
     at line 1 rather than the line silently dropped as a header.
     """
-    if _is_numeric_row(line):
+    if _is_numeric_row(line, sep):
         return False
     try:
-        float(line.split(",", 1)[0])
+        float(line.split(sep, 1)[0])
     except ValueError:
         return True
     return False
 
 
-def _is_numeric_row(line: str) -> bool:
+def _is_numeric_row(line: str, sep: str = ",") -> bool:
     try:
-        [float(c) for c in line.split(",")]
+        [float(c) for c in line.split(sep)]
     except ValueError:
         return False
     return True

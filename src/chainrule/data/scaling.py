@@ -2,11 +2,14 @@
 
 x' = (x − shift) / scale, per feature:  "standard": shift = mean, scale = std;
 "minmax": shift = min, scale = max − min;  "none": identity. A constant feature gets scale 1.
+The same Scaler standardises regression targets (y' = (y − mean) / std per output); ``inverse``
+takes the network's outputs back to the targets' units.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from chainrule.data.dataset import Dataset
 from chainrule.errors import ChainruleError
@@ -36,7 +39,7 @@ class Scaler:
         return cls(kind, shift, scale)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        if self.kind == "none":
+        if self.kind == "none" or self.shift is None or self.scale is None:  # "none" stores no arrays
             return X
         flat = X.reshape(len(X), -1)
         if flat.shape[1] != self.shift.shape[0]:
@@ -45,8 +48,14 @@ class Scaler:
             )
         return ((flat - self.shift) / self.scale).reshape(X.shape)
 
+    def inverse(self, Y: np.ndarray) -> np.ndarray:
+        """Undo ``transform``: Y · scale + shift, Y : (n, k) with one shift and scale per column."""
+        if self.shift is None or self.scale is None:
+            return Y
+        return Y * self.scale + self.shift  # float64, whatever the network's dtype
+
     def to_json(self) -> dict:
-        if self.kind == "none":
+        if self.kind == "none" or self.shift is None or self.scale is None:
             return {"kind": "none"}
         return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
 
@@ -60,11 +69,16 @@ class Scaler:
             raise ChainruleError(f"the model's stored feature scaling is damaged ({e})") from None
 
 
-def ready(ds: Dataset, scaler: Scaler, input_shape: tuple[int, ...], dtype) -> Dataset:
+def ready(
+    ds: Dataset, scaler: Scaler, input_shape: tuple[int, ...], dtype: DTypeLike, target: Scaler | None = None
+) -> Dataset:
     """``ds`` made ready for a network: scaled, X viewed as (n, *input_shape), contiguous, in ``dtype``.
 
-    Regression targets take ``dtype`` too (the loss compares them with the outputs); labels stay int64.
+    Regression targets are scaled by ``target`` (if given) and take ``dtype`` too (the loss compares
+    them with the outputs); labels stay int64.
     """
     X = scaler.transform(ds.X).reshape((len(ds), *input_shape)).astype(dtype)
-    y = ds.y.astype(dtype) if ds.task == "regression" and ds.y is not None else ds.y
+    y = ds.y
+    if ds.task == "regression" and y is not None:
+        y = (y if target is None else target.transform(y)).astype(dtype)
     return Dataset(np.ascontiguousarray(X), y, ds.task, ds.source)

@@ -31,6 +31,7 @@ class Node:
     grad: str = ""  # --backward: ∂ℓ/∂ of the node, below the value
     lit: bool = False
     title: str = ""
+    also: tuple[str, ...] = ()  # other quantities the node stands for (the compact form's z₁ is also a₁)
 
 
 @dataclass
@@ -61,7 +62,7 @@ def layout(g: Graph) -> Scene:
     tall = max(len(r) + (1 if g.elided.get(c) else 0) for c, r in enumerate(rows))
     extra = sum(1 for n in g.nodes if n.grad) and 10  # room for a second line under the nodes
     height = TOP + tall * DY + 24 + extra + 18 * len(g.notes)
-    width = LEFT * 2 + (len(g.columns) - 1) * DX
+    width = LEFT * 2 + 30 + (len(g.columns) - 1) * DX  # room for the last column's header
     pos: dict[str, tuple[float, float]] = {}
     for c, col in enumerate(rows):
         n = len(col) + (1 if g.elided.get(c) else 0)
@@ -83,7 +84,7 @@ def layout(g: Graph) -> Scene:
         col = rows[c]
         x, y = pos[col[-2].qid] if len(col) >= 2 else pos[col[-1].qid]
         scene.items.append(Text(x, y - DY, "⋮", size=20, fill=MUTED))
-        scene.items.append(Text(x + R + 4, y - DY, f"{count} more", size=10, fill=MUTED, anchor="start"))
+        scene.items.append(Text(x + R + 4, y - DY, f"{count} more", size=10, fill=MUTED, anchor="start", halo=True))
     for node in g.nodes:
         scene.items.append(_node(node, *pos[node.qid]))
     for k, note in enumerate(g.notes):

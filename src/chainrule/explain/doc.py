@@ -249,11 +249,11 @@ def _plain(text: str) -> str:
     m = _SYM.match(text)
     if not m:
         return text
-    base, layer, plus, idx = m.groups()  # plus: ⁺, an updated value (α⁺₁,₁ -> alpha+[1,1])
+    base, layer, plus, idx = m.groups()  # plus: an updated weight, α⁺ -> alpha+ (docs/explain.md)
     hat = base.endswith("\u0302")  # x̂, ẑ, β̂: the augmented vector / the weights without the bias
     base = base.rstrip("\u0302")
-    name = _GREEK.get(base, base) + ("hat" if hat else "") + (layer.translate(_DIGITS) if layer else "") + plus
-    name = name.replace("⁺", "+")
+    name = _GREEK.get(base, base) + ("hat" if hat else "") + (layer.translate(_DIGITS) if layer else "")
+    name += "+" if plus else ""
     return name + (f"[{idx.translate(_DIGITS)}]" if idx else "")
 
 

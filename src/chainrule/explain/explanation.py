@@ -1,9 +1,10 @@
 """``explain(net, x, y)``: one forward/backward pass of the engine, as a worked solution.
 
     >>> e = chainrule.explain(net, [1, 2], 3)          # the recitation's section 3.1
-    >>> print(e.to_text())                              # or e.to_markdown(), e.to_latex(), e.to_json()
+    >>> print(e.to_text())                  # or e.to_markdown(), e.to_latex(), e.to_json(), e.to_html()
 
-In Jupyter an ``Explanation`` renders itself (``_repr_markdown_``).
+In Jupyter an ``Explanation`` renders itself as its web page (``_repr_html_``; ``_repr_markdown_`` where
+HTML is not shown).
 """
 
 import json
@@ -96,13 +97,30 @@ class Explanation:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
 
+    def to_html(self) -> str:
+        """One self-contained web page: the network picture, then the derivation, linked (no request)."""
+        from chainrule.explain.web.network import explanation_page
+
+        return explanation_page(self)
+
     def render(self, fmt: str = "text", standalone: bool = False) -> str:
         if fmt == "json":
             return self.to_json()
+        if fmt == "html":
+            return self.to_html()
         return render_document(self.document, fmt, self.fmt, standalone=standalone)
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        """The page in an iframe (``srcdoc``): its style and script stay inside, off the notebook's own."""
+        from html import escape
+
+        return (
+            f'<iframe srcdoc="{escape(self.to_html(), quote=True)}" title="worked solution" '
+            'style="width: 100%; height: 720px; border: 1px solid #ddd"></iframe>'
+        )
 
     def __str__(self) -> str:
         return self.to_text()

@@ -11,24 +11,27 @@ Every number is an array element of the trace (a value the engine cached); nothi
 """
 
 from chainrule.draw.graph import Edge, Graph, Node
-from chainrule.explain.derive import LOSS_TEXT, notation_for
-from chainrule.explain.notation import Var
+from chainrule.explain.doc import qid_of
+from chainrule.explain.notation import Notation, Var
 from chainrule.explain.numbers import NumberFormat
 from chainrule.explain.trace import Trace
 
 LABELS = ("auto", "numbers", "symbols", "none")
 MAX_LABELLED_EDGES = 40
 MAX_ROWS = 10  # a wider layer shows its first 7 and last 2 units, with ⋮ between
-_ASCII = {"x": "x", "a": "a", "z": "z", "ŷ": "yhat", "b": "b", "α": "alpha", "β": "beta"}
 
 
 def qid(var: Var, *index) -> str:
-    """The canonical ASCII name of an element, as printed: x[1], z[2], alpha[1,1], beta[3], yhat, a2[1]."""
-    base = _ASCII[var.text] + (str(var.layer) if var.layer is not None else "")
-    idx = [str(i) for i in index]
-    if not var.indexed:  # a single output: ŷ, b, βⱼ
-        idx = idx[1:] if len(idx) > 1 else []
-    return base + (f"[{','.join(idx)}]" if idx else "")
+    """The element's quantity name, the one the explainer's lines carry (``doc.qid_of`` of the printed
+    symbol): x[1], z[2], alpha[1,1], beta[3], yhat, a2[1]."""
+    return qid_of(var.el(*index))
+
+
+def notation(trace: Trace) -> Notation:
+    """The explainer's symbols for this trace's network (``Notation`` of its widths and activations)."""
+    n = Notation([s.width for s in trace.stages], [s.activation for s in trace.stages])
+    n.in_width0 = trace.x.shape[0]
+    return n
 
 
 def _shown(width: int) -> list[int]:
@@ -47,13 +50,15 @@ def network_graph(
 ) -> Graph:
     """``wrt`` = (stage, j, i) lights the chain of partial derivatives from that weight to the loss."""
     fmt = fmt or NumberFormat(5)
-    n, stages, L = notation_for(trace), trace.stages, len(trace.stages)
+    n, stages, L = notation(trace), trace.stages, len(trace.stages)
     num = fmt.text
     widths = " → ".join([str(trace.x.shape[0])] + [f"{s.width} ({s.activation})" for s in stages])
-    g = Graph(columns=["input"], title=f"Network: {widths}; loss: {LOSS_TEXT[trace.loss_name]}")
+    g = Graph(columns=["input"], title=f"Network: {widths}; loss: {trace.loss_name}")
 
-    def unit(var: Var, j: int, column: int, value=None, grad=None, title="") -> Node:
+    def unit(var: Var, j: int, column: int, value=None, grad=None, title="", also: Var | None = None) -> Node:
         node = Node(qid(var, j), var.el(j).text, column, title=title or var.el(j).text)
+        if also is not None:
+            node.also = (qid(also, j),)
         if values and value is not None:
             node.value = num(value)
         if backward and grad is not None:
@@ -119,6 +124,7 @@ def network_graph(
                 st.z[j - 1],
                 st.grad_z[j - 1],
                 title=f"{Q.el(j).text}" + ("" if split or n.merged(s) else f" = {st.activation}({P.el(j).text})"),
+                also=None if split or n.merged(s) else P,  # one node stands for both aⱼ and zⱼ
             )
         elide(col, st.width)
         for j in _shown(st.width):

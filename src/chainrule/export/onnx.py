@@ -1,29 +1,40 @@
 """ONNX export: a chainrule network as a standard ONNX graph, built with the ``onnx`` package's helpers.
 
-    input (N, *input_shape) ─[Sub mean, Div scale]─ layer 0 ─ layer 1 ─ … ─ output (N, …)
+    input (N, *input_shape) ─[Sub mean, Div scale]─ layer 0 ─ layer 1 ─ … ─[Mul std, Add mean]─ output (N, …)
 
 N is a symbolic batch dimension; every tensor is in the model's dtype (float32 or float64). When
 training scaled the features, x' = (x − mean) / scale is the graph's first step, so the ONNX model
-takes the same raw inputs as ``chainrule predict``. Each layer becomes nodes through one function in
-``onnx_layers``; a layer without one is an error naming it, raised before anything is written.
+takes the same raw inputs as ``chainrule predict``; when training standardised regression targets,
+y = y' · std + mean is the last step, so the graph outputs the targets' units as ``predict`` does.
+Each layer becomes nodes through one function in ``onnx_layers``; a layer without one is an error
+naming it, raised before anything is written.
 ``onnx`` is imported only inside these functions: the core package runs without it.
 """
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from chainrule.errors import ChainruleError
 from chainrule.export.onnx_layers import LAYERS, SHAPE_PRESERVING
 from chainrule.nn.containers import Sequential
+from chainrule.nn.conv import Conv2d
+from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
+
+if TYPE_CHECKING:
+    import onnx
 
 OPSET = 17  # ONNX Runtime ≥ 1.13 and every current converter read it; Softmax is per-axis from 13 on
 INPUT, OUTPUT, BATCH = "input", "output", "N"
 
 
-def _onnx():
+def _onnx() -> ModuleType:
     try:
         import onnx
     except ImportError:
@@ -34,9 +45,10 @@ def _onnx():
 class GraphBuilder:
     """Collects nodes and initializers (constants in the graph's dtype) and hands out unique names."""
 
-    def __init__(self, onnx, dtype: np.dtype, input_info, opset: int):
+    def __init__(self, onnx: ModuleType, dtype: np.dtype, input_info: "onnx.ValueInfoProto", opset: int) -> None:
         self.onnx, self.dtype, self.input_info, self.opset = onnx, dtype, input_info, opset
-        self.nodes, self.initializers = [], []
+        self.nodes: list = []  # onnx.NodeProto
+        self.initializers: list = []  # onnx.TensorProto
         self._used = {INPUT}
 
     def shape_of(self, name: str) -> tuple:
@@ -59,7 +71,7 @@ class GraphBuilder:
         self._used.add(name)
         return name
 
-    def const(self, name: str, array: np.ndarray, dtype=None) -> str:
+    def const(self, name: str, array: ArrayLike, dtype: DTypeLike | None = None) -> str:
         """An initializer holding a copy of ``array`` (later training can't leak in), in the graph's dtype
         unless another is given."""
         name = self.fresh(name)
@@ -67,7 +79,7 @@ class GraphBuilder:
         self.initializers.append(self.onnx.numpy_helper.from_array(data, name))
         return name
 
-    def node(self, op: str, inputs: list[str], path: str, **attrs) -> str:
+    def node(self, op: str, inputs: list[str], path: str, **attrs: object) -> str:
         out = self.fresh(f"{path}.{op.lower()}")
         self.nodes.append(self.onnx.helper.make_node(op, inputs, [out], name=f"{path}:{op}", **attrs))
         return out
@@ -83,7 +95,7 @@ def layers_of(model: Module, prefix: str = "") -> list[tuple[str, Module]]:
     return out
 
 
-def _shape(value, what: str) -> tuple[int, ...]:
+def _shape(value: object, what: str) -> tuple[int, ...]:
     shape = tuple(np.atleast_1d(np.asarray(value)).tolist())
     if not shape or not all(isinstance(s, int) and s >= 1 for s in shape):
         raise ChainruleError(
@@ -93,7 +105,7 @@ def _shape(value, what: str) -> tuple[int, ...]:
     return shape
 
 
-def _input_shape(layers, input_shape) -> tuple:
+def _input_shape(layers: list[tuple[str, Module]], input_shape: object) -> tuple:
     """Shape of one example: the given one, else read off the first layer that fixes it.
 
     A Linear fixes (in_features,); a Conv2d fixes only its channels, so H and W stay symbolic.
@@ -103,9 +115,9 @@ def _input_shape(layers, input_shape) -> tuple:
     for path, layer in layers:
         kind = type(layer).__name__
         if kind == "Linear":
-            return (layer.in_features,)
+            return (cast(Linear, layer).in_features,)
         if kind == "Conv2d":
-            return (int(layer.weight.data.shape[1]) * int(layer.config().get("groups", 1)), "H", "W")
+            return (int(cast(Conv2d, layer).weight.data.shape[1]) * int(layer.config().get("groups", 1)), "H", "W")
         if type(layer) not in SHAPE_PRESERVING:
             raise ChainruleError(
                 f"cannot tell the network's input shape from its layer {path} ({kind}); "
@@ -116,7 +128,7 @@ def _input_shape(layers, input_shape) -> tuple:
     )
 
 
-def _scaling_arrays(scaling, shape: tuple) -> tuple[np.ndarray, np.ndarray] | None:
+def _scaling_arrays(scaling: object, shape: tuple) -> tuple[np.ndarray, np.ndarray] | None:
     """mean and scale, shaped to broadcast against (N, *shape): one value per input value, per channel
     (images), or one for all. None when the scaling is the identity ({"kind": "none"}).
 
@@ -130,10 +142,10 @@ def _scaling_arrays(scaling, shape: tuple) -> tuple[np.ndarray, np.ndarray] | No
         missing = [k for k in (centre, "scale") if k not in scaling]
         if missing:
             raise ChainruleError(f"scaling needs 'mean' (or 'shift') and 'scale'; missing {', '.join(missing)}")
-        pair = scaling[centre], scaling["scale"]
+        pair: tuple = scaling[centre], scaling["scale"]
     else:
         try:
-            pair = tuple(scaling)
+            pair = tuple(scaling)  # type: ignore[arg-type]  # not iterable: refused below
         except TypeError:
             pair = ()
         if len(pair) != 2:
@@ -141,7 +153,7 @@ def _scaling_arrays(scaling, shape: tuple) -> tuple[np.ndarray, np.ndarray] | No
     out = []
     for what, values in zip(("mean", "scale"), pair, strict=True):
         try:
-            a = np.asarray(values, dtype=np.float64).ravel()
+            a: np.ndarray = np.asarray(values, dtype=np.float64).ravel()
         except (TypeError, ValueError) as e:
             raise ChainruleError(f"scaling {what} must be a list of numbers: {e}") from None
         if not np.all(np.isfinite(a)):
@@ -163,9 +175,29 @@ def _scaling_arrays(scaling, shape: tuple) -> tuple[np.ndarray, np.ndarray] | No
     return out[0], out[1]
 
 
+def _target_arrays(target_scaling: dict | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(std, mean) of the stored target standardisation {"kind", "shift", "scale"}, one per output;
+    None for none."""
+    if target_scaling is None or target_scaling.get("kind") == "none":
+        return None
+    try:
+        pair = tuple(np.asarray(target_scaling[k], dtype=np.float64).ravel() for k in ("scale", "shift"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ChainruleError(f"the stored target scaling is damaged ({type(e).__name__}: {e})") from None
+    if not all(np.all(np.isfinite(a)) for a in pair):
+        raise ChainruleError("the stored target scaling contains NaN or infinity")
+    return pair[0], pair[1]
+
+
 def onnx_model(
-    model: Module, input_shape=None, scaling=None, example_shape=None, opset: int = OPSET, name: str = "chainrule"
-):
+    model: Module,
+    input_shape: "Sequence[int] | None" = None,
+    scaling: "dict | Sequence | None" = None,
+    example_shape: "Sequence[int] | None" = None,
+    opset: int = OPSET,
+    name: str = "chainrule",
+    target_scaling: dict | None = None,
+) -> "onnx.ModelProto":
     """An ``onnx.ModelProto`` computing ``model``'s forward pass; checked with ``onnx.checker``.
 
     input_shape   : the network's input for one example, e.g. (64,) or (1, 8, 8); default: read off
@@ -174,6 +206,8 @@ def onnx_model(
                     8×8 image stored as a row); the graph then reshapes after scaling.
     scaling       : optional {"mean": m, "scale": s} (or (m, s)); the graph then computes
                     model((x − m) / s). m, s have one value per raw value, per channel, or one.
+    target_scaling: optional stored {"kind": "standard", "shift": mean, "scale": std} of a regression
+                    model's targets (one per output); the graph then ends with output · std + mean.
     The graph's input "input" is (N, *example_shape), its output "output" is (N, …).
     """
     onnx = _onnx()
@@ -211,6 +245,10 @@ def onnx_model(
         x = g.node("Reshape", [x, g.const("reshape.shape", [0, *shape], dtype=np.int64)], "reshape")
     for path, layer in layers:
         x = LAYERS[type(layer)](g, layer, x, path)
+    target = _target_arrays(target_scaling)
+    if target is not None:  # (N, outputs) · std + mean: the targets' own units
+        x = g.node("Mul", [x, g.const("target_scaling.scale", target[0])], "target_scaling")
+        x = g.node("Add", [x, g.const("target_scaling.mean", target[1])], "target_scaling")
     if x == INPUT:
         x = g.node("Identity", [x], "empty")
     g.nodes[-1].output[0] = OUTPUT  # the last node's result is the graph's output
@@ -231,7 +269,7 @@ def onnx_model(
     return proto
 
 
-def _with_output_shape(onnx, proto, shape):
+def _with_output_shape(onnx: ModuleType, proto: "onnx.ModelProto", shape: tuple) -> "onnx.ModelProto":
     """Infer every shape (strictly: a network that does not fit its input shape is an error here)
     and declare the output's shape, so a runtime sees (N, classes) without running the graph."""
     try:
@@ -248,8 +286,14 @@ def _with_output_shape(onnx, proto, shape):
 
 
 def save_onnx(
-    model: Module, path: "str | os.PathLike", input_shape=None, scaling=None, example_shape=None, opset: int = OPSET
-):
+    model: Module,
+    path: "str | os.PathLike",
+    input_shape: "Sequence[int] | None" = None,
+    scaling: "dict | Sequence | None" = None,
+    example_shape: "Sequence[int] | None" = None,
+    opset: int = OPSET,
+    target_scaling: dict | None = None,
+) -> "onnx.ModelProto":
     """Write ``onnx_model(model, …)`` to ``path`` atomically (on any error no file, or the old one,
     remains) and return the ``onnx.ModelProto`` written."""
     from chainrule.files import atomic_write_bytes
@@ -259,6 +303,13 @@ def save_onnx(
         raise ChainruleError(f"{path}: is a folder; give a file name such as model.onnx")
     if not path.parent.is_dir():
         raise ChainruleError(f"{path}: folder {path.parent} does not exist")
-    proto = onnx_model(model, input_shape=input_shape, scaling=scaling, example_shape=example_shape, opset=opset)
+    proto = onnx_model(
+        model,
+        input_shape=input_shape,
+        scaling=scaling,
+        example_shape=example_shape,
+        opset=opset,
+        target_scaling=target_scaling,
+    )
     atomic_write_bytes(path, proto.SerializeToString())
     return proto

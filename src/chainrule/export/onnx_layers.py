@@ -7,6 +7,7 @@ Attributes follow https://onnx.ai/onnx/operators/ at opset 17.
 """
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -20,11 +21,17 @@ from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
 from chainrule.nn.log_softmax import LogSoftmax
+from chainrule.nn.module import Module
 from chainrule.nn.pool import AvgPool2d, MaxPool2d
 from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 
+if TYPE_CHECKING:
+    from chainrule.export.onnx import GraphBuilder
 
-def _arg(parse: Callable, value, what: str, path: str):
+T = TypeVar("T")
+
+
+def _arg(parse: Callable[..., T], value: object, what: str, path: str) -> T:
     """``parse(value, what)`` (``win.pair``, ``win.padding_arg``), its error prefixed by the layer's path."""
     try:
         return parse(value, what)
@@ -32,7 +39,14 @@ def _arg(parse: Callable, value, what: str, path: str):
         raise ChainruleError(f"layer {path}: {e}") from None
 
 
-def _pads(padding, kernel, stride, dilation, hw, path: str) -> list[int] | None:
+def _pads(
+    padding: "int | tuple[int, int] | str",
+    kernel: win.Pair,
+    stride: win.Pair,
+    dilation: win.Pair,
+    hw: "tuple[int | None, ...]",
+    path: str,
+) -> list[int] | None:
     """ONNX pads [h_begin, w_begin, h_end, w_end] from chainrule's padding (int, pair, 'valid', 'same').
 
     The numbers are ``win.pads_for``'s, the layer's own. With 'same' and S > 1 the pads depend on H:
@@ -42,13 +56,13 @@ def _pads(padding, kernel, stride, dilation, hw, path: str) -> list[int] | None:
     if padding == "same" and any(s > 1 and size is None for s, size in zip(stride, hw, strict=True)):
         return None
     # an unknown size only reaches pads_for where the pads do not depend on it (a number, 'valid', S = 1)
-    known = tuple(1 if size is None else size for size in hw)
-    top, bottom, left, right = win.pads_for(known, kernel, stride, dilation, padding)
+    h, w = (1 if size is None else size for size in hw)
+    top, bottom, left, right = win.pads_for((h, w), kernel, stride, dilation, padding)
     return [top, left, bottom, right]
 
 
 # --- dense ---------------------------------------------------------------------------------------
-def linear(g, layer, x: str, path: str) -> str:
+def linear(g: "GraphBuilder", layer: Linear, x: str, path: str) -> str:
     """y = x Wᵀ + b as Gemm(transB=1); x : (N, in) -> y : (N, out). Initializers keep PyTorch's keys."""
     inputs = [x, g.const(f"{path}.weight", layer.weight.data)]
     if layer.bias is not None:
@@ -57,36 +71,36 @@ def linear(g, layer, x: str, path: str) -> str:
 
 
 def _elementwise(op: str) -> Callable:
-    def convert(g, layer, x, path):
+    def convert(g: "GraphBuilder", layer: Module, x: str, path: str) -> str:
         return g.node(op, [x], path)
 
     convert.__doc__ = f"The layer as one ONNX {op} node (same shape in and out)."
     return convert
 
 
-def softmax(g, layer, x: str, path: str) -> str:
+def softmax(g: "GraphBuilder", layer: act.Softmax, x: str, path: str) -> str:
     """Softmax along the layer's ``dim`` (opset ≥ 13 normalises along that one axis, as PyTorch)."""
     return g.node("Softmax", [x], path, axis=int(layer.dim))
 
 
-def leaky_relu(g, layer, x: str, path: str) -> str:
+def leaky_relu(g: "GraphBuilder", layer: LeakyReLU, x: str, path: str) -> str:
     return g.node("LeakyRelu", [x], path, alpha=float(layer.negative_slope))
 
 
-def elu(g, layer, x: str, path: str) -> str:
+def elu(g: "GraphBuilder", layer: ELU, x: str, path: str) -> str:
     return g.node("Elu", [x], path, alpha=float(layer.alpha))
 
 
-def silu(g, layer, x: str, path: str) -> str:
+def silu(g: "GraphBuilder", layer: SiLU, x: str, path: str) -> str:
     """x · Sigmoid(x) (ONNX has no SiLU operator)."""
     return g.node("Mul", [x, g.node("Sigmoid", [x], f"{path}.sigmoid")], path)
 
 
-def log_softmax(g, layer, x: str, path: str) -> str:
+def log_softmax(g: "GraphBuilder", layer: LogSoftmax, x: str, path: str) -> str:
     return g.node("LogSoftmax", [x], path, axis=int(layer.dim))
 
 
-def gelu(g, layer, x: str, path: str) -> str:
+def gelu(g: "GraphBuilder", layer: GELU, x: str, path: str) -> str:
     """ONNX Gelu from opset 20; below it (the default 17) the composite ½x(1 + erf(x/√2)) or, for 'tanh',
     ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
     if g.opset >= 20:
@@ -104,21 +118,22 @@ def gelu(g, layer, x: str, path: str) -> str:
 
 
 # --- convolution and pooling ---------------------------------------------------------------------
-def conv2d(g, layer, x: str, path: str) -> str:
+def conv2d(g: "GraphBuilder", layer: Conv2d, x: str, path: str) -> str:
     """Cross-correlation, NCHW; weight (out, in/groups, kh, kw) is ONNX's W layout unchanged."""
     cfg = layer.config()
     if cfg.get("padding_mode", "zeros") != "zeros":
         raise ChainruleError(
             f"layer {path} (Conv2d) has padding_mode={cfg['padding_mode']!r}; ONNX Conv pads with zeros only"
         )
-    kernel = tuple(int(k) for k in layer.weight.data.shape[2:])
+    kh, kw = (int(k) for k in layer.weight.data.shape[2:])
+    kernel = (kh, kw)
     stride = _arg(win.pair, cfg.get("stride", 1), "stride", path)
     dilation = _arg(win.pair, cfg.get("dilation", 1), "dilation", path)
     padding = cfg.get("padding", 0)
     hw = g.shape_of(x)[2:] if padding == "same" and stride != (1, 1) else (None, None)
     pads = _pads(padding, kernel, stride, dilation, hw or (None, None), path)
     inputs = [x, g.const(f"{path}.weight", layer.weight.data)]
-    if getattr(layer, "bias", None) is not None:
+    if layer.bias is not None:
         inputs.append(g.const(f"{path}.bias", layer.bias.data))
     pad_attr = {"pads": pads} if pads is not None else {"auto_pad": "SAME_UPPER"}
     return g.node(
@@ -146,13 +161,13 @@ def _pool_attrs(cfg: dict, path: str) -> tuple[dict, tuple[int, int], tuple[int,
     return attrs, kernel, dilation
 
 
-def maxpool2d(g, layer, x: str, path: str) -> str:
+def maxpool2d(g: "GraphBuilder", layer: MaxPool2d, x: str, path: str) -> str:
     """Max over each window; padded cells never win (PyTorch pads with −∞, ONNX ignores pads)."""
     attrs, _, dilation = _pool_attrs(layer.config(), path)
     return g.node("MaxPool", [x], path, dilations=list(dilation), **attrs)
 
 
-def avgpool2d(g, layer, x: str, path: str) -> str:
+def avgpool2d(g: "GraphBuilder", layer: AvgPool2d, x: str, path: str) -> str:
     """Mean over each window; count_include_pad as the layer says (PyTorch's default: padded zeros count)."""
     cfg = layer.config()
     if cfg.get("divisor_override") is not None:
@@ -166,7 +181,7 @@ def avgpool2d(g, layer, x: str, path: str) -> str:
     return g.node("AveragePool", [x], path, count_include_pad=int(bool(cfg.get("count_include_pad", True))), **attrs)
 
 
-def flatten(g, layer, x: str, path: str) -> str:
+def flatten(g: "GraphBuilder", layer: Flatten, x: str, path: str) -> str:
     """(N, C, H, W) -> (N, C·H·W): ONNX Flatten(axis=1) is PyTorch's Flatten(start_dim=1, end_dim=-1)."""
     cfg = layer.config()
     start, end = int(cfg.get("start_dim", 1)), int(cfg.get("end_dim", -1))
@@ -179,7 +194,7 @@ def flatten(g, layer, x: str, path: str) -> str:
 
 
 # --- normalisation and regularisation ------------------------------------------------------------
-def batchnorm(g, layer, x: str, path: str) -> str:
+def batchnorm(g: "GraphBuilder", layer: BatchNorm1d | BatchNorm2d, x: str, path: str) -> str:
     """Eval form: BatchNormalization with the running statistics, y = γ (x − r_μ)/√(r_σ² + ε) + β."""
     if not layer.track_running_stats:
         raise ChainruleError(
@@ -188,8 +203,8 @@ def batchnorm(g, layer, x: str, path: str) -> str:
             "BatchNormalization (eval form) cannot express"
         )
     c = layer.num_features
-    scale = layer.weight.data if layer.affine else np.ones(c)
-    shift = layer.bias.data if layer.affine else np.zeros(c)
+    scale = layer.weight.data if layer.weight is not None else np.ones(c)  # None: not affine
+    shift = layer.bias.data if layer.bias is not None else np.zeros(c)
     inputs = [
         x,
         g.const(f"{path}.weight", scale),
@@ -200,13 +215,13 @@ def batchnorm(g, layer, x: str, path: str) -> str:
     return g.node("BatchNormalization", inputs, path, epsilon=float(layer.eps))
 
 
-def dropout(g, layer, x: str, path: str) -> str:
+def dropout(g: "GraphBuilder", layer: Dropout, x: str, path: str) -> str:
     """Removed at export: an exported model predicts, and Dropout is the identity when predicting."""
     return x
 
 
 def refuse(why: str) -> Callable:
-    def convert(g, layer, x, path):
+    def convert(g: "GraphBuilder", layer: Module, x: str, path: str) -> str:
         raise ChainruleError(f"layer {path} ({type(layer).__name__}) cannot be exported to ONNX: {why}")
 
     return convert

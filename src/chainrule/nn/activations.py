@@ -33,21 +33,23 @@ class Activation(Module):
 
 
 class Tanh(Activation):
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.z = np.tanh(a)
         return self.z
 
-    def derivative(self):
+    def derivative(self) -> np.ndarray:
+        assert self.z is not None, "backward() before forward()"
         d = self.z * self.z
         return np.subtract(1.0, d, out=d)  # 1 − z², without a second temporary
 
 
 class Sigmoid(Activation):
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.z = sigmoid(a)
         return self.z
 
-    def derivative(self):
+    def derivative(self) -> np.ndarray:
+        assert self.z is not None, "backward() before forward()"
         d = 1.0 - self.z
         d *= self.z  # z(1 − z), without a second temporary
         return d
@@ -56,41 +58,44 @@ class Sigmoid(Activation):
 class ReLU(Activation):
     """relu(a) = max(a, 0); the derivative at a = 0 is taken as 0, as PyTorch does."""
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.z = np.maximum(a, 0)
         return self.z
 
-    def derivative(self):
+    def derivative(self) -> np.ndarray:
+        assert self.z is not None, "backward() before forward()"
         return (self.z > 0).astype(self.z.dtype)
 
 
 class Identity(Activation):
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.z = a
         return a
 
-    def derivative(self):
+    def derivative(self) -> np.ndarray:
+        assert self.z is not None, "backward() before forward()"
         return np.ones_like(self.z)
 
-    def backward(self, dy):
+    def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy
 
 
 class Softmax(Activation):
     """softmax along ``dim`` (default the last axis, the classes)."""
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int = -1) -> None:
         self.dim = dim
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.z = softmax(a, axis=self.dim)
         return self.z
 
-    def backward(self, dy):
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self.z is not None, "backward() before forward()"
         z = self.z
         return z * (dy - np.sum(dy * z, axis=self.dim, keepdims=True))
 
-    def config(self):
+    def config(self) -> dict:
         return {"dim": self.dim}
 
 

@@ -8,6 +8,7 @@ track_running_stats=False never, which always uses batch statistics) normalises 
 """
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from chainrule.errors import ChainruleError
 from chainrule.nn.module import Module, Parameter, check_dtype
@@ -18,6 +19,10 @@ class _BatchNorm(Module):
 
     _ndims: tuple[int, ...] = ()
     _layout = ""
+    # buffers made by register_buffer (None without track_running_stats, when the code never reads them)
+    running_mean: np.ndarray
+    running_var: np.ndarray
+    num_batches_tracked: np.ndarray
 
     def __init__(
         self,
@@ -26,8 +31,8 @@ class _BatchNorm(Module):
         momentum: "float | None" = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
-        dtype=np.float64,
-    ):
+        dtype: DTypeLike = np.float64,
+    ) -> None:
         name = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) or num_features < 1:
             raise ChainruleError(f"{name} num_features must be a whole number ≥ 1, got {num_features!r}")
@@ -52,11 +57,12 @@ class _BatchNorm(Module):
         self.register_buffer("running_mean", np.zeros(c, dt) if tracked else None)
         self.register_buffer("running_var", np.ones(c, dt) if tracked else None)
         self.register_buffer("num_batches_tracked", np.zeros((), np.int64) if tracked else None)
-        self._cache = None
+        # forward's (x̂, 1/σ, view, axes, batch statistics used) for backward
+        self._cache: tuple[np.ndarray, np.ndarray, tuple[int, ...], tuple[int, ...], bool] | None = None
 
-    def reset_parameters(self, rng=None, weight_init=None) -> None:
+    def reset_parameters(self, rng: object = None, weight_init: object = None) -> None:
         """γ = 1, β = 0 and fresh running statistics, whatever the weight scheme (as PyTorch)."""
-        if self.affine:
+        if self.weight is not None and self.bias is not None:  # affine
             self.weight.data.fill(1)
             self.bias.data.fill(0)
         if self.track_running_stats:
@@ -100,7 +106,7 @@ class _BatchNorm(Module):
         inv_std = 1.0 / np.sqrt(var + self.eps)
         xhat = (x - mean.reshape(view)) * inv_std.reshape(view)
         self._cache = (xhat, inv_std, view, axes, self._uses_batch_stats())
-        if not self.affine:
+        if self.weight is None or self.bias is None:  # not affine
             return xhat
         return xhat * self.weight.data.reshape(view) + self.bias.data.reshape(view)
 
@@ -111,8 +117,9 @@ class _BatchNorm(Module):
         self.running_var[...] = (1 - f) * self.running_var + f * unbiased_var
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self._cache is not None, "backward() before forward()"
         xhat, inv_std, view, axes, batch_stats = self._cache
-        if self.affine:
+        if self.weight is not None and self.bias is not None:  # affine
             self.weight.grad += (dy * xhat).sum(axis=axes)
             self.bias.grad += dy.sum(axis=axes)
             dxhat = dy * self.weight.data.reshape(view)

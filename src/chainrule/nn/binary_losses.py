@@ -13,13 +13,14 @@ The logits form never takes the log of σ(x), so it stays finite for any x
 """
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from chainrule.core.functional import sigmoid
 from chainrule.errors import ChainruleError
 from chainrule.nn.losses import Loss, _regression_target
 
 
-def _positive_vector(loss: str, name: str, value) -> np.ndarray | None:
+def _positive_vector(loss: str, name: str, value: ArrayLike | None) -> np.ndarray | None:
     if value is None:
         return None
     v = np.asarray(value)
@@ -31,7 +32,7 @@ def _positive_vector(loss: str, name: str, value) -> np.ndarray | None:
     return v.astype(np.float64)
 
 
-def _binary_target(loss: str, yhat: np.ndarray, y) -> np.ndarray:
+def _binary_target(loss: str, yhat: np.ndarray, y: ArrayLike) -> np.ndarray:
     t = _regression_target(yhat, y)
     if t.size and (t.min() < 0 or t.max() > 1):
         bad = t[(t < 0) | (t > 1)].ravel()[0]
@@ -42,20 +43,20 @@ def _binary_target(loss: str, yhat: np.ndarray, y) -> np.ndarray:
 class _Binary(Loss):
     weight: np.ndarray | None = None
 
-    def config(self):
+    def config(self) -> dict:
         return {k: v.tolist() for k, v in vars(self).items() if k in ("weight", "pos_weight") and v is not None}
 
-    def _w(self, dtype):
+    def _w(self, dtype: DTypeLike) -> "float | np.ndarray":
         return 1.0 if self.weight is None else self.weight.astype(dtype)
 
 
 class BCELoss(_Binary):
     """PyTorch's BCELoss: p : (n, k) or (k,) probabilities (a Sigmoid's output)."""
 
-    def __init__(self, weight=None):
+    def __init__(self, weight: ArrayLike | None = None) -> None:
         self.weight = _positive_vector("BCELoss", "weight", weight)
 
-    def forward(self, p, y):
+    def forward(self, p: np.ndarray, y: ArrayLike) -> float:
         if p.size and not (p.min() >= 0 and p.max() <= 1):  # NaN fails both tests
             bad = p[~((p >= 0) & (p <= 1))].ravel()[0]
             raise ChainruleError(
@@ -67,7 +68,7 @@ class BCELoss(_Binary):
             logs = self.t * np.maximum(np.log(p), -100) + (1 - self.t) * np.maximum(np.log1p(-p), -100)
         return float(np.mean(-self._w(p.dtype) * logs))
 
-    def backward(self):
+    def backward(self) -> np.ndarray:
         p = self.p
         return self._w(p.dtype) * (p - self.t) / np.maximum((1 - p) * p, 1e-12) / p.size
 
@@ -75,17 +76,17 @@ class BCELoss(_Binary):
 class BCEWithLogitsLoss(_Binary):
     """PyTorch's BCEWithLogitsLoss: x : (n, k) or (k,) logits; ``pos_weight`` r scales the positive term."""
 
-    def __init__(self, weight=None, pos_weight=None):
+    def __init__(self, weight: ArrayLike | None = None, pos_weight: ArrayLike | None = None) -> None:
         self.weight = _positive_vector("BCEWithLogitsLoss", "weight", weight)
         self.pos_weight = _positive_vector("BCEWithLogitsLoss", "pos_weight", pos_weight)
 
-    def forward(self, x, y):
+    def forward(self, x: np.ndarray, y: ArrayLike) -> float:
         self.x, self.t = x, _binary_target("BCEWithLogitsLoss", x, y)
         r = 1.0 if self.pos_weight is None else self.pos_weight.astype(x.dtype)
         self.r, self.lw = r, 1 + (r - 1) * self.t  # 1 + (r − 1) y
         softplus_neg = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)  # log(1 + e^−x), stably
         return float(np.mean(self._w(x.dtype) * ((1 - self.t) * x + self.lw * softplus_neg)))
 
-    def backward(self):
+    def backward(self) -> np.ndarray:
         x = self.x
         return self._w(x.dtype) * (self.lw * sigmoid(x) - self.r * self.t) / x.size

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from chainrule.errors import ChainruleError
 from chainrule.nn import rounding
@@ -17,7 +18,7 @@ class Sequential(Module):
     the a, z, ∂ℓ/∂a, ∂ℓ/∂z an explanation prints.
     """
 
-    def __init__(self, *layers: Module):
+    def __init__(self, *layers: Module) -> None:
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise ChainruleError(f"Sequential entry {i} is {type(layer).__name__}, not a layer")
@@ -57,7 +58,7 @@ class Sequential(Module):
             shape = layer.output_shape(shape)
         return shape
 
-    def forward(self, x) -> np.ndarray:
+    def forward(self, x: ArrayLike) -> np.ndarray:
         return self.forward_unchecked(self._check_input(x))
 
     def defer_zero_grad(self) -> None:
@@ -90,14 +91,15 @@ class Sequential(Module):
         costs about as much as a layer does at batch size 1.
         """
         x = self.input = rounding.apply(x)
-        outputs = self.outputs = []
+        outputs: list[np.ndarray] = []
+        self.outputs = outputs
         for layer in self.layers:
             # in place: a layer's own cache (an activation's z) is the very array it returned
             x = rounding.apply_inplace(layer.forward(x))
             outputs.append(x)
         return x
 
-    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:  # type: ignore[override]
         """∂ℓ/∂x, after filling every parameter's gradient from dy = ∂ℓ/∂(network output).
 
         ``input_grad=False`` (training) lets a first layer that can skip ∂ℓ/∂x do so (``Linear``:
@@ -112,24 +114,25 @@ class Sequential(Module):
                 f"output has shape {outputs[-1].shape}"
             )
         layers = self.layers
-        grads = self.output_grads = [None] * len(layers)
+        grads: list[np.ndarray | None] = [None] * len(layers)
+        self.output_grads = grads
         for i in range(len(layers) - 1, 0, -1):
             grads[i] = dy
             dy = rounding.apply(layers[i].backward(dy))
         if not layers:
-            self.input_grad = dy
+            self.input_grad: np.ndarray | None = dy
             return dy
         grads[0] = dy
         first = layers[0]
+        dx: np.ndarray | None = None  # None: the first layer skipped ∂ℓ/∂x
         if not input_grad and hasattr(first, "backward_params"):
             first.backward_params(dy)
-            dy = None
         else:
-            dy = rounding.apply(first.backward(dy))
-        self.input_grad = dy
-        return dy
+            dx = rounding.apply(first.backward(dy))
+        self.input_grad = dx
+        return dx
 
-    def _check_input(self, x) -> np.ndarray:
+    def _check_input(self, x: ArrayLike) -> np.ndarray:
         dt = self.dtype or np.dtype(np.float64)
         if not isinstance(x, np.ndarray) or x.dtype != dt:
             try:
@@ -144,7 +147,7 @@ class Sequential(Module):
             raise ChainruleError(f"network input contains {x[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
         return x
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: "int | slice") -> Module:
         if isinstance(i, slice):
             return Sequential(*self.layers[i])
         return self.layers[i]
@@ -152,7 +155,7 @@ class Sequential(Module):
     def __len__(self) -> int:
         return len(self.layers)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
 
     def config(self) -> dict:

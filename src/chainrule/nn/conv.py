@@ -10,15 +10,22 @@ of the padded input, laid out as a patch matrix, times the weight matrix (one GE
 """
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from chainrule.core import conv_flat, init
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
-from chainrule.nn.module import Module, Parameter, check_dtype
+from chainrule.nn.module import Module, Parameter, WeightInit, check_dtype
 
 
 def conv2d_forward(
-    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride, pads, dilation, groups: int
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: win.Pair,
+    pads: win.Pads,
+    dilation: win.Pair,
+    groups: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(y, cols): x (N, C, H, W), weight (O, C/G, KH, KW) -> y (N, O, OH, OW); cols is the patch matrix."""
     N, C = x.shape[:2]
@@ -38,7 +45,14 @@ def conv2d_forward(
 
 
 def conv2d_backward(
-    dy: np.ndarray, cols: np.ndarray, weight: np.ndarray, x_shape, stride, pads, dilation, groups: int
+    dy: np.ndarray,
+    cols: np.ndarray,
+    weight: np.ndarray,
+    x_shape: tuple[int, ...],
+    stride: win.Pair,
+    pads: win.Pads,
+    dilation: win.Pair,
+    groups: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dW, db) for dy (N, O, OH, OW), given the forward's patch matrix ``cols``."""
     N, C, H, W = x_shape
@@ -71,15 +85,15 @@ class Conv2d(Module):
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
+        kernel_size: "int | tuple[int, int]",
+        stride: "int | tuple[int, int]" = 1,
+        padding: "int | tuple[int, int] | str" = 0,
+        dilation: "int | tuple[int, int]" = 1,
         groups: int = 1,
         bias: bool = True,
-        dtype=np.float64,
+        dtype: DTypeLike = np.float64,
         rng: "np.random.Generator | int | None" = None,
-    ):
+    ) -> None:
         self.in_channels = _count(in_channels, "in_channels")
         self.out_channels = _count(out_channels, "out_channels")
         self.groups = _count(groups, "groups")
@@ -97,20 +111,24 @@ class Conv2d(Module):
         self.weight = Parameter(np.empty(shape, dt))
         self.bias = Parameter(np.empty((self.out_channels,), dt)) if bias else None
         self.reset_parameters(init.as_generator(rng))
-        self._cache = None
+        # forward's (patch matrix, or None on the flat path; input shape; pads; unbatched) for backward
+        self._cache: tuple[np.ndarray | None, tuple[int, ...], win.Pads, bool] | None = None
         self.path = "auto"
-        self._flat = None  # conv_flat.FlatConv: buffers reused while the input shape stays the same
+        self._flat: conv_flat.FlatConv | None = None  # buffers reused while the input shape stays the same
 
-    def pads(self, hw) -> win.Pads:
+    def pads(self, hw: win.Pair) -> win.Pads:
         """(top, bottom, left, right) padding for an H×W input."""
         return win.pads_for(hw, self.kernel_size, self.stride, self.dilation, self.padding)
 
-    def reset_parameters(self, rng=None, weight_init=None) -> None:
+    def reset_parameters(
+        self, rng: "np.random.Generator | int | None" = None, weight_init: WeightInit | None = None
+    ) -> None:
         init.reset_weight_and_bias(self.weight, self.bias, init.as_generator(rng), weight_init)
 
-    def output_hw(self, hw) -> tuple[int, int]:
+    def output_hw(self, hw: "tuple[int, ...]") -> tuple[int, int]:
         """(OH, OW) for an H×W input (a clear error when the kernel does not fit)."""
-        return win.output_shape(tuple(hw), self.kernel_size, self.stride, self.padding, self.dilation)
+        h, w = hw
+        return win.output_shape((h, w), self.kernel_size, self.stride, self.padding, self.dilation)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
         """(out_channels, OH, OW) for a (C, H, W) input."""
@@ -163,7 +181,7 @@ class Conv2d(Module):
             raise ChainruleError("no padding yet: run forward first")
         return self._cache[2]
 
-    def _use_flat(self, pads, width: int) -> bool:
+    def _use_flat(self, pads: win.Pads, width: int) -> bool:
         if self.path not in self.PATHS:
             raise ChainruleError(f"Conv2d.path is {self.path!r}; expected one of {', '.join(self.PATHS)}")
         if self.path == "im2col":
@@ -176,9 +194,11 @@ class Conv2d(Module):
         return ok
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self._cache is not None, "backward() before forward()"
         cols, x_shape, pads, unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
         if cols is None:
+            assert self._flat is not None  # the flat path's forward made it
             dx, dW, db = self._flat.backward(np.ascontiguousarray(dy4), self.weight.data)
         else:
             dx, dW, db = conv2d_backward(
@@ -215,7 +235,7 @@ class Conv2d(Module):
         return s
 
 
-def _count(value, name: str) -> int:
+def _count(value: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ChainruleError(f"{name} must be a whole number ≥ 1, got {value!r}")
     return int(value)

@@ -16,15 +16,15 @@ from chainrule.nn.module import Module
 class Dropout(Module):
     """x : any shape -> y : the same shape; the last training forward's scaled mask is kept for backward."""
 
-    def __init__(self, p: float = 0.5, rng: "np.random.Generator | int | None" = None):
+    def __init__(self, p: float = 0.5, rng: "np.random.Generator | int | None" = None) -> None:
         if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
             raise ChainruleError(f"Dropout p must be a probability in [0, 1), got {p!r}")
         self.p = float(p)
         # a Generator given is spawned from, not shared: the caller's stream (e.g. training's shuffle) stays as it was
         self.generator = rng.spawn(1)[0] if isinstance(rng, np.random.Generator) else init.as_generator(rng)
-        self.noise = None  # the last mask, 0 or 1/(1 − p), shaped like x; None after an eval forward
+        self.noise: np.ndarray | None = None  # the last mask, 0 or 1/(1 − p), shaped like x; None after an eval forward
 
-    def reset_parameters(self, rng=None, weight_init=None) -> None:
+    def reset_parameters(self, rng: object = None, weight_init: object = None) -> None:
         """Nothing to initialise (the generator is the caller's to seed: see ``generator``)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:

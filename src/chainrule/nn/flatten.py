@@ -12,9 +12,9 @@ from chainrule.nn.module import Module
 class Flatten(Module):
     """https://pytorch.org/docs/stable/generated/torch.nn.Flatten.html"""
 
-    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
-        self._shape = None
+        self._shape: tuple[int, ...] | None = None  # forward's input shape, for backward
 
     def output_shape_of(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         """The shape ``forward`` gives an input of ``shape``."""
@@ -37,6 +37,7 @@ class Flatten(Module):
         return x.reshape(self.output_shape_of(x.shape))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self._shape is not None, "backward() before forward()"
         return dy.reshape(self._shape)
 
     def config(self) -> dict:

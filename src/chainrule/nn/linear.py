@@ -6,14 +6,15 @@ matrix and ``layer.folded`` / ``layer.grad_folded`` read it back.
 """
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from chainrule.core import init
 from chainrule.errors import ChainruleError
 from chainrule.nn import rounding
-from chainrule.nn.module import Module, Parameter, check_dtype
+from chainrule.nn.module import Module, Parameter, WeightInit, check_dtype
 
 
-def _fmt_shape(shape) -> str:
+def _fmt_shape(shape: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in shape) if len(shape) > 1 else f"length {shape[0]}"
 
 
@@ -29,9 +30,9 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
-        dtype=np.float64,
+        dtype: DTypeLike = np.float64,
         rng: "np.random.Generator | int | None" = None,
-    ):
+    ) -> None:
         if any(isinstance(v, bool) or int(v) != v for v in (in_features, out_features)):
             raise ChainruleError(f"Linear needs whole numbers of features, got {in_features!r} and {out_features!r}")
         if int(in_features) < 1 or int(out_features) < 1:
@@ -43,10 +44,12 @@ class Linear(Module):
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dt))
         self.bias = Parameter(np.empty((self.out_features,), dt)) if bias else None
         self.reset_parameters(init.as_generator(rng))
-        self._x = None
+        self._x: np.ndarray | None = None  # forward's input, for backward
         self._overwrite_grads = False
 
-    def reset_parameters(self, rng=None, weight_init=None) -> None:
+    def reset_parameters(
+        self, rng: "np.random.Generator | int | None" = None, weight_init: WeightInit | None = None
+    ) -> None:
         init.reset_weight_and_bias(self.weight, self.bias, init.as_generator(rng), weight_init)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -81,6 +84,7 @@ class Linear(Module):
     def backward_params(self, dy: np.ndarray) -> None:
         """Only the parameter gradients (a first layer's ∂ℓ/∂x is not needed to train)."""
         x, gW = self._x, self.weight.grad
+        assert x is not None, "backward() before forward()"
         gb = self.bias.grad if self.bias is not None else None
         if self._overwrite_grads:  # after defer_zero_grad(): write, as 0 + g would, without the extra passes
             self._overwrite_grads = False
@@ -116,7 +120,7 @@ class Linear(Module):
 
     # --- the recitation's folded form ------------------------------------------------------------
     @classmethod
-    def from_folded(cls, matrix, dtype=np.float64, bias: bool = True) -> "Linear":
+    def from_folded(cls, matrix: ArrayLike, dtype: DTypeLike = np.float64, bias: bool = True) -> "Linear":
         """A layer whose folded matrix (out, in + 1) is ``matrix``: column 0 the bias, then weights.
 
         ``bias=False`` makes a layer without bias; column 0 of ``matrix`` must then be all zero.
@@ -138,7 +142,7 @@ class Linear(Module):
         return np.concatenate([b[:, None], self.weight.data], axis=1)
 
     @folded.setter
-    def folded(self, matrix) -> None:
+    def folded(self, matrix: ArrayLike) -> None:
         m = _as_matrix(matrix, "folded weight matrix")
         want = (self.out_features, self.in_features + 1)
         if m.shape != want:
@@ -171,7 +175,7 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-def _as_matrix(matrix, what: str) -> np.ndarray:
+def _as_matrix(matrix: ArrayLike, what: str) -> np.ndarray:
     """A 2-D float array from nested lists, or a clear error (ragged rows, non-numbers)."""
     try:
         m = np.array(matrix, dtype=np.float64)

@@ -8,6 +8,7 @@ cross-entropies are in ``chainrule.nn.binary_losses``.
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from chainrule.core.functional import log_softmax
 from chainrule.errors import ChainruleError
@@ -17,10 +18,10 @@ from chainrule.nn import rounding
 class Loss:
     """Base class: ``loss(yhat, y)`` is ``loss.forward(yhat, y)``."""
 
-    def __call__(self, yhat: np.ndarray, y) -> float:
+    def __call__(self, yhat: np.ndarray, y: ArrayLike) -> float:
         return self.forward(yhat, y)
 
-    def forward(self, yhat: np.ndarray, y) -> float:
+    def forward(self, yhat: np.ndarray, y: ArrayLike) -> float:
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
@@ -34,7 +35,7 @@ class Loss:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config().items())})"
 
 
-def class_weights(loss: str, weight) -> np.ndarray | None:
+def class_weights(loss: str, weight: ArrayLike | None) -> np.ndarray | None:
     """``weight`` as a float64 vector of finite numbers ≥ 0 (one per class), or None; errors name the loss."""
     if weight is None:
         return None
@@ -46,13 +47,13 @@ def class_weights(loss: str, weight) -> np.ndarray | None:
     return w.astype(np.float64)
 
 
-def _weights_for(loss: str, w: np.ndarray, classes: int, dtype) -> np.ndarray:
+def _weights_for(loss: str, w: np.ndarray, classes: int, dtype: DTypeLike) -> np.ndarray:
     if w.shape[0] != classes:
         raise ChainruleError(f"{loss}: weight has {w.shape[0]} entries but the output has {classes} classes")
     return w.astype(dtype, copy=False)
 
 
-def _regression_target(yhat: np.ndarray, y) -> np.ndarray:
+def _regression_target(yhat: np.ndarray, y: ArrayLike) -> np.ndarray:
     """y as an array of ŷ's shape: a scalar target for one output, (n,) targets for (n, 1) outputs."""
     t = np.asarray(y, dtype=yhat.dtype)
     if t.shape != yhat.shape:
@@ -72,25 +73,25 @@ class SquaredError(Loss):
     ∂ℓ/∂ŷ = (ŷ − y) / n.
     """
 
-    def forward(self, yhat, y):
+    def forward(self, yhat: np.ndarray, y: ArrayLike) -> float:
         t = _regression_target(yhat, y)
         n = yhat.shape[0] if yhat.ndim > 1 else 1
         self.diff, self.n = yhat - t, n  # not rounded: the loss line squares the printed ŷ − y exactly
         return float(rounding.apply(0.5 * np.sum(self.diff * self.diff) / n))
 
-    def backward(self):
+    def backward(self) -> np.ndarray:
         return rounding.apply(self.diff / self.n)
 
 
 class MSELoss(Loss):
     """PyTorch's MSELoss: ℓ = mean over every element of (ŷ − y)², no ½.  ∂ℓ/∂ŷ = 2(ŷ − y) / N."""
 
-    def forward(self, yhat, y):
+    def forward(self, yhat: np.ndarray, y: ArrayLike) -> float:
         t = _regression_target(yhat, y)
         self.diff = yhat - t  # not rounded: the loss line squares the printed ŷ − y exactly
         return float(rounding.apply(np.mean(self.diff * self.diff)))
 
-    def backward(self):
+    def backward(self) -> np.ndarray:
         return rounding.apply(2.0 * self.diff / self.diff.size)
 
 
@@ -100,20 +101,20 @@ class HuberLoss(Loss):
     ∂ℓ/∂ŷ = clip(d, −δ, δ) / N over the N elements.
     """
 
-    def __init__(self, delta: float = 1.0):
+    def __init__(self, delta: float = 1.0) -> None:
         if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < math.inf:
             raise ChainruleError(f"HuberLoss: delta must be a finite number > 0, got {delta!r}")
         self.delta = float(delta)
 
-    def forward(self, yhat, y):
+    def forward(self, yhat: np.ndarray, y: ArrayLike) -> float:
         self.diff = yhat - _regression_target(yhat, y)
         ad, d = np.abs(self.diff), self.delta
         return float(np.mean(np.where(ad < d, 0.5 * self.diff * self.diff, d * (ad - 0.5 * d))))
 
-    def backward(self):
+    def backward(self) -> np.ndarray:
         return np.clip(self.diff, -self.delta, self.delta) / self.diff.size
 
-    def config(self):
+    def config(self) -> dict:
         return {"delta": self.delta}
 
 
@@ -139,7 +140,11 @@ class CrossEntropyLoss(Loss):
     Q = ((1 − ε) p + ε/C) ⊙ w and D = n. ``target`` and ``n`` then hold Q and D.
     """
 
-    def __init__(self, weight=None, label_smoothing: float = 0.0):
+    # forward's target as probability rows Q, or its integer labels (the other None), for backward
+    _target: np.ndarray | None
+    _labels: "int | np.ndarray | None"
+
+    def __init__(self, weight: ArrayLike | None = None, label_smoothing: float = 0.0) -> None:
         self.weight = class_weights("CrossEntropyLoss", weight)
         if (
             isinstance(label_smoothing, bool)
@@ -149,11 +154,11 @@ class CrossEntropyLoss(Loss):
             raise ChainruleError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
         self.label_smoothing = float(label_smoothing)
 
-    def config(self):
+    def config(self) -> dict:
         cfg = {} if self.weight is None else {"weight": self.weight.tolist()}
         return {**cfg, **({"label_smoothing": self.label_smoothing} if self.label_smoothing else {})}
 
-    def forward(self, logits, y):
+    def forward(self, logits: np.ndarray, y: ArrayLike) -> float:
         if logits.ndim not in (1, 2):
             raise ChainruleError(f"cross-entropy expects logits of shape (C,) or (n, C), got {logits.shape}")
         if self.weight is not None or self.label_smoothing:
@@ -184,7 +189,7 @@ class CrossEntropyLoss(Loss):
         rows = np.arange(self.n)
         return float(np.sum(np.log(total[:, 0]) + m[:, 0] - logits[rows, labels]) / self.n)
 
-    def _weighted(self, logits: np.ndarray, y) -> float:
+    def _weighted(self, logits: np.ndarray, y: ArrayLike) -> float:
         """The loss with class weights and/or label smoothing, through Q and D (see the class docstring)."""
         C, eps = logits.shape[-1], self.label_smoothing
         w = (
@@ -213,9 +218,10 @@ class CrossEntropyLoss(Loss):
             self._target = _class_target(np.asarray(self._labels), self.probs.shape, self.probs.dtype)
         return self._target
 
-    def backward(self):
+    def backward(self) -> np.ndarray:
         if self._labels is None:
             t = self._target
+            assert t is not None  # forward keeps the rows when it has no labels
             # ∂ℓ/∂b = softmax(b)·Σ_k y_k − y: the Σ is 1 for one-hot and probability rows (and then changes
             # no bit), but PyTorch accepts any non-negative weights as targets, and so does this
             return rounding.apply((self.probs * t.sum(axis=-1, keepdims=True) - t) / self.n)
@@ -238,7 +244,7 @@ class CrossEntropyLoss(Loss):
         return rounding.apply(out)
 
 
-def _labels(y, shape: tuple):
+def _labels(y: ArrayLike, shape: tuple[int, ...]) -> "int | np.ndarray | None":
     """Integer labels checked against C = shape[-1] (an int, or an int array of shape[:-1]); None for float rows.
 
     The common cases (a Python or NumPy int for one example, an int array for a batch) are checked
@@ -257,7 +263,7 @@ def _labels(y, shape: tuple):
     return np.argmax(onehot, axis=-1) if onehot.ndim == 2 else int(np.argmax(onehot))
 
 
-def _class_target(y: np.ndarray, shape: tuple, dtype) -> np.ndarray:
+def _class_target(y: np.ndarray, shape: tuple[int, ...], dtype: DTypeLike) -> np.ndarray:
     """One-hot / probability rows of ``shape`` from integer labels, or checked probability rows."""
     C = shape[-1]
     if y.shape == shape and y.dtype.kind == "f":
@@ -291,13 +297,13 @@ class NLLLoss(Loss):
     ℓ = −Σ_n w_{t_n} x_{n,t_n} / Σ_n w_{t_n} (w = 1 without ``weight``); ∂ℓ/∂x_{n,t_n} = −w_{t_n} / Σ w, 0 elsewhere.
     """
 
-    def __init__(self, weight=None):
+    def __init__(self, weight: ArrayLike | None = None) -> None:
         self.weight = class_weights("NLLLoss", weight)
 
-    def config(self):
+    def config(self) -> dict:
         return {} if self.weight is None else {"weight": self.weight.tolist()}
 
-    def forward(self, logp, y):
+    def forward(self, logp: np.ndarray, y: ArrayLike) -> float:
         if logp.ndim not in (1, 2):
             raise ChainruleError(f"NLLLoss expects log-probabilities of shape (C,) or (n, C), got {logp.shape}")
         labels = _labels(y, logp.shape)
@@ -310,7 +316,7 @@ class NLLLoss(Loss):
         picked = logp[labels] if logp.ndim == 1 else logp[np.arange(logp.shape[0]), labels]
         return float(-np.sum(self.w * picked) / self.total)
 
-    def backward(self):
+    def backward(self) -> np.ndarray:
         d = np.zeros(self.shape, dtype=self.w.dtype)
         if d.ndim == 1:
             d[self.labels] = -self.w / self.total

@@ -11,17 +11,20 @@ buffers (``register_buffer``: arrays that are state but not trained, e.g. runnin
 layer (the shape of one example after the layer, found without running it).
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from chainrule.errors import ChainruleError
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# a weight scheme for reset_parameters: (shape, rng, dtype) -> the weight's values
+WeightInit = Callable[[tuple[int, ...], np.random.Generator, np.dtype], np.ndarray]
 
 
-def check_dtype(dtype) -> np.dtype:
+def check_dtype(dtype: DTypeLike) -> np.dtype:
     """The dtype as np.dtype, or a clear error if it is not float32/float64."""
     try:
         dt = np.dtype(dtype)
@@ -37,7 +40,7 @@ class Parameter:
 
     __slots__ = ("data", "grad")
 
-    def __init__(self, data: np.ndarray):
+    def __init__(self, data: np.ndarray) -> None:
         self.data = np.ascontiguousarray(data)
         self.grad = np.zeros_like(self.data)
 
@@ -64,7 +67,7 @@ class Module:
     registry: dict[str, type["Module"]] = {}
     training: bool = True  # class default; train()/eval() set it per instance
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if not cls.__name__.startswith("_"):  # private bases (e.g. _Pool2d) are not layers a file can name
             Module.registry[cls.__name__] = cls
@@ -127,20 +130,21 @@ class Module:
         for name, child in self.named_children():
             yield from child.named_modules(f"{prefix}{name}.")
 
-    def generator_states(self) -> dict[str, dict]:
+    def generator_states(self) -> dict[str, Mapping]:
         """The bit-generator state of every module that draws random numbers (Dropout), by module name."""
         return {
-            name: m.generator.bit_generator.state
+            name: gen.bit_generator.state
             for name, m in self.named_modules()
-            if isinstance(getattr(m, "generator", None), np.random.Generator)
+            if isinstance(gen := getattr(m, "generator", None), np.random.Generator)
         }
 
     def load_generator_states(self, states: dict[str, dict]) -> None:
         own = dict(self.named_modules())
         for name, state in states.items():
-            if name not in own or not hasattr(own[name], "generator"):
+            gen = getattr(own.get(name), "generator", None)
+            if not isinstance(gen, np.random.Generator):
                 raise ChainruleError(f"generator state for {name!r}: this network has no random layer there")
-            own[name].generator.bit_generator.state = state
+            gen.bit_generator.state = state
 
     def modules(self) -> Iterator["Module"]:
         """This module and every module below it, depth first (PyTorch's ``modules()``)."""
@@ -196,7 +200,11 @@ class Module:
             module = dict(module.named_children())[part]
         getattr(module, name)[...] = value
 
-    def reset_parameters(self, rng: "np.random.Generator | None" = None, weight_init=None) -> None:
+    def reset_parameters(
+        self,
+        rng: "np.random.Generator | None" = None,
+        weight_init: WeightInit | None = None,
+    ) -> None:
         """Re-initialise this layer's own parameters (and reset its buffers) from ``rng``.
 
         ``weight_init(shape, rng, dtype)``, when given, draws a weight scheme's values (bias then 0);

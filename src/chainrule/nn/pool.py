@@ -18,13 +18,18 @@ class _Pool2d(Module):
 
     dilation = (1, 1)  # MaxPool2d sets its own; AvgPool2d has none (as in PyTorch)
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(
+        self,
+        kernel_size: "int | tuple[int, int]",
+        stride: "int | tuple[int, int] | None" = None,
+        padding: "int | tuple[int, int]" = 0,
+    ) -> None:
         self.kernel_size = win.pair(kernel_size, "kernel_size")
         self.stride = self.kernel_size if stride is None else win.pair(stride, "stride")
         self.padding = win.pair(padding, "padding", minimum=0)
-        self._cache = None
+        self._cache: tuple | None = None  # forward's arrays and shapes, for backward (each pool its own)
 
-    def _check_padding(self, kernel) -> None:
+    def _check_padding(self, kernel: win.Pair) -> None:
         # PyTorch's rule; more padding would allow windows that see nothing but padding
         for p, e in zip(self.padding, kernel, strict=True):
             if p > e // 2:
@@ -33,12 +38,13 @@ class _Pool2d(Module):
                     f"kernel {self.kernel_size}; padding must be ≤ {e // 2}"
                 )
 
-    def pads(self, hw) -> win.Pads:
+    def pads(self, hw: win.Pair) -> win.Pads:
         """(top, bottom, left, right) padding for an H×W input."""
         return win.pads_for(hw, self.kernel_size, self.stride, self.dilation, self.padding)
 
-    def output_hw(self, hw) -> tuple[int, int]:
-        return win.output_shape(tuple(hw), self.kernel_size, self.stride, self.padding, self.dilation)
+    def output_hw(self, hw: "tuple[int, ...]") -> tuple[int, int]:
+        h, w = hw
+        return win.output_shape((h, w), self.kernel_size, self.stride, self.padding, self.dilation)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(C, OH, OW) for a (C, H, W) input (or (OH, OW) for H×W)."""
@@ -46,7 +52,7 @@ class _Pool2d(Module):
             raise ChainruleError(f"input to {self!r} has shape {tuple(input_shape)} per example; it expects (C, H, W)")
         return (*input_shape[:-2], *self.output_hw(input_shape[-2:]))
 
-    def _windows(self, x, fill: float):
+    def _windows(self, x: np.ndarray, fill: float) -> tuple[np.ndarray, bool, np.ndarray, win.Pads]:
         """(x as NCHW, unbatched?, windows view (N, C, OH, OW, KH, KW), pads)."""
         x4, unbatched = win.as_nchw(x, repr(self))
         # one computation: the pads, and a readable error when the kernel does not fit
@@ -58,7 +64,7 @@ class _Pool2d(Module):
         return {"kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding)}
 
     def extra_repr(self) -> str:
-        def short(p):
+        def short(p: win.Pair) -> "int | win.Pair":
             return p[0] if p[0] == p[1] else p
 
         s = f"kernel_size={short(self.kernel_size)}, stride={short(self.stride)}"
@@ -75,7 +81,13 @@ class MaxPool2d(_Pool2d):
     x : (N, C, H, W) or (C, H, W)  ->  y : (N, C, OH, OW) or (C, OH, OW)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    def __init__(
+        self,
+        kernel_size: "int | tuple[int, int]",
+        stride: "int | tuple[int, int] | None" = None,
+        padding: "int | tuple[int, int]" = 0,
+        dilation: "int | tuple[int, int]" = 1,
+    ) -> None:
         super().__init__(kernel_size, stride, padding)
         self.dilation = win.pair(dilation, "dilation")
         self._check_padding(self.kernel_size)
@@ -91,6 +103,7 @@ class MaxPool2d(_Pool2d):
         return y[0] if unbatched else y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self._cache is not None, "backward() before forward()"
         slabs, y, (N, C, H, W), pads, unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
         kh, kw = self.kernel_size
@@ -117,7 +130,12 @@ class AvgPool2d(_Pool2d):
     x : (N, C, H, W) or (C, H, W)  ->  y : (N, C, OH, OW) or (C, OH, OW)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(
+        self,
+        kernel_size: "int | tuple[int, int]",
+        stride: "int | tuple[int, int] | None" = None,
+        padding: "int | tuple[int, int]" = 0,
+    ) -> None:
         super().__init__(kernel_size, stride, padding)
         self._check_padding(self.kernel_size)
 
@@ -128,6 +146,7 @@ class AvgPool2d(_Pool2d):
         return y[0] if unbatched else y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        assert self._cache is not None, "backward() before forward()"
         (N, C, H, W), pads, unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
         kh, kw = self.kernel_size

@@ -20,7 +20,7 @@ from chainrule.errors import ChainruleError
 from chainrule.nn.activations import Activation
 
 
-def _non_negative(layer: str, name: str, value) -> float:
+def _non_negative(layer: str, name: str, value: float) -> float:
     """``value`` as a float ≥ 0 and finite, or a one-line error naming the layer and the value."""
     if (
         isinstance(value, bool)
@@ -38,36 +38,38 @@ class _CachesInput(Activation):
 class LeakyReLU(_CachesInput):
     """https://pytorch.org/docs/stable/generated/torch.nn.LeakyReLU.html (slope s = ``negative_slope`` ≥ 0)."""
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = _non_negative("LeakyReLU", "negative_slope", negative_slope)
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.a = a
         self.z = np.where(a > 0, a, a * self.negative_slope)
         return self.z
 
-    def derivative(self):
+    def derivative(self) -> np.ndarray:
+        assert self.a is not None, "backward() before forward()"
         return np.where(self.a > 0, 1.0, self.negative_slope).astype(self.a.dtype, copy=False)
 
-    def config(self):
+    def config(self) -> dict:
         return {"negative_slope": self.negative_slope}
 
 
 class ELU(_CachesInput):
     """https://pytorch.org/docs/stable/generated/torch.nn.ELU.html (``alpha`` ≥ 0)."""
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = _non_negative("ELU", "alpha", alpha)
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.a = a
         self.z = np.where(a > 0, a, self.alpha * np.expm1(np.minimum(a, 0)))  # min: no overflow warning for a ≫ 0
         return self.z
 
-    def derivative(self):
+    def derivative(self) -> np.ndarray:
+        assert self.a is not None, "backward() before forward()"
         return np.where(self.a > 0, 1.0, self.alpha * np.exp(np.minimum(self.a, 0))).astype(self.a.dtype, copy=False)
 
-    def config(self):
+    def config(self) -> dict:
         return {"alpha": self.alpha}
 
 
@@ -78,12 +80,12 @@ _TANH_CUBIC = 0.044715
 class GELU(_CachesInput):
     """https://pytorch.org/docs/stable/generated/torch.nn.GELU.html: ``approximate`` is 'none' or 'tanh'."""
 
-    def __init__(self, approximate: str = "none"):
+    def __init__(self, approximate: str = "none") -> None:
         if approximate not in ("none", "tanh"):
             raise ChainruleError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.a = a
         if self.approximate == "tanh":
             self._t = np.tanh(_SQRT_2_OVER_PI * (a + _TANH_CUBIC * a * a * a))
@@ -93,26 +95,28 @@ class GELU(_CachesInput):
             self.z = a * self._cdf
         return self.z
 
-    def derivative(self):
+    def derivative(self) -> np.ndarray:
+        assert self.a is not None, "backward() before forward()"
         a = self.a
         if self.approximate == "tanh":
             t = self._t
             return 0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * _TANH_CUBIC * a * a)
         return self._cdf + a * np.exp(-0.5 * a * a) * (1.0 / math.sqrt(2.0 * math.pi))  # Φ(a) + a φ(a)
 
-    def config(self):
+    def config(self) -> dict:
         return {"approximate": self.approximate}
 
 
 class SiLU(_CachesInput):
     """https://pytorch.org/docs/stable/generated/torch.nn.SiLU.html (also called swish)."""
 
-    def forward(self, a):
+    def forward(self, a: np.ndarray) -> np.ndarray:
         self.a = a
         self._s = sigmoid(a)
         self.z = a * self._s
         return self.z
 
-    def derivative(self):
+    def derivative(self) -> np.ndarray:
+        assert self.a is not None, "backward() before forward()"
         s = self._s
         return s * (1.0 + self.a * (1.0 - s))

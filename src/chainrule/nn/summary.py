@@ -6,6 +6,7 @@ Shapes are per example (no batch axis). They come from running one zero example 
 so the table shows what the engine computes; the formulas are written from the layers' arguments.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chainrule.core import windows as win
@@ -88,7 +89,7 @@ class Summary:
         return "\n".join(lines)
 
 
-def _shape(shape) -> str:
+def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in shape)
 
 
@@ -104,7 +105,7 @@ def infer_input_shape(model: Module) -> tuple[int, ...] | None:
     return None
 
 
-def summary(model: Module, input_shape=None) -> Summary:
+def summary(model: Module, input_shape: "Sequence[int] | None" = None) -> Summary:
     """The per-layer table of ``model`` for one example of ``input_shape`` ((C, H, W) or (features,))."""
     layers = _layers(model)
     shape = tuple(int(s) for s in input_shape) if input_shape is not None else infer_input_shape(model)
@@ -158,9 +159,8 @@ def _params_formula(layer: Module) -> str:
 def _shape_formula(layer: Module, before: tuple[int, ...], after: tuple[int, ...]) -> str:
     if isinstance(layer, (Conv2d, _Pool2d)):
         padding = layer.padding
-        steps = win.size_steps(
-            before[-2:], layer.kernel_size, layer.stride, padding, getattr(layer, "dilation", (1, 1))
-        )
+        h, w = before[-2:]
+        steps = win.size_steps((h, w), layer.kernel_size, layer.stride, padding, getattr(layer, "dilation", (1, 1)))
         parts = [_axis(a) for a in steps]
         axes = f"H, W: {parts[0]}" if parts[0] == parts[1] else f"H: {parts[0]}; W: {parts[1]}"
         if isinstance(layer, Conv2d):

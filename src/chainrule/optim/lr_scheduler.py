@@ -19,7 +19,14 @@ from chainrule.optim.optimizers import Optimizer
 
 
 def _number(
-    sched: str, name: str, value, low: float, high: float = math.inf, *, low_open: bool = False, whole: bool = False
+    sched: str,
+    name: str,
+    value: float,
+    low: float,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    whole: bool = False,
 ) -> float:
     """``value`` checked to lie in [low, high) ((low, high) with low_open), or an error naming both."""
     bad = isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and value != int(value))
@@ -109,7 +116,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.factor = _number("ReduceLROnPlateau", "factor", factor, 0, 1, low_open=True)
         self.patience = _number("ReduceLROnPlateau", "patience", patience, 0, whole=True)
         self.threshold = _number("ReduceLROnPlateau", "threshold", threshold, 0)
-        self.cooldown = _number("ReduceLROnPlateau", "cooldown", cooldown, 0, whole=True)
+        self.cooldown = int(_number("ReduceLROnPlateau", "cooldown", cooldown, 0, whole=True))
         self.min_lr = _number("ReduceLROnPlateau", "min_lr", min_lr, 0)
         self.eps = _number("ReduceLROnPlateau", "eps", eps, 0)
         self.best = math.inf if mode == "min" else -math.inf

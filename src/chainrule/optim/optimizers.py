@@ -6,6 +6,7 @@ checkpoint can resume bit for bit. ``lr`` is a plain attribute: a scheduler (``l
 """
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from chainrule.nn.module import Parameter
 
 
 class Optimizer:
-    def __init__(self, params, lr: float):
+    def __init__(self, params: Iterable[Parameter], lr: float) -> None:
         self.params: list[Parameter] = list(params)
         if not self.params:
             raise ChainruleError("the optimiser was given no parameters")
@@ -79,7 +80,9 @@ class SGD(Optimizer):
 
     _buffers = ("velocity",)
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(
+        self, params: Iterable[Parameter], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> None:
         super().__init__(params, lr)
         self.momentum, self.weight_decay = self._check("momentum", momentum), self._check("weight_decay", weight_decay)
         self.velocity = [np.zeros_like(p.data) for p in self.params] if momentum else []
@@ -89,6 +92,7 @@ class SGD(Optimizer):
         first = self.steps == 0
         for i, p in enumerate(self.params):
             g = self._decayed_grad(i, p)
+            assert self._scratch is not None  # made by _decayed_grad
             buf = self._scratch[i]
             if mu:
                 v = self.velocity[i]
@@ -108,7 +112,9 @@ class Adagrad(Optimizer):
 
     _buffers = ("sum_sq",)
 
-    def __init__(self, params, lr: float = 0.01, eps: float = 1e-10, weight_decay: float = 0.0):
+    def __init__(
+        self, params: Iterable[Parameter], lr: float = 0.01, eps: float = 1e-10, weight_decay: float = 0.0
+    ) -> None:
         super().__init__(params, lr)
         self.eps, self.weight_decay = self._check("eps", eps), self._check("weight_decay", weight_decay)
         self.sum_sq = [np.zeros_like(p.data) for p in self.params]
@@ -121,6 +127,7 @@ class Adagrad(Optimizer):
             G += d
             np.sqrt(G, out=d)
             d += self.eps  # √G + ε
+            assert self._scratch is not None  # made by _decayed_grad
             buf = self._scratch[i]
             np.multiply(g, self.lr, out=buf)
             buf /= d
@@ -133,7 +140,14 @@ class Adam(Optimizer):
 
     _buffers = ("m", "v")
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(params, lr)
         self.beta1, self.beta2 = (self._check(f"betas[{i}]", b, 1.0) for i, b in enumerate(betas))
         self.eps, self.weight_decay = self._check("eps", eps), self._check("weight_decay", weight_decay)

@@ -4,8 +4,11 @@ g ← g + λ p;  s ← α s + (1 − α) g²;  centered: ḡ ← ḡ + (1 − α
 momentum μ > 0: b ← μ b + g / d, p ← p − lr · b;   else p ← p − lr · g / d
 """
 
+from collections.abc import Iterable
+
 import numpy as np
 
+from chainrule.nn.module import Parameter
 from chainrule.optim.optimizers import Optimizer
 
 
@@ -14,14 +17,14 @@ class RMSprop(Optimizer):
 
     def __init__(
         self,
-        params,
+        params: Iterable[Parameter],
         lr: float = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
-    ):
+    ) -> None:
         super().__init__(params, lr)
         self.alpha = self._check("alpha", alpha, 1.0)
         self.eps, self.weight_decay = self._check("eps", eps), self._check("weight_decay", weight_decay)
@@ -35,6 +38,7 @@ class RMSprop(Optimizer):
         a = self.alpha
         for i, (p, s, d) in enumerate(zip(self.params, self.square_avg, self._denom, strict=True)):
             g = self._decayed_grad(i, p)
+            assert self._scratch is not None  # made by _decayed_grad
             buf = self._scratch[i]
             s *= a
             np.multiply(g, g, out=d)

@@ -18,7 +18,7 @@ result):
 - the label files get one predicted label (arg-max of ŷ, the first on ties) per line.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -65,11 +65,24 @@ class CourseAdagrad(Optimizer):
 
 
 @dataclass
+class CourseStep:
+    """One SGD step as the engine took it (for ``--trace``): folded α and β before and after."""
+
+    epoch: int  # 1-based
+    step: int  # 1-based within the epoch
+    example: int  # 0-based row of the training file
+    before: list[np.ndarray]  # [α, β] folded, before the step
+    after: list[np.ndarray]  # [α, β] after it
+    G: list[np.ndarray] | None = None  # Adagrad's running sums of squared gradients after the step
+
+
+@dataclass
 class CourseResult:
     net: Sequential
     metrics: list[str]  # the metrics file's lines
     train_pred: np.ndarray
     val_pred: np.ndarray
+    steps: list[CourseStep] = field(default_factory=list)  # the first ``trace_steps`` steps
 
 
 def course_network(M: int, D: int, K: int, flag: int) -> Sequential:
@@ -98,17 +111,36 @@ def train_course(
     shuffle: bool = True,
     optimizer: str = "sgd",
     classes: int | None = None,
+    trace_steps: int = 0,
 ) -> CourseResult:
-    """X : (N, M) float64, y : (N,) int labels. Runs the homework's training and returns its outputs."""
+    """X : (N, M) float64, y : (N,) int labels. Runs the homework's training and returns its outputs
+    (with the first ``trace_steps`` steps' weights before and after each step, for ``--trace``)."""
     K = int(max(train_y.max(), val_y.max())) + 1 if classes is None else classes
     net = course_network(train_X.shape[1], hidden, K, init_flag)
     loss = CrossEntropyLoss()
     opt = CourseAdagrad(net.parameters(), lr) if optimizer == "adagrad" else SGD(net.parameters(), lr)
-    lines = []
+    lines: list[str] = []
+    steps: list[CourseStep] = []
+    linears = [net.layers[0], net.layers[2]]
+
+    def folded() -> list[np.ndarray]:
+        return [lin.folded for lin in linears]  # copies
+
     for e in range(epochs):
         order = np.random.RandomState(e).permutation(len(train_X)) if shuffle else np.arange(len(train_X))
+        before = folded() if len(steps) < trace_steps else []
+
+        def record(done: int, e=e, order=order) -> None:
+            nonlocal before
+            if len(steps) < trace_steps:
+                G = _folded_sums(opt.G) if isinstance(opt, CourseAdagrad) else None
+                steps.append(CourseStep(e + 1, done, int(order[done - 1]), before, folded(), G))
+                before = folded()
+
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by run_epoch
-            run_epoch(net, loss, opt, train_X, train_y, order, 1, e)
+            run_epoch(
+                net, loss, opt, train_X, train_y, order, 1, e, progress=record if len(steps) < trace_steps else None
+            )
         tr, train_pred = mean_cross_entropy(net, loss, train_X, train_y)
         va, val_pred = mean_cross_entropy(net, loss, val_X, val_y)
         lines += [f"epoch={e + 1} crossentropy(train): {tr!r}", f"epoch={e + 1} crossentropy(validation): {va!r}"]
@@ -119,7 +151,12 @@ def train_course(
         f"error(train): {float(np.mean(train_pred != train_y))!r}",
         f"error(validation): {float(np.mean(val_pred != val_y))!r}",
     ]
-    return CourseResult(net, lines, train_pred, val_pred)
+    return CourseResult(net, lines, train_pred, val_pred, steps)
+
+
+def _folded_sums(G: list[np.ndarray]) -> list[np.ndarray]:
+    """Adagrad's sums, kept in parameter order (α.weight, α.bias, β.weight, β.bias), as folded matrices."""
+    return [np.concatenate([G[1][:, None], G[0]], axis=1), np.concatenate([G[3][:, None], G[2]], axis=1)]
 
 
 def run_course(
@@ -135,6 +172,7 @@ def run_course(
     shuffle: bool = True,
     optimizer: str = "sgd",
     classes: int | None = None,
+    trace_steps: int = 0,
 ) -> CourseResult:
     """The nine-argument homework command: read both CSVs, train, write the three output files."""
     if optimizer not in OPTIMIZERS:
@@ -166,7 +204,7 @@ def run_course(
                     f"{path}: label {int(data.y.max())} does not fit --classes {classes} "
                     f"(labels must be 0 … {classes - 1})"
                 )
-    res = train_course(tr.X, tr.y, va.X, va.y, epochs, hidden, init_flag, lr, shuffle, optimizer, classes)
+    res = train_course(tr.X, tr.y, va.X, va.y, epochs, hidden, init_flag, lr, shuffle, optimizer, classes, trace_steps)
     atomic_write_bytes(train_out, "".join(f"{v}\n" for v in res.train_pred).encode())
     atomic_write_bytes(val_out, "".join(f"{v}\n" for v in res.val_pred).encode())
     atomic_write_bytes(metrics_out, ("\n".join(res.metrics) + "\n").encode())

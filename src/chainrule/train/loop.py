@@ -16,13 +16,35 @@ from chainrule.nn.containers import Sequential
 from chainrule.nn.losses import Loss
 from chainrule.optim import Optimizer
 
+# an epoch's training loss above GROWTH × the lowest of the epochs before it is a diverging run: a
+# noisy but healthy run moves by a few times at most, a diverging one by orders of magnitude
+GROWTH = 1e4
+
 
 class Diverged(ChainruleError):
-    """The loss became NaN or infinite: which epoch (1-based) and step (1-based) it happened at."""
+    """The loss became NaN or infinite (or grew by orders of magnitude): the epoch (1-based) and step
+    (1-based; 0: over the whole training set at the end of the epoch) where it was seen."""
 
-    def __init__(self, epoch: int, step: int, value: float):
+    def __init__(self, epoch: int, step: int, value: float, what: str = ""):
         self.epoch, self.step, self.value = epoch, step, value
-        super().__init__(f"training diverged: the loss is {value} at epoch {epoch}, step {step}; try a smaller --lr")
+        what = what or f"the loss is {value} at epoch {epoch}, step {step}"
+        super().__init__(f"training diverged: {what}; try a smaller --lr")
+
+
+def check_growth(losses: list[float], epoch: int) -> None:
+    """Raise Diverged when the last of ``losses`` (the training loss at the end of each epoch so far,
+    ``epoch`` the 1-based number of the last) exceeds GROWTH × the lowest of the ones before it."""
+    if len(losses) < 2:
+        return
+    best, now = min(losses[:-1]), losses[-1]
+    if now > GROWTH * best:
+        raise Diverged(
+            epoch,
+            0,
+            now,
+            f"the training loss grew from {best:.4g} to {now:.4g} at the end of epoch {epoch} "
+            f"(more than {GROWTH:,.0f}× its lowest)",
+        )
 
 
 def epoch_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:

@@ -2,30 +2,42 @@
 class probabilities, and the metrics files.
 
 Classification: error = fraction of examples whose arg-max output is not the label.
-Regression: error = mean squared error over every output (PyTorch's MSELoss), next to the
-loss ½ Σ (ŷ − y)² per example (the recitation's squared error).
+Regression: error = mean squared error over every output (PyTorch's MSELoss), with its root (RMSE)
+and the mean absolute error (MAE), all in the targets' own units (a standardisation of the targets
+is undone first), next to the loss ½ Σ (ŷ − y)² per example (the recitation's squared error) on the
+targets as the network was trained on them.
 """
 
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from chainrule.core.functional import softmax
+from chainrule.data.scaling import Scaler
 from chainrule.files import atomic_write_bytes
 from chainrule.nn.containers import Sequential
 from chainrule.nn.losses import Loss
 
 FIELDS = ("epoch", "train_loss", "train_error", "val_loss", "val_error")
+# regression runs add these columns (train_error / val_error hold the MSE)
+REGRESSION_FIELDS = ("train_rmse", "train_mae", "val_rmse", "val_mae")
 
 
 @dataclass
 class Evaluation:
     loss: float
-    error: float
-    predictions: np.ndarray  # (n,) labels, or (n, k) values for regression
+    error: float  # the misclassified fraction, or a regression's MSE
+    predictions: np.ndarray  # (n,) labels, or (n, k) values for regression (in the targets' units)
+    mae: float | None = None  # regression only
+
+    @property
+    def rmse(self) -> float:
+        return math.sqrt(self.error)
 
 
 def predict_outputs(net: Sequential, X: np.ndarray, batch: int = 512) -> np.ndarray:
@@ -34,8 +46,20 @@ def predict_outputs(net: Sequential, X: np.ndarray, batch: int = 512) -> np.ndar
         return np.concatenate([net.forward(X[i : i + batch]) for i in range(0, len(X), batch)])
 
 
-def evaluate(net: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray, task: str, batch: int = 512) -> Evaluation:
-    """Mean loss and error over all of (X, y), computed batch by batch (weights by batch size)."""
+def evaluate(
+    net: Sequential,
+    loss: Loss,
+    X: np.ndarray,
+    y: np.ndarray,
+    task: str,
+    batch: int = 512,
+    target: Scaler | None = None,
+) -> Evaluation:
+    """Mean loss and error over all of (X, y), computed batch by batch (weights by batch size).
+
+    ``target``: the regression targets' scaling (y is scaled by it); the loss is on y as given, the
+    MSE / MAE and predictions in the targets' units.
+    """
     out = predict_outputs(net, X, batch)
     # the loss batch by batch over the same slices as the forward passes, so the sum is unchanged
     total = sum(
@@ -44,10 +68,21 @@ def evaluate(net: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray, task: st
     if task == "classification":
         pred = np.argmax(out, axis=1)
         error = float(np.mean(pred != y))
-    else:
-        pred = out
-        error = float(np.mean((out - np.asarray(y, dtype=out.dtype).reshape(out.shape)) ** 2))
-    return Evaluation(total / len(X), error, pred)
+        return Evaluation(total / len(X), error, pred)
+    truth = np.asarray(y, dtype=out.dtype).reshape(out.shape)
+    if target is not None:
+        out, truth = target.inverse(out), target.inverse(truth)
+    diff = out - truth
+    return Evaluation(total / len(X), float(np.mean(diff**2)), out, float(np.mean(np.abs(diff))))
+
+
+def fmt_number(v: float) -> str:
+    """``v`` to 4 significant digits, with thousands separators as ``summary`` prints counts:
+    3012.3 -> ``3,012``, 54.876 -> ``54.88``, 0.01234 -> ``0.01234``; beyond 1e15 or NaN: ``%.4g``."""
+    if not math.isfinite(v) or abs(v) >= 1e15 or abs(v) < 1:
+        return f"{v:.4g}"
+    decimals = max(0, 3 - math.floor(math.log10(abs(v))))
+    return f"{v:,.{decimals}f}"
 
 
 def confusion_matrix(y: np.ndarray, pred: np.ndarray, classes: int) -> np.ndarray:
@@ -93,12 +128,14 @@ def format_confusion(m: np.ndarray) -> str:
     return "\n".join([head, *rows])
 
 
-def write_metrics(out_dir, history: list[dict]) -> None:
-    """metrics.json ({"epochs": [...]}) and metrics.csv, each written atomically."""
-    rows = [{k: h.get(k) for k in FIELDS} for h in history]
+def write_metrics(out_dir: Path, history: list[dict]) -> None:
+    """metrics.json ({"epochs": [...]}) and metrics.csv, each written atomically (a regression run's
+    rows also hold RMSE and MAE)."""
+    fields = FIELDS + (REGRESSION_FIELDS if history and "train_mae" in history[0] else ())
+    rows = [{k: h.get(k) for k in fields} for h in history]
     atomic_write_bytes(out_dir / "metrics.json", (json.dumps({"epochs": rows}, indent=1) + "\n").encode())
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
     for r in rows:
         w.writerow({k: "" if v is None else (repr(v) if isinstance(v, float) else v) for k, v in r.items()})

@@ -21,8 +21,15 @@ from chainrule.optim import OPTIMIZERS, Optimizer
 from chainrule.serialize import save_model
 from chainrule.train import checkpoint as ckpt
 from chainrule.train.early_stop import EarlyStopping, check_patience
-from chainrule.train.loop import Diverged, epoch_order, run_epoch
-from chainrule.train.metrics import Evaluation, confusion_matrix, evaluate, format_confusion, write_metrics
+from chainrule.train.loop import Diverged, check_growth, epoch_order, run_epoch
+from chainrule.train.metrics import (
+    Evaluation,
+    confusion_matrix,
+    evaluate,
+    fmt_number,
+    format_confusion,
+    write_metrics,
+)
 from chainrule.train.models import build_model, parse_hidden
 from chainrule.train.progress import Progress
 from chainrule.train.schedule import check_schedule, make_scheduler
@@ -37,6 +44,7 @@ DEFAULTS = {
     "image_shape": None,
     "task": "classification",
     "scale": "standard",
+    "target_scaling": "standard",
     "model": "mlp",
     "hidden": "128",
     "activation": "tanh",
@@ -84,6 +92,7 @@ class Prepared:
     opt: Optimizer
     rng: np.random.Generator
     extra: dict
+    target: Scaler | None = None  # regression: the targets' standardisation, undone for the metrics
 
 
 def resolve(settings: dict) -> dict:
@@ -173,10 +182,13 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
             s["model"], train.example_shape, outputs, parse_hidden(s["hidden"]), s["activation"], s["init"], dtype, rng
         )
         scaler = Scaler.fit(s["scale"], train.X)
+        target = Scaler.fit(s["target_scaling"], train.y) if s["task"] == "regression" else None
     else:
         net, want = resume.model, tuple(resume.extra["input_shape"])
         loss = LOSSES[resume.extra["loss"]]()
         scaler = Scaler.from_json(resume.extra["scaling"])
+        # a run saved before targets were standardised has no stored target scaling: none
+        target = Scaler.from_json(resume.extra["target_scaling"]) if "target_scaling" in resume.extra else None
     if loss is None:
         loss = CrossEntropyLoss() if s["task"] == "classification" else SquaredError()
     if s["task"] == "classification" and not isinstance(loss, CrossEntropyLoss):
@@ -184,7 +196,7 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
             f"classification trains with cross-entropy; the model asks for {type(loss).__name__} "
             "(use --task regression for real-valued targets)"
         )
-    train, val = (ready(d, scaler, want, dtype) if d is not None else None for d in (train, val))
+    train, val = (ready(d, scaler, want, dtype, target) if d is not None else None for d in (train, val))
     _check_output_width(net, train, outputs, s["model"])
     opt = make_optimizer(s, net.parameters())
     loss_name = next(k for k, v in LOSSES.items() if type(loss) is v)
@@ -197,10 +209,12 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
         "loss": loss_name,
         "scaling": scaler.to_json(),
     }
+    if target is not None:
+        extra["target_scaling"] = target.to_json()
     if resume is not None:
         opt.load_state_dict(resume.optim_state)
         rng.bit_generator.state = resume.rng_state
-    return Prepared(s, train, val, net, loss, opt, rng, extra)
+    return Prepared(s, train, val, net, loss, opt, rng, extra, target)
 
 
 def _check_output_width(net, train: Dataset, outputs: int, model: str) -> None:
@@ -312,6 +326,7 @@ def train(
         resume = ckpt.load_checkpoint(resume_dir)
         epochs = settings.get("epochs")
         settings = dict(resume.settings)
+        settings.setdefault("target_scaling", "none")  # saved before targets were standardised
         if epochs is not None:
             settings["epochs"] = epochs
         out = resume_dir
@@ -355,9 +370,9 @@ def train(
     steps = -(-n // bs)
     where = "digits (bundled)" if s["train"] is None else s["train"]
     progress.line(
-        f"training {s['model'] if s['model'] in ('mlp', 'cnn', 'cnn-bn') else Path(s['model']).name} "
-        f"({net.num_parameters()} parameters) on {where}: {n} training / "
-        f"{len(p.val) if p.val is not None else 0} validation examples, {s['optimizer']} "
+        f"training {_model_name(s)} "
+        f"({net.num_parameters():,} parameters) on {where}: {n:,} training / "
+        f"{len(p.val) if p.val is not None else 0:,} validation examples, {s['optimizer']} "
         f"lr {s['lr']}, batch {bs}, {epochs} epochs"
         + (f", resuming at epoch {epoch0 + 1}" + (f" step {step0 + 1}" if step0 else "") if resume else "")
     )
@@ -397,12 +412,7 @@ def train(
                 with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
                     done = run_epoch(net, loss, opt, p.train.X, p.train.y, order, bs, e, start, stop, update)
             except Diverged as err:
-                kept = (
-                    f"; the last good checkpoint (end of epoch {e}) is kept in {out}"
-                    if out is not None and e
-                    else "; no epoch finished, so nothing was saved"
-                )
-                raise ChainruleError(str(err) + kept) from None
+                raise ChainruleError(str(err) + _kept(out, e)) from None
             finally:
                 progress.finish()
             seconds = time.perf_counter() - t0
@@ -418,19 +428,18 @@ def train(
                 )
                 return 130
             with np.errstate(over="ignore", invalid="ignore"):
-                tr = evaluate(net, loss, p.train.X, p.train.y, s["task"])
-                va = evaluate(net, loss, p.val.X, p.val.y, s["task"]) if p.val is not None else None
+                tr = evaluate(net, loss, p.train.X, p.train.y, s["task"], target=p.target)
+                va = evaluate(net, loss, p.val.X, p.val.y, s["task"], target=p.target) if p.val is not None else None
             bad = [v for v in (tr.loss, tr.error, *((va.loss, va.error) if va else ())) if not np.isfinite(v)]
             if bad:
                 raise ChainruleError(
                     f"training diverged: the loss over the data is {bad[0]} at the end of epoch "
-                    f"{e + 1}; try a smaller --lr"
-                    + (
-                        f"; the last good checkpoint (end of epoch {e}) is kept in {out}"
-                        if out is not None and e
-                        else ""
-                    )
+                    f"{e + 1}; try a smaller --lr" + _kept(out, e)
                 )
+            try:
+                check_growth([*(h["train_loss"] for h in history), tr.loss], e + 1)
+            except Diverged as err:  # raised before this epoch's checkpoint replaces the last good one
+                raise ChainruleError(str(err) + _kept(out, e)) from None
             history.append(
                 {
                     "epoch": e + 1,
@@ -438,6 +447,7 @@ def train(
                     "train_error": tr.error,
                     "val_loss": va.loss if va else None,
                     "val_error": va.error if va else None,
+                    **_regression_columns(tr, va),
                     "seconds": seconds,
                 }
             )
@@ -461,13 +471,40 @@ def train(
     return 0
 
 
-def _fmt_err(v, task):
-    return f"{100 * v:.2f}%" if task == "classification" else f"{v:.4g}"
+def _model_name(s: dict) -> str:
+    return s["model"] if s["model"] in ("mlp", "cnn", "cnn-bn") else Path(s["model"]).name
 
 
-def _metric(task: str) -> str:
-    """What the 'error' column holds: the misclassified fraction, or a regression's mean squared error."""
-    return "error" if task == "classification" else "MSE"
+def _kept(out: Path | None, epoch: int) -> str:
+    """What a diverged run left: the checkpoint of the end of ``epoch`` (0-based: the last good one)."""
+    if out is None:
+        return "; nothing was saved (no --out DIR)"
+    if epoch:
+        return f"; the last good checkpoint (end of epoch {epoch}) is kept in {out}"
+    return "; no epoch finished, so nothing was saved"
+
+
+def _regression_columns(tr: Evaluation, va: Evaluation | None) -> dict:
+    """A regression epoch's RMSE and MAE for the history (train_error / val_error hold its MSE)."""
+    if tr.mae is None:
+        return {}
+    return {
+        "train_rmse": tr.rmse,
+        "train_mae": tr.mae,
+        "val_rmse": va.rmse if va else None,
+        "val_mae": va.mae if va else None,
+    }
+
+
+def _fmt_errors(h: dict, part: str, task: str) -> str:
+    """``error 3.06%``, or a regression's ``MSE 3,012 RMSE 54.88 MAE 44.12`` (for part train or val)."""
+    if task == "classification":
+        return f"error {100 * h[f'{part}_error']:.2f}%"
+    text = f"MSE {fmt_number(h[f'{part}_error'])}"
+    for name in ("rmse", "mae"):
+        if h.get(f"{part}_{name}") is not None:
+            text += f" {name.upper()} {fmt_number(h[f'{part}_{name}'])}"
+    return text
 
 
 def _fmt_loss(v):
@@ -486,13 +523,9 @@ def _fmt_seconds(s: float) -> str:
 
 
 def _epoch_line(h: dict, epochs: int, task: str) -> str:
-    metric = _metric(task)
-    text = (
-        f"epoch {h['epoch']}/{epochs}  train loss {_fmt_loss(h['train_loss'])} "
-        f"{metric} {_fmt_err(h['train_error'], task)}"
-    )
+    text = f"epoch {h['epoch']}/{epochs}  train loss {_fmt_loss(h['train_loss'])} {_fmt_errors(h, 'train', task)}"
     if h["val_loss"] is not None:
-        text += f"  val loss {_fmt_loss(h['val_loss'])} {metric} {_fmt_err(h['val_error'], task)}"
+        text += f"  val loss {_fmt_loss(h['val_loss'])} {_fmt_errors(h, 'val', task)}"
     return text + f"  ({_fmt_seconds(h['seconds'])})"
 
 
@@ -507,15 +540,18 @@ def _finish(
         save_model(out / "model.safetensors", p.net, p.extra)
         from chainrule.train.plots import plot_learning_curves
 
-        plot_learning_curves(history, out / "learning-curves.png")
+        data = "digits (bundled)" if p.settings["train"] is None else Path(p.settings["train"]).name
+        title = f"learning curves: {_model_name(p.settings)} on {data}"
+        if p.target is not None and p.target.kind != "none":
+            title += " (loss on standardised targets)"
+        plot_learning_curves(history, out / "learning-curves.png", title, p.extra["loss"], task)
     last = kept or (history[-1] if history else None)
     if last is None:
         return
     per_epoch = np.mean([h["seconds"] for h in history])
-    metric = _metric(task)
     lines = [
-        f"done: train {metric} {_fmt_err(last['train_error'], task)}"
-        + (f", validation {metric} {_fmt_err(last['val_error'], task)}" if last["val_error"] is not None else "")
+        f"done: train {_fmt_errors(last, 'train', task)}"
+        + (f", validation {_fmt_errors(last, 'val', task)}" if last["val_error"] is not None else "")
         + f"; {_fmt_seconds(per_epoch)} per epoch ({len(p.train) / per_epoch:,.0f} examples/s)"
     ]
     if task == "classification":

@@ -11,8 +11,10 @@ import numpy as np
 from chainrule.data import Dataset, Scaler, load_data, ready
 from chainrule.data.csv import read_csv_rows, rows_to_dataset
 from chainrule.errors import ChainruleError
-from chainrule.nn.losses import LOSSES
+from chainrule.nn.containers import Sequential
+from chainrule.nn.losses import LOSSES, Loss
 from chainrule.serialize import load_model
+from chainrule.train.metrics import predict_outputs
 
 NEEDED = ("task", "input_shape", "example_shape", "scaling", "loss")
 
@@ -60,7 +62,7 @@ def load_for_model(
                 f"{data}: examples have {ds.num_features} values; this model takes {features} "
                 f"(shape {'×'.join(map(str, example))})"
             )
-    ds = ready(ds, Scaler.from_json(extra["scaling"]), tuple(extra["input_shape"]), dtype)
+    ds = ready(ds, Scaler.from_json(extra["scaling"]), tuple(extra["input_shape"]), dtype, target_scaler(extra))
     y = ds.y
     if task == "classification" and y is not None and len(y) and y.max() >= extra["classes"]:
         i = int(np.argmax(y))
@@ -71,5 +73,20 @@ def load_for_model(
     return ds
 
 
-def loss_of(extra: dict):
+def loss_of(extra: dict) -> Loss:
     return LOSSES[extra["loss"]]()
+
+
+def target_scaler(extra: dict) -> Scaler | None:
+    """The regression targets' stored standardisation; None for a classifier or a model file written
+    before targets were standardised (its outputs are the targets' units already)."""
+    stored = extra.get("target_scaling")
+    return None if stored is None else Scaler.from_json(stored)
+
+
+def predict(net: Sequential, extra: dict, X: np.ndarray) -> np.ndarray:
+    """The model's outputs (n, outputs) for X made ready by ``load_for_model``: a regression model's in
+    the targets' units (its stored target standardisation undone), a classifier's logits as they are."""
+    out = predict_outputs(net, X)
+    target = target_scaler(extra)
+    return out if target is None else target.inverse(out)
