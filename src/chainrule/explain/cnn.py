@@ -37,8 +37,8 @@ from chainrule.explain.explanation import Explanation
 from chainrule.explain.json_layers import layers_json
 from chainrule.explain.map_names import MapContext, MapNames, MapVar, first_cells, more_note
 from chainrule.explain.network_pass import Pass, flat_layers, run_pass
-from chainrule.explain.rules import conv, flatten, map_activations, pool, rule_for
-from chainrule.explain.trace import LOSS_NAMES, Trace, default_loss, run
+from chainrule.explain.rules import conv, flatten, loss_rule_for, map_activations, pool, rule_for
+from chainrule.explain.trace import Trace, default_loss, run
 from chainrule.nn.activations import Activation
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
@@ -48,7 +48,6 @@ from chainrule.nn.losses import CrossEntropyLoss, MSELoss
 from chainrule.nn.pool import AvgPool2d, MaxPool2d
 
 IMAGE_RULES = {Conv2d: conv, MaxPool2d: pool, AvgPool2d: pool, Flatten: flatten}
-LOSS_TEXT = {"squared": "squared error", "mse": "mean squared error", "cross-entropy": "cross-entropy"}
 
 
 def is_image_network(net) -> bool:
@@ -99,8 +98,7 @@ def explain_image_network(net, x, y, loss, fmt, round_fn, form, wrt, check, lr, 
     if wrt is not None:
         raise ChainruleError(f"--wrt {wrt!r}: explain writes one weight's chain for dense networks only")
     loss = default_loss(Sequential(*layers)) if loss is None else loss
-    if type(loss) not in LOSS_NAMES:
-        raise ChainruleError(f"explain knows the losses {', '.join(LOSS_NAMES.values())}; got {loss!r}")
+    loss_rule_for(loss)  # one line naming a loss explain cannot write
     if front == len(layers) and isinstance(loss, CrossEntropyLoss):
         raise ChainruleError("cross-entropy needs Linear layers after Flatten (the logits); this network ends in a map")
     x = _image(x)
@@ -187,7 +185,7 @@ class CnnExplanation(Explanation):
         parts = ["Network: ", str(list(recs[0].input.shape))]
         for r in recs:
             parts += [" ", Sym("->", r"\to"), f" {r.type} {list(r.output.shape)}"]
-        parts.append(f"; loss: {LOSS_TEXT[LOSS_NAMES[type(p.loss)]]}.")
+        parts.append(f"; loss: {loss_rule_for(p.loss).text}.")
         blocks: list = [Prose(*parts)]
         if p.round_fn is not None:
             blocks.append(
@@ -268,7 +266,7 @@ class CnnExplanation(Explanation):
         out = {
             "x": p.records[0].input.tolist(),
             "y": np.asarray(p.inputs[1][0] if np.ndim(p.inputs[1]) else p.inputs[1]).tolist(),
-            "loss_name": LOSS_NAMES[type(p.loss)],
+            "loss_name": loss_rule_for(p.loss).key,
             "round_each_step": p.round_fn is not None,
             "yhat": (self.tail.yhat if self.tail is not None else last.output).tolist(),
             "loss": float(p.value),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule.explain.approx import relations
 from chainrule.explain.doc import (
     Call,
     Document,
@@ -143,8 +144,8 @@ def _equations(eq: Equations, fmt: NumberFormat) -> list[str]:
         if len(left.lines) == 1:
             left = Box([left.lines[0] + " " * (lw - left.w)])
         parts = [left]
-        for rhs in row[1:]:
-            parts += [Box([" = "]), box(rhs, fmt)]
+        for rel, rhs in zip(relations(row, fmt), row[1:], strict=True):
+            parts += [Box([f" {rel} "]), box(rhs, fmt)]
         note = eq.note(i)
         if note is not None:
             parts.append(Box(["    " + _prose(note, fmt)]))

@@ -9,9 +9,11 @@ The forward sums are grouped as the worksheet writes them (one bracket per kerne
 channel); every result is the engine's (the layer's output, ``weight.grad``, ``bias.grad``, ∂ℓ/∂x).
 """
 
+from chainrule.errors import ChainruleError
 from chainrule.explain.doc import ELL, Equations, Mat, Num, Op, Paren, Prose, Row, d, joined, product
 from chainrule.explain.map_names import MapContext, first_cells, worked
 from chainrule.explain.record import LayerRecord
+from chainrule.explain.rules.base import Block, LayerContext, Rule
 
 
 class _Geometry:
@@ -157,3 +159,19 @@ def input_grad(ctx: MapContext, r: LayerRecord, g: _Geometry, X, Y, F) -> list:
     )
     full = [(d(ELL, X.map(c)), Mat(r.grad_input[c])) for c in range(g.C)]
     return worked(intro, rows, r.input.shape, ctx.cells, "cells", full)
+
+
+class Conv2dRule(Rule):
+    """Conv2d in the one table of rules. An image network is written by ``explain/cnn.py`` with this
+    module's ``forward`` / ``backward`` (from the pass's per-layer records); the dense orchestration
+    never writes it."""
+
+    kind = "conv2d"
+
+    def forward(self, ctx: LayerContext) -> list[Block]:
+        raise ChainruleError(
+            f"layer {ctx.step.index} is {type(ctx.step.layer).__name__}: an image layer, written by "
+            "explain's image-network path (explain/cnn.py), not as a dense stage"
+        )
+
+    backward = forward

@@ -7,9 +7,11 @@ x is the dense part's input (the recitation's x), so the dense layers after it k
 
 import numpy as np
 
+from chainrule.errors import ChainruleError
 from chainrule.explain.doc import ELL, Mat, Num, Prose, d
 from chainrule.explain.map_names import MapContext, first_cells, worked
 from chainrule.explain.record import LayerRecord
+from chainrule.explain.rules.base import Block, LayerContext, Rule
 
 
 def _flat_index(shape: tuple[int, ...], cell: tuple[int, ...]) -> int:
@@ -49,3 +51,19 @@ def backward(ctx: MapContext, r: LayerRecord) -> list:
     intro = Prose("Back through Flatten: each entry of the gradient goes back to its cell of ", P.map(), ":")
     full = [(d(ELL, P.map(c)), Mat(r.grad_input[c])) for c in range(shape[0])] if len(shape) == 3 else []
     return worked(intro, rows, shape, ctx.cells, "entries", full)
+
+
+class FlattenRule(Rule):
+    """Flatten in the one table of rules. An image network is written by ``explain/cnn.py`` with this
+    module's ``forward`` / ``backward`` (from the pass's per-layer records); the dense orchestration
+    never writes it."""
+
+    kind = "flatten"
+
+    def forward(self, ctx: LayerContext) -> list[Block]:
+        raise ChainruleError(
+            f"layer {ctx.step.index} is {type(ctx.step.layer).__name__}: an image layer, written by "
+            "explain's image-network path (explain/cnn.py), not as a dense stage"
+        )
+
+    backward = forward

@@ -8,9 +8,11 @@
 The window's cells are read from the record's input; each result is the engine's output or gradient.
 """
 
+from chainrule.errors import ChainruleError
 from chainrule.explain.doc import ELL, Call, Frac, Mat, Num, Op, Paren, Prose, Sym, d, joined
 from chainrule.explain.map_names import MapContext, first_cells, worked
 from chainrule.explain.record import LayerRecord
+from chainrule.explain.rules.base import Block, LayerContext, Rule
 from chainrule.nn.pool import MaxPool2d
 
 MAX = Sym("max", r"\max")
@@ -90,3 +92,19 @@ def backward(ctx: MapContext, r: LayerRecord) -> list:
     )
     full = [(d(ELL, Z.map(c)), Mat(r.grad_input[c])) for c in range(r.input.shape[0])]
     return worked(Prose(f"Back through the pooling: {how}:"), rows, r.input.shape, ctx.cells, "cells", full)
+
+
+class PoolRule(Rule):
+    """MaxPool2d / AvgPool2d in the one table of rules. An image network is written by ``explain/cnn.py`` with this
+    module's ``forward`` / ``backward`` (from the pass's per-layer records); the dense orchestration
+    never writes it."""
+
+    kind = "pooling"
+
+    def forward(self, ctx: LayerContext) -> list[Block]:
+        raise ChainruleError(
+            f"layer {ctx.step.index} is {type(ctx.step.layer).__name__}: an image layer, written by "
+            "explain's image-network path (explain/cnn.py), not as a dense stage"
+        )
+
+    backward = forward
