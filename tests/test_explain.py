@@ -79,6 +79,11 @@ def test_round_each_step_reproduces_the_texts_hand_rounded_loss():
     assert "ℓ = ½ (ŷ − y)² = ½ · (2.89209 − 3)² = 0.0058223" in by_hand.to_text()
 
 
+def dense(data: dict) -> list[dict]:
+    """The JSON entries of the Linear layers (``layers`` lists every layer; these carry the folded keys)."""
+    return [layer for layer in data["layers"] if "weights" in layer]
+
+
 def test_json_is_the_engines_values_to_the_bit():
     e = cr.explain(recitation_net(), [1, 2], 3, loss=cr.SquaredError())
     net, sq = recitation_net(), cr.SquaredError()  # the same pass, run by hand (explain works on a copy)
@@ -87,13 +92,14 @@ def test_json_is_the_engines_values_to_the_bit():
     data = json.loads(e.to_json())
     assert data["yhat"] == net.outputs[-1].tolist() and data["loss"] == e.trace.loss
     assert data["grad_yhat"] == net.output_grads[-1].tolist()
-    for layer, lin, act, k in zip(data["layers"], (net[0], net[2]), (1, 2), (0, 2), strict=True):
+    for layer, lin, act, k in zip(dense(data), (net[0], net[2]), (1, 2), (0, 2), strict=True):
         assert layer["a"] == net.outputs[k].tolist() and layer["z"] == net.outputs[act].tolist()
         assert layer["grad_a"] == net.output_grads[k].tolist()
         assert layer["grad_z"] == net.output_grads[act].tolist()
         assert layer["grad_weights"] == lin.grad_folded.tolist() and layer["weights"] == lin.folded.tolist()
-    assert [layer["name"] for layer in data["layers"]] == ["alpha", "beta"]
-    assert data["layers"][0]["grad_weights"][0][1] == pytest.approx(0.00034829005, abs=1e-12)
+    assert [layer["name"] for layer in dense(data)] == ["alpha", "beta"]
+    assert [layer["type"] for layer in data["layers"]] == ["Linear", "Tanh", "Linear"]  # every layer, in order
+    assert dense(data)[0]["grad_weights"][0][1] == pytest.approx(0.00034829005, abs=1e-12)
 
 
 def test_explanation_renders_itself_in_jupyter_and_every_format():
@@ -137,7 +143,7 @@ def test_explaining_leaves_ordinary_runs_unrounded():
 def test_check_shows_finite_differences():
     e = cr.explain(recitation_net(), [1, 2], 3, check=True)
     assert "(finite differences: 0.00034829" in e.to_text() and ", relative error " in e.to_text()
-    layer = json.loads(e.to_json())["layers"][0]
+    layer = dense(json.loads(e.to_json()))[0]
     np.testing.assert_allclose(layer["numeric_grad_weights"], layer["grad_weights"], atol=1e-8)
 
 
@@ -180,7 +186,7 @@ def test_random_networks_json_equals_pytorch(seed):
     close = dict(rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(data["loss"], ref["loss"], **close)
     k = 0
-    for layer in data["layers"]:
+    for layer in dense(data):
         li = k
         np.testing.assert_allclose(layer["a"], ref["outputs"][li], **close)
         np.testing.assert_allclose(layer["grad_a"], ref["output_grads"][li], **close)

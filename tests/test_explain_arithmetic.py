@@ -9,6 +9,7 @@ line needs ≈.
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,13 +18,15 @@ from test_explain import random_case, recitation_net
 import chainrule as cr
 from chainrule.explain.numbers import NumberFormat
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
 NAMES = {
     "tanh": math.tanh,
     "tanh2": lambda a: math.tanh(a) ** 2,
     "sig": lambda a: 1 / (1 + math.exp(-a)),
     "exp": math.exp,
     "log": math.log,
-    "max": max,
+    "max": lambda *a: max(a),  # a pooling window with one real cell (the rest padding) prints max(v)
     "step": lambda b: 1.0 if b else 0.0,
     "min": min,
     "Phi": lambda a: 0.5 * (1 + math.erf(a / math.sqrt(2))),
@@ -197,3 +200,42 @@ def test_gelu_with_the_tanh_approximation_is_refused_by_name():
     net = cr.Sequential(cr.Linear(2, 2, rng=0), nn.GELU(approximate="tanh"), cr.Linear(2, 1, rng=1))
     with pytest.raises(cr.ChainruleError, match=r"layer 1: GELU\(approximate='tanh'\)"):
         cr.explain(net, [1, 2], 0.5)
+
+
+# --- convolutional networks (explain/cnn.py): conv, pooling, flatten and update lines -------------
+CNN_LINES = {  # what each kind of line starts with -> how many of them were recomputed
+    "conv forward": "Y",
+    "map activation": "Z",
+    "pooling forward": "P",
+    "kernel gradient": "∂ℓ/∂F",
+    "bias gradient": "∂ℓ/∂B",
+    "gradient through a pool or activation": "∂ℓ/∂Z",
+    "gradient into a map": "∂ℓ/∂Y",
+    "flattened gradient": "∂ℓ/∂x",
+    "kernel update": "F⁺",
+    "dense update": "α⁺",
+}
+
+
+def test_random_cnn_lines_recompute_exactly():
+    from test_explain_cnn import random_cnn
+
+    seen = dict.fromkeys(CNN_LINES, 0)
+    for seed in range(6):
+        net, x, y, loss = random_cnn(seed)
+        e = cr.explain(net, x, y, loss, decimals=3 + seed % 2, round_each_step=True, lr=0.1, cells=4)
+        text = e.to_text()
+        assert check_lines(text, e.fmt) > 20
+        for kind, start in CNN_LINES.items():
+            lines = "\n".join(line for line in text.splitlines() if line.startswith(start))
+            seen[kind] += check_lines(lines, e.fmt)
+    assert all(seen.values()), seen  # every kind of line was recomputed from its printed operands
+
+
+def test_section_4_2a_lines_recompute_exactly():
+    from chainrule.spec import load_spec
+
+    spec = load_spec(EXAMPLES / "recitation-4.2a.toml")
+    net, loss = spec.build()
+    e = cr.explain(net, spec.x, spec.y, loss, round_each_step=True, lr=0.1, steps=2)
+    assert check_lines(e.to_text(), e.fmt) == 4 + 1 + 4 + 1 + 9 + 10  # Y, ℓ, ∂ℓ/∂Y, ∂ℓ/∂B, ∂ℓ/∂F, updates

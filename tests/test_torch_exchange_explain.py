@@ -44,7 +44,8 @@ def test_explain_pytorch_classifier_with_torch_loss():
     assert e.to_dict() == ref.to_dict()
     # the explainer's ∂ℓ/∂W are PyTorch's own gradients
     torch.nn.functional.cross_entropy(tnet(x[None]), label[None]).backward()
-    for layer, t in zip(e.to_dict()["layers"], (tnet[0], tnet[2]), strict=True):  # folded: [∂b | ∂W]
+    dense = [layer for layer in e.to_dict()["layers"] if layer["type"] == "Linear"]
+    for layer, t in zip(dense, (tnet[0], tnet[2]), strict=True):  # folded: [∂b | ∂W]
         g = np.asarray(layer["grad_weights"])
         np.testing.assert_allclose(g[:, 1:], t.weight.grad.numpy(), rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(g[:, 0], t.bias.grad.numpy(), rtol=1e-10, atol=1e-14)
@@ -128,7 +129,7 @@ def test_cli_explain_torch_file(tmp_path, capsys):
     # a spec and a PyTorch file at once, no target, a layer explain cannot write out: one line each
     g = tmp_path / "cnn.py"
     g.write_text(
-        "import torch\nmodel = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 2), torch.nn.Flatten())\n"
+        "import torch\nnn = torch.nn\nmodel = nn.Sequential(nn.Conv2d(1, 1, 2), nn.LeakyReLU(), nn.Flatten())\n"
         "x = torch.zeros(1, 3, 3)\ny = [0.0] * 4\n"
     )
     h = tmp_path / "noy.py"
@@ -138,4 +139,5 @@ def test_cli_explain_torch_file(tmp_path, capsys):
     assert main(["explain", "--torch", str(g)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 3 and all(line.startswith("chainrule explain: error: ") for line in err)
-    assert "not both" in err[0] and "define y in the file or give --y" in err[1] and "cnn.py: " in err[2]
+    assert "not both" in err[0] and "define y in the file or give --y" in err[1]
+    assert "cnn.py: layer 1 is LeakyReLU" in err[2]

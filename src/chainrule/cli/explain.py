@@ -70,6 +70,22 @@ def register(sub) -> None:
         help="round every intermediate to what is printed before it is used, as by hand",
     )
     p.add_argument("--check", action="store_true", help="show central finite differences beside each gradient")
+    p.add_argument(
+        "--lr",
+        type=float,
+        metavar="η",
+        help="add the update: every parameter after one SGD step, w⁺ = w − η · ∂ℓ/∂w, with the numbers",
+    )
+    p.add_argument(
+        "--steps", type=int, default=0, metavar="K", help="with --lr: K SGD steps on this example, the loss after each"
+    )
+    p.add_argument(
+        "--cells",
+        type=int,
+        default=9,
+        metavar="N",
+        help="image networks: work the first N cells of each map in full (default 9; JSON has every cell)",
+    )
     p.add_argument("--x", dest="x", metavar="VALUES", help="input instead of the spec's x, e.g. '[0, 1]'")
     p.add_argument("--y", dest="y", metavar="VALUE", help="target instead of the spec's y, e.g. 3")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
@@ -127,14 +143,18 @@ def run(args) -> int:
     if args.standalone and args.fmt != "latex":
         raise ChainruleError("--standalone goes with --format latex")
     net, loss = spec.build(rng=0)  # layers given only by `units`: the same weights on every run
+    from chainrule.explain.cnn import front_length, is_image_network
     from chainrule.explain.rules import rule_for
 
+    image = is_image_network(net)
     for i, layer in enumerate(net.layers):  # a layer explain cannot write out, named before x's shape
         try:
             rule_for(layer, i)
+            if image and i == 0:
+                front_length(net.layers)  # and one that stands where explain cannot write it
         except ChainruleError as e:
             raise ChainruleError(f"{source}: {e}") from None
-    if spec.x.ndim != 1:
+    if not image and spec.x.ndim != 1:
         raise ChainruleError(f"{source}: key 'x': explain works on one example; x has shape {spec.x.shape}")
     return _explain(args, source, net, spec.x, spec.y, loss)
 
@@ -178,9 +198,12 @@ def _explain(args, source: str, net, x, y, loss) -> int:
             layout=args.layout,
             round_each_step=args.round_each_step,
             check=args.check,
+            lr=args.lr,
+            steps=args.steps,
+            cells=args.cells,
         )
     except ChainruleError as err:
-        if str(err).startswith("--wrt"):
+        if str(err).startswith(("--wrt", "--lr", "--steps", "--cells")):
             raise
         raise ChainruleError(f"{source}: {err}") from None
     _emit(args, e.render(args.fmt, standalone=args.standalone))

@@ -9,14 +9,20 @@ one rule class in ``rules/<concept>.py`` and one entry here (see ``rules/base.py
 from chainrule.errors import ChainruleError
 from chainrule.explain.rules.activations import IdentityRule, ReLURule, SigmoidRule, SoftmaxRule, TanhRule
 from chainrule.explain.rules.base import LossRule, Rule
+from chainrule.explain.rules.conv import Conv2dRule
+from chainrule.explain.rules.flatten import FlattenRule
 from chainrule.explain.rules.linear import LinearRule
 from chainrule.explain.rules.losses import CrossEntropyRule, MSERule, SquaredErrorRule
+from chainrule.explain.rules.pool import PoolRule
 from chainrule.explain.rules.rectifiers import ELURule, GELURule, LeakyReLURule, SiLURule
 from chainrule.nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from chainrule.nn.containers import Sequential
+from chainrule.nn.conv import Conv2d
+from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss, Loss, MSELoss, SquaredError
 from chainrule.nn.module import Module
+from chainrule.nn.pool import AvgPool2d, MaxPool2d
 from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 
 RULES: dict[type[Module], Rule] = {
@@ -30,6 +36,11 @@ RULES: dict[type[Module], Rule] = {
     ELU: ELURule(),
     GELU: GELURule(),
     SiLU: SiLURule(),
+    # the image part of a network, written by explain/cnn.py (rules/conv.py, pool.py, flatten.py)
+    Conv2d: Conv2dRule(),
+    MaxPool2d: PoolRule(),
+    AvgPool2d: PoolRule(),
+    Flatten: FlattenRule(),
 }
 
 LOSS_RULES: dict[type[Loss], LossRule] = {
@@ -41,11 +52,6 @@ LOSS_RULES: dict[type[Loss], LossRule] = {
 # Layers explain knows and refuses, by class name (so a layer added on another branch is refused by the
 # default reason below until its rule exists, never printed with someone else's rule).
 REFUSED_BY_NAME: dict[str, str] = {
-    "Conv2d": "convolution layers are worked one at a time by `chainrule conv`; explain writes out "
-    "networks of Linear layers and activations",
-    "MaxPool2d": "pooling layers are not yet written out by explain",
-    "AvgPool2d": "pooling layers are not yet written out by explain",
-    "Flatten": "explain works on vector inputs; Flatten belongs to an image network",
     "Dropout": "explain shows the network as it predicts, where dropout does nothing; leave it out",
     "BatchNorm1d": "batch normalisation is not yet written out by explain",
     "BatchNorm2d": "batch normalisation is not yet written out by explain",
