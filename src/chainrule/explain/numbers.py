@@ -114,6 +114,7 @@ def _strip(s: str, v: float | None = None) -> str:
 def _sci(v: float, n: int, always: bool = True) -> tuple[str, int]:
     """n significant digits in scientific notation; trailing zeros dropped (``always``, or when exact)."""
     m, e = f"{v:.{n - 1}e}".split("e")
-    if always or float(f"{m}e{e}") == v:
-        m = _strip(m)
+    t = _strip(m)
+    if float(f"{m}e{e}") == v or (always and ("." in t or float(f"{t}e{e}") == v)):  # 9.00e−7 stays
+        m = t
     return m, int(e)
