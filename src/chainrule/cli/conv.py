@@ -6,11 +6,12 @@
 """
 
 import argparse
+from typing import Any
 
 ORDER = 35
 
 
-def register(subparsers) -> None:
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser(
         "conv",
         help="work a convolution cell by cell (forward, and backward with --backward)",
@@ -69,7 +70,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def load_array(text: str, flag: str):
+def load_array(text: str, flag: str) -> Any:
     """A nested list / array from inline JSON or a .npy / .csv / .json file (never pickle)."""
     import json
     from pathlib import Path
@@ -108,7 +109,7 @@ def load_array(text: str, flag: str):
         ) from None
 
 
-def _cell(text: str):
+def _cell(text: str) -> tuple[int, ...]:
     """--cell "i,j" (1-based, as printed) -> 0-based (i, j)."""
     from chainrule.cli._args import dims
 
@@ -116,7 +117,7 @@ def _cell(text: str):
     return i - 1, j - 1
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     import sys
 
     from chainrule.cli._args import pair

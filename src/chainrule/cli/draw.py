@@ -7,11 +7,16 @@ chainrule draw examples/recitation-3.1.toml --values -o fig3.pdf                
 chainrule draw examples/conv/cnn.toml -o cnn.png                                  # blocks C×H×W
 """
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+
 ORDER = 22
 FORMATS = ("svg", "png", "pdf")
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser(
         "draw",
         help="draw a network as SVG, PNG or PDF, optionally with its forward values and gradients",
@@ -55,7 +60,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _format(args) -> str:
+def _format(args: "argparse.Namespace") -> str:
     from pathlib import Path
 
     from chainrule.errors import ChainruleError
@@ -71,7 +76,7 @@ def _format(args) -> str:
     return fmt
 
 
-def _dense(net) -> bool:
+def _dense(net: Any) -> bool:
     """True when every layer has an explain rule (Linear and the recitation's activations)."""
     from chainrule.errors import ChainruleError
     from chainrule.explain.rules import rule_for
@@ -84,7 +89,7 @@ def _dense(net) -> bool:
     return True
 
 
-def _load(args):
+def _load(args: "argparse.Namespace") -> tuple:
     """(net, loss, x, y, input shape) from a spec or a model file."""
     from pathlib import Path
 
@@ -105,7 +110,7 @@ def _load(args):
     return net, loss, spec.x, spec.y, shape
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     import sys
 
     import numpy as np
@@ -157,7 +162,7 @@ def run(args) -> int:
     return 0
 
 
-def _graph(args, net, x, y, loss):
+def _graph(args: "argparse.Namespace", net: Any, x: Any, y: Any, loss: Any) -> Any:
     from chainrule.errors import ChainruleError
     from chainrule.explain.numbers import NumberFormat
     from chainrule.explain.picture import network_graph, notation
@@ -179,7 +184,7 @@ def _graph(args, net, x, y, loss):
     )
 
 
-def _blocks(source: str, net, shape):
+def _blocks(source: str, net: Any, shape: Any) -> Any:
     from chainrule.draw.blocks import blocks_scene
     from chainrule.draw.layers import network_blocks
     from chainrule.errors import ChainruleError

@@ -3,6 +3,11 @@
 With no SPEC it explains the recitation's network (section 3.1: x = [1, 2], y = 3).
 """
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+
 ORDER = 20
 
 # The recitation's section 3 network, the default when no spec file is given: package data, a copy of
@@ -10,7 +15,7 @@ ORDER = 20
 RECITATION = "recitation-3.1.toml"
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser(
         "explain",
         help="print the worked forward and backward pass of a small network",
@@ -92,7 +97,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _value(text: str, flag: str):
+def _value(text: str, flag: str) -> Any:
     import tomllib
 
     from chainrule.errors import ChainruleError
@@ -103,7 +108,7 @@ def _value(text: str, flag: str):
         raise ChainruleError(f"{flag} {text!r}: expected a number or a list of numbers such as [0, 1]") from None
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     import tomllib
 
     from chainrule.errors import ChainruleError
@@ -159,7 +164,7 @@ def run(args) -> int:
     return _explain(args, source, net, spec.x, spec.y, loss)
 
 
-def _worksheet(args, data: dict, source: str) -> int:
+def _worksheet(args: "argparse.Namespace", data: dict, source: str) -> int:
     """A ``[conv]`` or ``[shape]`` exercise file: the convolution worksheet or the worked output size."""
     import json
 
@@ -171,6 +176,19 @@ def _worksheet(args, data: dict, source: str) -> int:
 
     if args.standalone and args.fmt != "latex":
         raise ChainruleError("--standalone goes with --format latex")
+    kind = "conv" if "conv" in data else "shape"
+    network_only = {
+        "--wrt": args.wrt,
+        "--form vector": args.form == "vector",
+        "--round-each-step": args.round_each_step,
+        "--check": args.check,
+        "--x": args.x,
+        "--y": args.y,
+        "--format html": args.fmt == "html",
+    }
+    for flag, given in network_only.items():
+        if given:
+            raise ChainruleError(f"{source}: {flag} applies to a network; this is a [{kind}] exercise")
     doc = problem_from_data(data, source).document
     if args.fmt == "json":
         out = json.dumps(values_of(doc), ensure_ascii=False) + "\n"
@@ -180,7 +198,7 @@ def _worksheet(args, data: dict, source: str) -> int:
     return 0
 
 
-def _explain(args, source: str, net, x, y, loss) -> int:
+def _explain(args: "argparse.Namespace", source: str, net: Any, x: Any, y: Any, loss: Any) -> int:
     """Explain, name ``source`` in any error about the network or data (not --wrt's), and write."""
     from chainrule.errors import ChainruleError
     from chainrule.explain import explain
@@ -210,7 +228,7 @@ def _explain(args, source: str, net, x, y, loss) -> int:
     return 0
 
 
-def _emit(args, out: str) -> None:
+def _emit(args: "argparse.Namespace", out: str) -> None:
     if args.output:
         from chainrule.files import write_output
 
@@ -223,7 +241,7 @@ def _emit(args, out: str) -> None:
         sys.stdout.write(out)
 
 
-def _run_torch(args) -> int:
+def _run_torch(args: "argparse.Namespace") -> int:
     """``--torch FILE.py``: the file's ``model`` converted with ``from_torch``; x, y from the flags or
     the file."""
     from chainrule.errors import ChainruleError

@@ -1,5 +1,10 @@
 """chainrule train: train an MLP, a CNN or a TOML-specified network on digits, CSV, NPZ or IDX data."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
 ORDER = 30
 
 HELP = """With no data flags, trains the default MLP (64-128-10, tanh) on the bundled UCI digits.
@@ -7,7 +12,7 @@ HELP = """With no data flags, trains the default MLP (64-128-10, tanh) on the bu
 metrics.csv and learning-curves.png; --resume DIR continues a stopped run bit for bit."""
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     import argparse
 
     p = sub.add_parser(
@@ -107,7 +112,7 @@ def register(sub) -> None:
 NO_FLAG = ("split_seed",)
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     from pathlib import Path
 
     from chainrule.errors import ChainruleError

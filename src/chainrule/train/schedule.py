@@ -1,12 +1,17 @@
 """--scheduler step|cosine for ``chainrule train``: PyTorch's StepLR / CosineAnnealingLR, stepped once per
 epoch (after the epoch's steps, as PyTorch's loop does), their state kept in the checkpoint."""
 
+from typing import Any
+
 from chainrule.errors import ChainruleError
 from chainrule.optim import Optimizer
 from chainrule.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, StepLR
 
 # each scheduler's flags (settings keys) and their defaults; None: required
-FLAGS = {"step": {"step_size": None, "gamma": 0.1}, "cosine": {"t_max": "epochs", "eta_min": 0.0}}
+FLAGS: dict[str, dict[str, Any]] = {
+    "step": {"step_size": None, "gamma": 0.1},
+    "cosine": {"t_max": "epochs", "eta_min": 0.0},
+}
 
 
 def _flag(key: str) -> str:
