@@ -31,22 +31,30 @@ def test_rules_are_keyed_by_exact_class():
         rule_for(Gelu(), 0)
 
 
-def test_a_conv_network_is_refused_in_one_line_naming_the_layer():
-    net = cr.Sequential(cr.nn.Conv2d(1, 1, 3), cr.nn.Flatten(), cr.Linear(4, 1))
-    with pytest.raises(cr.ChainruleError, match=r"^layer 0 is Conv2d: .*\(explain handles Linear, Tanh"):
-        cr.explain(net, np.zeros((1, 1, 4, 4)), 1.0)
+def test_a_layer_without_a_rule_in_a_cnn_is_refused_in_one_line_naming_it():
+    net = cr.Sequential(cr.nn.Conv2d(1, 1, 3), cr.nn.BatchNorm2d(1), cr.nn.Flatten(), cr.Linear(4, 1))
+    with pytest.raises(cr.ChainruleError, match=r"^layer 1 is BatchNorm2d: .*\(explain handles Linear"):
+        cr.explain(net, np.zeros((1, 4, 4)), 1.0)
 
 
-def test_the_cli_names_the_layer_not_the_input_shape(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ('[[layers]]\ntype = "batchnorm2d"\n', "layer 1 is BatchNorm2d: "),
+        ('[[layers]]\ntype = "softmax"\n', "layer 1 is Softmax on a map:"),
+        ('[[layers]]\ntype = "leakyrelu"\n', "layer 1 is LeakyReLU on a map:"),  # a dense rule, not a map's
+    ],
+)
+def test_the_cli_names_the_layer_and_the_reason_in_one_line(tmp_path, capsys, extra, message):
     from chainrule.cli import main
 
     spec = tmp_path / "conv.toml"
     spec.write_text(
         "input = [1, 4, 4]\nx = [[[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]]\n"
-        'y = [[0, 0], [0, 0]]\nloss = "squared"\n[[layers]]\ntype = "conv2d"\nout_channels = 1\n'
-        "kernel_size = 3\n",
+        'y = [[[0, 0], [0, 0]]]\nloss = "squared"\n[[layers]]\ntype = "conv2d"\nout_channels = 1\n'
+        "kernel_size = 3\n" + extra,
         encoding="utf-8",
     )
     assert main(["explain", str(spec)]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "layer 0 is Conv2d" in err and str(spec) in err
+    assert "\n" not in err and message in err and str(spec) in err

@@ -8,6 +8,10 @@
     [[layers]]
     weights = [[0, 1, 2], [2, 1, 0], [0, 2, 0]]   # folded: column 0 is the bias (the recitation's α)
     activation = "tanh"
+    [[layers]]                  # or PyTorch's layout, for linear and conv2d layers alike:
+    type = "conv2d"             #   weight (out, in, KH, KW) for conv2d, (out, in) for linear
+    weight = [[[[1, 0], [0, 1]]]]
+    bias = [0]                  #   a list: the bias values; true / false: with or without a bias
     [[layers]]
     units = 1                   # or no weights: a fresh layer of this width
     activation = "identity"
@@ -42,7 +46,7 @@ from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 from chainrule.nn.summary import infer_input_shape
 
 TOP_KEYS = {"x", "y", "loss", "input", "layers", "name", "description"}
-LAYER_KEYS = {"type", "weights", "units", "bias", "activation"}
+LAYER_KEYS = {"type", "weights", "weight", "units", "bias", "activation"}
 TYPE_ALIASES = {"dense": "linear", "fc": "linear"}
 
 # spec building's one table of layer types (``type = "conv2d"`` …, the class name in lower case): for each, the
@@ -73,6 +77,8 @@ class LayerSpec:
     index: int  # 1-based, as a user counts tables
     type: str = "linear"
     weights: np.ndarray | None = None
+    weight: np.ndarray | None = None  # PyTorch's layout (linear and conv2d): (out, in) / (out, in, KH, KW)
+    bias_values: np.ndarray | None = None  # bias = [...]: (out,)
     units: int | None = None
     bias: bool = True
     activation: str | None = None
@@ -134,7 +140,9 @@ class Spec:
                 layer = self._layer(ls, where, shape, layers, dtype, g)
             except ChainruleError as e:  # the layer's own refusal (e.g. too large for memory): say which one
                 raise e if str(e).startswith(f"{self.source}:") else self.error(where, str(e)) from None
-            if ls.weights is None and init is not None and getattr(layer, "weight", None) is not None:
+            if ls.weight is not None or ls.bias_values is not None:
+                _set_parameters(self, layer, ls, where)
+            elif ls.weights is None and init is not None and getattr(layer, "weight", None) is not None:
                 initialize(layer, init, g)
             added = [layer]
             last = k == len(self.layers) - 1
@@ -180,8 +188,12 @@ class Spec:
                     return Linear.from_folded(m, dtype=dtype, bias=ls.bias)
                 except ChainruleError:  # shape and values were checked when parsing: only the bias column is left
                     raise self.error(f"{where}, key 'bias'", "is false but column 0 of 'weights' is not zero") from None
+            if ls.weight is not None:
+                return Linear(ls.weight.shape[1], ls.weight.shape[0], bias=ls.bias, dtype=dtype, rng=g)
             if ls.units is None:
-                raise self.error(where, "a linear layer needs 'weights' (folded matrix) or 'units' (its width)")
+                raise self.error(
+                    where, "a linear layer needs 'weights' (folded matrix), 'weight' (out × in) or 'units' (its width)"
+                )
             if width is None:
                 raise self.error(
                     where,
@@ -200,6 +212,14 @@ class Spec:
         import inspect
 
         params = inspect.signature(cls.__init__).parameters
+        if ls.weight is not None and cls is Conv2d:  # conv2d: the weight tells out_channels, kernel
+            for key, v in (("out_channels", ls.weight.shape[0]), ("kernel_size", tuple(ls.weight.shape[2:]))):
+                given = kwargs.setdefault(key, v)
+                pair = (given, given) if key == "kernel_size" and not isinstance(given, tuple) else given
+                if pair != v:
+                    raise self.error(
+                        f"{where}, key {key!r}", f"is {given!r} but 'weight' has shape {tuple(ls.weight.shape)}"
+                    )
         for key, source in INFERRED[cls].items():
             if key in kwargs:
                 continue
@@ -225,6 +245,24 @@ class Spec:
             raise self.error(where, str(e)) from None
         except (TypeError, ValueError) as e:
             raise self.error(where, f"{cls.__name__}: {e}") from None
+
+
+def _set_parameters(spec: Spec, layer: Module, ls: LayerSpec, where: str) -> None:
+    """Put a layer table's ``weight = [...]`` / ``bias = [...]`` (PyTorch's layout) into ``layer``."""
+    for key, given in (("weight", ls.weight), ("bias", ls.bias_values)):
+        if given is None:
+            continue
+        p = getattr(layer, key, None)
+        if p is None:
+            problem = "this layer has no bias (bias = false)" if key == "bias" else f"{ls.type} has no weight"
+            raise spec.error(f"{where}, key {key!r}", problem)
+        if given.shape != p.data.shape:
+            raise spec.error(
+                f"{where}, key {key!r}",
+                f"has shape {tuple(given.shape)}; this {ls.type} layer's {key} is "
+                f"{tuple(p.data.shape)} (PyTorch's layout)",
+            )
+        p.data[...] = given
 
 
 def _layer_class(name: str):
@@ -413,10 +451,29 @@ def _layer_spec(t: dict, index: int, err) -> LayerSpec:
         if ls.weights is not None and ls.weights.shape[0] != u:
             raise err(f"{where}, key 'units'", f"is {u} but 'weights' has {ls.weights.shape[0]} rows")
         ls.units = u
+    if "weight" in t:
+        if kind not in ("linear", "conv2d"):
+            raise err(f"{where}, key 'weight'", f"'weight' is for linear and conv2d layers, not {kind!r}")
+        if ls.weights is not None:
+            raise err(f"{where}, key 'weight'", "give 'weights' (folded) or 'weight' (PyTorch's layout), not both")
+        w = _numbers(t["weight"], f"{where}, key 'weight'", err)
+        ndim = 2 if kind == "linear" else 4
+        if w.ndim != ndim or 0 in w.shape:
+            layout = "(out_features, in_features)" if kind == "linear" else "(out_channels, in_channels, KH, KW)"
+            raise err(f"{where}, key 'weight'", f"must be a {ndim}-D array {layout}, got shape {w.shape}")
+        ls.weight = w
     if "bias" in t:
-        if not isinstance(t["bias"], bool):
-            raise err(f"{where}, key 'bias'", f"must be true or false, got {t['bias']!r}")
-        ls.bias = t["bias"]
+        b = t["bias"]
+        if isinstance(b, list) and kind in ("linear", "conv2d"):
+            ls.bias_values = _numbers(b, f"{where}, key 'bias'", err)
+            if ls.bias_values.ndim != 1:
+                raise err(f"{where}, key 'bias'", f"must be a list of numbers, one per output, got {b!r}")
+            if ls.weights is not None:
+                raise err(f"{where}, key 'bias'", "with folded 'weights' the bias is column 0; give true or false")
+        elif not isinstance(b, bool):
+            raise err(f"{where}, key 'bias'", f"must be true or false (or a list of values), got {b!r}")
+        else:
+            ls.bias = b
     if "activation" in t:
         a = t["activation"]
         if not isinstance(a, str) or a.lower() not in ACTIVATIONS:

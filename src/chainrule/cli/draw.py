@@ -113,11 +113,11 @@ def _load(args: "argparse.Namespace") -> tuple:
 def _saved_loss(extra: dict) -> Any:
     """The loss the model was trained with (``train`` records it), when the picture can name it; else None
     (the picture then assumes the recitation's squared error, or cross-entropy after a softmax)."""
-    from chainrule.explain.trace import LOSS_NAMES
+    from chainrule.explain.rules import LOSS_RULES
     from chainrule.nn import LOSSES
 
     cls = LOSSES.get(str(extra.get("loss")))
-    return cls() if cls in LOSS_NAMES else None
+    return cls() if cls in LOSS_RULES else None
 
 
 def run(args: "argparse.Namespace") -> int:

@@ -52,11 +52,22 @@ def register(sub: "argparse._SubParsersAction") -> None:
     )
     p.add_argument("--standalone", action="store_true", help="with --format latex: a complete document")
     p.add_argument(
+        "--digits",
+        type=int,
+        metavar="N",
+        help="significant digits of every number (default 8: the recitation's section 3 to at least its digits)",
+    )
+    p.add_argument(
         "--decimals",
         type=int,
-        default=5,
         metavar="N",
-        help="digits after the point (default 5); smaller values in scientific notation",
+        help="digits after the point instead of --digits (e.g. 5: 4.91807); smaller values in scientific notation",
+    )
+    p.add_argument(
+        "--layout",
+        choices=("row", "column"),
+        default="row",
+        help="with --form vector: row vectors, a = x̂ αᵀ (section 3.2, default), or column vectors, a = α x̂ (3.3)",
     )
     p.add_argument(
         "--round-each-step",
@@ -64,6 +75,22 @@ def register(sub: "argparse._SubParsersAction") -> None:
         help="round every intermediate to what is printed before it is used, as by hand",
     )
     p.add_argument("--check", action="store_true", help="show central finite differences beside each gradient")
+    p.add_argument(
+        "--lr",
+        type=float,
+        metavar="η",
+        help="add the update: every parameter after one SGD step, w⁺ = w − η · ∂ℓ/∂w, with the numbers",
+    )
+    p.add_argument(
+        "--steps", type=int, default=0, metavar="K", help="with --lr: K SGD steps on this example, the loss after each"
+    )
+    p.add_argument(
+        "--cells",
+        type=int,
+        default=9,
+        metavar="N",
+        help="image networks: work the first N cells of each map in full (default 9; JSON has every cell)",
+    )
     p.add_argument("--x", dest="x", metavar="VALUES", help="input instead of the spec's x, e.g. '[0, 1]'")
     p.add_argument("--y", dest="y", metavar="VALUE", help="target instead of the spec's y, e.g. 3")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
@@ -87,8 +114,16 @@ def run(args: "argparse.Namespace") -> int:
     from chainrule.errors import ChainruleError
     from chainrule.spec import parse_spec, read_spec_data
 
-    if not 0 <= args.decimals <= 15:
+    if args.decimals is not None and not 0 <= args.decimals <= 15:
         raise ChainruleError(f"--decimals {args.decimals}: must be between 0 and 15")
+    if args.digits is not None and not 1 <= args.digits <= 17:
+        raise ChainruleError(f"--digits {args.digits}: must be between 1 and 17")
+    if args.digits is not None and args.decimals is not None:
+        raise ChainruleError(
+            f"give --digits or --decimals, not both (got --digits {args.digits} --decimals {args.decimals})"
+        )
+    if args.layout != "row" and args.form != "vector":
+        raise ChainruleError(f"--layout {args.layout} goes with --form vector")
     if args.torch is not None:
         return _run_torch(args)
     if args.spec is None:
@@ -113,14 +148,18 @@ def run(args: "argparse.Namespace") -> int:
     if args.standalone and args.fmt != "latex":
         raise ChainruleError("--standalone goes with --format latex")
     net, loss = spec.build(rng=0)  # layers given only by `units`: the same weights on every run
+    from chainrule.explain.cnn import front_length, is_image_network
     from chainrule.explain.rules import rule_for
 
+    image = is_image_network(net)
     for i, layer in enumerate(net.layers):  # a layer explain cannot write out, named before x's shape
         try:
             rule_for(layer, i)
+            if image and i == 0:
+                front_length(net.layers)  # and one that stands where explain cannot write it
         except ChainruleError as e:
             raise ChainruleError(f"{source}: {e}") from None
-    if spec.x.ndim != 1:
+    if not image and spec.x.ndim != 1:
         raise ChainruleError(f"{source}: key 'x': explain works on one example; x has shape {spec.x.shape}")
     return _explain(args, source, net, spec.x, spec.y, loss)
 
@@ -173,11 +212,16 @@ def _explain(args: "argparse.Namespace", source: str, net: Any, x: Any, y: Any, 
             form=args.form,
             wrt=args.wrt,
             decimals=args.decimals,
+            digits=args.digits,
+            layout=args.layout,
             round_each_step=args.round_each_step,
             check=args.check,
+            lr=args.lr,
+            steps=args.steps,
+            cells=args.cells,
         )
     except ChainruleError as err:
-        if str(err).startswith("--wrt"):
+        if str(err).startswith(("--wrt", "--lr", "--steps", "--cells")):
             raise
         raise ChainruleError(f"{source}: {err}") from None
     _emit(args, e.render(args.fmt, standalone=args.standalone))

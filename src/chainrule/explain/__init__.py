@@ -1,11 +1,17 @@
 """The explainer: what the engine computed, written out as a worked solution.
 
-trace.py      run the engine once, keep its cached values per linear layer (a ``Trace``)
+passes.py     check the network/example/loss and run the engine's pass once (hand-rounding mode too)
+trace.py      what the pass cached, one ``Step`` per layer (and the recitation's dense ``Stage``s)
+rules/        ONE table (``rules.RULES``, by layer class) of each layer type's explanation rule:
+              linear, activations, rectifiers, losses, conv, pool, flatten (interface: rules/base.py)
+derive.py     orchestration only: walk the steps, ask each rule for its lines (a ``Document``)
+wrt.py        ``--wrt``: one weight's chain, its closed form and its steps
+chain.py      the chain of variables from the loss down to one unit
 notation.py   the recitation's symbols (x, α, a, z, β, b, ŷ, ℓ) and their generalisation
-derive.py     Trace -> Document: the lines of the forward and backward pass
 doc.py        the document model (blocks of prose / aligned equations; maths as a small tree)
 numbers.py    how numbers are written (one place; also the rounding of --round-each-step)
-render_*.py   text, Markdown, LaTeX; JSON is ``Trace.to_dict``
+approx.py     = or ≈: whether a printed line holds on its printed operands
+render_*.py   text, Markdown, LaTeX, HTML; JSON is ``Explanation.to_dict``
 render.py     ``render_document(doc, fmt, …)``: the one format dispatch
 explanation.py  ``explain(net, x, y, …) -> Explanation``
 """

@@ -238,10 +238,14 @@ _DIGITS = str.maketrans(
     }
 )
 _SYM = re.compile("^(ŷ|[A-Za-zαβℓ]\u0302?)(?:⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾)?(⁺?)([₀₁₂₃₄₅₆₇₈₉ᵢⱼₖ,]*)$")
+_STEP = re.compile("^ℓ after step ([0-9]+)$")  # --steps: the loss after step k, qid loss@k
 
 
 def _plain(text: str) -> str:
     """One printed symbol as its ASCII name: α⁽²⁾₁,₀ -> alpha2[1,0], ŷ₁ -> yhat[1], ℓ -> loss."""
+    step = _STEP.match(text)
+    if step:
+        return f"loss@{step.group(1)}"
     m = _SYM.match(text)
     if not m:
         return text

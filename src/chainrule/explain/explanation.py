@@ -8,18 +8,35 @@ HTML is not shown).
 """
 
 import json
+from typing import TYPE_CHECKING
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.derive import Deriver
+from chainrule.explain import update
+from chainrule.explain.derive import LAYOUTS, Deriver
 from chainrule.explain.doc import Document
+from chainrule.explain.json_layers import layers_json
 from chainrule.explain.numbers import NumberFormat
 from chainrule.explain.render import render_document
 from chainrule.explain.render_latex import render_latex
 from chainrule.explain.render_markdown import render_markdown
 from chainrule.explain.render_text import render_text
-from chainrule.explain.trace import Trace, run
+from chainrule.explain.trace import Trace, default_loss, run
+from chainrule.explain.wrt import wrt_document
+
+if TYPE_CHECKING:
+    from chainrule.explain.network_pass import Pass
 
 FORMS = ("scalar", "vector")
+DEFAULT_DIGITS = 8  # significant digits: every number of the recitation's section 3 to at least its digits
+
+
+def number_format(decimals: int | None = None, digits: int | None = None) -> NumberFormat:
+    """How the explainer writes numbers: ``digits`` significant digits (8 by default) or ``decimals``."""
+    if decimals is not None and digits is not None:
+        raise ChainruleError(f"give decimals or digits, not both (got decimals={decimals}, digits={digits})")
+    if decimals is not None:
+        return NumberFormat(decimals, unicode=True)
+    return NumberFormat(digits=DEFAULT_DIGITS if digits is None else digits, unicode=True)
 
 
 class Explanation:
@@ -30,14 +47,25 @@ class Explanation:
         trace: Trace,
         form: str = "scalar",
         wrt: str | None = None,
-        decimals: int = 5,
+        decimals: int | None = None,
         check: bool = False,
+        digits: int | None = None,
+        layout: str = "row",
+        net_pass: "Pass | None" = None,
     ):
         if form not in FORMS:
             raise ChainruleError(f"form {form!r} is not one of {', '.join(FORMS)}")
-        self.trace, self.form, self.wrt, self.check = trace, form, wrt, check
-        self.fmt = NumberFormat(decimals)
-        self._deriver = Deriver(trace, check=check)
+        if layout not in LAYOUTS:
+            raise ChainruleError(f"layout {layout!r} is not one of {', '.join(LAYOUTS)}")
+        if wrt is not None and form == "vector":
+            raise ChainruleError(
+                f"--wrt {wrt!r} with --form vector: --wrt writes one weight's chain, a scalar; "
+                "leave out --form vector (the vector form shows every gradient as a matrix)"
+            )
+        self.trace, self.form, self.wrt, self.check, self.layout = trace, form, wrt, check, layout
+        self.p = net_pass  # every layer's record (JSON ``layers``) and the --lr update
+        self.fmt = number_format(decimals, digits)
+        self._deriver = Deriver(trace, check=check, layout=layout)
         self.target = self._deriver.n.parse_wrt(wrt) if wrt is not None else None  # (stage, j, i)
         if self.target is not None and self.target[2] == 0 and not trace.stages[self.target[0] - 1].bias:
             raise ChainruleError(
@@ -45,10 +73,15 @@ class Explanation:
             )
 
     @property
+    def dense_notation(self):
+        return self._deriver.n
+
+    @property
     def document(self) -> Document:
         if self.target is not None:
-            return self._deriver.wrt_document(*self.target)
-        return self._deriver.document(self.form)
+            return wrt_document(self._deriver, *self.target)
+        doc = self._deriver.document(self.form)
+        return doc.add(*update.section(self)) if self.p is not None else doc
 
     def to_text(self) -> str:
         return render_text(self.document, self.fmt)
@@ -64,6 +97,10 @@ class Explanation:
         out = self.trace.to_dict()
         for s, layer in enumerate(out["layers"], start=1):
             layer["name"] = self._deriver.n.name(s)
+        if self.p is not None:  # every layer, in order; the Linear ones keep the dense keys above
+            names = [layer["name"] for layer in out["layers"]]
+            out["layers"] = layers_json(self.p, self.trace, names)
+            out.update(update.json(self.p))
         if self.target is not None:
             s, j, i = self.target
             st = self.trace.stages[s - 1]
@@ -120,9 +157,14 @@ def explain(
     *,
     form: str = "scalar",
     wrt: str | None = None,
-    decimals: int = 5,
+    decimals: int | None = None,
     round_each_step: bool = False,
     check: bool = False,
+    digits: int | None = None,
+    layout: str = "row",
+    lr: float | None = None,
+    steps: int = 0,
+    cells: int = 9,
 ) -> Explanation:
     """Run ``net`` forward and backward on one example and return the worked derivation.
 
@@ -134,8 +176,11 @@ def explain(
         a final Softmax is then fused into the loss, PyTorch's form: ∂ℓ/∂b = ŷ − y)
     form : "scalar" (every aⱼ = Σᵢ αⱼ,ᵢ xᵢ written out) or "vector" (a = x̂ αᵀ …)
     wrt : one weight, e.g. "alpha[1,1]", "beta[1]", "alpha2[1,3]": only its chain rule
-    decimals : digits after the point; round_each_step : the engine rounds every intermediate to
-        what is printed before using it; check : also central finite differences for each gradient
+    digits : significant digits (8 by default: every number of the recitation's section 3 to at least
+        the digits it prints); decimals : digits after the point instead (``decimals=5``: 4.91807);
+    round_each_step : the engine rounds every intermediate to what is printed before using it;
+    check : also central finite differences for each gradient; layout : the vector form with row
+        vectors (section 3.2, a = x̂ αᵀ) or column vectors (section 3.3, a = α x̂)
     """
     from chainrule.interop.torch import as_chainrule, as_numpy, loss_from_torch
 
@@ -144,6 +189,19 @@ def explain(
     import copy
 
     net = copy.deepcopy(net)  # the pass zeroes and fills gradients and caches: never the caller's network
-    fmt = NumberFormat(decimals)
-    trace = run(net, x, y, loss, round_fn=fmt.round_array if round_each_step else None, check=check)
-    return Explanation(trace, form=form, wrt=wrt, decimals=decimals, check=check)
+    fmt = number_format(decimals, digits)
+    round_fn = fmt.round_array if round_each_step else None
+    from chainrule.explain.cnn import explain_image_network, is_image_network
+    from chainrule.explain.network_pass import check_lr, run_pass
+
+    check_lr(lr, steps)
+    if cells < 1:
+        raise ChainruleError(f"--cells {cells}: must be at least 1")
+    if is_image_network(net):
+        return explain_image_network(net, x, y, loss, fmt, round_fn, form, wrt, check, lr, steps, cells)
+    trace = run(net, x, y, loss, round_fn=round_fn, check=check)
+    p = run_pass(net, trace.x, trace.y, loss if loss is not None else default_loss(net), round_fn)
+    p.update(lr, steps)
+    return Explanation(
+        trace, form=form, wrt=wrt, decimals=decimals, check=check, digits=digits, layout=layout, net_pass=p
+    )

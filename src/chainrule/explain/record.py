@@ -1,0 +1,74 @@
+"""What the engine cached for each layer of one pass: one ``LayerRecord`` per layer, in order.
+
+Read from ``Sequential``'s caches after a forward and backward pass (``input``, ``outputs[i]``,
+``output_grads[i]``, ``input_grad``) and each layer's own parameters; nothing is recomputed. A pass of
+an image network runs on a batch of one (``batched``): its arrays have the batch axis removed here.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chainrule.nn.containers import Sequential
+from chainrule.nn.module import Module
+
+
+@dataclass
+class Param:
+    """One parameter, in PyTorch's layout: its value as the pass used it and ∂ℓ/∂ it."""
+
+    value: np.ndarray
+    grad: np.ndarray
+    updated: np.ndarray | None = None  # after the optimizer's step (--lr), when one was taken
+
+
+@dataclass
+class LayerRecord:
+    """Layer ``index`` (0-based, as PyTorch's ``named_children``) and its values for one example."""
+
+    index: int
+    layer: Module
+    input: np.ndarray  # what the layer received : e.g. (C, H, W) or (features,)
+    output: np.ndarray  # what it returned
+    grad_input: np.ndarray | None  # ∂ℓ/∂input (None when nothing below needs it)
+    grad_output: np.ndarray  # ∂ℓ/∂output
+    params: dict[str, Param] = field(default_factory=dict)  # "weight", "bias"
+    dzda: np.ndarray | None = None  # an activation's ∂z/∂a factor, as its backward multiplied by
+
+    @property
+    def type(self) -> str:
+        return type(self.layer).__name__
+
+
+def _copy(a) -> np.ndarray | None:
+    return None if a is None else np.array(a, copy=True)
+
+
+def _one(a) -> np.ndarray | None:
+    return None if a is None else np.array(a[0], copy=True)  # (1, …) -> (…): the batch of one
+
+
+def records(net: Sequential, batched: bool = True) -> list[LayerRecord]:
+    """One record per layer of ``net`` after a pass on one example (a batch of one when ``batched``)."""
+    take = _one if batched else _copy
+    inputs = [net.input, *net.outputs[:-1]]
+    grads_in = [net.input_grad, *net.output_grads[:-1]]  # ∂ℓ/∂(layer i's input)
+    out = []
+    for i, layer in enumerate(net.layers):
+        params = {
+            name: Param(np.array(p.data, copy=True), np.array(p.grad, copy=True))
+            for name, p in layer.named_parameters()
+        }
+        out.append(
+            LayerRecord(
+                index=i,
+                layer=layer,
+                input=take(inputs[i]),
+                output=take(net.outputs[i]),
+                grad_input=take(grads_in[i]),
+                grad_output=take(net.output_grads[i]),
+                params=params,
+                dzda=take(getattr(layer, "dzda", None)),
+            )
+        )
+    return out
