@@ -22,12 +22,13 @@ def test_section_3_1_scalar_form_shows_the_recitation_numbers():
     for line in [
         "a₁ = Σᵢ α₁,ᵢ xᵢ = 0 · 1 + 1 · 1 + 2 · 2 = 5",
         "a₂ = Σᵢ α₂,ᵢ xᵢ = 2 · 1 + 1 · 1 + 0 · 2 = 3",
-        "z₁ = tanh(a₁) = tanh(5) = 0.99991",
-        "z₂ = tanh(a₂) = tanh(3) = 0.99505",
-        "ŷ = Σⱼ βⱼ zⱼ = 0 · 1 + 1 · 0.99991 + 2 · 0.99505 + 2 · 0.96403 = 4.91807",
-        "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950",
-        "∂ℓ/∂β₁ = ∂ℓ/∂ŷ ∂ŷ/∂β₁ = ∂ℓ/∂ŷ · z₁ = 1.91807 · 0.99991 = 1.91790",
-        "∂ℓ/∂α₁,₁ = ∂ℓ/∂ŷ ∂ŷ/∂z₁ ∂z₁/∂a₁ ∂a₁/∂α₁,₁ = ∂ℓ/∂a₁ · x₁ = 0.000348 · 1 = 0.000348",
+        "z₁ = tanh(a₁) = tanh(5) = 0.9999092",
+        "z₂ = tanh(a₂) = tanh(3) = 0.99505475",
+        "ŷ = Σⱼ βⱼ zⱼ = 0 · 1 + 1 · 0.9999092 + 2 · 0.99505475 + 2 · 0.96402758 = 4.9180739",
+        "ℓ = ½ (ŷ − y)² = ½ · (4.9180739 − 3)² = 1.8395037",
+        "∂ℓ/∂β₁ = ∂ℓ/∂ŷ ∂ŷ/∂β₁ = ∂ℓ/∂ŷ · z₁ = 1.9180739 · 0.9999092 = 1.9178997",
+        "∂ℓ/∂z₂  = ∂ℓ/∂ŷ ∂ŷ/∂z₂ = ∂ℓ/∂ŷ · β₂ = 1.9180739 · 2 ≈ 3.8361477",  # 1.9180739 · 2 = 3.8361478
+        "∂ℓ/∂α₁,₁ = ∂ℓ/∂ŷ ∂ŷ/∂z₁ ∂z₁/∂a₁ ∂a₁/∂α₁,₁ = ∂ℓ/∂a₁ · x₁ = 0.00034829005 · 1 = 0.00034829005",
     ]:
         assert line in text, line
     assert "a₃ = Σᵢ α₃,ᵢ xᵢ = 0 · 1 + 2 · 1 + 0 · 2 = 2" in text
@@ -37,20 +38,34 @@ def test_wrt_expands_the_chain_as_in_equations_3_to_6():
     text = cr.explain(recitation_net(), [1, 2], 3, wrt="alpha[1,1]").to_text()
     assert "∂ℓ/∂α₁,₁ = ∂ℓ/∂ŷ ∂ŷ/∂α₁,₁\n" in text
     assert "= ∂ℓ/∂ŷ ∂ŷ/∂z₁ ∂z₁/∂a₁ ∂a₁/∂α₁,₁\n" in text
-    assert "∂z₁/∂a₁  = 1 − z₁² = 1 − 0.99991² = 0.000182" in text
+    assert "∂z₁/∂a₁  = 1 − tanh²(a₁) = 1 − tanh²(5) = 0.00018158323" in text
     assert "α₂" not in text.split("The chain")[1]  # only the one chain
+    # the closed form, with the numbers substituted, as the recitation's 3.1 writes it
+    five = cr.explain(recitation_net(), [1, 2], 3, wrt="alpha[1,1]", decimals=5).to_text()
+    assert "= (ŷ − y) β₁ (1 − tanh²(a₁)) x₁ = (4.91807 − 3) · 1 · (1 − tanh²(5)) · 1 = 0.00034829\n" in five
     beta = cr.explain(recitation_net(), [1, 2], 3, wrt="beta[1]").to_text()
-    assert "∂ℓ/∂β₁ = ∂ℓ/∂ŷ ∂ŷ/∂β₁" in beta and "= 1.91790" in beta
+    assert "∂ℓ/∂β₁ = ∂ℓ/∂ŷ ∂ŷ/∂β₁" in beta and "= 1.9178997" in beta
+    assert "= (ŷ − y) z₁ = (4.9180739 − 3) · 0.9999092 = 1.9178997" in beta
+    with pytest.raises(cr.ChainruleError, match="--wrt 'alpha.1,1.' with --form vector"):
+        cr.explain(recitation_net(), [1, 2], 3, wrt="alpha[1,1]", form="vector")
 
 
 def test_vector_form_sections_3_2_and_3_3():
     t32 = cr.explain(recitation_net(), [0, 1], 3, form="vector").to_text()
-    assert "x̂ = [1 0 1]" in t32 and "= [2 2 0]" in t32 and "z = tanh(a) = [0.96403 0.96403 0]" in t32
+    assert "x̂ = [1 0 1]" in t32 and "= [2 2 0]" in t32 and "z = tanh(a) = [0.96402758 0.96402758 0]" in t32
     # exact arithmetic: ŷ = 2.8920827 (the text's 2.89209 is 3 × 0.96403, rounded first)
-    assert "= 2.89208" in t32 and "∂ℓ/∂β = ∂ℓ/∂ŷ z\u0302 = -0.10792 [1 0.96403 0.96403 0] = [-0.10792 -0.10404" in t32
+    assert (
+        "= 2.8920827" in t32
+        and "∂ℓ/∂β = ∂ℓ/∂ŷ z\u0302 = −0.10791726 [1 0.96402758 0.96402758 0] = [−0.10791726 −0.10403521" in t32
+    )
+    assert "∂z/∂a = diag(1 − tanh²(a)) = diag(1 − tanh²([2 2 0])) = " in t32  # section 3.2's diag step
+    assert "[−0.0076244434 −0.015248887 −0.21583452]" in t32 and "(β̂: β without its bias column)" in t32
     t33 = cr.explain(recitation_net(), [2, 3], 3, form="vector").to_text()
-    assert "= [8 4 4]" in t33 and "= 4.99732" in t33
-    assert "[8.9907e-07 0.00536 0.00536]" in t33  # ∂ℓ/∂a: too small for 5 decimals -> scientific
+    assert "= [8 4 4]" in t33 and "= 4.997317" in t33 and "[0.99999977 0.9993293 0.9993293]" in t33
+    assert "[8.9907346e−7 0.0053566071 0.0053566071]" in t33  # ∂ℓ/∂a
+    col = cr.explain(recitation_net(), [2, 3], 3, form="vector", layout="column").to_text()
+    assert "a = α x̂ = " in col and "∂ℓ/∂α = ∂ℓ/∂a x̂ᵀ = " in col and "∂ℓ/∂β = ∂ℓ/∂ŷ z\u0302ᵀ = " in col
+    assert "∂ℓ/∂z = ∂ℓ/∂ŷ β̂ᵀ = " in col  # section 3.3's column vectors
 
 
 def test_round_each_step_reproduces_the_texts_hand_rounded_loss():
@@ -58,10 +73,10 @@ def test_round_each_step_reproduces_the_texts_hand_rounded_loss():
     by_hand = cr.explain(recitation_net(), [0, 1], 3, decimals=5, round_each_step=True)
     assert exact.trace.loss == pytest.approx(0.0058230675, abs=1e-10)
     assert by_hand.trace.yhat[0] == 2.89209
-    assert by_hand.trace.loss == 0.00582  # ½(−0.10791)² = 0.005822284 printed to 5 decimals
-    d7 = cr.explain(recitation_net(), [0, 1], 3, decimals=9, round_each_step=True)
-    assert d7.trace.loss == 0.005823068  # the last digit shows the rounding of the steps (exact …0675)
-    assert "ℓ = ½ (ŷ − y)² = ½ · (2.89209 − 3)² = 0.00582" in by_hand.to_text()
+    assert by_hand.trace.loss == 0.0058223  # ½(−0.10791)² = 0.005822284, the text's figure, to 5 digits
+    d4 = cr.explain(recitation_net(), [0, 1], 3, decimals=4, round_each_step=True)
+    assert d4.trace.loss == 0.005832  # ½ (3 · 0.964 − 3)²: the rounding of the steps shows (exact 0.0058231)
+    assert "ℓ = ½ (ŷ − y)² = ½ · (2.89209 − 3)² = 0.0058223" in by_hand.to_text()
 
 
 def test_json_is_the_engines_values_to_the_bit():
@@ -106,7 +121,7 @@ def test_errors_are_chainrule_errors():
         cr.explain(cr.Sequential(cr.Linear(2, 2), cr.Tanh(), cr.ReLU()), [1, 2], [0, 0])
     with pytest.raises(cr.ChainruleError, match=r"summing to 1.*got \[0.5, 0.7\]"):  # ∂ℓ/∂b = ŷ − y needs Σy = 1
         cr.explain(cr.Sequential(cr.Linear(2, 2), cr.Softmax()), [1, 2], [0.5, 0.7])
-    with pytest.raises(cr.ChainruleError, match="pre-activation of linear layer 1 overflows float64"):
+    with pytest.raises(cr.ChainruleError, match=r"output of layer 0 \(Linear\) overflows float64"):
         cr.explain(
             cr.Sequential(cr.Linear.from_folded([[0, 1e300]]), cr.Tanh(), cr.Linear.from_folded([[0, 1]])), [1e300], 1
         )
@@ -121,7 +136,7 @@ def test_explaining_leaves_ordinary_runs_unrounded():
 
 def test_check_shows_finite_differences():
     e = cr.explain(recitation_net(), [1, 2], 3, check=True)
-    assert "(finite differences: 0.000348, relative error " in e.to_text()
+    assert "(finite differences: 0.00034829" in e.to_text() and ", relative error " in e.to_text()
     layer = json.loads(e.to_json())["layers"][0]
     np.testing.assert_allclose(layer["numeric_grad_weights"], layer["grad_weights"], atol=1e-8)
 
@@ -223,7 +238,9 @@ def test_a_layer_without_bias_prints_no_false_bias_gradient():
     assert "∂ℓ/∂α₁,₀" not in text and "∂ℓ/∂α₁,₁" in text and "∂ℓ/∂β₀" in text
     assert "This layer has no bias (bias=False): column 0 of α stays 0 and has no gradient." in text
     vector = cr.explain(net, [1, 2], 0.5, form="vector").to_text()
-    assert "= ⎡0.000182 0.000182 0.000363⎤" in vector and "column 0 of this product is not used" in vector
+    assert (
+        "= ⎡0.00018156674 0.00018156674 0.00036313349⎤" in vector and "column 0 of this product is not used" in vector
+    )
     with pytest.raises(cr.ChainruleError, match="no bias"):
         cr.explain(net, [1, 2], 0.5, wrt="alpha[1,0]")
     assert cr.explain(net, [1, 2], 0.5).to_dict()["layers"][0]["grad_weights"][0][0] == 0.0  # the engine's
@@ -280,7 +297,7 @@ def test_every_equation_line_carries_its_quantity_name():
     deep = cr.Sequential(cr.Linear(2, 2, rng=0), cr.Tanh(), cr.Linear(2, 2, rng=1), cr.Tanh(), cr.Linear(2, 1, rng=2))
     assert {"a2[1]", "dl/dalpha1[2,0]", "dz2[1]/da2[1]"} <= set(cr.explain(deep, [1, 2], 0.5).document.qids())
     wrt = cr.explain(recitation_net(), [1, 2], 3, wrt="alpha[1,1]").document
-    assert len(wrt.lines_for("dl/dalpha[1,1]")) == 4  # the chain's three lines and the evaluated one
+    assert len(wrt.lines_for("dl/dalpha[1,1]")) == 5  # the chain's three lines, its closed form, the evaluated one
 
 
 def test_explain_works_on_a_copy_of_the_callers_network():
@@ -294,3 +311,42 @@ def test_explain_works_on_a_copy_of_the_callers_network():
 def test_latex_writes_the_arrow_as_maths():
     tex = cr.explain(recitation_net(), [1, 2], 3).to_latex()
     assert "->" not in tex and r"2 $\to$ 3 (tanh)" in tex
+
+
+def test_the_output_layer_is_named_alike_from_a_spec_python_and_pytorch():
+    from pathlib import Path
+
+    from chainrule.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parent.parent / "examples" / "recitation-3.1.toml")
+    net, loss = spec.build(rng=0)
+    from_spec = cr.explain(net, spec.x, spec.y, loss).to_text()
+    from_python = cr.explain(recitation_net(), [1, 2], 3).to_text()  # ends in a Linear, no Identity layer
+    assert from_spec == from_python and "Output layer (identity):" in from_python
+    assert "-> 1 (identity); loss" in from_python and "none" not in from_python
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1)).double()
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[1.0, 2], [1, 0], [2, 0]]))
+        model[0].bias.copy_(torch.tensor([0.0, 2, 0]))
+        model[2].weight.copy_(torch.tensor([[1.0, 2, 2]]))
+        model[2].bias.zero_()
+    assert cr.explain(model, [1, 2], 3).to_text() == from_python
+
+
+def test_mse_is_written_with_its_k():
+    net = cr.Sequential(cr.Linear.from_folded([[0.1, 0.2, 0.3], [0.3, -0.1, 0.2]]), cr.Sigmoid())
+    text = cr.explain(net, [1, 2], [0.2, 0.3], cr.MSELoss()).to_text()
+    assert "ℓ = 1/K Σₖ (ŷₖ − yₖ)² = 1/2 · ((0.7109495 − 0.2)² + (0.64565631 − 0.3)²) = 0.19027384" in text
+    assert "(K = 2 outputs)" in text and "∂ℓ/∂ŷ₁  = 2/K (ŷ₁ − y₁) = 2/2 · (0.7109495 − 0.2) = 0.5109495" in text
+    assert "∂ŷ₁/∂b₁ = σ(b₁) (1 − σ(b₁)) = σ(0.9) · (1 − σ(0.9)) = 0.20550031" in text
+
+
+def test_digits_and_decimals():
+    e = cr.explain(recitation_net(), [2, 3], 3, digits=7)
+    assert "z₁ = tanh(a₁) = tanh(8) = 0.9999998" in e.to_text()  # not 1.00000
+    assert "−0.10791726" in cr.explain(recitation_net(), [0, 1], 3).to_text()  # one minus sign: U+2212
+    with pytest.raises(cr.ChainruleError, match="decimals or digits, not both"):
+        cr.explain(recitation_net(), [1, 2], 3, digits=3, decimals=3)
+    with pytest.raises(cr.ChainruleError, match="digits must be between 1 and 17"):
+        cr.explain(recitation_net(), [1, 2], 3, digits=0)

@@ -1,8 +1,10 @@
-"""With --round-each-step every printed line is honest arithmetic.
+"""Every printed line is honest arithmetic: it holds on its printed operands, or says ≈.
 
 The test reads the text output, takes each line ``… = <numeric expression> = <result>``, evaluates the
 expression from the printed operands in float64 and checks that rounding it the way results are
-printed (``NumberFormat.round``) gives exactly the printed result.
+printed (``NumberFormat.round``) gives exactly the printed result. A line written ``… ≈ <result>`` (the
+default mode, where the operands shown are rounded) must really not hold; with ``--round-each-step`` no
+line needs ≈.
 """
 
 import math
@@ -17,13 +19,18 @@ from chainrule.explain.numbers import NumberFormat
 
 NAMES = {
     "tanh": math.tanh,
+    "tanh2": lambda a: math.tanh(a) ** 2,
     "sig": lambda a: 1 / (1 + math.exp(-a)),
     "exp": math.exp,
     "log": math.log,
     "max": max,
     "step": lambda b: 1.0 if b else 0.0,
+    "min": min,
+    "Phi": lambda a: 0.5 * (1 + math.erf(a / math.sqrt(2))),
+    "phi": lambda a: math.exp(-0.5 * a * a) / math.sqrt(2 * math.pi),
 }
-_NUMERIC = re.compile(r"^[-+*/(). 0-9e,<>]*$")
+_NUMERIC = re.compile(r"^[-+*/(). 0-9e,<>=]*$")
+_REL = re.compile(r" ([=≈]) ")
 
 
 def to_python(expr: str) -> str | None:
@@ -31,73 +38,93 @@ def to_python(expr: str) -> str | None:
     s = expr.strip()
     for a, b in (
         ("−log(", "-log("),
+        ("tanh²(", "tanh2("),
         ("−", "-"),
         ("·", "*"),
         ("½", "0.5"),
         ("²", "**2"),
         ("σ(", "sig("),
         ("𝟙(", "step("),
+        ("Φ(", "Phi("),
+        ("φ(", "phi("),
+        ("≤", "<="),
     ):
         s = s.replace(a, b)
-    bare = re.sub(r"\b(tanh|sig|exp|log|max|step)\(", "(", s)
+    bare = re.sub(r"\b(tanh2|tanh|sig|exp|log|max|min|step|Phi|phi)\(", "(", s)
     if not _NUMERIC.match(bare) or not re.search(r"\d", bare) or "[" in s:
         return None
     return s
 
 
-def check_lines(text: str, fmt: NumberFormat) -> int:
+def _holds(value: float, result: str, fmt: NumberFormat) -> bool:
+    printed = float(result)
+    if fmt.round(value) == printed:
+        return True
+    # an exact tie in the last place may round either way after summing in another order
+    m, exp10 = fmt.parts(printed)
+    ulp = 10.0 ** ((exp10 or 0) - (len(m.split(".")[1]) if "." in m else 0))
+    return abs(abs(value - printed) - ulp / 2) < 1e-9 * max(1.0, abs(value))
+
+
+def check_lines(text: str, fmt: NumberFormat, exact: bool = True) -> int:
+    """The number of arithmetic lines checked; ``exact``: no line may need ≈ (hand-rounding mode)."""
     checked = 0
     for line in text.splitlines():
-        parts = line.split(" = ")
-        if len(parts) < 3:
+        pieces = _REL.split(line)  # lhs, rel, rhs, rel, rhs …
+        if len(pieces) < 5:
             continue
-        expr, result = to_python(parts[-2]), parts[-1].strip()
+        expr, rel, result = to_python(pieces[-3]), pieces[-2], pieces[-1].strip().replace("−", "-")
         if expr is None or not re.fullmatch(r"-?[0-9.]+(e[-+]\d+)?", result):
             continue
         value = eval(expr, {"__builtins__": {}}, NAMES)  # noqa: S307 (our own printed numbers)
-        printed = float(result)
-        ok = fmt.round(value) == printed
-        if not ok:  # an exact tie in the last place may round either way after summing in another order
-            _, exp10 = fmt.parts(printed)
-            ulp = 10.0 ** (
-                exp10 - len(result.split("e")[0].split(".")[-1])
-                if exp10 is not None
-                else -len(result.split(".")[1])
-                if "." in result
-                else 0
-            )
-            ok = abs(abs(value - printed) - ulp / 2) < 1e-9 * max(1.0, abs(value))
-        assert ok, f"{line!r}: {expr} = {value!r}, which prints as {fmt.text(value)}, not {result}"
+        holds = _holds(value, result, fmt)
+        if rel == "=":
+            assert holds, f"{line!r}: {expr} = {value!r}, which prints as {fmt.text(value)}, not {result}"
+        else:
+            # by hand every step holds exactly; only --wrt's closed form (a continuation line) skips steps
+            assert not exact or line.startswith(" "), f"{line!r}: ≈ in a mode where every step holds exactly"
+            assert not holds, f"{line!r}: written ≈ but {expr} = {value!r} holds"
         checked += 1
     return checked
 
 
+DIGITS = [dict(decimals=5), dict(decimals=2), dict(digits=3), dict()]  # dict(): the default, 8 digits
+
+
 @pytest.mark.parametrize("x", [[1, 2], [0, 1], [2, 3]])
-@pytest.mark.parametrize("decimals", [5, 2])
-def test_recitation_lines_recompute_exactly(x, decimals):
-    e = cr.explain(recitation_net(), x, 3, decimals=decimals, round_each_step=True)
-    n = check_lines(e.to_text(), e.fmt)
+@pytest.mark.parametrize("digits", DIGITS)
+@pytest.mark.parametrize("by_hand", [True, False])
+def test_recitation_lines_hold_as_printed(x, digits, by_hand):
+    e = cr.explain(recitation_net(), x, 3, round_each_step=by_hand, **digits)
+    n = check_lines(e.to_text(), e.fmt, exact=by_hand)
     assert n >= 3 + 3 + 1 + 1 + 1 + 4 + 3 + 6 + 9  # every a, z, ŷ, ℓ and every backward step
+    w = cr.explain(recitation_net(), x, 3, round_each_step=by_hand, wrt="alpha[1,1]", **digits)
+    assert check_lines(w.to_text(), w.fmt, exact=by_hand) >= 6  # with the closed form's line
 
 
-def test_rounding_by_hand_differs_from_the_exact_values():
+def test_rounding_by_hand_keeps_the_recitations_tanh_factor():
+    # 3.1: 1 − tanh²(5), not 1 − 0.99991²: ∂ℓ/∂α₁,₁ = 1.91807 · 0.000182 = 0.000348 (not 0.000345)
+    for digits in (dict(decimals=5), dict()):
+        by_hand = cr.explain(recitation_net(), [1, 2], 3, round_each_step=True, **digits)
+        assert round(by_hand.trace.stages[0].grad_weights[0, 1], 6) == 0.000348
+    assert "∂z₁/∂a₁ = 1 − tanh²(a₁) = 1 − tanh²(5) = 0.00018158323" in by_hand.to_text()
+    # 3.3: z₁ rounds to 1 at 5 decimals, but the α₁ gradients stay (8.99e−7, 1.80e−6, 2.70e−6)
+    e33 = cr.explain(recitation_net(), [2, 3], 3, round_each_step=True, decimals=5, form="vector")
+    np.testing.assert_allclose(e33.trace.stages[0].grad_weights[0], [8.99e-7, 1.80e-6, 2.70e-6], rtol=2e-3)
     exact = cr.explain(recitation_net(), [1, 2], 3)
-    by_hand = cr.explain(recitation_net(), [1, 2], 3, round_each_step=True)
-    assert by_hand.trace.stages[0].grad_weights[0, 1] == 0.000345  # 1.91807 · 0.00018, not 0.000348
     assert exact.trace.stages[0].grad_weights[0, 1] == pytest.approx(0.00034829005, abs=1e-12)
-    # the exact explanation is not rounded step by step, so its printed lines need not recompute
-    assert "0.000348" in exact.to_text()
 
 
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("decimals", [4, 3])
 def test_random_network_lines_recompute_exactly(seed, decimals):
     net, x, y, loss = random_case(seed)
-    e = cr.explain(net, np.round(x, 2), y, loss, decimals=decimals, round_each_step=True)
-    assert check_lines(e.to_text(), e.fmt) > 5
-    target = e._deriver.n._wrt_examples()[0]
-    w = cr.explain(net, np.round(x, 2), y, loss, decimals=decimals, round_each_step=True, wrt=target)
-    assert check_lines(w.to_text(), w.fmt) >= 2
+    for by_hand in (True, False):
+        e = cr.explain(net, np.round(x, 2), y, loss, decimals=decimals, round_each_step=by_hand)
+        assert check_lines(e.to_text(), e.fmt, exact=by_hand) > 5
+        target = e._deriver.n._wrt_examples()[0]
+        w = cr.explain(net, np.round(x, 2), y, loss, decimals=decimals, round_each_step=by_hand, wrt=target)
+        assert check_lines(w.to_text(), w.fmt, exact=by_hand) >= 2
 
 
 def edge_networks():
@@ -141,3 +168,32 @@ def test_loss_line_recomputes_when_y_has_more_digits_than_printed_differences(de
     for loss in (cr.SquaredError(), cr.MSELoss()):
         e = cr.explain(net, [1, 1], 0.5 + 1e-7, loss, decimals=decimals, round_each_step=True)
         assert check_lines(e.to_text(), e.fmt) >= 3
+
+
+def rectifier_networks():
+    import chainrule.nn as nn
+
+    rng = np.random.default_rng(3)
+    for act in (nn.LeakyReLU(0.1), nn.ELU(0.5), nn.GELU(), nn.SiLU(), cr.ReLU(), cr.Sigmoid(), cr.Identity()):
+        yield cr.Sequential(cr.Linear(2, 3, rng=rng), act, cr.Linear(3, 2, rng=rng), cr.Tanh())
+
+
+@pytest.mark.parametrize("case", range(7))
+@pytest.mark.parametrize("by_hand", [True, False])
+def test_every_dense_layer_type_holds_as_printed(case, by_hand):
+    net = list(rectifier_networks())[case]
+    for digits in (dict(decimals=4), dict()):
+        e = cr.explain(net, [0.5, -1.5], [0.2, -0.1], cr.MSELoss(), round_each_step=by_hand, **digits)
+        assert check_lines(e.to_text(), e.fmt, exact=by_hand) >= 2 * 3 + 2 * 3 + 2 + 1 + 3 * 3
+        w = cr.explain(net, [0.5, -1.5], [0.2, -0.1], cr.MSELoss(), round_each_step=by_hand, wrt="alpha[2,1]")
+        assert check_lines(w.to_text(), w.fmt, exact=by_hand) >= 4
+        for form in ("vector",):
+            assert cr.explain(net, [0.5, -1.5], [0.2, -0.1], form=form, layout="column").render("latex")
+
+
+def test_gelu_with_the_tanh_approximation_is_refused_by_name():
+    import chainrule.nn as nn
+
+    net = cr.Sequential(cr.Linear(2, 2, rng=0), nn.GELU(approximate="tanh"), cr.Linear(2, 1, rng=1))
+    with pytest.raises(cr.ChainruleError, match=r"layer 1: GELU\(approximate='tanh'\)"):
+        cr.explain(net, [1, 2], 0.5)

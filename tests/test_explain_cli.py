@@ -52,11 +52,12 @@ def test_no_arguments_explains_section_3_1(capsys):
     assert code == 0
     for s in (
         "a₁ = Σᵢ α₁,ᵢ xᵢ = 0 · 1 + 1 · 1 + 2 · 2 = 5",
-        "z₁ = tanh(a₁) = tanh(5) = 0.99991",
-        "= 4.91807",
-        "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950",
-        "∂ℓ/∂a₁ · x₁ = 0.000348 · 1 = 0.000348",
-        "∂ℓ/∂ŷ · z₁ = 1.91807 · 0.99991 = 1.91790",
+        "z₁ = tanh(a₁) = tanh(5) = 0.9999092",  # the recitation's 0.99991, to 8 significant digits
+        "= 4.9180739",
+        "ℓ = ½ (ŷ − y)² = ½ · (4.9180739 − 3)² = 1.8395037",
+        "∂z₁/∂a₁ = 1 − tanh²(a₁) = 1 − tanh²(5) = 0.00018158323",
+        "∂ℓ/∂a₁ · x₁ = 0.00034829005 · 1 = 0.00034829005",
+        "∂ℓ/∂ŷ · z₁ = 1.9180739 · 0.9999092 = 1.9178997",
     ):
         assert s in out, s
     assert out == (GOLDEN / "recitation-3.1-scalar.txt").read_text(encoding="utf-8")
@@ -251,3 +252,18 @@ def test_os_errors_are_one_line(capsys, monkeypatch, exc, code, words):
     assert main(["explain"]) == code
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == (1 if words else 0), err
+
+
+def test_digits_layout_and_vector_wrt_flags(capsys):
+    code, out, _ = run_cli(capsys, EXAMPLES / "recitation-3.3.toml", "--form", "vector", "--layout", "column")
+    assert code == 0 and "a = α x̂ = " in out
+    code, out, _ = run_cli(capsys, "--digits", "3")
+    assert code == 0 and "ŷ = Σⱼ βⱼ zⱼ = 0 · 1 + 1 · 1.00 + 2 · 0.995 + 2 · 0.964 = 4.92" in out
+    for args, words in [
+        (("--digits", "0"), "--digits 0: must be between 1 and 17"),
+        (("--digits", "3", "--decimals", "3"), "not both"),
+        (("--layout", "column"), "--layout column goes with --form vector"),
+        (("--form", "vector", "--wrt", "alpha[1,1]"), "with --form vector"),
+    ]:
+        code, _, err = run_cli(capsys, *args)
+        assert code == 2 and words in err and err.count("\n") == 1, (args, err)

@@ -31,7 +31,7 @@ def test_explain_accepts_a_pytorch_network_and_tensors():
     ours = cr.explain(from_torch(tnet), x.numpy(), y)
     theirs = cr.explain(tnet, x, torch.tensor(y))
     assert theirs.to_text() == ours.to_text()
-    assert "4.91807" in theirs.to_text() and "1.83950" in theirs.to_text()  # the recitation's ŷ and ℓ
+    assert "4.9180739" in theirs.to_text() and "1.8395037" in theirs.to_text()  # the recitation's ŷ and ℓ
     assert theirs.to_dict() == ours.to_dict()
 
 
@@ -80,7 +80,7 @@ def test_load_torch_file(tmp_path):
     np.testing.assert_array_equal(got["x"], [1.0, 2.0])
     np.testing.assert_array_equal(got["net"][0].folded, [[0, 1, 2], [2, 1, 0], [0, 2, 0]])
     e = cr.explain(got["net"], got["x"], got["y"])
-    assert "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950" in e.to_text()
+    assert "ℓ = ½ (ŷ − y)² = ½ · (4.9180739 − 3)² = 1.8395037" in e.to_text()
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,7 @@ def test_cli_explain_torch_file(tmp_path, capsys):
     f.write_text(RECITATION)
     assert main(["explain", "--torch", str(f)]) == 0
     text = capsys.readouterr().out
-    assert "ℓ = ½ (ŷ − y)² = ½ · (4.91807 − 3)² = 1.83950" in text
+    assert "ℓ = ½ (ŷ − y)² = ½ · (4.9180739 − 3)² = 1.8395037" in text
     assert main(["explain", "--torch", str(f), "--x", "[0, 1]", "--format", "json"]) == 0
     assert '"loss": 0.005823067' in capsys.readouterr().out  # section 3.2, unrounded
     # a spec and a PyTorch file at once, no target, a layer explain cannot write out: one line each

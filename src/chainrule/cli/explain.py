@@ -47,11 +47,22 @@ def register(sub) -> None:
     )
     p.add_argument("--standalone", action="store_true", help="with --format latex: a complete document")
     p.add_argument(
+        "--digits",
+        type=int,
+        metavar="N",
+        help="significant digits of every number (default 8: the recitation's section 3 to at least its digits)",
+    )
+    p.add_argument(
         "--decimals",
         type=int,
-        default=5,
         metavar="N",
-        help="digits after the point (default 5); smaller values in scientific notation",
+        help="digits after the point instead of --digits (e.g. 5: 4.91807); smaller values in scientific notation",
+    )
+    p.add_argument(
+        "--layout",
+        choices=("row", "column"),
+        default="row",
+        help="with --form vector: row vectors, a = x̂ αᵀ (section 3.2, default), or column vectors, a = α x̂ (3.3)",
     )
     p.add_argument(
         "--round-each-step",
@@ -82,8 +93,16 @@ def run(args) -> int:
     from chainrule.errors import ChainruleError
     from chainrule.spec import parse_spec, read_spec_data
 
-    if not 0 <= args.decimals <= 15:
+    if args.decimals is not None and not 0 <= args.decimals <= 15:
         raise ChainruleError(f"--decimals {args.decimals}: must be between 0 and 15")
+    if args.digits is not None and not 1 <= args.digits <= 17:
+        raise ChainruleError(f"--digits {args.digits}: must be between 1 and 17")
+    if args.digits is not None and args.decimals is not None:
+        raise ChainruleError(
+            f"give --digits or --decimals, not both (got --digits {args.digits} --decimals {args.decimals})"
+        )
+    if args.layout != "row" and args.form != "vector":
+        raise ChainruleError(f"--layout {args.layout} goes with --form vector")
     if args.torch is not None:
         return _run_torch(args)
     if args.spec is None:
@@ -168,6 +187,8 @@ def _explain(args, source: str, net, x, y, loss) -> int:
             form=args.form,
             wrt=args.wrt,
             decimals=args.decimals,
+            digits=args.digits,
+            layout=args.layout,
             round_each_step=args.round_each_step,
             check=args.check,
         )

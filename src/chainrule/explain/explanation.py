@@ -10,7 +10,7 @@ HTML is not shown).
 import json
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.derive import Deriver
+from chainrule.explain.derive import LAYOUTS, Deriver
 from chainrule.explain.doc import Document
 from chainrule.explain.numbers import NumberFormat
 from chainrule.explain.render import render_document
@@ -18,8 +18,19 @@ from chainrule.explain.render_latex import render_latex
 from chainrule.explain.render_markdown import render_markdown
 from chainrule.explain.render_text import render_text
 from chainrule.explain.trace import Trace, run
+from chainrule.explain.wrt import wrt_document
 
 FORMS = ("scalar", "vector")
+DEFAULT_DIGITS = 8  # significant digits: every number of the recitation's section 3 to at least its digits
+
+
+def number_format(decimals: int | None = None, digits: int | None = None) -> NumberFormat:
+    """How the explainer writes numbers: ``digits`` significant digits (8 by default) or ``decimals``."""
+    if decimals is not None and digits is not None:
+        raise ChainruleError(f"give decimals or digits, not both (got decimals={decimals}, digits={digits})")
+    if decimals is not None:
+        return NumberFormat(decimals, unicode=True)
+    return NumberFormat(digits=DEFAULT_DIGITS if digits is None else digits, unicode=True)
 
 
 class Explanation:
@@ -30,14 +41,23 @@ class Explanation:
         trace: Trace,
         form: str = "scalar",
         wrt: str | None = None,
-        decimals: int = 5,
+        decimals: int | None = None,
         check: bool = False,
+        digits: int | None = None,
+        layout: str = "row",
     ):
         if form not in FORMS:
             raise ChainruleError(f"form {form!r} is not one of {', '.join(FORMS)}")
-        self.trace, self.form, self.wrt, self.check = trace, form, wrt, check
-        self.fmt = NumberFormat(decimals)
-        self._deriver = Deriver(trace, check=check)
+        if layout not in LAYOUTS:
+            raise ChainruleError(f"layout {layout!r} is not one of {', '.join(LAYOUTS)}")
+        if wrt is not None and form == "vector":
+            raise ChainruleError(
+                f"--wrt {wrt!r} with --form vector: --wrt writes one weight's chain, a scalar; "
+                "leave out --form vector (the vector form shows every gradient as a matrix)"
+            )
+        self.trace, self.form, self.wrt, self.check, self.layout = trace, form, wrt, check, layout
+        self.fmt = number_format(decimals, digits)
+        self._deriver = Deriver(trace, check=check, layout=layout)
         self.target = self._deriver.n.parse_wrt(wrt) if wrt is not None else None  # (stage, j, i)
         if self.target is not None and self.target[2] == 0 and not trace.stages[self.target[0] - 1].bias:
             raise ChainruleError(
@@ -47,7 +67,7 @@ class Explanation:
     @property
     def document(self) -> Document:
         if self.target is not None:
-            return self._deriver.wrt_document(*self.target)
+            return wrt_document(self._deriver, *self.target)
         return self._deriver.document(self.form)
 
     def to_text(self) -> str:
@@ -120,9 +140,11 @@ def explain(
     *,
     form: str = "scalar",
     wrt: str | None = None,
-    decimals: int = 5,
+    decimals: int | None = None,
     round_each_step: bool = False,
     check: bool = False,
+    digits: int | None = None,
+    layout: str = "row",
 ) -> Explanation:
     """Run ``net`` forward and backward on one example and return the worked derivation.
 
@@ -134,8 +156,11 @@ def explain(
         a final Softmax is then fused into the loss, PyTorch's form: ∂ℓ/∂b = ŷ − y)
     form : "scalar" (every aⱼ = Σᵢ αⱼ,ᵢ xᵢ written out) or "vector" (a = x̂ αᵀ …)
     wrt : one weight, e.g. "alpha[1,1]", "beta[1]", "alpha2[1,3]": only its chain rule
-    decimals : digits after the point; round_each_step : the engine rounds every intermediate to
-        what is printed before using it; check : also central finite differences for each gradient
+    digits : significant digits (8 by default: every number of the recitation's section 3 to at least
+        the digits it prints); decimals : digits after the point instead (``decimals=5``: 4.91807);
+    round_each_step : the engine rounds every intermediate to what is printed before using it;
+    check : also central finite differences for each gradient; layout : the vector form with row
+        vectors (section 3.2, a = x̂ αᵀ) or column vectors (section 3.3, a = α x̂)
     """
     from chainrule.interop.torch import as_chainrule, as_numpy, loss_from_torch
 
@@ -144,6 +169,6 @@ def explain(
     import copy
 
     net = copy.deepcopy(net)  # the pass zeroes and fills gradients and caches: never the caller's network
-    fmt = NumberFormat(decimals)
+    fmt = number_format(decimals, digits)
     trace = run(net, x, y, loss, round_fn=fmt.round_array if round_each_step else None, check=check)
-    return Explanation(trace, form=form, wrt=wrt, decimals=decimals, check=check)
+    return Explanation(trace, form=form, wrt=wrt, decimals=decimals, check=check, digits=digits, layout=layout)

@@ -101,8 +101,12 @@ class Notation:
     def post(self, s: int) -> Var:
         return self._stages[s - 1][2]
 
+    first_input: Var | None = None  # what feeds stage 1 when it is not x (a CNN's flattened f)
+
     def input(self, s: int) -> Var:
-        return self.x if s == 1 else self.post(s - 1)
+        if s == 1:
+            return self.first_input or self.x
+        return self.post(s - 1)
 
     def merged(self, s: int) -> bool:
         """True when the stage's pre-activation and output are one symbol (output without activation)."""

@@ -13,6 +13,7 @@ from html import escape
 
 import numpy as np
 
+from chainrule.explain.approx import relations
 from chainrule.explain.doc import (
     Call,
     Document,
@@ -161,8 +162,12 @@ def _equations(eq: Equations, fmt: NumberFormat, links: Links, section: str) -> 
         qid = eq.qid(i)
         attrs = "".join(f" {k}={_attr(v)}" for k, v in {"data-qid": qid, **links(qid, section)}.items())
         cells = [f'<td class="lhs">{inline(row[0], fmt) if qid_blank(row[0]) else ""}</td>']
-        rhs = " <mo>=</mo> ".join(mathml(r, fmt) for r in row[1:])
-        cells.append(f'<td class="rhs"><math><mo>=</mo>{rhs}</math></td>')
+        rels = relations(row, fmt)  # "≈" before a result that does not hold on the rounded operands shown
+        rhs = "".join(
+            (f" <mo>{rel}</mo> " if k else "") + mathml(r, fmt)
+            for k, (rel, r) in enumerate(zip(rels, row[1:], strict=True))
+        )
+        cells.append(f'<td class="rhs"><math><mo>{rels[0]}</mo>{rhs}</math></td>')
         note = eq.note(i)
         cells.append(f'<td class="note">{_prose(note, fmt) if note is not None else ""}</td>')
         rows.append(f'<tr class="line"{attrs}>' + "".join(cells) + "</tr>")

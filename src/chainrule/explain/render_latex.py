@@ -7,6 +7,7 @@ characters are escaped.
 
 import numpy as np
 
+from chainrule.explain.approx import APPROX, relations
 from chainrule.explain.doc import (
     Call,
     Document,
@@ -94,7 +95,9 @@ def aligned_rows(eq: Equations, fmt: NumberFormat) -> str:
     """``lhs &= r₁ = r₂ \\\\`` lines for align* / aligned."""
     lines = []
     for i, row in enumerate(eq.rows):
-        s = math(row[0], fmt) + " &= " + " = ".join(math(r, fmt) for r in row[1:])
+        rels = [r"\approx" if r == APPROX else "=" for r in relations(row, fmt)]
+        s = math(row[0], fmt) + " &" + "".join(f"{rel} {math(r, fmt)} " for rel, r in zip(rels, row[1:], strict=True))
+        s = s.rstrip()
         note = eq.note(i)
         if note is not None:
             s += r" \qquad " + "".join(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule.explain.approx import relations
 from chainrule.explain.doc import (
     Call,
     Document,
@@ -26,7 +27,7 @@ from chainrule.explain.doc import (
     Sym,
     sup_text,
 )
-from chainrule.explain.numbers import NumberFormat
+from chainrule.explain.numbers import MINUS, NumberFormat
 
 
 def width(s: str) -> int:
@@ -93,7 +94,7 @@ def box(node: Node, fmt: NumberFormat, inner: bool = False) -> Box:
         return Box([node.text])
     if isinstance(node, Num):
         s = fmt.text(node.value)
-        return Box([f"({s})" if inner and s.startswith("-") else s])
+        return Box([f"({s})" if inner and s.startswith(("-", MINUS)) else s])
     if isinstance(node, Mat):
         return _matrix(node.array, fmt)
     if isinstance(node, Op):
@@ -121,7 +122,7 @@ def box(node: Node, fmt: NumberFormat, inner: bool = False) -> Box:
         base = box(node.base, fmt)
         if (
             isinstance(node.base, Num)
-            and fmt.text(node.base.value).startswith("-")
+            and fmt.text(node.base.value).startswith(("-", MINUS))
             or isinstance(node.base, (Row, Frac))
         ):
             base = hcat(Box(["("]), base, Box([")"]))
@@ -143,8 +144,8 @@ def _equations(eq: Equations, fmt: NumberFormat) -> list[str]:
         if len(left.lines) == 1:
             left = Box([left.lines[0] + " " * (lw - left.w)])
         parts = [left]
-        for rhs in row[1:]:
-            parts += [Box([" = "]), box(rhs, fmt)]
+        for rel, rhs in zip(relations(row, fmt), row[1:], strict=True):
+            parts += [Box([f" {rel} "]), box(rhs, fmt)]
         note = eq.note(i)
         if note is not None:
             parts.append(Box(["    " + _prose(note, fmt)]))

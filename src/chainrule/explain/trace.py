@@ -1,10 +1,10 @@
-"""Run the engine once on one example and keep what it cached, grouped by linear layer.
+"""Run the engine once on one example and keep what it cached, one ``Step`` per layer.
 
-A *stage* is one ``Linear`` layer and the activation after it (if any): the recitation's α-layer
-(a = x̂ αᵀ, z = tanh a) or β-layer. Every array here is a copy of a value the engine cached during
-its forward/backward pass (``Sequential.outputs`` / ``output_grads``, ``Linear.folded`` /
-``grad_folded``, ``Activation.dzda``, ``CrossEntropyLoss.probs`` / ``grad_probs``, the loss value);
-nothing is recomputed.
+Every array here is a copy of a value the engine cached during its forward/backward pass (the layers'
+inputs and outputs and the gradients between them, each parameter's value and gradient, and whatever a
+layer's explanation rule captures: an activation's ∂z/∂a, the cross-entropy's probabilities); nothing is
+recomputed. ``Trace.stages`` groups the dense steps the way the recitation does (one Linear layer and the
+activation after it), for the renderers of pictures and for ``--wrt``.
 """
 
 from dataclasses import dataclass, field
@@ -12,14 +12,40 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.rules import rule_for
-from chainrule.nn import rounding
-from chainrule.nn.activations import Identity, Softmax
+from chainrule.explain.passes import Prepared, check_layers, one_pass, prepare
+from chainrule.explain.passes import _flat as _flat  # noqa: F401 (kept for callers of the old module)
+from chainrule.explain.passes import default_loss as default_loss  # noqa: F401
+from chainrule.explain.rules import loss_rule_for, rule_for
+from chainrule.nn.activations import Softmax
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
-from chainrule.nn.losses import CrossEntropyLoss, Loss, MSELoss, SquaredError
+from chainrule.nn.losses import Loss
+from chainrule.nn.module import Module
 
-LOSS_NAMES = {SquaredError: "squared", MSELoss: "mse", CrossEntropyLoss: "cross-entropy"}
+
+@dataclass
+class Param:
+    """One parameter of a layer, in PyTorch's layout: its value as the pass used it, ∂ℓ/∂it, and (with
+    --check) ∂ℓ/∂it by central finite differences."""
+
+    value: np.ndarray
+    grad: np.ndarray
+    numeric: np.ndarray | None = None
+
+
+@dataclass
+class Step:
+    """What the engine cached at one layer, for one example (the batch axis dropped)."""
+
+    index: int  # position in the (flattened) network, from 0
+    layer: Module  # the engine's layer (the explainer's copy, after the pass)
+    input: np.ndarray  # the layer's input
+    output: np.ndarray  # its output
+    grad_input: np.ndarray  # ∂ℓ/∂input
+    grad_output: np.ndarray  # ∂ℓ/∂output
+    params: dict[str, Param] = field(default_factory=dict)  # "weight", "bias" (PyTorch's names)
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # what the layer's rule captured
+    fused: bool = False  # a softmax fused into the cross-entropy loss (not a layer of the network)
 
 
 @dataclass
@@ -27,7 +53,7 @@ class Stage:
     """One linear layer (folded weights W : (out, in + 1)) and its activation; vectors are 1-D."""
 
     number: int  # 1-based position among the linear layers
-    activation: str  # tanh | sigmoid | relu | identity | softmax | none
+    activation: str  # tanh | sigmoid | relu | identity | softmax | …
     weights: np.ndarray  # W = [b | weight] : (out, in + 1)
     input: np.ndarray  # u : (in,)   (x for the first stage)
     a: np.ndarray  # pre-activation, u Wᵀ + b : (out,)
@@ -40,6 +66,8 @@ class Stage:
     fused: bool = False  # softmax folded into the cross-entropy loss (∂ℓ/∂a = ŷ − y)
     numeric: np.ndarray | None = None  # ∂ℓ/∂W by central finite differences (--check)
     bias: bool = True  # False for Linear(bias=False): column 0 of W is fixed at 0 and has no gradient
+    linear: int = 0  # index of the Linear's Step
+    act: int | None = None  # index of the activation's Step, if any
 
     @property
     def width(self) -> int:
@@ -58,6 +86,8 @@ class Trace:
     stages: list[Stage] = field(default_factory=list)
     rounded: bool = False
     label: int | None = None  # the class label, when y was given as one
+    steps: list[Step] = field(default_factory=list)
+    loss_fn: Loss | None = None  # the engine's loss object, after the pass
 
     def to_dict(self) -> dict:
         """Every value at full precision (floats as Python floats: JSON round-trips them exactly)."""
@@ -94,187 +124,128 @@ class Trace:
         }
 
 
-def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
-    """(index of the Linear, index of its activation or None) for each stage, or a clear error."""
-    out: list[list] = []
-    for i, layer in enumerate(net.layers):
-        kind = rule_for(layer, i)  # one error naming the layer when explain has no rule for it
-        if kind == "linear":
-            out.append([i, None])
-        else:
-            if not out:
-                raise ChainruleError(
-                    f"layer {i} ({type(layer).__name__}) comes before any Linear layer; "
-                    "explain expects Linear layers, each optionally followed by one activation"
-                )
-            if out[-1][1] is not None:
-                raise ChainruleError(
-                    f"layers {out[-1][1]} and {i} are two activations in a row; "
-                    "explain expects at most one activation after each Linear layer"
-                )
-            out[-1][1] = i
-    if not out:
-        raise ChainruleError("the network has no Linear layer to explain")
-    return [tuple(s) for s in out]
-
-
-def _float64_twin(net: Sequential) -> Sequential:
-    """The same network (same weights, exactly) in float64."""
-
-    def f64(cfg):
-        if isinstance(cfg, dict):
-            return {k: ("float64" if k == "dtype" else f64(v)) for k, v in cfg.items()}
-        return [f64(v) for v in cfg] if isinstance(cfg, list) else cfg
-
-    twin = Sequential.from_config(f64(net.to_config()))
-    twin.load_state_dict({k: v.astype(np.float64) for k, v in net.state_dict().items()})
-    return twin
-
-
-def _flat(net: Sequential) -> list:
-    return [m for layer in net.layers for m in (_flat(layer) if isinstance(layer, Sequential) else [layer])]
-
-
-def default_loss(net: Sequential) -> Loss:
-    """Cross-entropy for a softmax output, the recitation's squared error otherwise."""
-    return CrossEntropyLoss() if isinstance(net.layers[-1], Softmax) else SquaredError()
-
-
-def run(net: Sequential, x, y, loss: Loss | None = None, round_fn=None, check: bool = False) -> Trace:
+def run(
+    net: Module, x: object, y: object, loss: Loss | None = None, round_fn: object = None, check: bool = False
+) -> Trace:
     """One forward and backward pass of ``net`` on the single example ``x`` with target ``y``."""
-    if not isinstance(net, Sequential):
-        raise ChainruleError(f"explain needs a chainrule Sequential network, got {type(net).__name__}")
-    if any(isinstance(layer, Sequential) for layer in net.layers):  # nested (e.g. from PyTorch): one flat list
-        net = Sequential(*_flat(net))
-    loss = default_loss(net) if loss is None else loss
-    if type(loss) not in LOSS_NAMES:
-        raise ChainruleError(f"explain knows the losses {', '.join(LOSS_NAMES.values())}; got {loss!r}")
-    fused = isinstance(loss, CrossEntropyLoss)
-    if fused and isinstance(net.layers[-1], Softmax):
-        net = Sequential(*net.layers[:-1])  # PyTorch's fused form: the loss takes the logits
-    groups = _stages_of(net)
-    if fused and groups[-1][1] is not None and not isinstance(net.layers[groups[-1][1]], Softmax):
-        raise ChainruleError(
-            "cross-entropy needs the network to end in a Linear layer (logits) or a softmax; "
-            f"it ends in {type(net.layers[-1]).__name__}"
-        )
-    if x is None or y is None:
-        raise ChainruleError(f"explain needs {'an input x' if x is None else 'a target y'} (got None)")
-    try:
-        x = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ChainruleError(f"x must be a number or a list of numbers, got {x!r}") from None
-    try:
-        np.asarray(y, dtype=float)
-    except (TypeError, ValueError):
-        raise ChainruleError(f"y must be a number or a list of numbers, got {y!r}") from None
-    if x.ndim == 2 and x.shape[0] == 1:  # a batch of one, as PyTorch code writes it: its target too
-        x = x[0]
-        y_arr = np.asarray(y)
-        if y_arr.ndim >= 1 and y_arr.shape[0] == 1:
-            y = y_arr[0]
-    if x.ndim != 1:
-        raise ChainruleError(f"explain works on one example: x must be a vector, got shape {x.shape}")
-    y_given = np.asarray(y)
-    dt = net.dtype or np.dtype(np.float64)
-    x = x.astype(dt)
-
-    numeric = None
-    if check:
-        from chainrule.gradcheck import gradcheck
-
-        twin = net if dt == np.float64 else _float64_twin(net)  # finite differences need float64
-        with np.errstate(all="ignore"):  # an overflow is reported below
-            numeric = {e.name: e.numeric for e in gradcheck(twin, x, y, loss, check_input=False).entries}
-
-    def one_pass():
-        net.zero_grad()
-        with net.mode(training=False):  # the explainer shows the network as it predicts
-            out = net.forward(x)
-            value = loss.forward(out, y)
-            net.backward(loss.backward())
-        grad_probs = loss.grad_probs if fused else None
-        return out, value, grad_probs
-
-    if fused and y_given.dtype.kind == "f" and y_given.ndim >= 1:
-        if np.any(y_given < 0) or not np.allclose(y_given.sum(axis=-1), 1.0):
-            raise ChainruleError(
-                f"a cross-entropy target list is one-hot or probabilities (each ≥ 0, summing "
-                f"to 1; the fused ∂ℓ/∂b = ŷ − y needs that); got {y_given.tolist()}"
-            )
-    with np.errstate(all="ignore"):  # an overflow is reported below, once, as the user's error
-        if round_fn is not None:
-            with rounding.round_each_step(round_fn):
-                out, value, grad_probs = one_pass()
-        else:
-            out, value, grad_probs = one_pass()
-
-    stages = []
-    prev_z, prev_gz = net.input, net.input_grad
-    for n, (li, ai) in enumerate(groups, start=1):
-        lin = net.layers[li]
-        a, ga = net.outputs[li], net.output_grads[li]
-        last = n == len(groups)
-        if ai is not None:
-            act = net.layers[ai]
-            z, gz, name = net.outputs[ai], net.output_grads[ai], rule_for(act, ai)
-            dzda = None if isinstance(act, (Softmax, Identity)) else act.dzda
-        elif last and fused:
-            z, gz, name, dzda = loss.probs, grad_probs, "softmax", None
-        else:
-            z, gz, name, dzda = a, ga, "none", None
-        stages.append(
-            Stage(
-                number=n,
-                activation=name,
-                weights=lin.folded if round_fn is None else round_fn(lin.folded),  # as the pass used them
-                input=np.array(prev_z, copy=True),
-                a=np.array(a, copy=True),
-                z=np.array(z, copy=True),
-                grad_input=np.array(prev_gz, copy=True),
-                grad_a=np.array(ga, copy=True),
-                grad_z=np.array(gz, copy=True),
-                grad_weights=lin.grad_folded.copy(),
-                dzda=None if dzda is None else np.array(dzda, copy=True),
-                fused=last and fused,
-                numeric=None if numeric is None else _folded(numeric, li, lin),
-                bias=lin.bias is not None,
-            )
-        )
-        prev_z, prev_gz = z, gz
-    _check_finite(x, value, stages)
-    last = stages[-1]
-    label = int(y_given) if fused and y_given.ndim == 0 else None
-    target = loss.target if fused else np.broadcast_to(np.asarray(y, dtype=float), last.z.shape)
+    p = prepare(net, x, y, loss, check)
+    done = one_pass(p, round_fn)
+    steps = _steps(p, done, round_fn)
+    stages = _stages(steps)
+    _check_finite(p.x, done.loss, steps)
+    last = steps[-1]
+    fused = last.fused
+    target = p.loss.target if fused else np.broadcast_to(np.asarray(p.y, dtype=float), last.output.shape)
     return Trace(
-        x=np.array(net.input, copy=True),
-        y=y_given,
+        x=np.array(p.x, copy=True),
+        y=p.y_given,
         target=np.array(target, dtype=float),
-        loss_name=LOSS_NAMES[type(loss)],
-        loss=value,
-        yhat=last.z.copy(),
-        grad_yhat=last.grad_z.copy(),
+        loss_name=loss_rule_for(p.loss).key,
+        loss=done.loss,
+        yhat=last.output.copy(),
+        grad_yhat=last.grad_output.copy(),
         stages=stages,
         rounded=round_fn is not None,
-        label=label,
+        label=int(p.y_given) if fused and p.y_given.ndim == 0 else None,
+        steps=steps,
+        loss_fn=p.loss,
     )
 
 
-def _check_finite(x: np.ndarray, loss: float, stages: list[Stage]) -> None:
+def _steps(p: Prepared, done, round_fn) -> list[Step]:
+    """One record per layer (plus the softmax a cross-entropy loss fused), copied from the engine's caches."""
+    net = p.net
+    unbatch = (lambda v: v[0]) if p.batched else (lambda v: v)
+    steps = []
+    for i, layer in enumerate(net.layers):
+        grad_in = net.input_grad if i == 0 else net.output_grads[i - 1]
+        params = {}
+        for name, par in layer.named_parameters():
+            value = par.data if round_fn is None else round_fn(par.data)  # as the pass used them
+            num = None if p.numeric is None else p.numeric.get(f"{i}.{name}")
+            params[name] = Param(value.copy(), par.grad.copy(), num)
+        steps.append(
+            Step(
+                index=i,
+                layer=layer,
+                input=np.array(unbatch(net.input if i == 0 else net.outputs[i - 1]), copy=True),
+                output=np.array(unbatch(net.outputs[i]), copy=True),
+                grad_input=np.array(unbatch(grad_in), copy=True),
+                grad_output=np.array(unbatch(net.output_grads[i]), copy=True),
+                params=params,
+                extras=_capture(layer, i),
+            )
+        )
+    if p.fused:  # PyTorch's form: the loss takes the logits; the softmax it applies is shown as a step
+        top = steps[-1]
+        steps.append(
+            Step(
+                index=len(steps),
+                layer=Softmax(),
+                input=top.output,
+                output=np.array(unbatch(p.loss.probs), copy=True),
+                grad_input=top.grad_output,
+                grad_output=np.array(unbatch(done.grad_probs), copy=True),
+                fused=True,
+            )
+        )
+    return steps
+
+
+def _stages(steps: list[Step]) -> list[Stage]:
+    """The recitation's grouping of the dense steps: each Linear and the activation after it."""
+    out: list[Stage] = []
+    for k, st in enumerate(steps):
+        if not isinstance(st.layer, Linear):
+            continue
+        nxt = steps[k + 1] if k + 1 < len(steps) else None
+        act = nxt if nxt is not None and rule_for(nxt.layer, nxt.index).opens_section is False else None
+        lin = st.layer
+        w, b = st.params["weight"], st.params.get("bias")
+        bias_v = b.value if b is not None else np.zeros(w.value.shape[0], w.value.dtype)
+        bias_g = b.grad if b is not None else np.zeros(w.value.shape[0], w.grad.dtype)
+        numeric = None
+        if w.numeric is not None:
+            bn = b.numeric if b is not None else np.zeros(w.value.shape[0])
+            numeric = np.concatenate([bn[:, None], w.numeric], axis=1)
+        out.append(
+            Stage(
+                number=len(out) + 1,
+                activation="identity" if act is None else rule_for(act.layer, act.index).kind,
+                weights=np.concatenate([bias_v[:, None], w.value], axis=1),
+                input=st.input,
+                a=st.output,
+                z=st.output if act is None else act.output,
+                grad_input=st.grad_input,
+                grad_a=st.grad_output,
+                grad_z=st.grad_output if act is None else act.grad_output,
+                grad_weights=np.concatenate([bias_g[:, None], w.grad], axis=1),
+                dzda=None if act is None else act.extras.get("dzda"),
+                fused=act is not None and act.fused,
+                numeric=numeric,
+                bias=lin.bias is not None,
+                linear=st.index,
+                act=None if act is None else act.index,
+            )
+        )
+    return out
+
+
+def _check_finite(x: np.ndarray, loss: float, steps: list[Step]) -> None:
     """A worked solution full of inf and nan explains nothing: say where the pass left float range."""
     if not np.all(np.isfinite(x)):
         raise ChainruleError("x contains NaN or infinity")
-    for s in stages:
-        if not np.all(np.isfinite(s.weights)):
-            raise ChainruleError(f"the weights of linear layer {s.number} contain NaN or infinity")
-    where = [(f"the pre-activation of linear layer {s.number}", s.a) for s in stages]
-    where += [(f"the output of linear layer {s.number}'s activation", s.z) for s in stages]
+    for s in steps:
+        for name, par in s.params.items():
+            if not np.all(np.isfinite(par.value)):
+                raise ChainruleError(
+                    f"the {name} of layer {s.index} ({type(s.layer).__name__}) contains NaN or infinity"
+                )
+    where = [(f"the output of layer {s.index} ({type(s.layer).__name__})", s.output) for s in steps]
     where += [("the loss", np.asarray(loss))]
-    where += [
-        (f"the gradient at linear layer {s.number}", g)
-        for s in reversed(stages)
-        for g in (s.grad_z, s.grad_a, s.grad_weights, s.grad_input)
-    ]
+    for s in reversed(steps):
+        what = f"the gradient at layer {s.index} ({type(s.layer).__name__})"
+        where += [(what, s.grad_output), (what, s.grad_input)] + [(what, par.grad) for par in s.params.values()]
     for what, v in where:
         if not np.all(np.isfinite(v)):
             raise ChainruleError(
@@ -284,7 +255,25 @@ def _check_finite(x: np.ndarray, loss: float, stages: list[Stage]) -> None:
             )
 
 
-def _folded(numeric: dict, li: int, lin: Linear) -> np.ndarray:
-    w = numeric[f"{li}.weight"]
-    b = numeric.get(f"{li}.bias", np.zeros(w.shape[0]))
-    return np.concatenate([b[:, None], w], axis=1)
+def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
+    """(index of each Linear, index of the activation after it or None), after ``check_layers``: the
+    recitation's dense stages of a network (kept for callers of the old module)."""
+    check_layers(net)
+    out: list[tuple[int, int | None]] = []
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, Linear):
+            out.append((i, None))
+        elif out and out[-1][1] is None and not rule_for(layer, i).opens_section:
+            out[-1] = (out[-1][0], i)
+    if not out:
+        raise ChainruleError("the network has no Linear layer to explain")
+    return out
+
+
+def _capture(layer: Module, i: int) -> dict[str, np.ndarray]:
+    """The layer's rule's extra caches (copies); a layer whose options the rule cannot write is named."""
+    try:
+        got = rule_for(layer, i).capture(layer)
+    except ChainruleError as e:
+        raise ChainruleError(f"layer {i}: {str(e).removeprefix('layer is ')}") from None
+    return {k: np.array(v, copy=True) for k, v in got.items()}

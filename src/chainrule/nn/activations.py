@@ -92,7 +92,7 @@ class Softmax(Activation):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self.z is not None, "backward() before forward()"
-        z = self.z
+        z = rounding.apply(self.z)  # hand-calculation mode: the z that was handed on (and printed)
         return z * (dy - np.sum(dy * z, axis=self.dim, keepdims=True))
 
     def config(self) -> dict:

@@ -95,8 +95,9 @@ class Sequential(Module):
         outputs: list[np.ndarray] = []
         self.outputs = outputs
         for layer in self.layers:
-            # in place: a layer's own cache (an activation's z) is the very array it returned
-            x = rounding.apply_inplace(layer.forward(x))
+            # a rounded copy is handed on; the layer keeps its exact output, so tanh's ∂z/∂a is
+            # 1 − tanh²(a) of the a it was given, as the recitation writes it (not 1 − z² of a rounded z)
+            x = rounding.apply(layer.forward(x))
             outputs.append(x)
         return x
 

@@ -1,25 +1,41 @@
 """The explain concern's one table of layer types: each public layer class has its rule here, or is
 refused here by name with a one-line reason. Nothing falls through to another layer's rule.
 
-``RULES[cls]`` is the rule's kind: "linear" (a folded-weight stage) or an activation's name (the key
-the derivation writes it with). ``REFUSED[cls]`` says why ``explain`` cannot write the layer out yet.
-Adding an activation's explanation: one entry in ``RULES`` (and its forms in ``derive.py`` until the
-per-rule modules land); a layer the explainer cannot write: one entry in ``REFUSED``.
+``RULES[cls]`` is the rule (a ``base.Rule``) that writes layers of exactly that class; ``LOSS_RULES`` the
+same for losses. ``REFUSED_BY_NAME`` says why ``explain`` cannot write a layer out (yet). Adding a layer:
+one rule class in ``rules/<concept>.py`` and one entry here (see ``rules/base.py`` for the interface).
 """
 
 from chainrule.errors import ChainruleError
+from chainrule.explain.rules.activations import IdentityRule, ReLURule, SigmoidRule, SoftmaxRule, TanhRule
+from chainrule.explain.rules.base import LossRule, Rule
+from chainrule.explain.rules.linear import LinearRule
+from chainrule.explain.rules.losses import CrossEntropyRule, MSERule, SquaredErrorRule
+from chainrule.explain.rules.rectifiers import ELURule, GELURule, LeakyReLURule, SiLURule
 from chainrule.nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
+from chainrule.nn.losses import CrossEntropyLoss, Loss, MSELoss, SquaredError
 from chainrule.nn.module import Module
+from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 
-RULES: dict[type[Module], str] = {
-    Linear: "linear",
-    Tanh: "tanh",
-    Sigmoid: "sigmoid",
-    ReLU: "relu",
-    Identity: "identity",
-    Softmax: "softmax",
+RULES: dict[type[Module], Rule] = {
+    Linear: LinearRule(),
+    Tanh: TanhRule(),
+    Sigmoid: SigmoidRule(),
+    ReLU: ReLURule(),
+    Identity: IdentityRule(),
+    Softmax: SoftmaxRule(),
+    LeakyReLU: LeakyReLURule(),
+    ELU: ELURule(),
+    GELU: GELURule(),
+    SiLU: SiLURule(),
+}
+
+LOSS_RULES: dict[type[Loss], LossRule] = {
+    SquaredError: SquaredErrorRule(),
+    MSELoss: MSERule(),
+    CrossEntropyLoss: CrossEntropyRule(),
 }
 
 # Layers explain knows and refuses, by class name (so a layer added on another branch is refused by the
@@ -30,16 +46,30 @@ REFUSED_BY_NAME: dict[str, str] = {
     "MaxPool2d": "pooling layers are not yet written out by explain",
     "AvgPool2d": "pooling layers are not yet written out by explain",
     "Flatten": "explain works on vector inputs; Flatten belongs to an image network",
+    "Dropout": "explain shows the network as it predicts, where dropout does nothing; leave it out",
+    "BatchNorm1d": "batch normalisation is not yet written out by explain",
+    "BatchNorm2d": "batch normalisation is not yet written out by explain",
+    "LogSoftmax": "explain writes softmax with its loss (CrossEntropyLoss on logits); use that instead",
 }
 NOT_LAYERS = {Sequential}  # a container is walked, not explained
 ABSTRACT = {"Activation"}  # the registered base class of activations
 
 
-def rule_for(layer: Module, index: int) -> str:
-    """The rule kind of ``layer`` (position ``index`` in the network), or one clear error naming it."""
+def rule_for(layer: Module, index: int) -> Rule:
+    """The rule of ``layer`` (position ``index`` in the network), or one clear error naming it."""
     cls = type(layer)
     if cls in RULES:
         return RULES[cls]
     reason = REFUSED_BY_NAME.get(cls.__name__, "explain has no rule for this layer type")
     supported = ", ".join(c.__name__ for c in RULES)
     raise ChainruleError(f"layer {index} is {cls.__name__}: {reason} (explain handles {supported})")
+
+
+def loss_rule_for(loss: Loss) -> LossRule:
+    """The rule of ``loss``, or one clear error naming it (a loss with options explain cannot write too)."""
+    rule = LOSS_RULES.get(type(loss))
+    if rule is None:
+        names = ", ".join(c.__name__ for c in LOSS_RULES)
+        raise ChainruleError(f"explain knows the losses {names}; got {loss!r}")
+    rule.check(loss)
+    return rule
