@@ -12,8 +12,9 @@ Mistakes (diagnosis name: what the variant is):
 - missing-half: ℓ = (ŷ − y)² and ∂ℓ/∂ŷ = 2(ŷ − y) (squared error; the engine's MSELoss for one output);
 - softmax-gradient: ∂ℓ/∂b = ŷ for softmax with cross-entropy (the − y forgotten);
 - wrong-layer: the same quantity of another layer (a⁽¹⁾ for a⁽²⁾, ∂ℓ/∂α for ∂ℓ/∂β …);
-- early-rounding: the whole calculation with every intermediate rounded to 0…4 decimals
-  (``chainrule explain --round-each-step --decimals N``).
+- early-rounding: the whole calculation with every intermediate rounded to 4, 3 … 0 decimals, each
+  ∂z/∂a from the rounded z (1 − round(z)²: tanh(5) written 1 gives 0), replayed through the engine
+  (``explain --round-each-step`` no longer shows it: it writes 1 − tanh²(a), as the recitation does).
 """
 
 import copy
@@ -44,6 +45,9 @@ class DenseProblem(Problem):
         self.nw = Network(copy.deepcopy(net), x, y, loss)
         self.names = self.nw.names(notation_for(self.explanation.trace))
         self._variants: list[tuple[str, dict[str, float]]] | None = None
+
+    def render(self, fmt: str, standalone: bool = False) -> str:
+        return self.explanation.render(fmt, standalone)  # what ``chainrule explain SPEC`` prints
 
     # --- follow-through --------------------------------------------------------------------------
     def recompute(self, qid, given):
@@ -110,15 +114,8 @@ class DenseProblem(Problem):
             yield "wrong-layer", self._other_layers()
 
     def _rounded(self) -> list[tuple[str, dict[str, float]]]:
-        """The whole calculation with every intermediate rounded to 4, 3 … 0 decimals (as printed)."""
-        nw = self.nw
-        return [
-            (
-                "early-rounding",
-                values_of(explain(nw.net, nw.x, nw.y, nw.loss, decimals=n, round_each_step=True).document),
-            )
-            for n in range(4, -1, -1)
-        ]
+        """The whole calculation with every intermediate rounded to 4, 3 … 0 decimals, ∂z/∂a from the rounded z."""
+        return [("early-rounding", replay(self.nw, self.names, None, Hooks(decimals=n))) for n in range(4, -1, -1)]
 
     def _other_layers(self) -> dict[str, float]:
         """Each quantity's value taken from another layer at the same position (first that exists)."""

@@ -46,8 +46,8 @@ def problem(data: dict) -> Problem:
 
 
 def key(p: Problem, fmt: str, standalone: bool = False) -> str:
-    """The worked solution, exactly as ``chainrule explain SPEC --format fmt`` prints it."""
-    return render_document(p.document, fmt, FMT, standalone=standalone)
+    """The worked solution, exactly as ``chainrule explain SPEC --format fmt`` prints it (the same call)."""
+    return p.render(fmt, standalone)
 
 
 def _names(p: Problem) -> list[str]:
