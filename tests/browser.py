@@ -25,7 +25,11 @@ CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-st
 
 
 def find_chromium() -> str | None:
+    """$CHROMIUM (a name or path; ``none``: no browser, as .ci/run sets it when Chromium does not start),
+    else the first of CANDIDATES on the PATH."""
     env = os.environ.get("CHROMIUM")
+    if env == "none":
+        return None
     if env and shutil.which(env):
         return shutil.which(env)
     for name in CANDIDATES:

@@ -28,22 +28,39 @@ def test_a_run_whose_loss_grows_by_orders_of_magnitude_stops_and_keeps_the_last_
     from chainrule.train.checkpoint import load_checkpoint
 
     p = tmp_path / "r.csv"
-    p.write_text("1,1\n" * 4)  # ŷ = w·1 + b with lr 3 grows ×5 per step: the loss ×390,625 per epoch, finite
+    # ŷ = w·1 + b with lr 1.2: the error grows ×1.4 a step, the loss ×14.8 an epoch (4 steps), finite;
+    # from 0.5 before training it passes 10,000 × 0.5 at the end of epoch 4
+    p.write_text("1,1\n" * 4)
     out = tmp_path / "o"
     code, stdout, err = cli(
         capsys,
         *("train", "--train", p, "--task", "regression", "--no-target-scaling", "--hidden", "none"),
-        *("--scale", "none", "--momentum", "0", "--lr", "3", "--batch-size", "1", "--no-shuffle"),
+        *("--scale", "none", "--momentum", "0", "--lr", "1.2", "--batch-size", "1", "--no-shuffle"),
         *("--val-split", "0", "--epochs", "20", "--init", "zeros", "--out", out, "--progress", "lines"),
     )
     assert code == 2 and err.count("\n") == 1 and "Warning" not in err, err
-    assert "training diverged: the training loss grew from 1.953e+05 to 7.629e+10 at the end of epoch 2" in err
-    assert "try a smaller --lr" in err and f"the last good checkpoint (end of epoch 1) is kept in {out}" in err
-    assert "epoch 1/20" in stdout and "epoch 2/20" not in stdout
+    assert "training diverged: the training loss grew from 0.5 to 2.372e+04 at the end of epoch 4" in err
+    assert "try a smaller --lr" in err and f"the last good checkpoint (end of epoch 3) is kept in {out}" in err
+    assert "epoch 3/20" in stdout and "epoch 4/20" not in stdout
     ck = load_checkpoint(out)
-    assert (ck.epoch, ck.step) == (1, 0) and len(ck.history) == 1
+    assert (ck.epoch, ck.step) == (3, 0) and len(ck.history) == 3 and ck.start_loss == 0.5
     assert all(np.isfinite(p.data).all() for p in ck.model.parameters())
     assert not (out / "model.safetensors").exists()  # no model file from the diverged weights
+
+
+def test_a_first_epoch_that_diverges_saves_nothing(capsys, tmp_path):
+    """Judged against the loss before training: epoch 1's 10⁵-fold growth is not kept as a 'good' checkpoint."""
+    p = tmp_path / "r.csv"
+    p.write_text("1,1\n" * 4)  # lr 3: the error ×5 a step, the loss ×390,625 in epoch 1
+    out = tmp_path / "o"
+    code, _, err = cli(
+        capsys,
+        *("train", "--train", p, "--task", "regression", "--no-target-scaling", "--hidden", "none"),
+        *("--scale", "none", "--momentum", "0", "--lr", "3", "--batch-size", "1", "--no-shuffle"),
+        *("--val-split", "0", "--init", "zeros", "--out", out, "--progress", "lines"),
+    )
+    assert code == 2 and "grew from 0.5 to 1.953e+05 at the end of epoch 1" in err
+    assert "no epoch ended well, so nothing was saved" in err and not (out / "checkpoint.safetensors").exists()
 
 
 def test_the_training_log_has_thousands_separators(capsys):

@@ -1,6 +1,6 @@
 """chainrule train --early-stop PATIENCE: stops at a known epoch, keeps the best epoch's model bit for bit,
 and a run interrupted (Ctrl-C) after the best epoch resumes to stop at the same epoch with the same bytes;
---scheduler step|cosine steps once per epoch and resumes bitwise too."""
+--scheduler step|cosine|plateau steps once per epoch and resumes bitwise too."""
 
 import json
 import os
@@ -146,6 +146,9 @@ def test_scheduler_steps_once_per_epoch_after_its_steps(data, tmp_path, capsys):
         "tiny": [*short, "--scheduler", "step", "--step-size", 1, "--gamma", 1e-300],
         "plain3": short,
         "long": [*short, "--scheduler", "step", "--step-size", 5],
+        # threshold 1: no epoch counts as better, so with patience 0 the lr falls by 1e-300 after epoch 1
+        "plateau": [*short, "--scheduler", "plateau", "--plateau-patience", 0, "--threshold", 1, "--factor", 1e-300],
+        "plateau-long": [*short, "--scheduler", "plateau", "--plateau-patience", 5],
     }
     for name, flags in runs.items():
         code, _, err = cli(capsys, *flags, "--out", tmp_path / name)
@@ -153,10 +156,18 @@ def test_scheduler_steps_once_per_epoch_after_its_steps(data, tmp_path, capsys):
     model = {name: tmp_path / name / "model.safetensors" for name in runs}
     assert same_bytes(model["tiny"], model["plain1"]) and not same_bytes(model["plain3"], model["plain1"])
     assert same_bytes(model["long"], model["plain3"])
+    assert same_bytes(model["plateau"], model["plain1"]) and same_bytes(model["plateau-long"], model["plain3"])
 
 
 @pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
-@pytest.mark.parametrize("schedule", [["step", "--step-size", 2, "--gamma", 0.5], ["cosine", "--eta-min", 0.01]])
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        ["step", "--step-size", 2, "--gamma", 0.5],
+        ["cosine", "--eta-min", 0.01],
+        ["plateau", "--plateau-patience", 0, "--threshold", 0.3, "--factor", 0.5, "--cooldown", 1],
+    ],
+)
 def test_scheduler_state_survives_ctrl_c_and_resume_bitwise(schedule, data, tmp_path, capsys):
     flags = [*[a if a != "30" else 5 for a in ARGS], *data, "--scheduler", *schedule]
     code, _, err = cli(capsys, *flags, "--out", tmp_path / "ref")
@@ -173,6 +184,10 @@ def test_scheduler_state_survives_ctrl_c_and_resume_bitwise(schedule, data, tmp_
         (["--early-stop", "0"], "--early-stop must be ≥ 1"),
         (["--early-stop", "2", "--scheduler", "step"], "--scheduler step needs --step-size"),
         (["--early-stop", "2", "--t-max", "3"], "--t-max applies to --scheduler cosine only"),
+        (["--early-stop", "2", "--factor", "0.5"], "--factor applies to --scheduler plateau only"),
+        (["--early-stop", "2", "--scheduler", "step", "--step-size", "2", "--cooldown", "1"], "--cooldown applies to"),
+        (["--early-stop", "2", "--scheduler", "plateau", "--factor", "2"], "--scheduler plateau: --factor must"),
+        (["--early-stop", "2", "--scheduler", "plateau", "--plateau-patience", "-1"], "--plateau-patience must"),
     ],
 )
 def test_refusals_are_one_line_exit_2(flags, message, data, tmp_path, capsys):

@@ -198,8 +198,8 @@ def _digits_npz(tmp_path):
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(capsys, tmp_path):
     p = tmp_path / "r.csv"
-    # ŷ = w·1 + b with lr 3 grows ×5 per step: 150 steps an epoch keep the loss finite (below the
-    # growth rule's reach) in epoch 1, and it overflows in epoch 2
+    # ŷ = w·1 + b: lr 0.1 converges in epoch 1; StepLR makes it 100 in epoch 2, where the error grows
+    # ×199 a step and the loss overflows at step 75, before the end-of-epoch growth check could stop it
     p.write_text("1,1\n" * 150)
     out = tmp_path / "o"
     code, _, err = cli(
@@ -217,7 +217,13 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(capsys, tmp_path):
         "--momentum",
         "0",
         "--lr",
-        "3",
+        "0.1",
+        "--scheduler",
+        "step",
+        "--step-size",
+        "1",
+        "--gamma",
+        "1000",
         "--batch-size",
         "1",
         "--no-shuffle",
@@ -233,7 +239,7 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(capsys, tmp_path):
         "lines",
     )
     assert code == 2 and err.count("\n") == 1
-    assert "the loss is inf at epoch 2, step 72" in err and "end of epoch 1" in err and "Warning" not in err
+    assert "the loss is inf at epoch 2, step 75" in err and "end of epoch 1" in err and "Warning" not in err
     from chainrule.train.checkpoint import load_checkpoint
 
     ck = load_checkpoint(out)

@@ -24,17 +24,46 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.errors import ChainruleError
+from chainrule.nn import activations as act
 from chainrule.nn.activations import ACTIVATIONS
+from chainrule.nn.adaptive_pool import AdaptiveAvgPool2d
+from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from chainrule.nn.containers import Sequential
+from chainrule.nn.conv import Conv2d
+from chainrule.nn.conv_transpose import ConvTranspose2d
+from chainrule.nn.dropout import Dropout
+from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
+from chainrule.nn.log_softmax import LogSoftmax
 from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss
 from chainrule.nn.module import Module
+from chainrule.nn.pool import AvgPool2d, MaxPool2d
+from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 from chainrule.nn.summary import infer_input_shape
 
 TOP_KEYS = {"x", "y", "loss", "input", "layers", "name", "description"}
 LAYER_KEYS = {"type", "weights", "units", "bias", "activation"}
-NOT_LAYERS = {"Sequential", "Activation"}  # registered Module classes that are not a spec's layer types
 TYPE_ALIASES = {"dense": "linear", "fc": "linear"}
+
+# spec building's one table of layer types (``type = "conv2d"`` …, the class name in lower case): for each, the
+# constructor arguments a [[layers]] table may leave out, read off the shape of one example before the layer
+# ("channels": its first axis, which must be an image's for in_channels). Linear has its own path (folded
+# weights or units). A registered type missing here is refused by name (REFUSED, or "unknown layer type").
+INFERRED: dict[type[Module], dict[str, str]] = {
+    Linear: {},
+    Conv2d: {"in_channels": "image channels"},
+    ConvTranspose2d: {"in_channels": "image channels"},
+    BatchNorm1d: {"num_features": "features"},
+    BatchNorm2d: {"num_features": "image channels"},
+    **{cls: {} for cls in (MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Dropout)},
+    **{cls: {} for cls in (act.Tanh, act.Sigmoid, act.ReLU, act.Identity, act.Softmax, LogSoftmax)},
+    **{cls: {} for cls in (LeakyReLU, ELU, GELU, SiLU)},
+}
+REFUSED = {
+    "Sequential": "layers are listed as [[layers]] tables in order; a Sequential is not one of them",
+    "Activation": "it is an abstract base class; name the activation (relu, tanh, leakyrelu, …)",
+}
+NOT_LAYERS = set(REFUSED)  # registered Module classes that are not a spec's layer types
 
 
 @dataclass
@@ -48,6 +77,7 @@ class LayerSpec:
     bias: bool = True
     activation: str | None = None
     kwargs: dict = field(default_factory=dict)
+    activation_kwargs: dict = field(default_factory=dict)  # e.g. negative_slope of activation = "leaky_relu"
 
 
 @dataclass
@@ -58,6 +88,7 @@ class Spec:
     loss: str | None = None
     input: tuple[int, ...] | None = None
     source: str = "<spec>"
+    loss_kwargs: dict = field(default_factory=dict)  # loss = {type = "cross-entropy", label_smoothing = 0.1}
 
     @property
     def softmax_output(self) -> bool:
@@ -99,18 +130,24 @@ class Spec:
         layers: list[Module] = []
         for k, ls in enumerate(self.layers):
             where = f"[[layers]] #{ls.index}"
-            layer = self._layer(ls, where, shape, layers, dtype, g)
+            try:
+                layer = self._layer(ls, where, shape, layers, dtype, g)
+            except ChainruleError as e:  # the layer's own refusal (e.g. too large for memory): say which one
+                raise e if str(e).startswith(f"{self.source}:") else self.error(where, str(e)) from None
             if ls.weights is None and init is not None and getattr(layer, "weight", None) is not None:
                 initialize(layer, init, g)
             added = [layer]
             last = k == len(self.layers) - 1
             if ls.activation and not (last and self.softmax_output):
-                added.append(ACTIVATIONS[ls.activation]())
+                try:
+                    added.append(ACTIVATIONS[ls.activation](**ls.activation_kwargs))
+                except ChainruleError as e:
+                    raise self.error(where, str(e)) from None
             layers += added
             shape = None if shape is None else _out_shape(added, shape, dtype, self.error(where, ""))
         loss = None
         if self.loss is not None:
-            loss = LOSSES[self.loss]()
+            loss = make_loss(self.loss, self.loss_kwargs, self.error("key 'loss'", ""))
         net = Sequential(*layers)
         if self.x is not None:
             shape = infer_input_shape(net)  # None: the network starts with an image layer
@@ -152,26 +189,27 @@ class Spec:
                     "(or 'x', or 'weights' on the first layer)",
                 )
             return Linear(width, ls.units, bias=ls.bias, dtype=dtype, rng=g)
+        refused = next((why for name, why in REFUSED.items() if name.lower() == ls.type), None)
+        if refused:
+            raise self.error(f"{where}, key 'type'", f"{ls.type!r} is not a layer type of a spec: {refused}")
         cls = _layer_class(ls.type)
         if cls is None:
-            known = sorted({"linear", *(n.lower() for n in Module.registry if n not in NOT_LAYERS)})
+            known = sorted(c.__name__.lower() for c in INFERRED)
             raise self.error(f"{where}, key 'type'", f"unknown layer type {ls.type!r}; known: {', '.join(known)}")
         kwargs = dict(ls.kwargs)
         import inspect
 
         params = inspect.signature(cls.__init__).parameters
-        if "in_channels" in params and "in_channels" not in kwargs:
-            if shape is None or len(shape) != 3:
+        for key, source in INFERRED[cls].items():
+            if key in kwargs:
+                continue
+            if source == "image channels" and (shape is None or len(shape) != 3):
                 raise self.error(
                     where, f"{cls.__name__} needs a (C, H, W) input; give 'input' = [C, H, W] at the top level"
                 )
-            kwargs["in_channels"] = shape[0]
-        if "num_features" in params and "num_features" not in kwargs:  # BatchNorm: the channels before it
             if shape is None:
-                raise self.error(
-                    where, f"{cls.__name__} cannot tell its feature count; give 'num_features' or the top-level 'input'"
-                )
-            kwargs["num_features"] = shape[0]
+                raise self.error(where, f"{cls.__name__} cannot tell its {key}; give {key!r} or the top-level 'input'")
+            kwargs[key] = shape[0]
         if "dtype" in params:
             kwargs.setdefault("dtype", dtype)
         if "rng" in params:
@@ -190,7 +228,8 @@ class Spec:
 
 
 def _layer_class(name: str):
-    table = {n.lower(): c for n, c in Module.registry.items() if n not in NOT_LAYERS}
+    """The layer class a spec's ``type`` names (INFERRED's keys), or None."""
+    table = {c.__name__.lower(): c for c in INFERRED}
     return table.get(TYPE_ALIASES.get(name, name))
 
 
@@ -282,10 +321,17 @@ def parse_spec(data: dict, source: str = "<spec>") -> Spec:
     layers = [_layer_spec(t, i + 1, err) for i, t in enumerate(raw_layers)]
 
     loss = data.get("loss")
+    loss_kwargs: dict = {}
+    if isinstance(loss, dict):  # an inline table: the loss's name under 'type', its constructor keywords beside it
+        loss_kwargs = {k: v for k, v in loss.items() if k != "type"}
+        loss = loss.get("type")
+        if loss is None:
+            raise err("key 'loss'", "a loss table names its loss under 'type', e.g. {type = 'cross-entropy'}")
     if loss is not None:
         if not isinstance(loss, str) or loss.lower().replace("_", "-") not in LOSSES:
             raise err("key 'loss'", f"unknown loss {loss!r}; expected one of {', '.join(LOSSES)}")
         loss = loss.lower().replace("_", "-")
+        make_loss(loss, loss_kwargs, err("key 'loss'", ""))  # checked here, with the key named
     if loss is None and "y" in data:  # as explain(): cross-entropy after a final softmax, else squared
         loss = Spec.implied_loss(layers) or "squared"
     x = None
@@ -322,7 +368,23 @@ def parse_spec(data: dict, source: str = "<spec>") -> Spec:
         if not vals or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in vals):
             raise err("key 'input'", f"must be a positive whole number (width) or a list [C, H, W], got {v!r}")
         shape = tuple(vals)
-    return Spec(layers=layers, x=x, y=y, loss=loss, input=shape, source=source)
+    return Spec(layers=layers, x=x, y=y, loss=loss, input=shape, source=source, loss_kwargs=loss_kwargs)
+
+
+def make_loss(name: str, kwargs: dict, err: ChainruleError) -> Loss:
+    """LOSSES[name](**kwargs); a keyword the loss does not take, or a bad value, is ``err`` plus the reason."""
+    import inspect
+
+    cls = LOSSES[name]
+    params = inspect.signature(cls.__init__).parameters
+    unknown = [k for k in kwargs if k not in params or k == "self"]
+    if unknown:
+        takes = ", ".join(k for k in params if k != "self") or "no arguments"
+        raise ChainruleError(f"{err}{cls.__name__} takes no argument {unknown[0]!r} (it takes {takes})")
+    try:
+        return cls(**kwargs)
+    except ChainruleError as e:
+        raise ChainruleError(f"{err}{e}") from None
 
 
 def _layer_spec(t: dict, index: int, err) -> LayerSpec:
@@ -363,6 +425,11 @@ def _layer_spec(t: dict, index: int, err) -> LayerSpec:
             )
         ls.activation = a.lower()
     ls.kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in t.items() if k not in LAYER_KEYS}
+    if kind == "linear" and ls.activation:  # the activation's own keywords (negative_slope, alpha, approximate, dim)
+        import inspect
+
+        own = inspect.signature(ACTIVATIONS[ls.activation].__init__).parameters
+        ls.activation_kwargs = {k: ls.kwargs.pop(k) for k in list(ls.kwargs) if k in own and k != "self"}
     if kind == "linear" and ls.kwargs:
         k = next(iter(ls.kwargs))
         raise err(

@@ -13,12 +13,13 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from typing import NoReturn
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (what is wrong, and where help is) and exit status 2."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -77,12 +78,17 @@ def main(argv: list[str] | None = None) -> int:
         if e.filename is not None:
             print(f"chainrule {args.command}: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
             return 2
+        from chainrule.files import DISK_ERRORS
+
+        if e.errno in DISK_ERRORS:  # a write that named no file: still the disk's state, not a bug
+            print(f"chainrule {args.command}: error: {e.strerror or e}", file=sys.stderr)
+            return 2
         return _internal_error(args, e)
     except Exception as e:  # a bug: still one line, unless asked for the traceback
         return _internal_error(args, e)
 
 
-def _internal_error(args, e: Exception) -> int:
+def _internal_error(args: "argparse.Namespace", e: Exception) -> int:
     """A bug: still one line, unless asked for the traceback."""
     if args.traceback:
         raise e

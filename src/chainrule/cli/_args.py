@@ -3,7 +3,7 @@
 from chainrule.errors import ChainruleError
 
 
-def dims(text: str, what: str, lengths=(1, 2), minimum: int | None = None) -> tuple[int, ...]:
+def dims(text: str, what: str, lengths: tuple[int, ...] = (1, 2), minimum: int | None = None) -> tuple[int, ...]:
     """'9x6', '9×6', '9,6', '9*6' or '5' -> whole numbers (≥ ``minimum`` if given), as many as one of
     ``lengths``. Kernel, stride, padding and dilation leave their range checks to core.windows."""
     parts = text.lower().replace("×", "x").replace(",", "x").replace("*", "x").split("x")
@@ -22,7 +22,7 @@ def dims(text: str, what: str, lengths=(1, 2), minimum: int | None = None) -> tu
     return values
 
 
-def pair(text: str, what: str, modes: bool = False):
+def pair(text: str, what: str, modes: bool = False) -> "int | tuple[int, ...] | str":
     """A per-axis (h, w) from "3" or "3x2"; with ``modes``, also the padding words 'same' and 'valid'."""
     if modes and text.lower() in ("same", "valid"):
         return text.lower()

@@ -1,12 +1,18 @@
 """The network a command is pointed at: a model file or a network spec."""
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chainrule.nn.containers import Sequential
+
 # `chainrule train --model NAME` presets, built as training builds them for the bundled digits
 # (10 classes; --input gives another example shape)
 PRESETS = ("mlp", "cnn")
 DIGITS_SHAPE = (1, 8, 8)
 
 
-def load_network(path: str, input_shape=None):
+def load_network(path: str, input_shape: "Sequence[int] | None" = None) -> "tuple[Sequential, dict]":
     """(Sequential, extra metadata) from a model file (.safetensors) or a network spec (.toml).
 
     A spec's layers given only by ``units`` are seeded (the same weights every run), and a final
@@ -42,16 +48,16 @@ def load_network(path: str, input_shape=None):
         from chainrule.spec import load_spec
 
         spec = load_spec(path)
-        shape = input_shape or spec.input_shape()
-        net, _ = spec.build(input_shape=shape, rng=0)
+        spec_shape = input_shape or spec.input_shape()
+        net, _ = spec.build(input_shape=spec_shape, rng=0)
         if spec.softmax_output:
             net = Sequential(*net.layers, Softmax())
-        return net, {"input_shape": list(shape)} if shape else {}
+        return net, {"input_shape": list(spec_shape)} if spec_shape else {}
     if suffix in (".safetensors", ".st"):
         from chainrule.serialize import load_model
 
-        net, extra = load_model(path)
-        return (net if isinstance(net, Sequential) else Sequential(net)), extra
+        model, extra = load_model(path)
+        return (model if isinstance(model, Sequential) else Sequential(model)), extra
     raise ChainruleError(
         f"{path}: expected a model file (.safetensors), a network spec (.toml) or a preset "
         f"({', '.join(PRESETS)}), "

@@ -3,10 +3,15 @@
 Exit status 0 when every value is right, 1 when one is not, 2 when the ANSWERS file is bad.
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
 ORDER = 22
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser(
         "check",
         help="grade a hand calculation: ✓/✗ per value, the mistake named, credit carried forward",
@@ -21,7 +26,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     import sys
 
     from chainrule.check.answers import read_answers

@@ -3,14 +3,16 @@
     chainrule conv --input '[[2,3,-1,2],[4,1,0,1],[-2,1,3,2],[-1,-2,0,5]]' \\
                    --kernel '[[1,0,1],[-1,0,-1],[1,0,1]]'
     chainrule conv --input x.npy --kernel f.csv --padding 1 --backward --grad-output g.json
+    chainrule conv --transpose --input '[[1,2],[3,4]]' --kernel '[[1,0],[0,1]]' --stride 2
 """
 
 import argparse
+from typing import Any
 
 ORDER = 35
 
 
-def register(subparsers) -> None:
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser(
         "conv",
         help="work a convolution cell by cell (forward, and backward with --backward)",
@@ -43,6 +45,15 @@ def register(subparsers) -> None:
         help="∂ℓ/∂Y, shaped like the output (default with --backward: all ones, ℓ = ΣY)",
     )
     p.add_argument(
+        "--transpose",
+        action="store_true",
+        help="a transposed convolution (ConvTranspose2d): each input cell stamps the kernel into the output; "
+        "the kernel is [C][O][KH][KW], PyTorch's layout",
+    )
+    p.add_argument(
+        "--output-padding", default="0", help="with --transpose: rows/columns added at the bottom/right (default 0)"
+    )
+    p.add_argument(
         "--flip", action="store_true", help="true convolution: rotate the kernel by 180° first (frameworks do not)"
     )
     p.add_argument(
@@ -69,7 +80,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def load_array(text: str, flag: str):
+def load_array(text: str, flag: str) -> Any:
     """A nested list / array from inline JSON or a .npy / .csv / .json file (never pickle)."""
     import json
     from pathlib import Path
@@ -108,7 +119,7 @@ def load_array(text: str, flag: str):
         ) from None
 
 
-def _cell(text: str):
+def _cell(text: str) -> tuple[int, ...]:
     """--cell "i,j" (1-based, as printed) -> 0-based (i, j)."""
     from chainrule.cli._args import dims
 
@@ -116,7 +127,7 @@ def _cell(text: str):
     return i - 1, j - 1
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     import sys
 
     from chainrule.cli._args import pair
@@ -131,17 +142,22 @@ def run(args) -> int:
         raise ChainruleError(f"--decimals {args.decimals}: must be between 0 and 15")
     if args.cells < 1:
         raise ChainruleError(f"--cells must be ≥ 1, got {args.cells}")
-    ws = conv_worksheet(
-        load_array(args.input, "--input"),
-        load_array(args.kernel, "--kernel"),
-        stride=pair(args.stride, "--stride"),
-        padding=pair(args.padding, "--padding", True),
-        dilation=pair(args.dilation, "--dilation"),
-        bias=None if args.bias is None else load_array(args.bias, "--bias"),
-        grad_output=None if args.grad_output is None else load_array(args.grad_output, "--grad-output"),
-        backward=args.backward,
-        flip=args.flip,
-    )
+    if args.transpose:
+        ws = _transpose_worksheet(args)
+    elif args.output_padding != "0":
+        raise ChainruleError("--output-padding goes with --transpose")
+    else:
+        ws = conv_worksheet(
+            load_array(args.input, "--input"),
+            load_array(args.kernel, "--kernel"),
+            stride=pair(args.stride, "--stride"),
+            padding=pair(args.padding, "--padding", True),
+            dilation=pair(args.dilation, "--dilation"),
+            bias=None if args.bias is None else load_array(args.bias, "--bias"),
+            grad_output=None if args.grad_output is None else load_array(args.grad_output, "--grad-output"),
+            backward=args.backward,
+            flip=args.flip,
+        )
     if args.png:
         ws.png(args.png, _cell(args.cell), args.filter - 1, args.channel - 1)
     if args.fmt == "html":
@@ -162,3 +178,28 @@ def run(args) -> int:
     else:
         sys.stdout.write(out)
     return 0
+
+
+def _transpose_worksheet(args: "argparse.Namespace") -> Any:
+    """--transpose: the forward pass of a ConvTranspose2d, cell by cell (the backward is not written out)."""
+    from chainrule.cli._args import pair
+    from chainrule.errors import ChainruleError
+    from chainrule.explain.conv_transpose import conv_transpose_worksheet
+
+    for flag, given in (("--backward", args.backward), ("--flip", args.flip), ("--png", args.png)):
+        if given:
+            raise ChainruleError(
+                f"{flag} does not go with --transpose (the transposed worksheet works the forward pass)"
+            )
+    padding = pair(args.padding, "--padding", True)
+    if isinstance(padding, str):
+        raise ChainruleError(f"--padding {padding!r} does not go with --transpose; give a number of rows/columns")
+    return conv_transpose_worksheet(
+        load_array(args.input, "--input"),
+        load_array(args.kernel, "--kernel"),
+        stride=pair(args.stride, "--stride"),
+        padding=padding,
+        output_padding=pair(args.output_padding, "--output-padding"),
+        dilation=pair(args.dilation, "--dilation"),
+        bias=None if args.bias is None else load_array(args.bias, "--bias"),
+    )

@@ -7,11 +7,16 @@ chainrule draw examples/recitation-3.1.toml --values -o fig3.pdf                
 chainrule draw examples/conv/cnn.toml -o cnn.png                                  # blocks C×H×W
 """
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+
 ORDER = 22
 FORMATS = ("svg", "png", "pdf")
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser(
         "draw",
         help="draw a network as SVG, PNG or PDF, optionally with its forward values and gradients",
@@ -55,7 +60,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _format(args) -> str:
+def _format(args: "argparse.Namespace") -> str:
     from pathlib import Path
 
     from chainrule.errors import ChainruleError
@@ -71,7 +76,7 @@ def _format(args) -> str:
     return fmt
 
 
-def _dense(net) -> bool:
+def _dense(net: Any) -> bool:
     """True when every layer has an explain rule (Linear and the recitation's activations)."""
     from chainrule.errors import ChainruleError
     from chainrule.explain.rules import rule_for
@@ -84,7 +89,7 @@ def _dense(net) -> bool:
     return True
 
 
-def _load(args):
+def _load(args: "argparse.Namespace") -> tuple:
     """(net, loss, x, y, input shape) from a spec or a model file."""
     from pathlib import Path
 
@@ -94,7 +99,7 @@ def _load(args):
         from chainrule.cli._load import load_network
 
         net, extra = load_network(args.spec)
-        return net, None, None, None, extra.get("input_shape")
+        return net, _saved_loss(extra), None, None, extra.get("input_shape")
     if Path(args.spec).suffix.lower() != ".toml":
         raise ChainruleError(f"{args.spec}: expected a network spec (.toml) or a model file (.safetensors)")
     from chainrule.spec import load_spec
@@ -105,7 +110,17 @@ def _load(args):
     return net, loss, spec.x, spec.y, shape
 
 
-def run(args) -> int:
+def _saved_loss(extra: dict) -> Any:
+    """The loss the model was trained with (``train`` records it), when the picture can name it; else None
+    (the picture then assumes the recitation's squared error, or cross-entropy after a softmax)."""
+    from chainrule.explain.rules import LOSS_RULES
+    from chainrule.nn import LOSSES
+
+    cls = LOSSES.get(str(extra.get("loss")))
+    return cls() if cls in LOSS_RULES else None
+
+
+def run(args: "argparse.Namespace") -> int:
     import sys
 
     import numpy as np
@@ -128,15 +143,18 @@ def run(args) -> int:
                 f"{args.spec}: --values/--backward/--extended/--wrt draw dense networks (Linear layers and "
                 "activations); this one is drawn as blocks"
             )
-        scene = _blocks(args.spec, net, shape)
+        scene = _blocks(args.spec, net, shape, loss)
     else:
+        width = net.layers[0].in_features
+        if args.input_shape is not None and tuple(shape) != (width,):  # it was silently ignored
+            raise ChainruleError(f"--input-shape {args.input_shape}: {args.spec} takes {width} input features")
         if numbers and (x is None or y is None) and (args.values or args.backward or args.wrt is not None):
             raise ChainruleError(f"{args.spec}: --values/--backward/--wrt need the spec's x and y")
         if x is None:  # a picture of the structure only: any input and target will do, no number is shown
             from chainrule.explain.trace import default_loss
             from chainrule.nn.losses import CrossEntropyLoss
 
-            x = np.zeros(net.layers[0].in_features)
+            x = np.zeros(width)
             loss = loss or default_loss(net)
             y = 0 if isinstance(loss, CrossEntropyLoss) else np.zeros(net.output_shape(x.shape))
         if np.ndim(x) != 1:
@@ -157,7 +175,7 @@ def run(args) -> int:
     return 0
 
 
-def _graph(args, net, x, y, loss):
+def _graph(args: "argparse.Namespace", net: Any, x: Any, y: Any, loss: Any) -> Any:
     from chainrule.errors import ChainruleError
     from chainrule.explain.numbers import NumberFormat
     from chainrule.explain.picture import network_graph, notation
@@ -179,7 +197,7 @@ def _graph(args, net, x, y, loss):
     )
 
 
-def _blocks(source: str, net, shape):
+def _blocks(source: str, net: Any, shape: Any, loss: Any = None) -> Any:
     from chainrule.draw.blocks import blocks_scene
     from chainrule.draw.layers import network_blocks
     from chainrule.errors import ChainruleError
@@ -190,5 +208,9 @@ def _blocks(source: str, net, shape):
         blocks, ops = network_blocks(net, tuple(shape))
     except ChainruleError as err:
         raise ChainruleError(f"{source}: {err}") from None
+    from chainrule.nn.losses import CrossEntropyLoss
+
+    if isinstance(loss, CrossEntropyLoss) and ops and "softmax" not in ops[-1]:
+        ops[-1] += "\n+ softmax (in the loss)"  # the spec's softmax is fused into the cross-entropy
     widths = " → ".join("×".join(map(str, b.shape)) for b in blocks)
     return blocks_scene(blocks, ops, title=f"Network: {widths}")

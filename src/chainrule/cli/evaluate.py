@@ -1,10 +1,15 @@
 """chainrule evaluate: loss, accuracy, per-class precision / recall / F1 and the confusion matrix of a
 trained model on labelled data, as text or JSON."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
 ORDER = 32
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser(
         "evaluate",
         help="loss, accuracy, per-class precision/recall/F1 and confusion matrix of a trained model on labelled data",
@@ -21,7 +26,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     import json
 
     import numpy as np
@@ -31,6 +36,7 @@ def run(args) -> int:
 
     net, extra = load_trained(args.model)
     ds = load_for_model(extra, args.data, args.labels, need_labels=True, dtype=net.dtype or np.float64)
+    assert ds.y is not None  # need_labels: a labelled set, or load_for_model refused it
     ev = evaluate(net, loss_of(extra), ds.X, ds.y, extra["task"], target=target_scaler(extra))
     result: dict = {"examples": len(ds), "task": extra["task"], "loss_function": extra["loss"], "loss": float(ev.loss)}
     if extra["task"] == "classification":

@@ -1,9 +1,14 @@
 """``chainrule exercise``: a new exercise with its answer key (docs/check.md)."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
 ORDER = 23
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser(
         "exercise",
         help="write a new exercise (dense, conv or shape) with its answer key",
@@ -28,7 +33,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     from chainrule.cli._args import dims
     from chainrule.errors import ChainruleError
     from chainrule.exercise.write import Request, write_exercises
@@ -43,7 +48,8 @@ def run(args) -> int:
             raise ChainruleError(f"{flag} must be ≥ 1, got {v}")
     if args.padding is not None and args.padding < 0:
         raise ChainruleError(f"--padding must be ≥ 0, got {args.padding}")
-    size = dims(args.size, "--size", (2,), minimum=1) if args.size else None
+    hw = dims(args.size, "--size", (2,), minimum=1) if args.size else None
+    size = (hw[0], hw[1]) if hw is not None else None
     req = Request(
         args.kind, sizes, args.activation, args.loss, args.decimal, size, args.kernel, args.stride, args.padding
     )

@@ -3,6 +3,11 @@
 With no SPEC it explains the recitation's network (section 3.1: x = [1, 2], y = 3).
 """
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+
 ORDER = 20
 
 # The recitation's section 3 network, the default when no spec file is given: package data, a copy of
@@ -10,7 +15,7 @@ ORDER = 20
 RECITATION = "recitation-3.1.toml"
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser(
         "explain",
         help="print the worked forward and backward pass of a small network",
@@ -76,7 +81,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _value(text: str, flag: str):
+def _value(text: str, flag: str) -> Any:
     import tomllib
 
     from chainrule.errors import ChainruleError
@@ -87,7 +92,7 @@ def _value(text: str, flag: str):
         raise ChainruleError(f"{flag} {text!r}: expected a number or a list of numbers such as [0, 1]") from None
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     import tomllib
 
     from chainrule.errors import ChainruleError
@@ -139,7 +144,7 @@ def run(args) -> int:
     return _explain(args, source, net, spec.x, spec.y, loss)
 
 
-def _worksheet(args, data: dict, source: str) -> int:
+def _worksheet(args: "argparse.Namespace", data: dict, source: str) -> int:
     """A ``[conv]`` or ``[shape]`` exercise file: the convolution worksheet or the worked output size."""
     import json
 
@@ -173,7 +178,7 @@ def _worksheet(args, data: dict, source: str) -> int:
     return 0
 
 
-def _explain(args, source: str, net, x, y, loss) -> int:
+def _explain(args: "argparse.Namespace", source: str, net: Any, x: Any, y: Any, loss: Any) -> int:
     """Explain, name ``source`` in any error about the network or data (not --wrt's), and write."""
     from chainrule.errors import ChainruleError
     from chainrule.explain import explain
@@ -200,7 +205,7 @@ def _explain(args, source: str, net, x, y, loss) -> int:
     return 0
 
 
-def _emit(args, out: str) -> None:
+def _emit(args: "argparse.Namespace", out: str) -> None:
     if args.output:
         from chainrule.files import write_output
 
@@ -213,7 +218,7 @@ def _emit(args, out: str) -> None:
         sys.stdout.write(out)
 
 
-def _run_torch(args) -> int:
+def _run_torch(args: "argparse.Namespace") -> int:
     """``--torch FILE.py``: the file's ``model`` converted with ``from_torch``; x, y from the flags or
     the file."""
     from chainrule.errors import ChainruleError

@@ -12,10 +12,17 @@ metadata may carry
   outputs the targets' units as ``chainrule predict`` does.
 """
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+
+    from chainrule.nn.containers import Sequential
+
 ORDER = 60
 
 
-def register(subparsers) -> None:
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser(
         "export",
         help="write a model as ONNX (needs: pip install 'chainrule[onnx]')",
@@ -51,7 +58,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
 
     from chainrule.cli._args import dims
     from chainrule.cli._load import load_network
@@ -77,6 +84,7 @@ def run(args) -> int:
         raise ChainruleError(
             f"{args.model}: metadata 'scaling' must be {{'mean': [...], 'scale': [...]}}, got {type(scaling).__name__}"
         )
+    _check_stored_scalings(args, extra)
     opset = args.opset or OPSET
     example = None if args.input_shape else extra.get("example_shape")
     target = None if args.no_scaling else extra.get("target_scaling")
@@ -84,15 +92,15 @@ def run(args) -> int:
         net, args.onnx, input_shape=shape, scaling=scaling, example_shape=example, opset=opset, target_scaling=target
     )
 
-    def dims(value_info) -> str:
+    def shape_text(value_info: Any) -> str:
         d = value_info.type.tensor_type.shape.dim
         return "(" + ", ".join(x.dim_param or str(x.dim_value) for x in d) + ")" if d else "(?)"
 
     if note:
         print(note)
     print(
-        f"wrote {args.onnx}: ONNX opset {opset}, {net.dtype or 'float64'}, input {dims(proto.graph.input[0])} "
-        f"-> output {dims(proto.graph.output[0])}"
+        f"wrote {args.onnx}: ONNX opset {opset}, {net.dtype or 'float64'}, input {shape_text(proto.graph.input[0])} "
+        f"-> output {shape_text(proto.graph.output[0])}"
         + (", feature scaling included" if scaling and scaling.get("kind") != "none" else "")
         + (", target scaling undone" if target and target.get("kind") != "none" else "")
     )
@@ -100,10 +108,10 @@ def run(args) -> int:
 
 
 # layers whose onnxruntime CPU kernels exist in float32 only
-FLOAT32_ONLY = ("Conv2d", "AvgPool2d")
+FLOAT32_ONLY = ("Conv2d", "ConvTranspose2d", "AvgPool2d", "AdaptiveAvgPool2d")
 
 
-def _convert(net, dtype: str | None) -> str:
+def _convert(net: "Sequential", dtype: str | None) -> str:
     """Cast ``net``'s weights to the graph's dtype in place; the note to print when they were converted."""
     import numpy as np
 
@@ -121,3 +129,18 @@ def _convert(net, dtype: str | None) -> str:
         else ""
     )
     return f"note: the model's {have} weights are converted to {want} for the graph{why}"
+
+
+def _check_stored_scalings(args: "argparse.Namespace", extra: dict) -> None:
+    """A scaling stored by chainrule train (it has a "kind") with a scale of 0 or NaN is refused naming the
+    model file, before it could become a division by zero or a constant output in the graph."""
+    from chainrule.data.scaling import Scaler
+    from chainrule.errors import ChainruleError
+
+    for key, what in (("scaling", "feature"), ("target_scaling", "target")):
+        stored = extra.get(key)
+        if not args.no_scaling and isinstance(stored, dict) and "kind" in stored:
+            try:
+                Scaler.from_json(stored, what)
+            except ChainruleError as e:
+                raise ChainruleError(f"{args.model}: {e}") from None

@@ -1,9 +1,16 @@
 """chainrule neuralnet: the course homework's command line (nine positional arguments), exactly."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+    from chainrule.train.course import CourseResult
+
 ORDER = 33
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser(
         "neuralnet",
         help="the course homework's neural network: same arguments, same output files",
@@ -51,7 +58,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     from chainrule.errors import ChainruleError
     from chainrule.train.course import run_course
 
@@ -82,7 +89,7 @@ def run(args) -> int:
     return 0
 
 
-def _write_trace(args, res) -> None:
+def _write_trace(args: "argparse.Namespace", res: "CourseResult") -> None:
     """The worked steps, in the format the --trace file's suffix names (text on standard output)."""
     import json
     import sys
@@ -94,6 +101,7 @@ def _write_trace(args, res) -> None:
     from chainrule.explain.sgd_steps import sgd_steps_document, steps_to_dict
 
     data = load_csv(args.train_input)
+    assert data.y is not None  # load_csv reads the label column
     suffix = Path(args.trace).suffix.lower() if args.trace else ""
     if suffix == ".json":
         out = json.dumps(steps_to_dict(res.net, data.X, data.y, res.steps, args.learning_rate, args.optimizer)) + "\n"

@@ -1,9 +1,16 @@
 """chainrule predict: one prediction per example, with the model's own feature scaling."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+    import numpy as np
+
 ORDER = 31
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     p = sub.add_parser(
         "predict",
         help="predict labels (or values) for data with a trained model",
@@ -23,7 +30,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     import sys
 
     import numpy as np
@@ -65,6 +72,6 @@ def run(args) -> int:
     return 0
 
 
-def _rows(a) -> str:
+def _rows(a: "np.ndarray") -> str:
     """(n, k) values as n lines of k comma-separated floats, each printed to round-trip exactly."""
     return "".join(",".join(repr(float(v)) for v in row) + "\n" for row in a)

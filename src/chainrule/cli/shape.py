@@ -10,7 +10,7 @@ ORDER = 40
 FORMATS = ("text", "markdown", "json")
 
 
-def register(subparsers) -> None:
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser(
         "shape",
         help="output size of a convolution or pooling layer, step by step",
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def compute(args) -> dict:
+def compute(args: "argparse.Namespace") -> dict:
     """Everything the renderers print, as plain data."""
     from chainrule.cli._args import dims, pair
     from chainrule.core import windows as win
@@ -48,7 +48,7 @@ def compute(args) -> dict:
     padding = win.padding_arg(pair(args.padding, "padding", modes=True))
     if args.filters is not None and args.filters < 1:
         raise ChainruleError(f"--filters must be ≥ 1, got {args.filters}")
-    steps = win.size_steps(size[:2], kernel, stride, padding, dilation)
+    steps = win.size_steps((size[0], size[1]), kernel, stride, padding, dilation)
     out = [a.output for a in steps]
     channels = size[2] if len(size) == 3 else None
     if channels is not None:
@@ -71,7 +71,7 @@ def compute(args) -> dict:
     }
 
 
-def _channels_note(channels, filters) -> str | None:
+def _channels_note(channels: int | None, filters: int | None) -> str | None:
     if channels is None:
         return None
     if filters:
@@ -164,7 +164,7 @@ def render_markdown(d: dict) -> str:
     return "\n".join(lines)
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     import json
 
     d = compute(args)

@@ -5,11 +5,16 @@ chainrule summary examples/cnn.toml
 chainrule summary cnn                 # a `chainrule train --model` preset, as built for the digits
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
 ORDER = 45
 FORMATS = ("text", "markdown", "json")
 
 
-def register(subparsers) -> None:
+def register(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser(
         "summary",
         help="layers, output shapes and parameter counts of a model file or spec",
@@ -32,7 +37,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     import json
 
     from chainrule.cli._args import dims

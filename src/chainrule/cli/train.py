@@ -1,5 +1,10 @@
 """chainrule train: train an MLP, a CNN or a TOML-specified network on digits, CSV, NPZ or IDX data."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
 ORDER = 30
 
 HELP = """With no data flags, trains the default MLP (64-128-10, tanh) on the bundled UCI digits.
@@ -7,7 +12,7 @@ HELP = """With no data flags, trains the default MLP (64-128-10, tanh) on the bu
 metrics.csv and learning-curves.png; --resume DIR continues a stopped run bit for bit."""
 
 
-def register(sub) -> None:
+def register(sub: "argparse._SubParsersAction") -> None:
     import argparse
 
     p = sub.add_parser(
@@ -75,9 +80,11 @@ def register(sub) -> None:
     )
     o.add_argument(
         "--scheduler",
-        choices=("step", "cosine"),
+        choices=("step", "cosine", "plateau"),
         help="learning-rate schedule, stepped once per epoch: step (StepLR: lr × --gamma every "
-        "--step-size epochs) or cosine (CosineAnnealingLR over --t-max epochs down to --eta-min)",
+        "--step-size epochs), cosine (CosineAnnealingLR over --t-max epochs down to --eta-min) or plateau "
+        "(ReduceLROnPlateau: lr × --factor after --plateau-patience epochs without a lower loss, validation "
+        "loss if there is validation data, else training loss)",
     )
     o.add_argument("--step-size", type=int, metavar="N", help="--scheduler step: epochs between decays (required)")
     o.add_argument("--gamma", type=float, help="--scheduler step: decay factor (default 0.1)")
@@ -85,6 +92,13 @@ def register(sub) -> None:
         "--t-max", type=int, metavar="N", help="--scheduler cosine: epochs of the half cosine (default --epochs)"
     )
     o.add_argument("--eta-min", type=float, help="--scheduler cosine: the lowest lr (default 0)")
+    o.add_argument("--factor", type=float, help="--scheduler plateau: lr multiplier on a plateau (default 0.1)")
+    o.add_argument(
+        "--plateau-patience", type=int, metavar="N", help="--scheduler plateau: epochs without improvement (default 10)"
+    )
+    o.add_argument("--threshold", type=float, help="--scheduler plateau: relative improvement that counts (1e-4)")
+    o.add_argument("--cooldown", type=int, metavar="N", help="--scheduler plateau: epochs to wait after a cut (0)")
+    o.add_argument("--min-lr", type=float, help="--scheduler plateau: the lowest lr (default 0)")
     o.add_argument("--threads", type=int, help="BLAS threads while training (default 1: these matrices are small)")
     r = p.add_argument_group("output")
     r.add_argument("--out", metavar="DIR", help="folder for the model, checkpoints, metrics and plots")
@@ -107,7 +121,7 @@ def register(sub) -> None:
 NO_FLAG = ("split_seed",)
 
 
-def run(args) -> int:
+def run(args: "argparse.Namespace") -> int:
     from pathlib import Path
 
     from chainrule.errors import ChainruleError

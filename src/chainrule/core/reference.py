@@ -1,4 +1,4 @@
-"""Naive loop implementations of convolution and pooling: slow, obviously correct, the fast paths' twins.
+"""Naive loops for convolution, transposed convolution and pooling: slow, obviously correct, the fast kernels' twins.
 
 Every sum is written out over explicit indices, straight from the definitions, with the padding
 done by hand (no window primitive, no GEMM), so the tests compare two independent computations.
@@ -137,3 +137,73 @@ def avg_pool2d(x, dy, kernel, stride, pads, ceil_mode=False, count_include_pad=T
             for rr, ss in inside:
                 dx[n, c, rr, ss] += dy[n, c, i, j] / area
     return y, dx
+
+
+def conv_transpose2d(x, weight, bias, stride, padding, output_padding, dilation, groups):
+    """x (N, C, H, W), weight (C, O/G, KH, KW): every input cell times the kernel, added into its window.
+
+    y[n, g·Og + o, i·S + u·D − P, j·S + v·D − P] += x[n, c, i, j] · W[c, o, u, v]  (c in group g)
+    """
+    N, C, H, W = x.shape
+    _, Og, kh, kw = weight.shape
+    Cg = C // groups
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, output_padding, dilation
+    oh = (H - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    ow = (W - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    y = np.zeros((N, Og * groups, oh, ow), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            g = c // Cg
+            for i in range(H):
+                for j in range(W):
+                    for o in range(Og):
+                        for u in range(kh):
+                            for v in range(kw):
+                                r, s = i * sh + u * dh - ph, j * sw + v * dw - pw
+                                if 0 <= r < oh and 0 <= s < ow:
+                                    y[n, g * Og + o, r, s] += x[n, c, i, j] * weight[c, o, u, v]
+    if bias is not None:
+        y += bias[None, :, None, None]
+    return y
+
+
+def conv_transpose2d_backward(dy, x, weight, stride, padding, dilation, groups):
+    """(dx, dW, db): the chain rule applied to each term the forward added."""
+    N, C, H, W = x.shape
+    _, Og, kh, kw = weight.shape
+    Cg = C // groups
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    oh, ow = dy.shape[2:]
+    dx, dW = np.zeros_like(x), np.zeros_like(weight)
+    for n in range(N):
+        for c in range(C):
+            g = c // Cg
+            for i in range(H):
+                for j in range(W):
+                    for o in range(Og):
+                        for u in range(kh):
+                            for v in range(kw):
+                                r, s = i * sh + u * dh - ph, j * sw + v * dw - pw
+                                if 0 <= r < oh and 0 <= s < ow:
+                                    dx[n, c, i, j] += dy[n, g * Og + o, r, s] * weight[c, o, u, v]
+                                    dW[c, o, u, v] += dy[n, g * Og + o, r, s] * x[n, c, i, j]
+    return dx, dW, dy.sum(axis=(0, 2, 3))
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """x (N, C, H, W) -> (N, C, OH, OW): cell (i, j) averages rows ⌊iH/OH⌋ … ⌈(i+1)H/OH⌉ − 1 (PyTorch's rule)."""
+    N, C, H, W = x.shape
+    oh, ow = output_size
+    y = np.zeros((N, C, oh, ow), dtype=x.dtype)
+    for i in range(oh):
+        r0, r1 = (i * H) // oh, -((-(i + 1) * H) // oh)
+        for j in range(ow):
+            c0, c1 = (j * W) // ow, -((-(j + 1) * W) // ow)
+            for n in range(N):
+                for c in range(C):
+                    total = 0.0
+                    for r in range(r0, r1):
+                        for s in range(c0, c1):
+                            total += x[n, c, r, s]
+                    y[n, c, i, j] = total / ((r1 - r0) * (c1 - c0))
+    return y

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from chainrule.draw.blocks import Block
 from chainrule.errors import ChainruleError
 from chainrule.nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from chainrule.nn.adaptive_pool import AdaptiveAvgPool2d
 from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
+from chainrule.nn.conv_transpose import ConvTranspose2d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
@@ -32,6 +34,12 @@ def _conv(m: Conv2d) -> str:
     return f"conv {kh}×{kw}\nstride {_hw(m.stride)}, pad {_hw(m.padding)}{dil}"
 
 
+def _conv_transpose(m: ConvTranspose2d) -> str:
+    kh, kw = m.kernel_size
+    out = f", out pad {_hw(m.output_padding)}" if tuple(m.output_padding) != (0, 0) else ""
+    return f"transposed conv {kh}×{kw}\nstride {_hw(m.stride)}, pad {_hw(m.padding)}{out}"
+
+
 def _pool(kind: str) -> Callable:
     def label(m) -> str:
         kh, kw = m.kernel_size
@@ -48,6 +56,8 @@ def _named(text: str) -> Callable:
 # layer class -> its label; a class in KEEPS_SHAPE is written "+ label" on the arrow before it
 LABELS: dict[type[Module], Callable] = {
     Conv2d: _conv,
+    ConvTranspose2d: _conv_transpose,
+    AdaptiveAvgPool2d: lambda m: "global avg pool" if tuple(m.output_size) == (1, 1) else "adaptive avg pool",
     MaxPool2d: _pool("max"),
     AvgPool2d: _pool("avg"),
     Flatten: _named("flatten"),

@@ -99,7 +99,9 @@ def network_graph(
     col = 0
     for s, st in enumerate(stages, start=1):
         W, P, Q, U = n.weight(s), n.pre(s), n.post(s), n.input(s)
-        split = extended and not n.merged(s)
+        split = extended
+        if split and n.merged(s):  # Figure 2 splits the output too: b, then ŷ = b (∂ŷ/∂b = 1)
+            P = Var("b", "b", indexed=st.width > 1)
         last = s == L
         act = st.activation + (" + loss" if st.fused else "")
         head = "output" if last else (f"hidden {s}" if L > 2 else "hidden")
@@ -187,6 +189,8 @@ def network_graph(
             if trace.target.size > 1
             else f"y = {num(float(trace.target[0]))}"
         )
+    if backward:  # two numbers under a node: say which is which
+        g.notes.append(("blue: forward values; " if values else "") + "red: ∂ℓ/∂ of each node and weight")
     if wrt is not None:
         _light(g, factors, qid(n.weight(wrt[0]), wrt[1], wrt[2]), extended)
     return g

@@ -24,6 +24,7 @@ from chainrule.errors import ChainruleError
 from chainrule.export.onnx_layers import LAYERS, SHAPE_PRESERVING
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
+from chainrule.nn.conv_transpose import ConvTranspose2d
 from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
 
@@ -108,7 +109,7 @@ def _shape(value: object, what: str) -> tuple[int, ...]:
 def _input_shape(layers: list[tuple[str, Module]], input_shape: object) -> tuple:
     """Shape of one example: the given one, else read off the first layer that fixes it.
 
-    A Linear fixes (in_features,); a Conv2d fixes only its channels, so H and W stay symbolic.
+    A Linear fixes (in_features,); a Conv2d or ConvTranspose2d fixes only its channels, so H and W stay symbolic.
     """
     if input_shape is not None:
         return _shape(input_shape, "input shape")
@@ -118,6 +119,8 @@ def _input_shape(layers: list[tuple[str, Module]], input_shape: object) -> tuple
             return (cast(Linear, layer).in_features,)
         if kind == "Conv2d":
             return (int(cast(Conv2d, layer).weight.data.shape[1]) * int(layer.config().get("groups", 1)), "H", "W")
+        if kind == "ConvTranspose2d":
+            return (cast(ConvTranspose2d, layer).in_channels, "H", "W")
         if type(layer) not in SHAPE_PRESERVING:
             raise ChainruleError(
                 f"cannot tell the network's input shape from its layer {path} ({kind}); "

@@ -14,9 +14,11 @@ import numpy as np
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.nn import activations as act
+from chainrule.nn.adaptive_pool import AdaptiveAvgPool2d
 from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
+from chainrule.nn.conv_transpose import ConvTranspose2d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
@@ -148,6 +150,25 @@ def conv2d(g: "GraphBuilder", layer: Conv2d, x: str, path: str) -> str:
     )
 
 
+def conv_transpose2d(g: "GraphBuilder", layer: ConvTranspose2d, x: str, path: str) -> str:
+    """ConvTranspose; weight (in, out/groups, kh, kw) is ONNX's W layout (C, M/group, kH, kW) unchanged."""
+    ph, pw = layer.padding
+    inputs = [x, g.const(f"{path}.weight", layer.weight.data)]
+    if layer.bias is not None:
+        inputs.append(g.const(f"{path}.bias", layer.bias.data))
+    return g.node(
+        "ConvTranspose",
+        inputs,
+        path,
+        kernel_shape=list(layer.kernel_size),
+        strides=list(layer.stride),
+        dilations=list(layer.dilation),
+        pads=[ph, pw, ph, pw],
+        output_padding=list(layer.output_padding),
+        group=int(layer.groups),
+    )
+
+
 def _pool_attrs(cfg: dict, path: str) -> tuple[dict, tuple[int, int], tuple[int, int]]:
     kernel = _arg(win.pair, cfg["kernel_size"], "kernel_size", path)
     stride = kernel if cfg.get("stride") is None else _arg(win.pair, cfg["stride"], "stride", path)
@@ -179,6 +200,25 @@ def avgpool2d(g: "GraphBuilder", layer: AvgPool2d, x: str, path: str) -> str:
     if dilation != (1, 1):  # AveragePool has dilations only from opset 19
         raise ChainruleError(f"layer {path} (AvgPool2d) has dilation {dilation}; not exported at opset 17")
     return g.node("AveragePool", [x], path, count_include_pad=int(bool(cfg.get("count_include_pad", True))), **attrs)
+
+
+def adaptive_avgpool2d(g: "GraphBuilder", layer: AdaptiveAvgPool2d, x: str, path: str) -> str:
+    """GlobalAveragePool for output size 1; AveragePool with kernel = stride = H/OH when the tiles are equal;
+    other sizes (windows of different sizes) have no ONNX operator and are refused, naming the sizes."""
+    if tuple(layer.output_size) == (1, 1):
+        return g.node("GlobalAveragePool", [x], path)
+    shape = g.shape_of(x)
+    hw = tuple(shape[2:]) if len(shape) == 4 else (None, None)
+    if None in hw:
+        raise ChainruleError(f"layer {path} (AdaptiveAvgPool2d) needs a known input size to be exported")
+    oh, ow = layer.output_hw(hw)
+    if hw[0] % oh or hw[1] % ow:
+        raise ChainruleError(
+            f"layer {path} (AdaptiveAvgPool2d) pools {hw[0]}×{hw[1]} to {oh}×{ow}: windows of unequal "
+            "sizes, which no ONNX operator computes; use a size that divides the input, or 1"
+        )
+    tile = [hw[0] // oh, hw[1] // ow]
+    return g.node("AveragePool", [x], path, kernel_shape=tile, strides=tile, pads=[0, 0, 0, 0])
 
 
 def flatten(g: "GraphBuilder", layer: Flatten, x: str, path: str) -> str:
@@ -240,6 +280,8 @@ LAYERS: dict[type, Callable] = {
     SiLU: silu,
     LogSoftmax: log_softmax,
     Conv2d: conv2d,
+    ConvTranspose2d: conv_transpose2d,
+    AdaptiveAvgPool2d: adaptive_avgpool2d,
     MaxPool2d: maxpool2d,
     AvgPool2d: avgpool2d,
     Flatten: flatten,

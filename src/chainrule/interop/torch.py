@@ -4,14 +4,19 @@ Each direction is a table from layer type to a small converter, so a new layer a
 """
 
 import functools
+import os
+from types import ModuleType
+from typing import Any, TypeVar
 
 import numpy as np
 
 from chainrule.errors import ChainruleError
 from chainrule.nn import activations as act
+from chainrule.nn.adaptive_pool import AdaptiveAvgPool2d
 from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
+from chainrule.nn.conv_transpose import ConvTranspose2d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
@@ -20,8 +25,10 @@ from chainrule.nn.module import Module
 from chainrule.nn.pool import AvgPool2d, MaxPool2d
 from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 
+M = TypeVar("M", Linear, Conv2d, ConvTranspose2d, _BatchNorm)
 
-def _torch():
+
+def _torch() -> ModuleType:
     try:
         import torch
     except ImportError:
@@ -29,13 +36,14 @@ def _torch():
     return torch
 
 
-def _tensor(torch, a: np.ndarray):
+def _tensor(torch: ModuleType, a: np.ndarray) -> Any:
     return torch.from_numpy(np.array(a, copy=True))
 
 
 # --- chainrule -> torch ----------------------------------------------------------------------------
-def _copy_params_to(torch, m: Module, t):
+def _copy_params_to(torch: ModuleType, m: "Linear | Conv2d | ConvTranspose2d | _BatchNorm", t: Any) -> Any:
     """t (a torch module) with m's weight and bias copied in, bitwise."""
+    assert m.weight is not None  # a BatchNorm comes here only when affine
     with torch.no_grad():
         t.weight.copy_(_tensor(torch, m.weight.data))
         if m.bias is not None:
@@ -43,14 +51,14 @@ def _copy_params_to(torch, m: Module, t):
     return t
 
 
-def _linear_to(torch, m: Linear):
+def _linear_to(torch: ModuleType, m: Linear) -> Any:
     t = torch.nn.Linear(
         m.in_features, m.out_features, bias=m.bias is not None, dtype=getattr(torch, str(m.weight.dtype))
     )
     return _copy_params_to(torch, m, t)
 
 
-def _conv_to(torch, m: Conv2d):
+def _conv_to(torch: ModuleType, m: Conv2d) -> Any:
     kw = dict(
         stride=m.stride,
         dilation=m.dilation,
@@ -68,22 +76,40 @@ def _conv_to(torch, m: Conv2d):
 
 
 @functools.cache
-def _same_strided_conv(torch):
+def _same_strided_conv(torch: ModuleType) -> type:
     """A torch Conv2d that first zero-pads its input as chainrule's padding='same' with stride > 1 does.
 
     One class per torch module (cached), so ``from_torch`` recognises it by its type.
     """
 
-    class SameStridedConv2d(torch.nn.Conv2d):
-        def forward(self, x):
+    conv: Any = torch.nn.Conv2d  # a runtime class: no static type to check against
+
+    class SameStridedConv2d(conv):
+        def forward(self, x: Any) -> Any:
             t, b, left, r = self.pads_for(tuple(x.shape[-2:]))
             return super().forward(torch.nn.functional.pad(x, (left, r, t, b)))
 
     return SameStridedConv2d
 
 
+def _conv_transpose_to(torch: ModuleType, m: ConvTranspose2d) -> Any:
+    t = torch.nn.ConvTranspose2d(
+        m.in_channels,
+        m.out_channels,
+        m.kernel_size,
+        stride=m.stride,
+        padding=m.padding,
+        output_padding=m.output_padding,
+        groups=m.groups,
+        bias=m.bias is not None,
+        dilation=m.dilation,
+        dtype=getattr(torch, str(m.weight.dtype)),
+    )
+    return _copy_params_to(torch, m, t)
+
+
 # Sequential is converted by to_torch itself (to name where a bad layer sits), not through this table
-def _batchnorm_to(torch, m: _BatchNorm):
+def _batchnorm_to(torch: ModuleType, m: _BatchNorm) -> Any:
     cls = torch.nn.BatchNorm1d if isinstance(m, BatchNorm1d) else torch.nn.BatchNorm2d
     t = cls(
         m.num_features,
@@ -107,6 +133,8 @@ TO_TORCH = {
     Dropout: lambda torch, m: torch.nn.Dropout(m.p).train(m.training),  # same p; masks are each library's own
     Linear: _linear_to,
     Conv2d: _conv_to,
+    ConvTranspose2d: _conv_transpose_to,
+    AdaptiveAvgPool2d: lambda torch, m: torch.nn.AdaptiveAvgPool2d(m.output_size),
     MaxPool2d: lambda torch, m: torch.nn.MaxPool2d(
         m.kernel_size, m.stride, m.padding, m.dilation, ceil_mode=m.ceil_mode
     ),
@@ -127,7 +155,7 @@ TO_TORCH = {
 }
 
 
-def to_torch(model: Module, _path: str = "model"):
+def to_torch(model: Module, _path: str = "model") -> Any:
     """An equivalent ``torch.nn`` module holding copies of ``model``'s weights (bitwise, same dtype)."""
     torch = _torch()
     if type(model) is Sequential:  # here rather than in TO_TORCH, to name where a bad layer sits
@@ -143,20 +171,22 @@ def to_torch(model: Module, _path: str = "model"):
 
 
 # --- torch -> chainrule ----------------------------------------------------------------------------
-def _copy_params_from(t, m: Module):
+def _copy_params_from(t: Any, m: M) -> M:
     """m with t's (a torch module's) weight and bias copied in, bitwise."""
+    assert m.weight is not None  # a BatchNorm comes here only when affine
     m.weight.data[...] = t.weight.detach().cpu().numpy()
     if t.bias is not None:
+        assert m.bias is not None  # built with a bias when t has one
         m.bias.data[...] = t.bias.detach().cpu().numpy()
     return m
 
 
-def _linear_from(t) -> Linear:
+def _linear_from(t: Any) -> Linear:
     dtype = str(t.weight.dtype).removeprefix("torch.")
     return _copy_params_from(t, Linear(t.in_features, t.out_features, bias=t.bias is not None, dtype=dtype, rng=0))
 
 
-def _conv_from(t, padding=None) -> Conv2d:
+def _conv_from(t: Any, padding: "str | None" = None) -> Conv2d:
     """``padding`` overrides t.padding (``_same_strided_from``: 'same' that torch could not hold)."""
     if t.padding_mode != "zeros":
         raise ChainruleError(f"Conv2d with padding_mode={t.padding_mode!r} is not supported; chainrule pads with zeros")
@@ -176,18 +206,40 @@ def _conv_from(t, padding=None) -> Conv2d:
     return _copy_params_from(t, m)
 
 
-def _same_strided_from(t) -> Conv2d:
+def _same_strided_from(t: Any) -> Conv2d:
     """to_torch's stand-in for padding='same' with stride > 1, coming back."""
     return _conv_from(t, padding="same")
 
 
-def _maxpool_from(t) -> MaxPool2d:
+def _conv_transpose_from(t: Any) -> ConvTranspose2d:
+    if t.padding_mode != "zeros":
+        raise ChainruleError(f"padding_mode={t.padding_mode!r} is not supported; chainrule pads with zeros")
+    if isinstance(t.padding, str):
+        raise ChainruleError(f"padding={t.padding!r} is not supported; give the padding as numbers")
+    dtype = str(t.weight.dtype).removeprefix("torch.")
+    m = ConvTranspose2d(
+        t.in_channels,
+        t.out_channels,
+        t.kernel_size,
+        stride=t.stride,
+        padding=t.padding,
+        output_padding=t.output_padding,
+        groups=t.groups,
+        bias=t.bias is not None,
+        dilation=t.dilation,
+        dtype=dtype,
+        rng=0,
+    )
+    return _copy_params_from(t, m)
+
+
+def _maxpool_from(t: Any) -> MaxPool2d:
     if t.return_indices:
         raise ChainruleError("MaxPool2d with return_indices=True is not supported")
     return MaxPool2d(t.kernel_size, t.stride, t.padding, t.dilation, ceil_mode=bool(t.ceil_mode))
 
 
-def _avgpool_from(t) -> AvgPool2d:
+def _avgpool_from(t: Any) -> AvgPool2d:
     if t.divisor_override is not None:
         raise ChainruleError(f"AvgPool2d with divisor_override={t.divisor_override} is not supported")
     return AvgPool2d(
@@ -199,7 +251,7 @@ def _avgpool_from(t) -> AvgPool2d:
     )
 
 
-def _batchnorm_from(t) -> _BatchNorm:
+def _batchnorm_from(t: Any) -> _BatchNorm:
     cls = BatchNorm1d if type(t).__name__ == "BatchNorm1d" else BatchNorm2d
     dtype = str((t.weight if t.affine else t.running_mean).dtype).removeprefix("torch.")
     m = cls(
@@ -214,10 +266,11 @@ def _batchnorm_from(t) -> _BatchNorm:
         _copy_params_from(t, m)
     for name, _ in m.named_buffers():
         getattr(m, name)[...] = getattr(t, name).detach().cpu().numpy()
-    return m.train(t.training)
+    m.train(t.training)
+    return m
 
 
-def _from_table(torch) -> dict:
+def _from_table(torch: ModuleType) -> dict:
     """torch type -> converter; Sequential is converted by from_torch itself (to track each child's position)."""
     nn = torch.nn
     return {
@@ -226,6 +279,8 @@ def _from_table(torch) -> dict:
         nn.BatchNorm2d: _batchnorm_from,
         nn.Dropout: lambda t: Dropout(t.p).train(t.training),
         nn.Conv2d: _conv_from,
+        nn.ConvTranspose2d: _conv_transpose_from,
+        nn.AdaptiveAvgPool2d: lambda t: AdaptiveAvgPool2d(t.output_size),
         nn.MaxPool2d: _maxpool_from,
         nn.AvgPool2d: _avgpool_from,
         nn.Flatten: lambda t: Flatten(t.start_dim, t.end_dim),
@@ -242,7 +297,7 @@ def _from_table(torch) -> dict:
     }
 
 
-def from_torch(module, _path: str = "model") -> Module:
+def from_torch(module: Any, _path: str = "model") -> Module:
     """A chainrule module equivalent to a ``torch.nn`` module built from layer types chainrule has.
 
     Weights are copied bitwise in their dtype (float32 or float64). Anything else is an error naming
@@ -269,22 +324,22 @@ def from_torch(module, _path: str = "model") -> Module:
 
 
 # --- PyTorch objects handed to chainrule's own functions (explain) ---------------------------------
-def is_torch_object(obj, name: str = "Module") -> bool:
+def is_torch_object(obj: object, name: str = "Module") -> bool:
     """True when ``obj`` is a torch ``Module`` (or ``Tensor`` …), told without importing torch."""
     return any(c.__name__ == name and c.__module__.startswith("torch") for c in type(obj).__mro__)
 
 
-def as_chainrule(net):
+def as_chainrule(net: Any) -> Any:
     """``net`` itself, or the chainrule twin of a ``torch.nn`` module (``from_torch``)."""
     return from_torch(net) if is_torch_object(net) else net
 
 
-def as_numpy(value):
+def as_numpy(value: Any) -> Any:
     """A torch tensor as a NumPy array (detached, on the CPU); anything else unchanged."""
     return value.detach().cpu().numpy() if is_torch_object(value, "Tensor") else value
 
 
-def loss_from_torch(loss):
+def loss_from_torch(loss: Any) -> Any:
     """chainrule's twin of a torch loss module (MSELoss, CrossEntropyLoss with mean reduction);
     anything that is not a torch object is returned unchanged."""
     if not is_torch_object(loss):
@@ -305,7 +360,7 @@ def loss_from_torch(loss):
     return twin()
 
 
-def load_torch_file(path) -> dict:
+def load_torch_file(path: "str | os.PathLike") -> dict:
     """Run the Python file ``path`` and return the chainrule twin of the ``torch.nn`` network it
     defines as ``model``, with its optional ``x``, ``y`` and ``loss``: {"net", "x", "y", "loss"}.
 

@@ -2,10 +2,12 @@
 
 from chainrule._names import NN_NAMES
 from chainrule.nn.activations import ACTIVATIONS, Identity, ReLU, Sigmoid, Softmax, Tanh, activation
+from chainrule.nn.adaptive_pool import AdaptiveAvgPool2d
 from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from chainrule.nn.binary_losses import BCELoss, BCEWithLogitsLoss
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
+from chainrule.nn.conv_transpose import ConvTranspose2d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear

@@ -179,7 +179,13 @@ class Sequential(Module):
 
     @classmethod
     def _from_config(cls, cfg: dict) -> "Sequential":
-        return cls(*(Module.from_config(c) for c in cfg["layers"]))
+        layers = []
+        for i, c in enumerate(cfg["layers"]):
+            try:
+                layers.append(Module.from_config(c))
+            except ChainruleError as e:  # e.g. a layer too large for memory: say which one
+                raise ChainruleError(f"layer {i}: {e}") from None
+        return cls(*layers)
 
     def __repr__(self) -> str:
         inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))

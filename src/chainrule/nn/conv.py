@@ -12,7 +12,7 @@ of the padded input, laid out as a patch matrix, times the weight matrix (one GE
 import numpy as np
 from numpy.typing import DTypeLike
 
-from chainrule.core import conv_flat, init
+from chainrule.core import conv_flat, init, memory
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.nn.module import Module, Parameter, WeightInit, check_dtype
@@ -62,9 +62,30 @@ def conv2d_backward(
     dyg = dy.reshape(N, G, Og, oh * ow)
     dW = np.einsum("ngop,ngkp->gok", dyg, cols, optimize=True).reshape(weight.shape)
     db = dy.sum(axis=(0, 2, 3))
+    return conv2d_input_grad(dy, weight, (H, W), stride, pads, dilation, groups), dW, db
+
+
+def conv2d_input_grad(
+    dy: np.ndarray,
+    weight: np.ndarray,
+    hw: "tuple[int, int]",
+    stride: win.Pair,
+    pads: win.Pads,
+    dilation: win.Pair,
+    groups: int,
+) -> np.ndarray:
+    """∂ℓ/∂x of a Conv2d: dy (N, O, OH, OW), weight (O, C/G, KH, KW) -> (N, C, H, W) for hw = (H, W).
+
+    Wᵀ @ dy gives each window's gradient; ``windows_backward`` adds them onto the pixels they read.
+    The same map is ConvTranspose2d's forward (nn/conv_transpose.py): the adjoint of the convolution.
+    """
+    N, O, oh, ow = dy.shape
+    _, Cg, kh, kw = weight.shape
+    G, Og = groups, O // groups
+    dyg = dy.reshape(N, G, Og, oh * ow)
     dcols = weight.reshape(G, Og, Cg * kh * kw).transpose(0, 2, 1) @ dyg  # (N, G, Cg·KH·KW, OH·OW)
-    dwin = dcols.reshape(N, C, kh, kw, oh, ow).transpose(0, 1, 4, 5, 2, 3)  # (N, C, OH, OW, KH, KW)
-    return win.windows_backward(dwin, (H, W), pads, stride, dilation), dW, db
+    dwin = dcols.reshape(N, G * Cg, kh, kw, oh, ow).transpose(0, 1, 4, 5, 2, 3)  # (N, C, OH, OW, KH, KW)
+    return win.windows_backward(dwin, hw, pads, stride, dilation)
 
 
 class Conv2d(Module):
@@ -109,6 +130,8 @@ class Conv2d(Module):
         self.padding = win.padding_arg(padding)
         dt = check_dtype(dtype)
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        n = int(np.prod(shape, dtype=object)) + (self.out_channels if bias else 0)
+        memory.check_parameters(f"{type(self).__name__}({self.in_channels}→{self.out_channels})", n, dt.itemsize)
         self.weight = Parameter(np.empty(shape, dt))
         self.bias = Parameter(np.empty((self.out_channels,), dt)) if bias else None
         self.reset_parameters(init.as_generator(rng))

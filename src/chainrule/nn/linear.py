@@ -8,7 +8,7 @@ matrix and ``layer.folded`` / ``layer.grad_folded`` read it back.
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from chainrule.core import init
+from chainrule.core import init, memory
 from chainrule.errors import ChainruleError
 from chainrule.nn import rounding
 from chainrule.nn.module import Module, Parameter, WeightInit, check_dtype
@@ -41,6 +41,8 @@ class Linear(Module):
             )
         self.in_features, self.out_features = int(in_features), int(out_features)
         dt = check_dtype(dtype)
+        n = self.out_features * (self.in_features + bool(bias))
+        memory.check_parameters(f"Linear({self.in_features}→{self.out_features})", n, dt.itemsize)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dt))
         self.bias = Parameter(np.empty((self.out_features,), dt)) if bias else None
         self.reset_parameters(init.as_generator(rng))

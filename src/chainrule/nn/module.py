@@ -308,8 +308,13 @@ class Module:
         cfg = dict(cfg)
         kind = cfg.pop("type", None)
         cls = Module.registry.get(kind)
+        layers = sorted(n for n, c in Module.registry.items() if c.forward is not Module.forward)
         if cls is None:
-            raise ChainruleError(f"unknown layer type {kind!r}; known: {', '.join(sorted(Module.registry))}")
+            raise ChainruleError(f"unknown layer type {kind!r}; known: {', '.join(layers)}")
+        if cls.forward is Module.forward:  # a registered base class (Activation) computes nothing itself
+            raise ChainruleError(
+                f"layer type {kind!r} is an abstract base class, not a layer; known: {', '.join(layers)}"
+            )
         return cls._from_config(cfg)
 
     @classmethod

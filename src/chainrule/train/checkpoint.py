@@ -8,8 +8,10 @@ skips the steps already taken, so an interrupted run ends with exactly the weigh
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,13 +29,16 @@ class Checkpoint:
     optim_state: dict[str, np.ndarray]
     epoch: int  # 0-based epoch to run next (or to continue)
     step: int  # steps of that epoch already taken
-    rng_state: dict  # bit_generator.state at the start of ``epoch``
+    rng_state: Mapping[str, Any]  # bit_generator.state at the start of ``epoch``
     history: list[dict]
     settings: dict  # the run's settings (flags), so --resume needs none
     extra: dict  # model-file metadata: task, classes, input shape, scaling
     early_stop: dict | None = None  # EarlyStopping.meta() (--early-stop runs)
     best: dict[str, np.ndarray] | None = None  # the best epoch's weights (--early-stop runs)
     scheduler: dict | None = None  # the lr scheduler's state_dict() (--scheduler runs)
+    examples: int | None = None  # training examples after the split (None in older checkpoints)
+    path: Path | None = None  # the file it was loaded from
+    start_loss: float | None = None  # the training loss before the first step (divergence's reference)
 
 
 def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
@@ -52,6 +57,8 @@ def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
         "generators": ck.model.generator_states(),  # Dropout masks continue where they stopped
         "early_stop": ck.early_stop,
         "scheduler": ck.scheduler,
+        "examples": ck.examples,
+        "start_loss": ck.start_loss,
     }
     write_safetensors(Path(out_dir) / NAME, tensors, FORMAT, meta)
 
@@ -67,22 +74,28 @@ def load_checkpoint(out_dir: Path) -> Checkpoint:
         meta = json.loads(metadata[FORMAT])
         model = Module.from_config(meta["architecture"])
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        model.load_generator_states(meta.get("generators", {}))
-        return Checkpoint(
+        ck = Checkpoint(
             model,
             {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")},
             int(meta["epoch"]),
             int(meta["step"]),
-            meta["rng_state"],
+            meta.get("rng_state"),  # resume_checks names a missing or damaged one
             meta["history"],
             meta["settings"],
             meta["extra"],
             meta.get("early_stop"),
             {k[5:]: v for k, v in tensors.items() if k.startswith("best.")},
             meta.get("scheduler"),
+            None if meta.get("examples") is None else int(meta["examples"]),
+            path,
+            meta.get("start_loss"),
         )
     except (SafetensorError, ValueError, KeyError, TypeError) as e:
         raise ChainruleError(
             f"{path}: not a usable chainrule checkpoint ({type(e).__name__}: "
             f"{str(e).splitlines()[0] if str(e) else ''})"
         ) from None
+    from chainrule.train.resume_checks import restore_layer_generators
+
+    restore_layer_generators(path, model, meta.get("generators", {}))  # Dropout masks continue where they stopped
+    return ck

@@ -18,8 +18,11 @@ result):
 - the label files get one predicted label (arg-max of ŷ, the first on ties) per line.
 """
 
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -31,8 +34,10 @@ from chainrule.nn.activations import Sigmoid
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss
+from chainrule.nn.module import Parameter
 from chainrule.optim import SGD, Optimizer
 from chainrule.train.loop import run_epoch
+from chainrule.train.preflight import check_mlp
 
 
 def course_init(rows: int, cols: int, flag: int) -> np.ndarray:
@@ -52,7 +57,7 @@ class CourseAdagrad(Optimizer):
     """The handout's Adagrad: G ← G + g²;  w ← w − η g / √(G + ε), ε = 1e-5 inside the root
     (PyTorch's Adagrad adds ε outside it: optim.Adagrad)."""
 
-    def __init__(self, params, lr: float):
+    def __init__(self, params: Iterable[Parameter], lr: float) -> None:
         super().__init__(params, lr)
         self.G = [np.zeros_like(p.data) for p in self.params]
 
@@ -100,10 +105,10 @@ def mean_cross_entropy(
 
 
 def train_course(
-    train_X,
-    train_y,
-    val_X,
-    val_y,
+    train_X: np.ndarray,
+    train_y: np.ndarray,
+    val_X: np.ndarray,
+    val_y: np.ndarray,
     epochs: int,
     hidden: int,
     init_flag: int,
@@ -121,7 +126,7 @@ def train_course(
     opt = CourseAdagrad(net.parameters(), lr) if optimizer == "adagrad" else SGD(net.parameters(), lr)
     lines: list[str] = []
     steps: list[CourseStep] = []
-    linears = [net.layers[0], net.layers[2]]
+    linears = cast("list[Linear]", [net.layers[0], net.layers[2]])  # course_network: Linear, Sigmoid, Linear
 
     def folded() -> list[np.ndarray]:
         return [lin.folded for lin in linears]  # copies
@@ -130,7 +135,7 @@ def train_course(
         order = np.random.RandomState(e).permutation(len(train_X)) if shuffle else np.arange(len(train_X))
         before = folded() if len(steps) < trace_steps else []
 
-        def record(done: int, e=e, order=order) -> None:
+        def record(done: int, e: int = e, order: np.ndarray = order) -> None:
             nonlocal before
             if len(steps) < trace_steps:
                 G = _folded_sums(opt.G) if isinstance(opt, CourseAdagrad) else None
@@ -160,15 +165,15 @@ def _folded_sums(G: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def run_course(
-    train_csv,
-    val_csv,
-    train_out,
-    val_out,
-    metrics_out,
-    epochs,
-    hidden,
-    init_flag,
-    lr,
+    train_csv: "str | Path",
+    val_csv: "str | Path",
+    train_out: "str | Path",
+    val_out: "str | Path",
+    metrics_out: "str | Path",
+    epochs: int,
+    hidden: int,
+    init_flag: int,
+    lr: float,
     shuffle: bool = True,
     optimizer: str = "sgd",
     classes: int | None = None,
@@ -192,6 +197,7 @@ def run_course(
         tr, va = load_csv(train_csv), load_csv(val_csv)
     except ChainruleError as e:  # the homework has no --task flag to suggest
         raise ChainruleError(str(e).replace(REGRESSION_HINT, "")) from None
+    assert tr.y is not None and va.y is not None  # load_csv reads the label column
     if tr.num_features != va.num_features:
         raise ChainruleError(
             f"{val_csv}: {va.num_features} features per line, but {train_csv} has "
@@ -199,11 +205,15 @@ def run_course(
         )
     if classes is not None:
         for path, data in ((train_csv, tr), (val_csv, va)):
+            assert data.y is not None
             if int(data.y.max()) >= classes:
                 raise ChainruleError(
                     f"{path}: label {int(data.y.max())} does not fit --classes {classes} "
                     f"(labels must be 0 … {classes - 1})"
                 )
+    K = int(max(tr.y.max(), va.y.max())) + 1 if classes is None else classes
+    # each epoch evaluates every example at once (mean_cross_entropy), so its rows count
+    check_mlp(tr.num_features, [hidden], K, 8, f"HIDDEN_UNITS {hidden}", max(len(tr), len(va)))
     res = train_course(tr.X, tr.y, va.X, va.y, epochs, hidden, init_flag, lr, shuffle, optimizer, classes, trace_steps)
     atomic_write_bytes(train_out, "".join(f"{v}\n" for v in res.train_pred).encode())
     atomic_write_bytes(val_out, "".join(f"{v}\n" for v in res.val_pred).encode())
@@ -211,14 +221,15 @@ def run_course(
     return res
 
 
-def _check_outputs(inputs, outputs) -> None:
+def _check_outputs(inputs: Sequence["str | Path"], outputs: Sequence["str | Path"]) -> None:
     """Before training: every output can be written, and none of them is an input file or another output
     (arguments given in the wrong order must not overwrite the data)."""
     names = ("TRAIN_OUT", "VALIDATION_OUT", "METRICS_OUT")
-    seen = {Path(p).resolve(): what for p, what in zip(inputs, ("TRAIN_CSV", "VALIDATION_CSV"), strict=True)}
+    # realpath, not Path.resolve(): a loop of symbolic links is reported when the file is read, not here
+    seen = {Path(os.path.realpath(p)): what for p, what in zip(inputs, ("TRAIN_CSV", "VALIDATION_CSV"), strict=True)}
     for path, name in zip(outputs, names, strict=True):
         check_writable(path)
-        key = Path(path).resolve()
+        key = Path(os.path.realpath(path))
         if key in seen:
             raise ChainruleError(
                 f"{name} {path} is also {seen[key]}; writing it would overwrite that file "

@@ -9,10 +9,11 @@ into the checkpoint, so a resumed run stops at the same epoch with the same byte
 import numpy as np
 
 from chainrule.errors import ChainruleError
+from chainrule.nn.module import Module
 
 
 class EarlyStopping:
-    def __init__(self, patience: int):
+    def __init__(self, patience: int) -> None:
         self.patience = patience
         self.best_loss: float | None = None
         self.best_epoch = 0  # 1-based; 0 until an epoch has finished
@@ -23,7 +24,7 @@ class EarlyStopping:
     def stopped(self) -> bool:
         return self.wait >= self.patience
 
-    def update(self, epoch: int, val_loss: float, net) -> bool:
+    def update(self, epoch: int, val_loss: float, net: Module) -> bool:
         """Records finished ``epoch`` (1-based); True when the run should stop after it."""
         if self.best_loss is None or val_loss < self.best_loss:
             self.best_loss, self.best_epoch, self.wait = float(val_loss), epoch, 0
@@ -32,7 +33,7 @@ class EarlyStopping:
             self.wait += 1
         return self.stopped
 
-    def restore(self, net) -> None:
+    def restore(self, net: Module) -> None:
         if self.best_weights:
             net.load_state_dict(self.best_weights)
 
@@ -67,7 +68,7 @@ class EarlyStopping:
         return es
 
 
-def check_patience(value) -> int | None:
+def check_patience(value: "int | str | None") -> int | None:
     if value is None:
         return None
     if int(value) < 1:

@@ -16,8 +16,9 @@ from chainrule.nn.containers import Sequential
 from chainrule.nn.losses import Loss
 from chainrule.optim import Optimizer
 
-# an epoch's training loss above GROWTH × the lowest of the epochs before it is a diverging run: a
-# noisy but healthy run moves by a few times at most, a diverging one by orders of magnitude
+# an epoch's training loss above GROWTH × the lowest before it (the loss before training, or an earlier
+# epoch's) is a diverging run: a noisy but healthy run moves by a few times, a diverging one by orders of
+# magnitude
 GROWTH = 1e4
 
 
@@ -32,8 +33,9 @@ class Diverged(ChainruleError):
 
 
 def check_growth(losses: list[float], epoch: int) -> None:
-    """Raise Diverged when the last of ``losses`` (the training loss at the end of each epoch so far,
-    ``epoch`` the 1-based number of the last) exceeds GROWTH × the lowest of the ones before it."""
+    """Raise Diverged when the last of ``losses`` (the training loss before training, then at the end
+    of each epoch so far; ``epoch`` the 1-based number of the last) exceeds GROWTH × the lowest of the
+    ones before it."""
     if len(losses) < 2:
         return
     best, now = min(losses[:-1]), losses[-1]

@@ -109,7 +109,7 @@ def class_report(m: np.ndarray) -> list[dict]:
     tp = np.diag(m).astype(np.float64)
     predicted, actual = m.sum(axis=0), m.sum(axis=1)
 
-    def ratio(a, b):
+    def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.divide(a, b, out=np.zeros_like(a, dtype=np.float64), where=b > 0)
 
     p, r = ratio(tp, predicted), ratio(tp, actual)

@@ -8,6 +8,7 @@ the CNN takes (C, H, W).
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from chainrule.errors import ChainruleError
 from chainrule.nn.activations import ACTIVATIONS
@@ -31,7 +32,9 @@ def parse_hidden(text: str) -> list[int]:
     return sizes
 
 
-def mlp(features: int, outputs: int, hidden: list[int], activation: str, dtype, rng) -> Sequential:
+def mlp(
+    features: int, outputs: int, hidden: list[int], activation: str, dtype: DTypeLike, rng: np.random.Generator
+) -> Sequential:
     """Linear → act → … → Linear: (n, features) -> (n, outputs)."""
     if activation.lower() not in ACTIVATIONS or activation.lower() == "softmax":
         raise ChainruleError(f"--activation {activation!r}: expected one of tanh, sigmoid, relu, identity")
@@ -44,7 +47,9 @@ def mlp(features: int, outputs: int, hidden: list[int], activation: str, dtype, 
     return Sequential(*layers)
 
 
-def cnn(shape: tuple[int, ...], outputs: int, dtype, rng, batchnorm: bool = False) -> Sequential:
+def cnn(
+    shape: tuple[int, ...], outputs: int, dtype: DTypeLike, rng: np.random.Generator, batchnorm: bool = False
+) -> Sequential:
     """A small LeNet-like preset whose sizes follow the input (C, H, W):
 
     conv 3×3 (16, pad 1) → ReLU → [maxpool 2 if H, W ≥ 8] → conv 3×3 (32, pad 1) → ReLU → maxpool 2
@@ -67,10 +72,10 @@ def cnn(shape: tuple[int, ...], outputs: int, dtype, rng, batchnorm: bool = Fals
     if min(H, W) < 4:
         raise ChainruleError(f"--model cnn needs images of at least 4×4, got {H}×{W}")
 
-    def norm(c):
+    def norm(c: int) -> list[Module]:
         return [BatchNorm2d(c, dtype=dtype)] if batchnorm else []
 
-    def drop():
+    def drop() -> list[Module]:
         return [Dropout(0.25, rng=rng)] if batchnorm else []
 
     layers: list[Module] = [Conv2d(C, 16, 3, padding=1, dtype=dtype, rng=rng), *norm(16), ReLU()]
@@ -90,7 +95,12 @@ def cnn(shape: tuple[int, ...], outputs: int, dtype, rng, batchnorm: bool = Fals
 
 
 def from_spec(
-    path: str, shape: tuple[int, ...], outputs: int, dtype, rng, init: str | None
+    path: str,
+    shape: tuple[int, ...],
+    outputs: int,
+    dtype: DTypeLike,
+    rng: np.random.Generator,
+    init: str | None,
 ) -> tuple[Sequential, Loss | None, tuple[int, ...]]:
     """A network from a TOML spec file, and the example shape it takes (flattened for a Linear first)."""
     from chainrule.spec import load_spec
@@ -116,10 +126,11 @@ def build_model(
     hidden: list[int],
     activation: str,
     init: str,
-    dtype,
+    dtype: DTypeLike,
     rng: np.random.Generator,
 ) -> tuple[Sequential, Loss | None, tuple[int, ...]]:
     """(network, loss named by a spec or None, example shape the network takes)."""
+    want: tuple[int, ...]
     if model == "mlp":
         features = int(np.prod(shape))
         net, loss, want = mlp(features, outputs, hidden, activation, dtype, rng), None, (features,)

@@ -2,18 +2,20 @@
 
 import os
 import sys
+from collections.abc import Callable
+from typing import Any, TextIO
 
 
 class Progress:
     """``start(epoch, steps)``, ``update(step)`` (cheap: redraws about 100 times an epoch), ``line(text)``."""
 
-    def __init__(self, bar: bool | None = None, stream=None):
+    def __init__(self, bar: bool | None = None, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout or open(os.devnull, "w")  # None: started with stdout closed
         ttys = [f is not None and f.isatty() for f in (sys.stdout, sys.stderr)]
         self.bar_on = all(ttys) if bar is None else bar
-        self._bar = None
+        self._bar: Any = None  # a tqdm bar while an epoch runs on a terminal
 
-    def start(self, epoch: int, epochs: int, steps: int, done: int = 0):
+    def start(self, epoch: int, epochs: int, steps: int, done: int = 0) -> Callable[[int], None] | None:
         if not self.bar_on:
             return None
         from tqdm import tqdm
@@ -37,7 +39,7 @@ class Progress:
 
         return update
 
-    def finish(self):
+    def finish(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None

@@ -5,21 +5,27 @@ is checked before anything is written, so a bad invocation never damages an earl
 """
 
 import math
+import os
 import signal
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
 from chainrule.data import Dataset, Scaler, load_data, load_digits, parse_shape, ready, train_validation_split
 from chainrule.errors import ChainruleError
-from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss, SquaredError
-from chainrule.nn.module import check_dtype
+from chainrule.nn.containers import Sequential
+from chainrule.nn.log_softmax import LogSoftmax
+from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss, NLLLoss, SquaredError
+from chainrule.nn.module import Parameter, check_dtype
 from chainrule.optim import OPTIMIZERS, Optimizer
 from chainrule.serialize import save_model
 from chainrule.train import checkpoint as ckpt
+from chainrule.train import preflight, resume_checks
 from chainrule.train.early_stop import EarlyStopping, check_patience
 from chainrule.train.loop import Diverged, check_growth, epoch_order, run_epoch
 from chainrule.train.metrics import (
@@ -32,9 +38,9 @@ from chainrule.train.metrics import (
 )
 from chainrule.train.models import build_model, parse_hidden
 from chainrule.train.progress import Progress
-from chainrule.train.schedule import check_schedule, make_scheduler
+from chainrule.train.schedule import check_schedule, make_scheduler, step_scheduler
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "train": None,
     "train_labels": None,
     "validation": None,
@@ -65,10 +71,15 @@ DEFAULTS = {
     "gamma": None,
     "t_max": None,
     "eta_min": None,
+    "factor": None,
+    "plateau_patience": None,
+    "threshold": None,
+    "cooldown": None,
+    "min_lr": None,
 }
 OUTPUTS = ("model.safetensors", ckpt.NAME, "metrics.json", "metrics.csv", "learning-curves.png")
 # the CNN preset trains steadily with Adam; SGD at the MLP's rate oscillates on digits
-PRESET_DEFAULTS = {"cnn": {"optimizer": "adam", "lr": 0.002, "epochs": 15}}
+PRESET_DEFAULTS: dict[str, dict[str, Any]] = {"cnn": {"optimizer": "adam", "lr": 0.002, "epochs": 15}}
 PRESET_DEFAULTS["cnn-bn"] = PRESET_DEFAULTS["cnn"]
 # what an unset --lr / --momentum means for each optimiser (only SGD has momentum)
 OPTIMIZER_DEFAULTS = {
@@ -87,7 +98,7 @@ class Prepared:
     settings: dict
     train: Dataset
     val: Dataset | None
-    net: object
+    net: Sequential
     loss: Loss
     opt: Optimizer
     rng: np.random.Generator
@@ -98,12 +109,14 @@ class Prepared:
 def resolve(settings: dict) -> dict:
     """Defaults filled in for every setting left as None; paths made absolute (so --resume works anywhere)."""
     preset = PRESET_DEFAULTS.get(settings.get("model") or DEFAULTS["model"], {})
-    s = {k: (settings.get(k) if settings.get(k) is not None else preset.get(k, v)) for k, v in DEFAULTS.items()}
+    s: dict[str, Any] = {
+        k: (settings.get(k) if settings.get(k) is not None else preset.get(k, v)) for k, v in DEFAULTS.items()
+    }
     for k in ("train", "train_labels", "validation", "validation_labels"):
         if s[k] is not None:
-            s[k] = str(Path(s[k]).resolve())
+            s[k] = os.path.abspath(s[k])  # not resolve(): a link's own name (train.csv) says the format
     if s["model"].lower().endswith(".toml"):
-        s["model"] = str(Path(s["model"]).resolve())
+        s["model"] = os.path.abspath(s["model"])
     if not 0 <= float(s["val_split"]) < 1:
         raise ChainruleError(f"--val-split must be at least 0 and below 1, got {s['val_split']}")
     if int(s["seed"]) < 0:
@@ -158,10 +171,10 @@ def load_sets(s: dict) -> tuple[Dataset, Dataset | None]:
 def outputs_for(train: Dataset, val: Dataset | None) -> int:
     if train.task == "classification":
         return max(train.num_classes, val.num_classes if val is not None else 0, 2)
-    return 1 if train.y.ndim == 1 else int(np.prod(train.y.shape[1:]))
+    return 1 if _targets(train).ndim == 1 else int(np.prod(_targets(train).shape[1:]))
 
 
-def make_optimizer(s: dict, params) -> Optimizer:
+def make_optimizer(s: dict, params: Iterable[Parameter]) -> Optimizer:
     name = s["optimizer"]
     kw = {"lr": float(s["lr"]), "weight_decay": float(s["weight_decay"])}
     if name in ("sgd", "rmsprop"):
@@ -177,27 +190,39 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
     train, val = load_sets(s)
     outputs = outputs_for(train, val)
     rng = np.random.default_rng(int(s["seed"]))
+    largest = max(len(train), len(val) if val is not None else 0)  # examples passed through at most at once
     if resume is None:
+        if s["model"] == "mlp":  # refused by its flag before any weight is allocated
+            preflight.check_mlp_flags(s, train.num_features, outputs, dtype.itemsize, largest)
         net, loss, want = build_model(
             s["model"], train.example_shape, outputs, parse_hidden(s["hidden"]), s["activation"], s["init"], dtype, rng
         )
         scaler = Scaler.fit(s["scale"], train.X)
-        target = Scaler.fit(s["target_scaling"], train.y) if s["task"] == "regression" else None
+        target = Scaler.fit(s["target_scaling"], _targets(train)) if s["task"] == "regression" else None
     else:
-        net, want = resume.model, tuple(resume.extra["input_shape"])
-        loss = LOSSES[resume.extra["loss"]]()
-        scaler = Scaler.from_json(resume.extra["scaling"])
+        resume_checks.check_same_data(resume, s["train"] or "digits (bundled)", train, outputs)
+        net, want = cast(Sequential, resume.model), tuple(resume.extra["input_shape"])  # train saves a Sequential
+        loss = LOSSES[resume.extra["loss"]](**resume.extra.get("loss_config", {}))
+        scaler = resume_checks.stored_scaling(resume)
         # a run saved before targets were standardised has no stored target scaling: none
-        target = Scaler.from_json(resume.extra["target_scaling"]) if "target_scaling" in resume.extra else None
+        target = resume_checks.stored_scaling(resume, "target_scaling") if "target_scaling" in resume.extra else None
     if loss is None:
         loss = CrossEntropyLoss() if s["task"] == "classification" else SquaredError()
-    if s["task"] == "classification" and not isinstance(loss, CrossEntropyLoss):
+    ends_log_softmax = len(net) > 0 and isinstance(net[-1], LogSoftmax)
+    if isinstance(loss, NLLLoss) and not ends_log_softmax:
         raise ChainruleError(
-            f"classification trains with cross-entropy; the model asks for {type(loss).__name__} "
-            "(use --task regression for real-valued targets)"
+            f"loss nll takes log-probabilities, but the network ends in {type(net[-1]).__name__}; "
+            "end it with a logsoftmax layer, or use loss cross-entropy on the logits"
         )
-    train, val = (ready(d, scaler, want, dtype, target) if d is not None else None for d in (train, val))
+    if s["task"] == "classification" and not isinstance(loss, (CrossEntropyLoss, NLLLoss)):
+        raise ChainruleError(
+            f"classification trains with cross-entropy (or nll after a logsoftmax layer); the model asks for "
+            f"{type(loss).__name__} (use --task regression for real-valued targets)"
+        )
+    train = ready(train, scaler, want, dtype, target)
+    val = ready(val, scaler, want, dtype, target) if val is not None else None
     _check_output_width(net, train, outputs, s["model"])
+    preflight.check_network(net, want, int(s["batch_size"]), dtype.itemsize, f"--model {s['model']}", largest)
     opt = make_optimizer(s, net.parameters())
     loss_name = next(k for k, v in LOSSES.items() if type(loss) is v)
     extra = {
@@ -207,17 +232,18 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
         "input_shape": list(want),
         "example_shape": list(train.example_shape),
         "loss": loss_name,
+        "loss_config": loss.config(),  # label_smoothing, weight, delta, pos_weight: the loss is rebuilt as trained
         "scaling": scaler.to_json(),
     }
     if target is not None:
         extra["target_scaling"] = target.to_json()
     if resume is not None:
-        opt.load_state_dict(resume.optim_state)
-        rng.bit_generator.state = resume.rng_state
+        resume_checks.restore_optimizer(resume.path, resume.optim_state, opt)
+        resume_checks.restore_generator(resume.path, resume.rng_state, rng)
     return Prepared(s, train, val, net, loss, opt, rng, extra, target)
 
 
-def _check_output_width(net, train: Dataset, outputs: int, model: str) -> None:
+def _check_output_width(net: Sequential, train: Dataset, outputs: int, model: str) -> None:
     try:
         out = net.output_shape(train.X.shape[1:])
     except ChainruleError as e:
@@ -243,10 +269,11 @@ def check_out_dir(out: Path | None, overwrite: bool) -> None:
         raise ChainruleError(
             f"--out {out}: already holds a run; continue it with --resume {out}, or pass --overwrite to start over"
         )
+    preflight.check_out_writable(out)
 
 
 @contextmanager
-def blas_threads(n: int):
+def blas_threads(n: int) -> Iterator[None]:
     """Limit BLAS to ``n`` threads while training (through threadpoolctl, a runtime dependency).
 
     The matrices of these networks are small: extra BLAS threads mostly wait on each other, and on a
@@ -265,7 +292,7 @@ def blas_threads(n: int):
 TEST_PAUSE = "CHAINRULE_TEST_PAUSE_AT"
 
 
-def _test_pause(stop: "_StopFlag", update, epoch: int):
+def _test_pause(stop: "_StopFlag", update: Callable[[int], None] | None, epoch: int) -> Callable[[int], None] | None:
     """Test-only hook: with ``CHAINRULE_TEST_PAUSE_AT=E:S`` the run prints a marker after step S of epoch E
     (both from 1) and waits for a signal, so interruption tests synchronise on an event, never on a sleep."""
     import os
@@ -291,14 +318,14 @@ def _test_pause(stop: "_StopFlag", update, epoch: int):
 class _StopFlag:
     """Ctrl-C sets a flag that the loop checks between steps, so a step is never cut in half."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.stopped = False
 
     def __call__(self) -> bool:
         return self.stopped
 
-    def __enter__(self):
-        def handler(signum, frame):
+    def __enter__(self) -> "_StopFlag":
+        def handler(signum: int, frame: object) -> None:
             self.stopped = True
 
         try:
@@ -307,7 +334,7 @@ class _StopFlag:
             self._old = None
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
 
@@ -343,7 +370,10 @@ def train(
     s, net, loss, opt, rng = p.settings, p.net, p.loss, p.opt, p.rng
     sched = make_scheduler(s, opt)
     if sched is not None and resume is not None and resume.scheduler is not None:
-        sched.load_state_dict(resume.scheduler)  # sets opt.lr for the epoch being resumed
+        # sets opt.lr for the epoch being resumed
+        resume_checks.restored(
+            resume.path, "learning-rate scheduler", lambda: sched.load_state_dict(resume.scheduler or {})
+        )
     es = None
     if s["early_stop"] is not None:
         if p.val is None:
@@ -351,7 +381,11 @@ def train(
                 "--early-stop watches the validation loss; give --validation FILE or a --val-split above 0"
             )
         es = (
-            EarlyStopping.from_checkpoint(s["early_stop"], resume.early_stop, resume.best or {})
+            resume_checks.restored(
+                resume.path,
+                "early-stopping",
+                lambda: EarlyStopping.from_checkpoint(s["early_stop"], resume.early_stop, resume.best or {}),
+            )
             if resume
             else EarlyStopping(s["early_stop"])
         )
@@ -360,14 +394,16 @@ def train(
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise ChainruleError(f"--out {out}: cannot make the folder: {e.strerror}") from None
+        except OSError as err:
+            raise ChainruleError(f"--out {out}: cannot make the folder: {err.strerror}") from None
     # --overwrite: the old run's files are removed just before this run saves its first checkpoint (so no
     # file of the old run is mistaken for this one's), not before: a run that fails or diverges before
     # then leaves the old run as it was
     stale = [out / name for name in OUTPUTS] if out is not None and resume is None else []
     n, bs, epochs = len(p.train), int(s["batch_size"]), int(s["epochs"])
     steps = -(-n // bs)
+    if resume is not None:
+        resume_checks.check_position(resume.path, epoch0, step0, steps, n, bs)
     where = "digits (bundled)" if s["train"] is None else s["train"]
     progress.line(
         f"training {_model_name(s)} "
@@ -377,7 +413,7 @@ def train(
         + (f", resuming at epoch {epoch0 + 1}" + (f" step {step0 + 1}" if step0 else "") if resume else "")
     )
 
-    def save(epoch, step, state):
+    def save(epoch: int, step: int, state: Mapping[str, Any]) -> None:
         while stale:
             stale.pop().unlink(missing_ok=True)
         if out is not None:
@@ -395,11 +431,19 @@ def train(
                     es.meta() if es else None,
                     es.best_weights if es else None,
                     sched.state_dict() if sched else None,
+                    examples=n,
+                    start_loss=start_loss,
                 ),
             )
 
+    # the training loss before any step: a first epoch that diverges is judged against it (the
+    # checkpoint keeps it, so a resumed run judges as the uninterrupted one; older ones have none)
+    start_loss = resume.start_loss if resume else None
     last = None  # this session's final Evaluation of the confusion matrix's set, if an epoch ran
     with _StopFlag() as stop, blas_threads(int(s["threads"])):
+        if resume is None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                start_loss = evaluate(net, loss, p.train.X, _targets(p.train), s["task"]).loss
         for e in range(epoch0, epochs):
             if es is not None and es.stopped:  # a resumed run that had already stopped: only finish it
                 break
@@ -410,7 +454,7 @@ def train(
             t0 = time.perf_counter()
             try:
                 with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
-                    done = run_epoch(net, loss, opt, p.train.X, p.train.y, order, bs, e, start, stop, update)
+                    done = run_epoch(net, loss, opt, p.train.X, _targets(p.train), order, bs, e, start, stop, update)
             except Diverged as err:
                 raise ChainruleError(str(err) + _kept(out, e)) from None
             finally:
@@ -428,8 +472,12 @@ def train(
                 )
                 return 130
             with np.errstate(over="ignore", invalid="ignore"):
-                tr = evaluate(net, loss, p.train.X, p.train.y, s["task"], target=p.target)
-                va = evaluate(net, loss, p.val.X, p.val.y, s["task"], target=p.target) if p.val is not None else None
+                tr = evaluate(net, loss, p.train.X, _targets(p.train), s["task"], target=p.target)
+                va = (
+                    evaluate(net, loss, p.val.X, _targets(p.val), s["task"], target=p.target)
+                    if p.val is not None
+                    else None
+                )
             bad = [v for v in (tr.loss, tr.error, *((va.loss, va.error) if va else ())) if not np.isfinite(v)]
             if bad:
                 raise ChainruleError(
@@ -437,7 +485,8 @@ def train(
                     f"{e + 1}; try a smaller --lr" + _kept(out, e)
                 )
             try:
-                check_growth([*(h["train_loss"] for h in history), tr.loss], e + 1)
+                before = [] if start_loss is None else [start_loss]
+                check_growth([*before, *(h["train_loss"] for h in history), tr.loss], e + 1)
             except Diverged as err:  # raised before this epoch's checkpoint replaces the last good one
                 raise ChainruleError(str(err) + _kept(out, e)) from None
             history.append(
@@ -453,9 +502,10 @@ def train(
             )
             progress.line(_epoch_line(history[-1], epochs, s["task"]))
             if es is not None:
+                assert va is not None  # early stopping was refused without validation data
                 es.update(e + 1, va.loss, net)
-            if sched is not None:
-                sched.step()  # once per epoch, after its steps (PyTorch's order): the next epoch's lr
+            # once per epoch, after its steps (PyTorch's order): the next epoch's lr
+            step_scheduler(sched, tr.loss, va.loss if va else None)
             save(e + 1, 0, rng.bit_generator.state)
             if out is not None:
                 write_metrics(out, history)
@@ -471,6 +521,12 @@ def train(
     return 0
 
 
+def _targets(ds: Dataset) -> np.ndarray:
+    """The labels or targets of a training or validation set (always loaded labelled)."""
+    assert ds.y is not None
+    return ds.y
+
+
 def _model_name(s: dict) -> str:
     return s["model"] if s["model"] in ("mlp", "cnn", "cnn-bn") else Path(s["model"]).name
 
@@ -481,7 +537,7 @@ def _kept(out: Path | None, epoch: int) -> str:
         return "; nothing was saved (no --out DIR)"
     if epoch:
         return f"; the last good checkpoint (end of epoch {epoch}) is kept in {out}"
-    return "; no epoch finished, so nothing was saved"
+    return "; no epoch ended well, so nothing was saved"
 
 
 def _regression_columns(tr: Evaluation, va: Evaluation | None) -> dict:
@@ -507,7 +563,7 @@ def _fmt_errors(h: dict, part: str, task: str) -> str:
     return text
 
 
-def _fmt_loss(v):
+def _fmt_loss(v: float) -> str:
     return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
 
 
@@ -556,11 +612,11 @@ def _finish(
     ]
     if task == "classification":
         ds = p.val if p.val is not None else p.train
-        ev = last_eval if last_eval is not None else evaluate(p.net, p.loss, ds.X, ds.y, task)
+        ev = last_eval if last_eval is not None else evaluate(p.net, p.loss, ds.X, _targets(ds), task)
         lines.append(
             f"confusion matrix ({'validation' if p.val is not None else 'training'} set; rows true, columns predicted):"
         )
-        lines.append(format_confusion(confusion_matrix(ds.y, ev.predictions, p.extra["classes"])))
+        lines.append(format_confusion(confusion_matrix(_targets(ds), ev.predictions, p.extra["classes"])))
     lines.append(
         f"wrote {out}/: {', '.join(OUTPUTS)}"
         if out is not None

@@ -7,10 +7,12 @@ classes, the per-example shape and the feature scaling; data is scaled and shape
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from chainrule.data import Dataset, Scaler, load_data, ready
 from chainrule.data.csv import read_csv_rows, rows_to_dataset
 from chainrule.errors import ChainruleError
+from chainrule.files import missing as missing_file
 from chainrule.nn.containers import Sequential
 from chainrule.nn.losses import LOSSES, Loss
 from chainrule.serialize import load_model
@@ -19,7 +21,7 @@ from chainrule.train.metrics import predict_outputs
 NEEDED = ("task", "input_shape", "example_shape", "scaling", "loss")
 
 
-def load_trained(path: "str | Path"):
+def load_trained(path: "str | Path") -> tuple[Sequential, dict]:
     """(network, extra metadata) of a model written by ``chainrule train``."""
     net, extra = load_model(path)
     missing = [k for k in NEEDED if k not in extra]
@@ -28,11 +30,20 @@ def load_trained(path: "str | Path"):
             f"{path}: a chainrule model, but not one written by chainrule train "
             f"(its metadata lacks {', '.join(missing)})"
         )
-    return net, extra
+    try:  # load_for_model applies them; a damaged one is named here, with the file
+        Scaler.from_json(extra["scaling"])
+        target_scaler(extra)
+    except ChainruleError as e:
+        raise ChainruleError(f"{path}: {e}") from None
+    return (net if isinstance(net, Sequential) else Sequential(net)), extra
 
 
 def load_for_model(
-    extra: dict, data: "str | Path", labels: "str | Path | None", need_labels: bool, dtype=np.float64
+    extra: dict,
+    data: "str | Path",
+    labels: "str | Path | None",
+    need_labels: bool,
+    dtype: DTypeLike = np.float64,
 ) -> Dataset:
     """``data`` scaled, shaped and cast (``dtype``: the network's) for the model, as training made it ready.
 
@@ -45,7 +56,7 @@ def load_for_model(
     name = data.name.lower().removesuffix(".gz")
     if name.endswith(".csv") or name.endswith(".txt"):
         if not data.exists():
-            raise ChainruleError(f"{data}: no such file")
+            raise ChainruleError(missing_file(data))
         rows, first = read_csv_rows(data)
         width = rows.shape[1]
         if width == features + 1 or (width == features and not need_labels):
@@ -74,14 +85,14 @@ def load_for_model(
 
 
 def loss_of(extra: dict) -> Loss:
-    return LOSSES[extra["loss"]]()
+    return LOSSES[extra["loss"]](**extra.get("loss_config", {}))
 
 
 def target_scaler(extra: dict) -> Scaler | None:
     """The regression targets' stored standardisation; None for a classifier or a model file written
     before targets were standardised (its outputs are the targets' units already)."""
     stored = extra.get("target_scaling")
-    return None if stored is None else Scaler.from_json(stored)
+    return None if stored is None else Scaler.from_json(stored, "target")
 
 
 def predict(net: Sequential, extra: dict, X: np.ndarray) -> np.ndarray:
