@@ -160,8 +160,7 @@ def test_conv_mistakes(tmp_path, capsys, diagnosis, mistaken):
 def test_conv_follow_through_from_the_output_size(tmp_path, capsys):
     (tmp_path / "conv.toml").write_text(CONV)
     y0 = torch_conv(padding=0)  # padding forgotten: 2×2 instead of 3×3
-    cells = "".join(f"Y[{i + 1},{j + 1}] = {v:g}\n" for (i, j), v in np.ndenumerate(y0))
-    code, report = check(tmp_path, capsys, f'network = "conv.toml"\noutput = 2x2\n{cells}')
+    code, report = check(tmp_path, capsys, f'network = "conv.toml"\noutput = 2x2\nY = {y0.tolist()}\n')
     assert code == 1
     assert report["values"][0]["status"] == "wrong"
     cells = [v for v in report["values"] if v["qid"].startswith("Y[") and v["status"] != "right"]

@@ -12,8 +12,9 @@ Mistakes (diagnosis name: what the variant is):
 - missing-half: ℓ = (ŷ − y)² and ∂ℓ/∂ŷ = 2(ŷ − y) (squared error; the engine's MSELoss for one output);
 - softmax-gradient: ∂ℓ/∂b = ŷ for softmax with cross-entropy (the − y forgotten);
 - wrong-layer: the same quantity of another layer (a⁽¹⁾ for a⁽²⁾, ∂ℓ/∂α for ∂ℓ/∂β …);
-- early-rounding: the whole calculation with every intermediate rounded to 0…4 decimals
-  (``chainrule explain --round-each-step --decimals N``).
+- early-rounding: the whole calculation with every intermediate rounded to 4, 3 … 0 decimals, each
+  ∂z/∂a from the rounded z (1 − round(z)²: tanh(5) written 1 gives 0), replayed through the engine
+  (``explain --round-each-step`` no longer shows it: it writes 1 − tanh²(a), as the recitation does).
 """
 
 import copy
@@ -44,6 +45,9 @@ class DenseProblem(Problem):
         self.nw = Network(copy.deepcopy(net), x, y, loss)
         self.names = self.nw.names(notation_for(self.explanation.trace))
         self._variants: list[tuple[str, dict[str, float]]] | None = None
+
+    def render(self, fmt: str, standalone: bool = False) -> str:
+        return self.explanation.render(fmt, standalone)  # what ``chainrule explain SPEC`` prints
 
     # --- follow-through --------------------------------------------------------------------------
     def recompute(self, qid, given):
@@ -87,12 +91,6 @@ class DenseProblem(Problem):
             for other, fn in DERIVATIVES.items():
                 if other != act:
                     yield "activation-derivative", run(hooks=Hooks(derivative={s: lambda a, fn=fn: fn(a)}))
-        # early-rounding of the tanh factor: 1 − z² from z rounded to 4 … 0 decimals (explain's hand-rounding
-        # mode writes 1 − tanh²(a), as the recitation does, so its own replay no longer makes this mistake)
-        for s, (_, ai) in enumerate(nw.groups, start=1):
-            if ai is not None and trace.stages[s - 1].activation == "tanh":
-                for n in range(4, -1, -1):
-                    yield "early-rounding", run(hooks=Hooks(derivative={s: lambda a, n=n: 1 - np.round(a.z, n) ** 2}))
         # wrong-activation: a hidden (or output) activation replaced by another one
         for s, (_, ai) in enumerate(nw.groups, start=1):
             act = trace.stages[s - 1].activation
@@ -116,15 +114,8 @@ class DenseProblem(Problem):
             yield "wrong-layer", self._other_layers()
 
     def _rounded(self) -> list[tuple[str, dict[str, float]]]:
-        """The whole calculation with every intermediate rounded to 4, 3 … 0 decimals (as printed)."""
-        nw = self.nw
-        return [
-            (
-                "early-rounding",
-                values_of(explain(nw.net, nw.x, nw.y, nw.loss, decimals=n, round_each_step=True).document),
-            )
-            for n in range(4, -1, -1)
-        ]
+        """The whole calculation with every intermediate rounded to 4, 3 … 0 decimals, ∂z/∂a from the rounded z."""
+        return [("early-rounding", replay(self.nw, self.names, None, Hooks(decimals=n))) for n in range(4, -1, -1)]
 
     def _other_layers(self) -> dict[str, float]:
         """Each quantity's value taken from another layer at the same position (first that exists)."""

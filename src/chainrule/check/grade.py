@@ -57,12 +57,36 @@ def _expand(answers: Answers, e: Entry, qid: str, els: list[str], problem: Probl
     single = len(els) == 1 and els[0] == qid
     if single and len(values) != 1:
         raise answers.error(e.line, f"{e.name} is one number, but {e.text!r} gives {len(values)}")
+    if not single and len(values) != len(els) and _is_matrix(e.values):
+        return _by_position(answers, e, qid, els, problem)  # e.g. a 2×2 Y from a slip in the padding
     if not single and len(values) != len(els):
         raise answers.error(
             e.line, f"{e.name} has {len(els)} entries ({els[0]} … {els[-1]}), but {e.text!r} gives {len(values)}"
         )
     names = [e.name] if single else els
     return [Result(n, q, w, problem.expected[q], e.line) for n, q, w in zip(names, els, values, strict=True)]
+
+
+def _is_matrix(v) -> bool:
+    return (
+        isinstance(v, list)
+        and bool(v)
+        and all(isinstance(r, list) and not any(isinstance(c, list) for c in r) for r in v)
+    )
+
+
+def _by_position(answers: Answers, e: Entry, qid: str, els: list[str], problem: Problem) -> list[Result]:
+    """A matrix of another shape than the network's: each entry graded at its (row, column) position
+    (the first index as the qids count it: rows from 1, columns from 0 or 1)."""
+    first = min(int(q[q.rindex(",") + 1 : -1]) for q in els)
+    out = []
+    for i, row in enumerate(e.values, start=1):
+        for j, w in enumerate(row, start=first):
+            q = f"{qid}[{i},{j}]"
+            if q not in els:
+                raise answers.error(e.line, f"{e.name} has no entry {q} (it has {els[0]} … {els[-1]})")
+            out.append(Result(q, q, w, problem.expected[q], e.line))
+    return out
 
 
 def grade(problem: Problem, answers: Answers) -> list[Result]:

@@ -34,6 +34,10 @@ class Problem:
     def known(self) -> list[str]:
         return list(self.expected)
 
+    def render(self, fmt: str, standalone: bool = False) -> str:
+        """The worked solution, as ``chainrule explain`` prints it for this problem's spec."""
+        return render_document(self.document, fmt, FMT, standalone=standalone)
+
     def line(self, qid: str, fmt: str = "text") -> str:
         """The correct line of the derivation that defines ``qid`` (its last, for a chain)."""
         found = self.document.lines_for(qid)

@@ -11,6 +11,9 @@ can replace values:
   (a mistaken derivative, e.g. z for 1 − z²);
 - ``top`` — function of (∂ℓ/∂ŷ or fused ∂ℓ/∂b, ŷ, y) giving the gradient the backward pass starts
   from (the sign of ŷ − y flipped, the ½ dropped, softmax's −y forgotten); ``loss_scale`` scales ℓ.
+- ``decimals`` — every quantity rounded to that many decimals before anything later uses it, and each
+  activation's ∂z/∂a computed from the rounded z (1 − round(z)², round(z)(1 − round(z))): a learner
+  who rounds too early (z₁ = tanh(5) written 1, so 1 − z₁² = 0).
 
 With nothing replaced it computes exactly what ``chainrule explain`` prints (a test checks it).
 """
@@ -35,6 +38,7 @@ class Hooks:
     derivative: dict[int, Callable] = field(default_factory=dict)
     top: Callable | None = None
     loss_scale: float = 1.0
+    decimals: int | None = None
 
 
 @dataclass
@@ -99,9 +103,12 @@ def replay(
     loss: Any = copy.deepcopy(nw.loss)
     out: dict[str, float] = {}
 
+    def rnd(v):
+        return v if hooks.decimals is None else np.round(v, hooks.decimals)
+
     def take(qids: list[str], values: np.ndarray) -> np.ndarray:
-        """Record the engine's values, replaced where ``over`` names them (a copy)."""
-        v = np.array(values, dtype=float, copy=True).reshape(-1)
+        """Record the engine's values, rounded under ``decimals``, replaced where ``over`` names them (a copy)."""
+        v = rnd(np.array(values, dtype=float, copy=True).reshape(-1))
         for k, q in enumerate(qids):
             if q in over:
                 v[k] = over[q]
@@ -121,7 +128,7 @@ def replay(
             else:
                 z = a
             u = z
-        value = loss.forward(u, nw.y) * hooks.loss_scale
+        value = rnd(loss.forward(u, nw.y) * hooks.loss_scale)
         out["loss"] = float(over.get("loss", value))
         g = loss.backward()
         if nw.fused:
@@ -146,14 +153,24 @@ def replay(
                     act = net.layers[ai]
                     if s in hooks.derivative:
                         act.derivative = lambda act=act, f=hooks.derivative[s]: f(act)
+                    elif hooks.decimals is not None and getattr(act, "z", None) is not None:
+                        act.derivative = lambda act=act: _from_rounded_z(act, hooks.decimals)
                     ga = act.backward(gz)
                     if getattr(act, "dzda", None) is not None:
                         dz = take(nm.dzda, act.dzda)
-                        ga = np.where(np.array([q in over for q in nm.dzda]), gz * dz, ga)
+                        mine = [q in over or hooks.decimals is not None for q in nm.dzda]
+                        ga = np.where(np.array(mine), gz * dz, ga)  # from the factor as taken
                     ga = take(nm.grad_pre, ga)
             lin.zero_grad()
             g = lin.backward(ga)
             gw = lin.grad_folded
             for (j, i), q in nm.grad_w.items():
-                out[q] = float(over.get(q, gw[j - 1, i]))
+                out[q] = float(over.get(q, rnd(gw[j - 1, i])))
     return out
+
+
+def _from_rounded_z(act: Any, decimals: int) -> np.ndarray:
+    """The activation's own ∂z/∂a formula applied to its output rounded to ``decimals``."""
+    other = copy.copy(act)
+    other.z = np.round(act.z, decimals)
+    return type(act).derivative(other)
