@@ -171,3 +171,19 @@ def test_what_explain_cannot_write_is_one_line_naming_it(net, x, message):
     with pytest.raises(cr.ChainruleError) as e:
         cr.explain(net, x, [0.0, 1.0])
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_max_pool_ties_route_as_pytorch():
+    # ReLU zeros whole windows and the input repeats its maximum: the gradient goes to the first one
+    conv = Conv2d(1, 1, 1, rng=0)
+    conv.weight.data[...], conv.bias.data[...] = 1.0, 0.0
+    net = cr.Sequential(conv, cr.ReLU(), MaxPool2d(2, stride=1), Flatten(), cr.Linear(9, 2, rng=1))
+    x = np.array([[[1, 1, -2, -2], [1, 1, -2, -3], [3, 0, 3, 1], [0, 3, 1, 3]]], dtype=float)
+    d = cr.explain(net, x, 1, cr.CrossEntropyLoss()).to_dict()
+    _, gouts, gx, grads, _ = torch_pass(net, x, 1, cr.CrossEntropyLoss(), 0.1)
+    assert_close(d["layers"][2]["grad_input"], gouts[1], RTOL_NETWORK, "max-pool routing with ties")
+    assert_close(d["layers"][0]["grad_input"], gx, RTOL_NETWORK, "input gradient")
+    text = cr.explain(net, x, 1, cr.CrossEntropyLoss(), cells=16).to_text()
+    assert "∂ℓ/∂Z₁,₁ = ∂ℓ/∂P₁,₁ = " in text  # the all-ones window: its first cell
+    assert "∂ℓ/∂Z₃,₃ = ∂ℓ/∂P₂,₂ + ∂ℓ/∂P₂,₃ + ∂ℓ/∂P₃,₂ + ∂ℓ/∂P₃,₃ = " in text  # first of the tied 3s in four windows
+    assert "∂ℓ/∂Z₄,₂ = 0" in text and "∂ℓ/∂Z₄,₄ = 0" in text  # tied, but later in window order
