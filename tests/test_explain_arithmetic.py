@@ -28,8 +28,11 @@ NAMES = {
     "log": math.log,
     "max": lambda *a: max(a),  # a pooling window with one real cell (the rest padding) prints max(v)
     "step": lambda b: 1.0 if b else 0.0,
+    "min": min,
+    "Phi": lambda a: 0.5 * (1 + math.erf(a / math.sqrt(2))),
+    "phi": lambda a: math.exp(-0.5 * a * a) / math.sqrt(2 * math.pi),
 }
-_NUMERIC = re.compile(r"^[-+*/(). 0-9e,<>]*$")
+_NUMERIC = re.compile(r"^[-+*/(). 0-9e,<>=]*$")
 _REL = re.compile(r" ([=≈]) ")
 
 
@@ -45,9 +48,12 @@ def to_python(expr: str) -> str | None:
         ("²", "**2"),
         ("σ(", "sig("),
         ("𝟙(", "step("),
+        ("Φ(", "Phi("),
+        ("φ(", "phi("),
+        ("≤", "<="),
     ):
         s = s.replace(a, b)
-    bare = re.sub(r"\b(tanh2|tanh|sig|exp|log|max|step)\(", "(", s)
+    bare = re.sub(r"\b(tanh2|tanh|sig|exp|log|max|min|step|Phi|phi)\(", "(", s)
     if not _NUMERIC.match(bare) or not re.search(r"\d", bare) or "[" in s:
         return None
     return s
@@ -165,6 +171,35 @@ def test_loss_line_recomputes_when_y_has_more_digits_than_printed_differences(de
     for loss in (cr.SquaredError(), cr.MSELoss()):
         e = cr.explain(net, [1, 1], 0.5 + 1e-7, loss, decimals=decimals, round_each_step=True)
         assert check_lines(e.to_text(), e.fmt) >= 3
+
+
+def rectifier_networks():
+    import chainrule.nn as nn
+
+    rng = np.random.default_rng(3)
+    for act in (nn.LeakyReLU(0.1), nn.ELU(0.5), nn.GELU(), nn.SiLU(), cr.ReLU(), cr.Sigmoid(), cr.Identity()):
+        yield cr.Sequential(cr.Linear(2, 3, rng=rng), act, cr.Linear(3, 2, rng=rng), cr.Tanh())
+
+
+@pytest.mark.parametrize("case", range(7))
+@pytest.mark.parametrize("by_hand", [True, False])
+def test_every_dense_layer_type_holds_as_printed(case, by_hand):
+    net = list(rectifier_networks())[case]
+    for digits in (dict(decimals=4), dict()):
+        e = cr.explain(net, [0.5, -1.5], [0.2, -0.1], cr.MSELoss(), round_each_step=by_hand, **digits)
+        assert check_lines(e.to_text(), e.fmt, exact=by_hand) >= 2 * 3 + 2 * 3 + 2 + 1 + 3 * 3
+        w = cr.explain(net, [0.5, -1.5], [0.2, -0.1], cr.MSELoss(), round_each_step=by_hand, wrt="alpha[2,1]")
+        assert check_lines(w.to_text(), w.fmt, exact=by_hand) >= 4
+        for form in ("vector",):
+            assert cr.explain(net, [0.5, -1.5], [0.2, -0.1], form=form, layout="column").render("latex")
+
+
+def test_gelu_with_the_tanh_approximation_is_refused_by_name():
+    import chainrule.nn as nn
+
+    net = cr.Sequential(cr.Linear(2, 2, rng=0), nn.GELU(approximate="tanh"), cr.Linear(2, 1, rng=1))
+    with pytest.raises(cr.ChainruleError, match=r"layer 1: GELU\(approximate='tanh'\)"):
+        cr.explain(net, [1, 2], 0.5)
 
 
 # --- convolutional networks (explain/cnn.py): conv, pooling, flatten and update lines -------------

@@ -42,7 +42,7 @@ def test_a_layer_without_a_rule_in_a_cnn_is_refused_in_one_line_naming_it():
     [
         ('[[layers]]\ntype = "batchnorm2d"\n', "layer 1 is BatchNorm2d: "),
         ('[[layers]]\ntype = "softmax"\n', "layer 1 is Softmax on a map:"),
-        ('[[layers]]\ntype = "leakyrelu"\n', "layer 1 is LeakyReLU: "),
+        ('[[layers]]\ntype = "leakyrelu"\n', "layer 1 is LeakyReLU on a map:"),  # a dense rule, not a map's
     ],
 )
 def test_the_cli_names_the_layer_and_the_reason_in_one_line(tmp_path, capsys, extra, message):

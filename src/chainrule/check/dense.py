@@ -87,6 +87,12 @@ class DenseProblem(Problem):
             for other, fn in DERIVATIVES.items():
                 if other != act:
                     yield "activation-derivative", run(hooks=Hooks(derivative={s: lambda a, fn=fn: fn(a)}))
+        # early-rounding of the tanh factor: 1 − z² from z rounded to 4 … 0 decimals (explain's hand-rounding
+        # mode writes 1 − tanh²(a), as the recitation does, so its own replay no longer makes this mistake)
+        for s, (_, ai) in enumerate(nw.groups, start=1):
+            if ai is not None and trace.stages[s - 1].activation == "tanh":
+                for n in range(4, -1, -1):
+                    yield "early-rounding", run(hooks=Hooks(derivative={s: lambda a, n=n: 1 - np.round(a.z, n) ** 2}))
         # wrong-activation: a hidden (or output) activation replaced by another one
         for s, (_, ai) in enumerate(nw.groups, start=1):
             act = trace.stages[s - 1].activation

@@ -46,8 +46,10 @@ def problem(data: dict) -> Problem:
 
 
 def key(p: Problem, fmt: str, standalone: bool = False) -> str:
-    """The worked solution, exactly as ``chainrule explain SPEC --format fmt`` prints it."""
-    return render_document(p.document, fmt, FMT, standalone=standalone)
+    """The worked solution, exactly as ``chainrule explain SPEC --format fmt`` prints it (its default digits)."""
+    from chainrule.explain.explanation import number_format
+
+    return render_document(p.document, fmt, number_format(), standalone=standalone)
 
 
 def _names(p: Problem) -> list[str]:

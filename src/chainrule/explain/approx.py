@@ -23,7 +23,10 @@ _FUNCS = {
     "log": np.log,
     "−log": lambda a: -np.log(a),
     "diag": lambda a: np.diag(np.ravel(a)),
+    "Φ": lambda a: 0.5 * (1 + np.vectorize(math.erf)(np.asarray(a, dtype=float) / math.sqrt(2))),
+    "φ": lambda a: np.exp(-0.5 * np.asarray(a, dtype=float) ** 2) / math.sqrt(2 * math.pi),
 }
+_COMPARE = {">": np.greater, "≤": np.less_equal}
 _CONST = {"½": 0.5}
 
 
@@ -105,10 +108,11 @@ def value_of(node: Node, fmt: NumberFormat):
 
 def _call(node: Call, fmt: NumberFormat):
     name, arg = node.name.text, node.arg
-    if name == "max" and isinstance(arg, Row) and len(arg.items) == 3:
-        return np.maximum(value_of(arg.items[0], fmt), value_of(arg.items[2], fmt))
-    if name == "𝟙" and isinstance(arg, Row) and len(arg.items) == 3:
-        return (np.asarray(value_of(arg.items[0], fmt)) > value_of(arg.items[2], fmt)).astype(float)
+    if name in ("max", "min") and isinstance(arg, Row) and len(arg.items) == 3:
+        pick = np.maximum if name == "max" else np.minimum
+        return pick(value_of(arg.items[0], fmt), value_of(arg.items[2], fmt))
+    if name == "𝟙" and isinstance(arg, Row) and len(arg.items) == 3 and arg.items[1].text in _COMPARE:
+        return _COMPARE[arg.items[1].text](value_of(arg.items[0], fmt), value_of(arg.items[2], fmt)).astype(float)
     if name in _FUNCS:
         with np.errstate(all="ignore"):
             return _FUNCS[name](value_of(arg, fmt))

@@ -27,7 +27,7 @@ from chainrule.explain.doc import (
     Sym,
     sup_text,
 )
-from chainrule.explain.numbers import NumberFormat
+from chainrule.explain.numbers import MINUS, NumberFormat
 
 
 def width(s: str) -> int:
@@ -94,7 +94,7 @@ def box(node: Node, fmt: NumberFormat, inner: bool = False) -> Box:
         return Box([node.text])
     if isinstance(node, Num):
         s = fmt.text(node.value)
-        return Box([f"({s})" if inner and s.startswith("-") else s])
+        return Box([f"({s})" if inner and s.startswith(("-", MINUS)) else s])
     if isinstance(node, Mat):
         return _matrix(node.array, fmt)
     if isinstance(node, Op):
@@ -122,7 +122,7 @@ def box(node: Node, fmt: NumberFormat, inner: bool = False) -> Box:
         base = box(node.base, fmt)
         if (
             isinstance(node.base, Num)
-            and fmt.text(node.base.value).startswith("-")
+            and fmt.text(node.base.value).startswith(("-", MINUS))
             or isinstance(node.base, (Row, Frac))
         ):
             base = hcat(Box(["("]), base, Box([")"]))

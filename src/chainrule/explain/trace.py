@@ -173,7 +173,7 @@ def _steps(p: Prepared, done, round_fn) -> list[Step]:
                 grad_input=np.array(unbatch(grad_in), copy=True),
                 grad_output=np.array(unbatch(net.output_grads[i]), copy=True),
                 params=params,
-                extras={k: np.array(v, copy=True) for k, v in rule_for(layer, i).capture(layer).items()},
+                extras=_capture(layer, i),
             )
         )
     if p.fused:  # PyTorch's form: the loss takes the logits; the softmax it applies is shown as a step
@@ -268,3 +268,12 @@ def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
     if not out:
         raise ChainruleError("the network has no Linear layer to explain")
     return out
+
+
+def _capture(layer: Module, i: int) -> dict[str, np.ndarray]:
+    """The layer's rule's extra caches (copies); a layer whose options the rule cannot write is named."""
+    try:
+        got = rule_for(layer, i).capture(layer)
+    except ChainruleError as e:
+        raise ChainruleError(f"layer {i}: {str(e).removeprefix('layer is ')}") from None
+    return {k: np.array(v, copy=True) for k, v in got.items()}

@@ -14,6 +14,7 @@ from chainrule.explain.rules.flatten import FlattenRule
 from chainrule.explain.rules.linear import LinearRule
 from chainrule.explain.rules.losses import CrossEntropyRule, MSERule, SquaredErrorRule
 from chainrule.explain.rules.pool import PoolRule
+from chainrule.explain.rules.rectifiers import ELURule, GELURule, LeakyReLURule, SiLURule
 from chainrule.nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
@@ -22,6 +23,7 @@ from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss, Loss, MSELoss, SquaredError
 from chainrule.nn.module import Module
 from chainrule.nn.pool import AvgPool2d, MaxPool2d
+from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 
 RULES: dict[type[Module], Rule] = {
     Linear: LinearRule(),
@@ -30,6 +32,10 @@ RULES: dict[type[Module], Rule] = {
     ReLU: ReLURule(),
     Identity: IdentityRule(),
     Softmax: SoftmaxRule(),
+    LeakyReLU: LeakyReLURule(),
+    ELU: ELURule(),
+    GELU: GELURule(),
+    SiLU: SiLURule(),
     # the image part of a network, written by explain/cnn.py (rules/conv.py, pool.py, flatten.py)
     Conv2d: Conv2dRule(),
     MaxPool2d: PoolRule(),
@@ -50,10 +56,6 @@ REFUSED_BY_NAME: dict[str, str] = {
     "BatchNorm1d": "batch normalisation is not yet written out by explain",
     "BatchNorm2d": "batch normalisation is not yet written out by explain",
     "LogSoftmax": "explain writes softmax with its loss (CrossEntropyLoss on logits); use that instead",
-    "LeakyReLU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
-    "ELU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
-    "GELU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
-    "SiLU": "its worked form is not written yet; explain writes tanh, sigmoid, relu, identity and softmax",
 }
 NOT_LAYERS = {Sequential}  # a container is walked, not explained
 ABSTRACT = {"Activation"}  # the registered base class of activations

@@ -62,6 +62,9 @@ class ActivationRule(Rule):
 class Elementwise(ActivationRule):
     """z = f(a) elementwise, with ∂z/∂a = f′(a) written from a (``f`` and ``fprime`` per activation)."""
 
+    def bind(self, ctx: LayerContext) -> None:
+        """Read the layer's own parameters (a slope, an α) before ``f``/``fprime`` write them."""
+
     def f(self, arg: Node) -> Node:
         raise NotImplementedError
 
@@ -71,6 +74,7 @@ class Elementwise(ActivationRule):
     def forward(self, ctx: LayerContext) -> list[Block]:
         if self.merged(ctx):
             return []
+        self.bind(ctx)
         st, P, Q = stage_of(ctx), ctx.in_var, ctx.out_var
         if ctx.form == "vector":
             return [Equations([(vsym(ctx, Q), self.f(vsym(ctx, P)), vec(ctx, st.z))])]
@@ -83,6 +87,7 @@ class Elementwise(ActivationRule):
     def backward(self, ctx: LayerContext) -> list[Block]:
         if self.merged(ctx):
             return []
+        self.bind(ctx)
         st, P, Q = stage_of(ctx), ctx.in_var, ctx.out_var
         if ctx.form == "vector" and not single(ctx):
             return [Equations(self._vector(ctx))]
@@ -112,6 +117,7 @@ class Elementwise(ActivationRule):
         ]
 
     def factor(self, ctx: LayerContext, j: int, i: int) -> tuple[Node, Node] | None:
+        self.bind(ctx)
         st = stage_of(ctx)
         sym, num = self.fprime(ctx.in_var.el(j)), self.fprime(Num(st.a[j - 1]), numbers=True)
         return (Paren(sym), Paren(num)) if isinstance(sym, Row) else (sym, num)
