@@ -3,12 +3,15 @@
     python benchmarks/mlp.py [--dtype float64|float32] [--repeats 5]
 
 All three train the same network from the same weights on the same shuffled data (1,438 training
-examples of digits, standardised), batch 1 and batch 64, and the best of ``--repeats`` epochs is
-reported as samples/s, with chainrule's ratio to PyTorch and its cost over the hand-written loop.
-chainrule is timed through the very loop ``chainrule train`` runs (``chainrule.train.loop.run_epoch``).
+examples of digits, standardised), batch 1 and batch 64, and the median of ``--repeats`` epochs is
+reported as samples/s, with the ratios per round (median and spread).
+chainrule is timed through the very loop ``chainrule train`` runs (``chainrule.train.loop.run_epoch``) and
+through a PyTorch-style loop written against the public API (``public_epoch``).
 """
 
 import argparse
+import os
+import statistics
 import time
 
 import numpy as np
@@ -31,6 +34,19 @@ def chainrule_epoch(net, X, y, order, bs):
     loss, opt = CrossEntropyLoss(), SGD(net.parameters(), LR)
     t = time.perf_counter()
     run_epoch(net, loss, opt, X, y, order, bs, 0)
+    return time.perf_counter() - t
+
+
+def public_epoch(net, X, y, order, bs):
+    """A PyTorch-style loop through chainrule's public API: zero_grad, forward, loss, backward, step."""
+    loss, opt = CrossEntropyLoss(), SGD(net.parameters(), LR)
+    t = time.perf_counter()
+    for s in range(0, len(order), bs):
+        idx = order[s : s + bs]
+        opt.zero_grad()
+        loss(net(X[idx]), y[idx])
+        net.backward(loss.backward())
+        opt.step()
     return time.perf_counter() - t
 
 
@@ -119,11 +135,15 @@ def main() -> None:
         f"torch {torch.__version__}; BLAS threads: NumPy {args.threads}, PyTorch {torch.get_num_threads()}"
     )
     print(
-        f"{'batch':>5}  {'chainrule':>12}  {'PyTorch':>12}  {'NumPy loop':>12}  {'vs PyTorch':>10}  "
-        f"{'vs loop':>8}   (samples/s)"
+        f"{'batch':>5}  {'train loop':>12}  {'public loop':>12}  {'PyTorch':>12}  {'NumPy loop':>12}  "
+        f"{'train ÷ PyTorch':>18}  {'public ÷ PyTorch':>18}  {'public ÷ train':>18}   (samples/s, medians)"
     )
     for bs in (1, 64):
-        net = Sequential(Linear(64, 128, dtype=dtype, rng=1), Tanh(), Linear(128, 10, dtype=dtype, rng=2))
+
+        def make():
+            return Sequential(Linear(64, 128, dtype=dtype, rng=1), Tanh(), Linear(128, 10, dtype=dtype, rng=2))
+
+        net, user_net = make(), make()
         tnet = to_torch(net)
         params = [
             net[0].weight.data.copy(),
@@ -131,17 +151,25 @@ def main() -> None:
             net[2].weight.data.copy(),
             net[2].bias.data.copy(),
         ]
-        best = {"chainrule": np.inf, "torch": np.inf, "numpy": np.inf}
-        for _ in range(args.repeats):  # interleaved, so a busy moment of the machine hits all three
+        times: dict[str, list[float]] = {"train": [], "public": [], "torch": [], "numpy": []}
+        for _ in range(args.repeats):  # interleaved, so a busy moment of the machine hits all of them
             order = rng.permutation(n)
-            best["chainrule"] = min(best["chainrule"], chainrule_epoch(net, X, y, order, bs))
-            best["torch"] = min(best["torch"], torch_epoch(tnet, X, y, order, bs))
-            best["numpy"] = min(best["numpy"], numpy_epoch(params, X, y, order, bs))
-        rate = {k: n / v for k, v in best.items()}
+            times["train"].append(chainrule_epoch(net, X, y, order, bs))
+            times["public"].append(public_epoch(user_net, X, y, order, bs))
+            times["torch"].append(torch_epoch(tnet, X, y, order, bs))
+            times["numpy"].append(numpy_epoch(params, X, y, order, bs))
+
+        def ratio(a, b, times=times):  # rate of a ÷ rate of b, per round: median (min–max)
+            r = [tb / ta for ta, tb in zip(times[a], times[b], strict=True)]
+            return f"{statistics.median(r):.2f} ({min(r):.2f}–{max(r):.2f})"
+
+        rate = {k: n / statistics.median(v) for k, v in times.items()}
         print(
-            f"{bs:>5}  {rate['chainrule']:>12,.0f}  {rate['torch']:>12,.0f}  {rate['numpy']:>12,.0f}  "
-            f"{rate['chainrule'] / rate['torch']:>9.2f}×  {best['chainrule'] / best['numpy'] - 1:>+8.0%}"
+            f"{bs:>5}  {rate['train']:>12,.0f}  {rate['public']:>12,.0f}  {rate['torch']:>12,.0f}  "
+            f"{rate['numpy']:>12,.0f}  "
+            f"{ratio('train', 'torch'):>18}  {ratio('public', 'torch'):>18}  {ratio('public', 'train'):>18}"
         )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = {"mlp": "mlp.py", "cnn": "cnn.py", "conv": "conv.py", "export": "bench_export.py"}
+SCRIPTS = {  # name: the script and its arguments
+    "mlp": ["mlp.py"],
+    "cnn": ["cnn.py", "--threads", "1"],
+    "cnn2": ["cnn.py", "--threads", "2"],
+    "conv": ["conv.py"],
+    "profile": ["conv_profile.py"],
+    "lenet": ["lenet.py"],
+    "export": ["bench_export.py"],
+}
 PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 _KERNEL = (
@@ -37,8 +45,9 @@ def run_all(names: list[str], env: dict) -> int:
     print(f"\n## {describe(env)}", flush=True)
     status = 0
     for name in names:
-        print(f"\n### {name} ({SCRIPTS[name]})", flush=True)
-        status |= subprocess.call([sys.executable, str(HERE / SCRIPTS[name])], env=env)
+        script, *args = SCRIPTS[name]
+        print(f"\n### {name} ({' '.join(SCRIPTS[name])})", flush=True)
+        status |= subprocess.call([sys.executable, str(HERE / script), *args], env=env)
     print(f"\n(load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())})", flush=True)
     return status
 

@@ -198,7 +198,7 @@ def test_unbatched_image():
 
 
 def flat_case(seed: int):
-    """A stride-1, groups-1 configuration the flat layout supports (padding up to what 'same' adds)."""
+    """A stride-1 configuration the flat layout supports (padding up to what 'same' adds), groups 1, 2, C."""
     rng = np.random.default_rng(5000 + seed)
     k = tuple(int(v) for v in rng.integers(1, 6, size=2))
     d = tuple(int(v) for v in rng.integers(1, 3, size=2))
@@ -211,8 +211,13 @@ def flat_case(seed: int):
         p = tuple(int(rng.integers(0, (ext[a] - 1) // 2 + 1)) for a in (0, 1))
     big = seed % 5 == 0  # large enough to be split over the threads
     n, cin, cout = (8, 4, 8) if big else (int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+    groups = [1, 2, cin][seed % 3]  # groups 1, 2 and depthwise
+    if groups == 2:
+        cin, cout = 2 * cin, 2 * cout
+    elif groups == cin:
+        cout = cin * int(rng.integers(1, 3))
     hw = [int(rng.integers(ext[a], ext[a] + 12)) for a in (0, 1)]
-    layer = cr.Conv2d(cin, cout, k, padding=p, dilation=d, bias=bool(seed % 3), rng=rng)
+    layer = cr.Conv2d(cin, cout, k, padding=p, dilation=d, groups=groups, bias=bool(seed % 4), rng=rng)
     x = rng.normal(size=(n, cin, *((12, 13) if big else hw)))
     return layer, x
 

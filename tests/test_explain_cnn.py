@@ -187,3 +187,30 @@ def test_max_pool_ties_route_as_pytorch():
     assert "∂ℓ/∂Z₁,₁ = ∂ℓ/∂P₁,₁ = " in text  # the all-ones window: its first cell
     assert "∂ℓ/∂Z₃,₃ = ∂ℓ/∂P₂,₂ + ∂ℓ/∂P₂,₃ + ∂ℓ/∂P₃,₂ + ∂ℓ/∂P₃,₃ = " in text  # first of the tied 3s in four windows
     assert "∂ℓ/∂Z₄,₂ = 0" in text and "∂ℓ/∂Z₄,₄ = 0" in text  # tied, but later in window order
+
+
+@pytest.mark.parametrize(
+    "layer, message",
+    [
+        ('type = "conv2d"\nweight = [[[[1, 0], [0, 1]]]]\nbias = [0, 1]', "key 'bias': has shape (2,)"),
+        ('type = "conv2d"\nweight = [[1, 0], [0, 1]]', "key 'weight': must be a 4-D array"),
+        ('type = "conv2d"\nweight = [[[[1, 0], [0, 1]]]]\nkernel_size = 3', "key 'kernel_size': is 3 but 'weight'"),
+        ('type = "maxpool2d"\nkernel_size = 2\nweight = [[1]]', "'weight' is for linear and conv2d layers"),
+        ("weights = [[0, 1]]\nbias = [1]", "with folded 'weights' the bias is column 0"),
+    ],
+)
+def test_spec_weight_and_bias_in_pytorch_layout_are_checked(layer, message):
+    import tomllib
+
+    from chainrule.spec import parse_spec
+
+    data = tomllib.loads(f"input = [1, 3, 3]\n[[layers]]\n{layer}\n")
+    with pytest.raises(cr.ChainruleError, match=re.escape(message)):
+        parse_spec(data, "net.toml").build()
+
+
+def test_spec_linear_weight_and_bias():
+    from chainrule.spec import parse_spec
+
+    net, _ = parse_spec({"input": 2, "layers": [{"weight": [[1, 2], [3, 4]], "bias": [5, 6]}]}).build()
+    np.testing.assert_array_equal(net[0].folded, [[5, 1, 2], [6, 3, 4]])

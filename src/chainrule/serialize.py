@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from chainrule.core.memory import check_fits
 from chainrule.errors import ChainruleError
-from chainrule.files import atomic_write_bytes, read_bytes
+from chainrule.files import atomic_write_bytes, open_binary
 from chainrule.nn.module import Module
 
 FORMAT = "chainrule"
@@ -34,8 +35,37 @@ def read_safetensors(path: "str | os.PathLike", what: str) -> tuple[dict[str, np
     """
     from safetensors.numpy import load
 
-    raw = read_bytes(path, what)
+    raw = _read_declared(Path(path), what)
     return load(raw), _metadata(raw)
+
+
+MAX_HEADER = 100_000_000  # safetensors' own limit on the JSON header
+
+
+def _read_declared(path: Path, what: str) -> bytes:
+    """The bytes of a safetensors file, as many as its header declares (8-byte length, JSON header,
+    then the tensors up to the last ``data_offsets``): their size is checked against the memory
+    available before they are read, so /dev/zero or a header claiming terabytes is refused by name."""
+    with open_binary(path, what) as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise ValueError("file is shorter than a safetensors header")
+        n = int.from_bytes(head, "little")
+        if n > MAX_HEADER:
+            raise ValueError(f"header length {n:,} is beyond safetensors' limit of {MAX_HEADER:,} bytes")
+        header = f.read(n)
+        if len(header) < n:
+            raise ValueError("header length runs past the end of the file")
+        try:
+            entries = json.loads(header)
+            end = max((int(v["data_offsets"][1]) for k, v in entries.items() if k != "__metadata__"), default=0)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+            raise ValueError(f"the header is not safetensors' JSON ({type(e).__name__}: {e})") from None
+        check_fits(end, f"{path}: its tensors ({end:,} bytes by its header)", "is this the right file?")
+        data = f.read(end)
+        if len(data) == end and f.read(1):
+            raise ValueError("the file runs on past the tensors its header lists")
+    return head + header + data
 
 
 def save_model(path: "str | os.PathLike", model: Module, extra: dict | None = None) -> None:
@@ -51,7 +81,7 @@ def load_model(path: "str | os.PathLike") -> tuple[Module, dict]:
     path = Path(path)
     try:
         tensors, meta = read_safetensors(path, "a model file")
-    except ChainruleError:  # could not be read at all: read_bytes's message says why
+    except ChainruleError:  # could not be read at all: open_binary's message says why
         raise
     except (SafetensorError, ValueError, json.JSONDecodeError) as e:
         raise ChainruleError(
@@ -63,10 +93,10 @@ def load_model(path: "str | os.PathLike") -> tuple[Module, dict]:
     try:
         header = json.loads(meta[FORMAT])
         model = Module.from_config(header["architecture"])
+    except ChainruleError as e:  # e.g. a layer type this version does not know, a layer too large for memory
+        raise ChainruleError(f"{path}: {e}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as e:  # JSONDecodeError is a ValueError
         raise ChainruleError(f"{path}: chainrule metadata is damaged ({type(e).__name__}: {e})") from None
-    except ChainruleError as e:  # e.g. a layer type this version does not know
-        raise ChainruleError(f"{path}: {e}") from None
     _check_numbers(path, tensors, model)
     try:
         model.load_state_dict(tensors)

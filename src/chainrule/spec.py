@@ -105,7 +105,10 @@ class Spec:
         layers: list[Module] = []
         for k, ls in enumerate(self.layers):
             where = f"[[layers]] #{ls.index}"
-            layer = self._layer(ls, where, shape, layers, dtype, g)
+            try:
+                layer = self._layer(ls, where, shape, layers, dtype, g)
+            except ChainruleError as e:  # the layer's own refusal (e.g. too large for memory): say which one
+                raise e if str(e).startswith(f"{self.source}:") else self.error(where, str(e)) from None
             if ls.weight is not None or ls.bias_values is not None:
                 _set_parameters(self, layer, ls, where)
             elif ls.weights is None and init is not None and getattr(layer, "weight", None) is not None:

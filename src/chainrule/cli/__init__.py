@@ -77,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         if e.filename is not None:
             print(f"chainrule {args.command}: error: {e.filename}: {e.strerror or e}", file=sys.stderr)
             return 2
+        from chainrule.files import DISK_ERRORS
+
+        if e.errno in DISK_ERRORS:  # a write that named no file: still the disk's state, not a bug
+            print(f"chainrule {args.command}: error: {e.strerror or e}", file=sys.stderr)
+            return 2
         return _internal_error(args, e)
     except Exception as e:  # a bug: still one line, unless asked for the traceback
         return _internal_error(args, e)

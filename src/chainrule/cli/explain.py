@@ -171,6 +171,19 @@ def _worksheet(args, data: dict, source: str) -> int:
 
     if args.standalone and args.fmt != "latex":
         raise ChainruleError("--standalone goes with --format latex")
+    kind = "conv" if "conv" in data else "shape"
+    network_only = {
+        "--wrt": args.wrt,
+        "--form vector": args.form == "vector",
+        "--round-each-step": args.round_each_step,
+        "--check": args.check,
+        "--x": args.x,
+        "--y": args.y,
+        "--format html": args.fmt == "html",
+    }
+    for flag, given in network_only.items():
+        if given:
+            raise ChainruleError(f"{source}: {flag} applies to a network; this is a [{kind}] exercise")
     doc = problem_from_data(data, source).document
     if args.fmt == "json":
         out = json.dumps(values_of(doc), ensure_ascii=False) + "\n"

@@ -77,6 +77,7 @@ def run(args) -> int:
         raise ChainruleError(
             f"{args.model}: metadata 'scaling' must be {{'mean': [...], 'scale': [...]}}, got {type(scaling).__name__}"
         )
+    _check_stored_scalings(args, extra)
     opset = args.opset or OPSET
     example = None if args.input_shape else extra.get("example_shape")
     target = None if args.no_scaling else extra.get("target_scaling")
@@ -121,3 +122,18 @@ def _convert(net, dtype: str | None) -> str:
         else ""
     )
     return f"note: the model's {have} weights are converted to {want} for the graph{why}"
+
+
+def _check_stored_scalings(args, extra: dict) -> None:
+    """A scaling stored by chainrule train (it has a "kind") with a scale of 0 or NaN is refused naming the
+    model file, before it could become a division by zero or a constant output in the graph."""
+    from chainrule.data.scaling import Scaler
+    from chainrule.errors import ChainruleError
+
+    for key, what in (("scaling", "feature"), ("target_scaling", "target")):
+        stored = extra.get(key)
+        if not args.no_scaling and isinstance(stored, dict) and "kind" in stored:
+            try:
+                Scaler.from_json(stored, what)
+            except ChainruleError as e:
+                raise ChainruleError(f"{args.model}: {e}") from None

@@ -12,7 +12,12 @@ The last row of P is all ones, so [W | b] @ P adds the bias, and ∂ℓ/∂y @ P
 One matmul per sample writes NCHW directly. The batch is split over two threads, each with
 single-threaded BLAS (threadpoolctl), which beats letting OpenBLAS split each small GEMM.
 
-Supported: stride 1, groups 1, and OW ≤ W (left + right padding ≤ D_w(KW − 1), e.g. 'same', 'valid').
+Grouped (and depthwise) convolutions use the same patch matrix: group g's rows (c, u, v), c in its Cg
+channels, are one contiguous block, so each group is one matmul per sample on its block and the bias
+is added afterwards (the ones row serves groups = 1 only, whose arithmetic is unchanged).
+
+Supported: stride 1, any dilation and groups, and OW ≤ W (left + right padding ≤ D_w(KW − 1), e.g.
+'same', 'valid').
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -32,12 +37,7 @@ MIN_SPLIT_WORK = 200_000  # below this many multiply-adds per call, threads cost
 def supported(stride, pads, dilation, groups, kernel, width) -> bool:
     """Whether this layout can compute the convolution (else use im2col)."""
     ext_w = dilation[1] * (kernel[1] - 1) + 1
-    return (
-        tuple(stride) == (1, 1)
-        and groups == 1
-        and pads[2] + pads[3] <= ext_w - 1
-        and width + pads[2] + pads[3] - ext_w + 1 >= 1
-    )
+    return tuple(stride) == (1, 1) and pads[2] + pads[3] <= ext_w - 1 and width + pads[2] + pads[3] - ext_w + 1 >= 1
 
 
 def _blas_single():
@@ -82,12 +82,13 @@ class FlatConv:
     ``forward`` keeps the patch matrix in its buffer for ``backward``: one cache per forward.
     """
 
-    def __init__(self, x_shape, weight_shape, pads, dilation, dtype):
+    def __init__(self, x_shape, weight_shape, pads, dilation, dtype, groups: int = 1):
         N, C, H, W = x_shape
         O, _, kh, kw = weight_shape
         t, b, left, r = pads
         dh, dw = dilation
-        self.key = (tuple(x_shape), tuple(weight_shape), tuple(pads), tuple(dilation), np.dtype(dtype))
+        self.key = (tuple(x_shape), tuple(weight_shape), tuple(pads), tuple(dilation), np.dtype(dtype), groups)
+        self.G = groups
         self.N, self.C, self.H, self.W, self.O, self.kh, self.kw = N, C, H, W, O, kh, kw
         self.top, self.left, self.dh, self.dw = t, left, dh, dw
         self.oh = win.AxisSteps(H, kh, 1, dh, t, b).output  # stride 1: the flat layout needs it
@@ -126,6 +127,8 @@ class FlatConv:
 
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         """x (N, C, H, W) -> y (N, O, OH, OW)."""
+        if self.G > 1:
+            return self._forward_groups(x, weight, bias)
         Wb = np.empty((self.O, self.ck + 1), dtype=weight.dtype)  # [W | b]
         Wb[:, :-1] = weight.reshape(self.O, self.ck)
         Wb[:, -1] = 0 if bias is None else bias
@@ -134,10 +137,7 @@ class FlatConv:
         yq = y.reshape(self.N, self.O, self.q) if full else None
 
         def chunk(lo, hi):
-            self.interior[lo:hi] = x[lo:hi]
-            Pc = self.P[lo:hi]
-            np.copyto(Pc[:, :-1].reshape(hi - lo, self.C, self.kh, self.kw, self.q), self.view[lo:hi])
-            self._zero_wraps(Pc)
+            Pc = self._copy_patches(x, lo, hi)
             if full:
                 np.matmul(Wb, Pc, out=yq[lo:hi])
             else:  # positions j ≥ OW of each row are not outputs
@@ -146,33 +146,91 @@ class FlatConv:
         _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q)
         return y
 
+    def _copy_patches(self, x: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """P[lo:hi] from x[lo:hi]: the one strided copy, with the reads across a row end zeroed."""
+        self.interior[lo:hi] = x[lo:hi]
+        Pc = self.P[lo:hi]
+        np.copyto(Pc[:, :-1].reshape(hi - lo, self.C, self.kh, self.kw, self.q), self.view[lo:hi])
+        self._zero_wraps(Pc)
+        return Pc
+
+    def _dq(self, dy: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """∂ℓ/∂y[lo:hi] as (n, O, OH·W): positions j ≥ OW of each row are not outputs, their gradient is 0."""
+        n = hi - lo
+        if self.ow == self.W:
+            return dy[lo:hi].reshape(n, self.O, self.q)
+        dq = np.zeros((n, self.O, self.oh, self.W), dtype=dy.dtype)
+        dq[..., : self.ow] = dy[lo:hi]
+        return dq.reshape(n, self.O, self.q)
+
+    def _scatter(self, dP: np.ndarray, dx: np.ndarray, lo: int, hi: int) -> None:
+        """dx[lo:hi] from ∂ℓ/∂P (n, C·KH·KW, OH·W): the adjoint of the strided copy (wrapped reads dropped)."""
+        n, W = hi - lo, self.W
+        self._zero_wraps(dP)  # wrapped reads were padding: no gradient
+        dP = dP.reshape(n, self.C, self.kh, self.kw, self.q)
+        dbuf = np.zeros((n, self.C, self.length), dtype=dP.dtype)
+        for u in range(self.kh):
+            for v in range(self.kw):
+                off = u * self.dh * W + v * self.dw
+                dbuf[:, :, off : off + self.q] += dP[:, :, u, v]
+        dx[lo:hi] = dbuf[:, :, self.left + self.top * W : self.left + (self.top + self.H) * W].reshape(
+            n, self.C, self.H, W
+        )
+
+    def _forward_groups(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        """groups > 1: y[:, group g] = W_g @ P[:, rows of g] per sample, then + b."""
+        G, Og, Kg = self.G, self.O // self.G, self.ck // self.G
+        Wg = weight.reshape(G, Og, Kg)
+        yq = np.empty((self.N, self.O, self.q), dtype=x.dtype)
+
+        def chunk(lo, hi):
+            Pc = self._copy_patches(x, lo, hi)
+            for g in range(G):
+                np.matmul(Wg[g], Pc[:, g * Kg : (g + 1) * Kg], out=yq[lo:hi, g * Og : (g + 1) * Og])
+
+        _parallel(chunk, self.N, self.N * self.O * Kg * self.q)
+        y = yq.reshape(self.N, self.O, self.oh, self.W)
+        y = y if self.ow == self.W else np.ascontiguousarray(y[..., : self.ow])
+        if bias is not None:
+            y += bias[:, None, None]
+        return y
+
+    def _backward_groups(self, dy: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """groups > 1: per group, ∂ℓ/∂W_g = Σₙ ∂ℓ/∂y_g P_gᵀ and ∂ℓ/∂P_g = W_gᵀ ∂ℓ/∂y_g; ∂ℓ/∂b = Σ ∂ℓ/∂y."""
+        G, Og, Kg = self.G, self.O // self.G, self.ck // self.G
+        WgT = np.ascontiguousarray(weight.reshape(G, Og, Kg).transpose(0, 2, 1))  # (G, Kg, Og)
+        dx = np.empty((self.N, self.C, self.H, self.W), dtype=dy.dtype)
+        grads = {}
+
+        def chunk(lo, hi):
+            dq = self._dq(dy, lo, hi)
+            dP = np.empty((hi - lo, self.ck, self.q), dtype=dy.dtype)
+            gW = np.empty((G, Kg, Og), dtype=dy.dtype)
+            for g in range(G):
+                rows, outs = slice(g * Kg, (g + 1) * Kg), slice(g * Og, (g + 1) * Og)
+                gW[g] = np.matmul(self.P[lo:hi, rows], dq[:, outs].transpose(0, 2, 1)).sum(axis=0)
+                np.matmul(WgT[g], dq[:, outs], out=dP[:, rows])
+            grads[lo] = gW
+            self._scatter(dP, dx, lo, hi)
+
+        _parallel(chunk, self.N, self.N * self.O * Kg * self.q)
+        gW = sum(grads[k] for k in sorted(grads))  # a fixed order: the same bytes on every run
+        return dx, np.ascontiguousarray(gW.transpose(0, 2, 1)).reshape(weight.shape), dy.sum(axis=(0, 2, 3))
+
     def backward(self, dy: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(dx, dW, db) for dy (N, O, OH, OW), from the patch matrix of the last forward."""
+        if self.G > 1:
+            return self._backward_groups(dy, weight)
         WT = np.ascontiguousarray(weight.reshape(self.O, self.ck).T)  # (C·KH·KW, O)
         dx = np.empty((self.N, self.C, self.H, self.W), dtype=dy.dtype)
         grads = {}
-        pre, t, W = self.left, self.top, self.W
 
         def chunk(lo, hi):
-            n = hi - lo
-            if self.ow == W:
-                dq = dy[lo:hi].reshape(n, self.O, self.q)
-            else:  # the positions j ≥ OW of each row are not outputs: their gradient is 0
-                dq = np.zeros((n, self.O, self.oh, W), dtype=dy.dtype)
-                dq[..., : self.ow] = dy[lo:hi]
-                dq = dq.reshape(n, self.O, self.q)
+            dq = self._dq(dy, lo, hi)
             # [∂ℓ/∂W | ∂ℓ/∂b]ᵀ = Σₙ P[n] ∂ℓ/∂y[n]ᵀ: with P (C·KH·KW+1, OH·W) on the left OpenBLAS is up
             # to 1.5× faster than ∂ℓ/∂y[n] P[n]ᵀ, and a contiguous copy of ∂ℓ/∂y[n]ᵀ costs more than it saves
             grads[lo] = np.matmul(self.P[lo:hi], dq.transpose(0, 2, 1)).sum(axis=0)
-            dP = np.matmul(WT, dq)  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)
-            self._zero_wraps(dP)  # wrapped reads were padding: no gradient
-            dP = dP.reshape(n, self.C, self.kh, self.kw, self.q)
-            dbuf = np.zeros((n, self.C, self.length), dtype=dy.dtype)
-            for u in range(self.kh):  # the adjoint of the strided copy
-                for v in range(self.kw):
-                    off = u * self.dh * W + v * self.dw
-                    dbuf[:, :, off : off + self.q] += dP[:, :, u, v]
-            dx[lo:hi] = dbuf[:, :, pre + t * W : pre + (t + self.H) * W].reshape(n, self.C, self.H, W)
+            self._scatter(np.matmul(WT, dq), dx, lo, hi)  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)
 
         _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q)
         g = sum(grads[k] for k in sorted(grads)).T  # a fixed order: the same bytes on every run

@@ -64,12 +64,31 @@ def conv2d_backward(dy, x, weight, stride, pads, dilation, groups):
     return dx, dW, db
 
 
-def _pool_windows(x, kernel, stride, pads, dilation, fill):
-    """Yield (n, c, i, j, [(value, (r, s)) for each window position]) in the window's row-major order."""
+def pool_output_size(size, kernel, stride, pad, dilation, ceil_mode):
+    """PyTorch's pooling output size for one axis (symmetric padding ``pad``), written out independently."""
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= size + pad:  # the last window must start inside the image or the left padding
+        out -= 1
+    return out
+
+
+def _pool_windows(x, kernel, stride, pads, dilation, fill, ceil_mode=False):
+    """Yield (n, c, i, j, oh, ow, [(value, (r, s)) for each window position]) in the window's row-major order.
+
+    With ``ceil_mode`` the output size is PyTorch's (``pool_output_size``, symmetric padding pads[0],
+    pads[2]) and cells past the padded input read ``fill``.
+    """
     N, C, H, W = x.shape
     (kh, kw), (sh, sw), (dh, dw), (t, b, left, r) = kernel, stride, dilation, pads
-    oh = (H + t + b - dh * (kh - 1) - 1) // sh + 1
-    ow = (W + left + r - dw * (kw - 1) - 1) // sw + 1
+    if ceil_mode:
+        oh = pool_output_size(H, kh, sh, t, dh, True)
+        ow = pool_output_size(W, kw, sw, left, dw, True)
+    else:
+        oh = (H + t + b - dh * (kh - 1) - 1) // sh + 1
+        ow = (W + left + r - dw * (kw - 1) - 1) // sw + 1
     for n in range(N):
         for c in range(C):
             for i in range(oh):
@@ -82,10 +101,10 @@ def _pool_windows(x, kernel, stride, pads, dilation, fill):
                     yield n, c, i, j, oh, ow, cells
 
 
-def max_pool2d(x, dy, kernel, stride, pads, dilation=(1, 1)):
+def max_pool2d(x, dy, kernel, stride, pads, dilation=(1, 1), ceil_mode=False):
     """(y, dx) of max pooling; dx sends each ∂ℓ/∂y to the first maximum of its window."""
     y, dx = None, np.zeros_like(x)
-    for n, c, i, j, oh, ow, cells in _pool_windows(x, kernel, stride, pads, dilation, -np.inf):
+    for n, c, i, j, oh, ow, cells in _pool_windows(x, kernel, stride, pads, dilation, -np.inf, ceil_mode):
         if y is None:
             y = np.zeros((x.shape[0], x.shape[1], oh, ow), dtype=x.dtype)
         best = max(range(len(cells)), key=lambda k: (cells[k][0], -k))
@@ -96,16 +115,25 @@ def max_pool2d(x, dy, kernel, stride, pads, dilation=(1, 1)):
     return y, dx
 
 
-def avg_pool2d(x, dy, kernel, stride, pads):
-    """(y, dx) of average pooling with the padding counted in the divisor (count_include_pad=True)."""
+def avg_pool2d(x, dy, kernel, stride, pads, ceil_mode=False, count_include_pad=True):
+    """(y, dx) of average pooling, pads symmetric (top = bottom, left = right).
+
+    The divisor counts the window's cells inside the padded input (count_include_pad=True; a ceil_mode
+    overhang past it does not count) or only those inside the image (False), as PyTorch does.
+    """
     y, dx = None, np.zeros_like(x)
-    area = kernel[0] * kernel[1]
-    for n, c, i, j, oh, ow, cells in _pool_windows(x, kernel, stride, pads, (1, 1), 0.0):
+    H, W = x.shape[2:]
+    t, left = pads[0], pads[2]
+    for n, c, i, j, oh, ow, cells in _pool_windows(x, kernel, stride, pads, (1, 1), 0.0, ceil_mode):
         if y is None:
             y = np.zeros((x.shape[0], x.shape[1], oh, ow), dtype=x.dtype)
+        inside = [(rr, ss) for _, (rr, ss) in cells if 0 <= rr < H and 0 <= ss < W]
+        if count_include_pad:
+            area = sum(1 for _, (rr, ss) in cells if rr < H + t and ss < W + left)
+        else:
+            area = len(inside)
         y[n, c, i, j] = sum(v for v, _ in cells) / area
         if dy is not None:
-            for _, (rr, ss) in cells:
-                if 0 <= rr < x.shape[2] and 0 <= ss < x.shape[3]:
-                    dx[n, c, rr, ss] += dy[n, c, i, j] / area
+            for rr, ss in inside:
+                dx[n, c, rr, ss] += dy[n, c, i, j] / area
     return y, dx

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.data.dataset import Dataset, check_features, check_targets
+from chainrule.data.limits import csv_limit
 from chainrule.errors import ChainruleError
 from chainrule.files import read_bytes
 
@@ -22,7 +23,7 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
     to find and name the bad line (ragged row or non-number).
     """
     path = Path(path)
-    raw = read_bytes(path, "a CSV file", gunzip=True)
+    raw = read_bytes(path, "a CSV file", gunzip=True, limit=csv_limit(), text="CSV")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -116,6 +117,6 @@ def rows_to_dataset(rows: np.ndarray, first: int, path: "str | Path", task: str,
     Features are checked before targets, so a line bad in both is reported for its features.
     """
     X = rows[:, 1:] if labelled else rows
-    X = check_features(X, str(path), first)
+    X = check_features(X, str(path), first, first_column=2 if labelled else 1)
     y = check_targets(rows[:, 0], task, str(path), first) if labelled else None
     return Dataset(X, y, task, str(path))

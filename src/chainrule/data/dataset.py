@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule.data.limits import check_magnitude
 from chainrule.errors import ChainruleError
 
 TASKS = ("classification", "regression")
@@ -76,7 +77,9 @@ def check_targets(y: np.ndarray, task: str, source: str, first_line: int | None 
                 "targets must be finite numbers"
             )
     if task == "regression":
-        return y.astype(np.float64)
+        y = y.astype(np.float64)
+        check_magnitude(y.reshape(len(y), -1), source, lambda i: _where(first_line, i), lambda j: f"target {j + 1}")
+        return y
     if y.ndim != 1:
         raise ChainruleError(f"{source}: class labels must be one number per example, got shape {y.shape}")
     if y.dtype.kind == "f":
@@ -104,8 +107,10 @@ def check_targets(y: np.ndarray, task: str, source: str, first_line: int | None 
     return y
 
 
-def check_features(X: np.ndarray, source: str, first_line: int | None = None) -> np.ndarray:
-    """X as float64, or an error naming the first example that holds NaN or infinity."""
+def check_features(X: np.ndarray, source: str, first_line: int | None = None, first_column: int = 0) -> np.ndarray:
+    """X as float64, or an error naming the first example that holds NaN, infinity or a value too large
+    to compute with (limits.MAX_MAGNITUDE); ``first_column``: the file's column (from 1) of feature 1
+    (a CSV's 2 after its label), 0 to name features instead."""
     X = np.asarray(X, dtype=np.float64)
     if not len(X):
         raise ChainruleError(f"{source}: holds no examples (shape {'×'.join(map(str, X.shape))})")
@@ -116,6 +121,11 @@ def check_features(X: np.ndarray, source: str, first_line: int | None = None) ->
             f"{source}: {_where(first_line, i)}: value {X.reshape(len(X), -1)[i, j]} "
             f"(feature {j + 1}); features must be finite numbers"
         )
+
+    def column(j: int) -> str:
+        return f"column {j + first_column}" if first_column else f"feature {j + 1}"
+
+    check_magnitude(X.reshape(len(X), -1), source, lambda i: _where(first_line, i), column)
     return X
 
 

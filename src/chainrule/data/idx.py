@@ -10,39 +10,53 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.data.dataset import Dataset, check_features, check_targets
+from chainrule.data.limits import check_array_size
 from chainrule.errors import ChainruleError
-from chainrule.files import read_bytes
+from chainrule.files import open_binary
 
 TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: "str | Path") -> np.ndarray:
-    """The array stored in one IDX file (gzip detected from its magic bytes, not its name)."""
+    """The array stored in one IDX file (gzip detected from its magic bytes, not its name).
+
+    The header's dimensions say how many bytes follow: only that many are read, after checking that
+    they fit in memory, so /dev/zero or a damaged header is refused without reading on.
+    """
     path = Path(path)
-    raw = read_bytes(path, "an IDX file", gunzip=True)
-    if len(raw) < 4:
-        raise ChainruleError(f"{path}: only {len(raw)} bytes; too short for an IDX header")
-    magic = int.from_bytes(raw[:4], "big")
-    kind, ndim = raw[2], raw[3]
-    if raw[:2] != b"\0\0" or kind not in TYPES or ndim == 0:
+    with open_binary(path, "an IDX file", gunzip=True) as f:
+        raw = f.read(4)
+        if len(raw) < 4:
+            raise ChainruleError(f"{path}: only {len(raw)} bytes; too short for an IDX header")
+        magic = int.from_bytes(raw[:4], "big")
+        kind, ndim = raw[2], raw[3]
+        if raw[:2] != b"\0\0" or kind not in TYPES or ndim == 0:
+            raise ChainruleError(
+                f"{path}: magic number 0x{magic:08X} is not an IDX header; expected "
+                "0x00000801 (labels) or 0x00000803 (images), or another 0x0000TTDD IDX type"
+            )
+        head = 4 + 4 * ndim
+        raw += f.read(head - 4)
+        if len(raw) < head:
+            raise ChainruleError(f"{path}: truncated header (needs {head} bytes, file has {len(raw)})")
+        shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+        dtype = np.dtype(TYPES[kind])
+        check_array_size(path, "the header's array", shape, dtype)
+        need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        data = f.read(need)
+        longer = bool(f.read(1))
+    have = len(data)
+    if longer:
         raise ChainruleError(
-            f"{path}: magic number 0x{magic:08X} is not an IDX header; expected "
-            "0x00000801 (labels) or 0x00000803 (images), or another 0x0000TTDD IDX type"
+            f"{path}: data longer than its header says: header says shape {'×'.join(map(str, shape))} "
+            f"({need} bytes), the file holds more after the header"
         )
-    head = 4 + 4 * ndim
-    if len(raw) < head:
-        raise ChainruleError(f"{path}: truncated header (needs {head} bytes, file has {len(raw)})")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(TYPES[kind])
-    need = int(np.prod(shape)) * dtype.itemsize
-    have = len(raw) - head
     if have != need:
-        what = "truncated" if have < need else "longer than its header says"
         raise ChainruleError(
-            f"{path}: data {what}: header says shape {'×'.join(map(str, shape))} "
+            f"{path}: data truncated: header says shape {'×'.join(map(str, shape))} "
             f"({need} bytes), the file holds {have} bytes after the header"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=head).reshape(shape).astype(dtype.newbyteorder("="))
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def labels_path_for(images: "str | Path") -> Path | None:

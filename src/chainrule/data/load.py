@@ -8,6 +8,7 @@ from chainrule.data.dataset import Dataset
 from chainrule.data.idx import is_idx_name, load_idx
 from chainrule.data.npz import load_npz
 from chainrule.errors import ChainruleError
+from chainrule.files import missing
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -31,7 +32,7 @@ def load_data(
     """A Dataset from a .csv, .npz or IDX file; ``image_shape`` views each example as (C, H, W)."""
     path = Path(path)
     if not path.exists():
-        raise ChainruleError(f"{path}: no such file")
+        raise ChainruleError(missing(path))
     suffix = path.name.lower().removesuffix(".gz")
     if is_idx_name(path):
         data = load_idx(path, labels, task, labelled)

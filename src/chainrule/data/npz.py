@@ -6,11 +6,13 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.data.dataset import Dataset, check_features, check_targets
+from chainrule.data.limits import check_npz_members
 from chainrule.errors import ChainruleError
 
 
 def load_npz(path: "str | Path", task: str = "classification", labelled: bool = True) -> Dataset:
     path = Path(path)
+    check_npz_members(path)  # sizes from the arrays' headers, before NumPy allocates them
     try:
         with np.load(path, allow_pickle=False) as f:
             names = set(f.files)

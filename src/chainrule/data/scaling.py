@@ -60,13 +60,33 @@ class Scaler:
         return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
 
     @classmethod
-    def from_json(cls, d: dict) -> "Scaler":
+    def from_json(cls, d: dict, what: str = "feature") -> "Scaler":
+        """The scaling stored by ``to_json``; damaged values (a scale of 0, NaN, lengths that differ) are
+        refused here, by ``what`` is scaled ("feature 3", "target 1"), rather than turned into infinities
+        by ``transform``."""
         try:
             if d["kind"] == "none":
                 return cls("none")
-            return cls(d["kind"], np.asarray(d["shift"], dtype=np.float64), np.asarray(d["scale"], dtype=np.float64))
+            shift, scale = np.asarray(d["shift"], dtype=np.float64), np.asarray(d["scale"], dtype=np.float64)
+            kind = d["kind"]
         except (KeyError, TypeError, ValueError) as e:
-            raise ChainruleError(f"the model's stored feature scaling is damaged ({e})") from None
+            raise ChainruleError(f"the stored {what} scaling is damaged ({e})") from None
+        if kind not in KINDS or shift.ndim != 1 or shift.shape != scale.shape:
+            raise ChainruleError(
+                f"the stored {what} scaling is damaged (kind {kind!r}, shift of shape {shift.shape}, "
+                f"scale of shape {scale.shape})"
+            )
+        for name, v, bad in (
+            ("shift", shift, ~np.isfinite(shift)),
+            ("scale", scale, ~(np.isfinite(scale) & (scale > 0))),
+        ):
+            if bad.any():
+                j = int(np.argmax(bad))
+                raise ChainruleError(
+                    f"the stored {what} scaling is damaged: its {name} of {what} {j + 1} is {float(v[j])!r}"
+                    + ("; a scale must be a finite number > 0" if name == "scale" else "; it must be finite")
+                )
+        return cls(kind, shift, scale)
 
 
 def ready(

@@ -107,8 +107,12 @@ TO_TORCH = {
     Dropout: lambda torch, m: torch.nn.Dropout(m.p).train(m.training),  # same p; masks are each library's own
     Linear: _linear_to,
     Conv2d: _conv_to,
-    MaxPool2d: lambda torch, m: torch.nn.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation),
-    AvgPool2d: lambda torch, m: torch.nn.AvgPool2d(m.kernel_size, m.stride, m.padding),
+    MaxPool2d: lambda torch, m: torch.nn.MaxPool2d(
+        m.kernel_size, m.stride, m.padding, m.dilation, ceil_mode=m.ceil_mode
+    ),
+    AvgPool2d: lambda torch, m: torch.nn.AvgPool2d(
+        m.kernel_size, m.stride, m.padding, ceil_mode=m.ceil_mode, count_include_pad=m.count_include_pad
+    ),
     Flatten: lambda torch, m: torch.nn.Flatten(m.start_dim, m.end_dim),
     act.Tanh: lambda torch, m: torch.nn.Tanh(),
     act.Sigmoid: lambda torch, m: torch.nn.Sigmoid(),
@@ -178,17 +182,21 @@ def _same_strided_from(t) -> Conv2d:
 
 
 def _maxpool_from(t) -> MaxPool2d:
-    if t.ceil_mode or t.return_indices:
-        raise ChainruleError("MaxPool2d with ceil_mode=True or return_indices=True is not supported")
-    return MaxPool2d(t.kernel_size, t.stride, t.padding, t.dilation)
+    if t.return_indices:
+        raise ChainruleError("MaxPool2d with return_indices=True is not supported")
+    return MaxPool2d(t.kernel_size, t.stride, t.padding, t.dilation, ceil_mode=bool(t.ceil_mode))
 
 
 def _avgpool_from(t) -> AvgPool2d:
-    if t.ceil_mode or not t.count_include_pad or t.divisor_override is not None:
-        raise ChainruleError(
-            "AvgPool2d is supported with ceil_mode=False, count_include_pad=True and no divisor_override only"
-        )
-    return AvgPool2d(t.kernel_size, t.stride, t.padding)
+    if t.divisor_override is not None:
+        raise ChainruleError(f"AvgPool2d with divisor_override={t.divisor_override} is not supported")
+    return AvgPool2d(
+        t.kernel_size,
+        t.stride,
+        t.padding,
+        ceil_mode=bool(t.ceil_mode),
+        count_include_pad=bool(t.count_include_pad),
+    )
 
 
 def _batchnorm_from(t) -> _BatchNorm:

@@ -10,6 +10,7 @@ track_running_stats=False never, which always uses batch statistics) normalises 
 import numpy as np
 from numpy.typing import DTypeLike
 
+from chainrule.core import memory
 from chainrule.errors import ChainruleError
 from chainrule.nn.module import Module, Parameter, check_dtype
 
@@ -51,6 +52,8 @@ class _BatchNorm(Module):
         dt = check_dtype(dtype)
         self._dtype = dt
         c = self.num_features
+        # γ and β with their gradients, the running mean and variance
+        memory.check_parameters(f"{name}({c})", c * (2 if affine else 0) + c, dt.itemsize)
         self.weight = Parameter(np.ones(c, dt)) if affine else None
         self.bias = Parameter(np.zeros(c, dt)) if affine else None
         tracked = track_running_stats

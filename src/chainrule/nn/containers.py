@@ -1,5 +1,6 @@
 """Sequential: layers applied in order, gradients passed back in reverse."""
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -133,8 +134,18 @@ class Sequential(Module):
         self.input_grad = dx
         return dx
 
+    def _input_dtype(self) -> np.dtype:
+        """The parameters' dtype (float64 without any), read from the first parameter, found once per
+        list of layers: walking every parameter on each call cost a batch-1 step more than a layer."""
+        key = tuple(map(id, self.layers))
+        cached = getattr(self, "_first_param", None)  # (key, parameter): a bare Parameter attribute would be one
+        if cached is None or cached[0] != key:
+            cached = self._first_param = (key, next(iter(self.parameters()), None))
+        p = cached[1]
+        return p.data.dtype if p is not None else (self.dtype or np.dtype(np.float64))
+
     def _check_input(self, x: ArrayLike) -> np.ndarray:
-        dt = self.dtype or np.dtype(np.float64)
+        dt = self._input_dtype()
         if not isinstance(x, np.ndarray) or x.dtype != dt:
             try:
                 raw = np.asarray(x)
@@ -143,6 +154,10 @@ class Sequential(Module):
                 x = raw.astype(dt)
             except (ValueError, TypeError) as e:
                 raise ChainruleError(f"network input must be an array of numbers: {e}") from e
+        # one sum instead of isfinite + all: finite values have a finite sum unless it overflows (beyond
+        # 1e308, or 3e38 in float32), and then, or for NaN / ∞, the exact check below names the culprit
+        if x.size and math.isfinite(np.add.reduce(x, axis=None)):
+            return x
         if not np.isfinite(x).all():
             bad = np.argwhere(~np.isfinite(x))[0]
             raise ChainruleError(f"network input contains {x[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
@@ -164,7 +179,13 @@ class Sequential(Module):
 
     @classmethod
     def _from_config(cls, cfg: dict) -> "Sequential":
-        return cls(*(Module.from_config(c) for c in cfg["layers"]))
+        layers = []
+        for i, c in enumerate(cfg["layers"]):
+            try:
+                layers.append(Module.from_config(c))
+            except ChainruleError as e:  # e.g. a layer too large for memory: say which one
+                raise ChainruleError(f"layer {i}: {e}") from None
+        return cls(*layers)
 
     def __repr__(self) -> str:
         inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))

@@ -12,7 +12,7 @@ of the padded input, laid out as a patch matrix, times the weight matrix (one GE
 import numpy as np
 from numpy.typing import DTypeLike
 
-from chainrule.core import conv_flat, init
+from chainrule.core import conv_flat, init, memory
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.nn.module import Module, Parameter, WeightInit, check_dtype
@@ -76,7 +76,8 @@ class Conv2d(Module):
     which PyTorch refuses) or 'valid' (no padding). ``groups = in_channels`` is depthwise.
 
     ``path`` picks the kernel: "auto" (the flat-layout fast path of ``core.conv_flat`` where it
-    applies — stride 1, groups 1 — else im2col), "im2col" or "flat". Both give the same numbers.
+    applies — stride 1, any dilation or groups — else im2col), "im2col" or "flat". Both give the same
+    numbers (to rounding: the GEMMs group their sums differently).
     """
 
     PATHS = ("auto", "im2col", "flat")
@@ -108,6 +109,8 @@ class Conv2d(Module):
         self.padding = win.padding_arg(padding)
         dt = check_dtype(dtype)
         shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        n = int(np.prod(shape, dtype=object)) + (self.out_channels if bias else 0)
+        memory.check_parameters(f"{type(self).__name__}({self.in_channels}→{self.out_channels})", n, dt.itemsize)
         self.weight = Parameter(np.empty(shape, dt))
         self.bias = Parameter(np.empty((self.out_channels,), dt)) if bias else None
         self.reset_parameters(init.as_generator(rng))
@@ -154,7 +157,7 @@ class Conv2d(Module):
         pads, _ = win.pads_and_shape(hw, self.kernel_size, self.stride, self.padding, self.dilation)
         b = None if self.bias is None else self.bias.data
         if self._use_flat(pads, hw[1]):
-            key = (x4.shape, W.shape, pads, self.dilation, W.dtype)
+            key = (x4.shape, W.shape, pads, self.dilation, W.dtype, self.groups)
             if self._flat is None or self._flat.key != key:
                 self._flat = conv_flat.FlatConv(*key)
             y = self._flat.forward(x4, W, b)
@@ -189,7 +192,7 @@ class Conv2d(Module):
         ok = conv_flat.supported(self.stride, pads, self.dilation, self.groups, self.kernel_size, width)
         if self.path == "flat" and not ok:
             raise ChainruleError(
-                f"Conv2d.path 'flat' needs stride 1, groups 1 and padding ≤ what 'same' adds; this layer is {self!r}"
+                f"Conv2d.path 'flat' needs stride 1 and padding ≤ what 'same' adds; this layer is {self!r}"
             )
         return ok
 

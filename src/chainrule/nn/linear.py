@@ -8,7 +8,7 @@ matrix and ``layer.folded`` / ``layer.grad_folded`` read it back.
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from chainrule.core import init
+from chainrule.core import init, memory
 from chainrule.errors import ChainruleError
 from chainrule.nn import rounding
 from chainrule.nn.module import Module, Parameter, WeightInit, check_dtype
@@ -41,6 +41,8 @@ class Linear(Module):
             )
         self.in_features, self.out_features = int(in_features), int(out_features)
         dt = check_dtype(dtype)
+        n = self.out_features * (self.in_features + bool(bias))
+        memory.check_parameters(f"Linear({self.in_features}→{self.out_features})", n, dt.itemsize)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dt))
         self.bias = Parameter(np.empty((self.out_features,), dt)) if bias else None
         self.reset_parameters(init.as_generator(rng))
@@ -71,7 +73,10 @@ class Linear(Module):
         if x.dtype != W.dtype:
             x = x.astype(W.dtype)
         self._x = x
-        y = x @ W.T
+        if x.ndim == 2 and len(x) == 1:  # one example as a 1×k matrix (a PyTorch-style loop): the matrix-
+            y = (W @ x[0])[None]  # vector product is the same arithmetic, without the GEMM's overhead
+        else:
+            y = x @ W.T
         if self.bias is not None:
             y += rounding.apply(self.bias.data)
         return y
@@ -79,15 +84,24 @@ class Linear(Module):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """∂ℓ/∂W += dyᵀ x,  ∂ℓ/∂b += Σₙ dy,  ∂ℓ/∂x = dy W."""
         self.backward_params(dy)
-        return dy @ rounding.apply(self.weight.data)
+        W = rounding.apply(self.weight.data)
+        if dy.ndim == 2 and len(dy) == 1:
+            return (dy[0] @ W)[None]
+        return dy @ W
 
     def backward_params(self, dy: np.ndarray) -> None:
         """Only the parameter gradients (a first layer's ∂ℓ/∂x is not needed to train)."""
         x, gW = self._x, self.weight.grad
         assert x is not None, "backward() before forward()"
-        gb = self.bias.grad if self.bias is not None else None
-        if self._overwrite_grads:  # after defer_zero_grad(): write, as 0 + g would, without the extra passes
-            self._overwrite_grads = False
+        b = self.bias
+        gb = b.grad if b is not None else None
+        if x.ndim == 2 and len(x) == 1:  # one example as a 1×k matrix: the 1-D products below, same numbers
+            x, dy = x[0], dy[0]
+        zeroed = self.weight.grad_zeroed and (b is None or b.grad_zeroed)  # after zero_grad()
+        if self._overwrite_grads or zeroed:  # or defer_zero_grad(): write, as 0 + g would, without extra passes
+            self._overwrite_grads = self.weight.grad_zeroed = False
+            if b is not None:
+                b.grad_zeroed = False
             if x.ndim == 1:  # one example: a broadcast outer product is cheaper than a 1×k GEMM
                 np.multiply(dy[:, None], x, out=gW)
                 if gb is not None:

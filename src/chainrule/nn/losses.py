@@ -182,6 +182,13 @@ class CrossEntropyLoss(Loss):
             total = float(e.sum())
             self.probs = e / total
             return math.log(total) + float(m) - float(logits[labels])
+        if self.n == 1:  # one (1, C) row: the same operations on the row, without the batch machinery
+            row = logits[0]
+            m1 = row.max()
+            e1 = np.exp(row - m1)
+            t1 = e1.sum()
+            self.probs = (e1 / t1)[None]
+            return float(np.log(t1) + m1 - row[int(np.asarray(labels).flat[0])])
         m = logits.max(axis=1, keepdims=True)
         e = np.exp(logits - m)
         total = e.sum(axis=1, keepdims=True)
@@ -229,6 +236,9 @@ class CrossEntropyLoss(Loss):
         if d.ndim == 1:
             d[self._labels] -= 1.0
             return d
+        if self.n == 1:  # one example as a (1, C) row (a PyTorch-style loop): no index arrays; ÷ 1 is exact
+            d[0, int(np.asarray(self._labels).flat[0])] -= 1.0
+            return d
         d[np.arange(self.n), self._labels] -= 1.0
         d /= self.n
         return d
@@ -255,7 +265,10 @@ def _labels(y: ArrayLike, shape: tuple[int, ...]) -> "int | np.ndarray | None":
         if 0 <= y < C:
             return int(y)
     elif isinstance(y, np.ndarray) and y.dtype.kind in "iu" and y.shape == shape[:-1] and y.size:
-        if y.min() >= 0 and y.max() < C:
+        if y.size == 1:  # one example as a (1,) array: a Python comparison, not two reductions
+            if 0 <= int(y.flat[0]) < C:
+                return y
+        elif y.min() >= 0 and y.max() < C:
             return y
     if np.asarray(y).shape == tuple(shape) and np.asarray(y).dtype.kind == "f":
         return None

@@ -2,8 +2,13 @@
 
 max:  y[n, c, i, j] = max_{u,v} xp[n, c, i·S + u·D, j·S + v·D]     (xp padded with −∞)
       ∂ℓ/∂x goes to the window's (first) maximum, accumulating where windows overlap.
-avg:  y[n, c, i, j] = (1 / KH·KW) Σ_{u,v} xp[n, c, i·S + u, j·S + v]   (xp padded with 0;
-      PyTorch's count_include_pad=True), so ∂ℓ/∂x spreads ∂ℓ/∂y evenly over each window.
+avg:  y[n, c, i, j] = (1 / d[i, j]) Σ_{u,v} xp[n, c, i·S + u, j·S + v]   (xp padded with 0), so ∂ℓ/∂x
+      spreads ∂ℓ/∂y[i, j] / d[i, j] over each window. d = KH·KW (PyTorch's count_include_pad=True,
+      the default) or, with count_include_pad=False, the number of real input pixels in the window.
+
+ceil_mode=True (PyTorch's rule): O = ⌈(H + 2P − D(K−1) − 1)/S⌉ + 1, less one when the last window
+would start in the bottom/right padding; the last windows may then hang over the padded input. The
+overhang is padded like the padding (−∞ / 0) but, as in PyTorch, never counted in an average's divisor.
 """
 
 import numpy as np
@@ -14,7 +19,8 @@ from chainrule.nn.module import Module
 
 
 class _Pool2d(Module):
-    """Shared arguments: kernel_size, stride (default = kernel_size), padding ≥ 0 (at most half a kernel)."""
+    """Shared arguments: kernel_size, stride (default = kernel_size), padding ≥ 0 (at most half a kernel),
+    ceil_mode (round the output size up)."""
 
     dilation = (1, 1)  # MaxPool2d sets its own; AvgPool2d has none (as in PyTorch)
 
@@ -23,10 +29,12 @@ class _Pool2d(Module):
         kernel_size: "int | tuple[int, int]",
         stride: "int | tuple[int, int] | None" = None,
         padding: "int | tuple[int, int]" = 0,
+        ceil_mode: bool = False,
     ) -> None:
         self.kernel_size = win.pair(kernel_size, "kernel_size")
         self.stride = self.kernel_size if stride is None else win.pair(stride, "stride")
         self.padding = win.pair(padding, "padding", minimum=0)
+        self.ceil_mode = _flag(ceil_mode, "ceil_mode", type(self).__name__)
         self._cache: tuple | None = None  # forward's arrays and shapes, for backward (each pool its own)
 
     def _check_padding(self, kernel: win.Pair) -> None:
@@ -38,13 +46,26 @@ class _Pool2d(Module):
                     f"kernel {self.kernel_size}; padding must be ≤ {e // 2}"
                 )
 
-    def pads(self, hw: win.Pair) -> win.Pads:
-        """(top, bottom, left, right) padding for an H×W input."""
-        return win.pads_for(hw, self.kernel_size, self.stride, self.dilation, self.padding)
+    def pads(self, hw: "tuple[int, ...]") -> win.Pads:
+        """(top, bottom, left, right) padding for an H×W input, the ceil_mode overhang included."""
+        return self._pads_and_shape(hw)[0]
+
+    def _pads_and_shape(self, hw: "tuple[int, ...]") -> tuple[win.Pads, tuple[int, int]]:
+        # the floor-mode calculation first: it raises the readable error when the kernel does not fit
+        h, w = win.size_steps((hw[0], hw[1]), self.kernel_size, self.stride, self.padding, self.dilation)
+        if not self.ceil_mode:
+            return (h.pad_before, h.pad_after, w.pad_before, w.pad_after), (h.output, w.output)
+        extra, out = [], []
+        for a in (h, w):
+            o = -(-a.minus_kernel // a.stride) + 1
+            if (o - 1) * a.stride >= a.size + a.pad_before:  # PyTorch: the last window starts inside
+                o -= 1
+            extra.append(max(0, (o - 1) * a.stride + a.extent - a.padded))
+            out.append(o)
+        return (h.pad_before, h.pad_after + extra[0], w.pad_before, w.pad_after + extra[1]), (out[0], out[1])
 
     def output_hw(self, hw: "tuple[int, ...]") -> tuple[int, int]:
-        h, w = hw
-        return win.output_shape((h, w), self.kernel_size, self.stride, self.padding, self.dilation)
+        return self._pads_and_shape(hw)[1]
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(C, OH, OW) for a (C, H, W) input (or (OH, OW) for H×W)."""
@@ -55,13 +76,15 @@ class _Pool2d(Module):
     def _windows(self, x: np.ndarray, fill: float) -> tuple[np.ndarray, bool, np.ndarray, win.Pads]:
         """(x as NCHW, unbatched?, windows view (N, C, OH, OW, KH, KW), pads)."""
         x4, unbatched = win.as_nchw(x, repr(self))
-        # one computation: the pads, and a readable error when the kernel does not fit
-        pads, _ = win.pads_and_shape(x4.shape[2:], self.kernel_size, self.stride, self.padding, self.dilation)
+        pads = self.pads(x4.shape[2:])
         xp = win.pad(x4, pads, fill)
         return x4, unbatched, win.windows(xp, self.kernel_size, self.stride, self.dilation), pads
 
     def config(self) -> dict:
-        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding)}
+        cfg: dict = {"kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding)}
+        if self.ceil_mode:  # only when set: model files written before the option keep their bytes
+            cfg["ceil_mode"] = True
+        return cfg
 
     def extra_repr(self) -> str:
         def short(p: win.Pair) -> "int | win.Pair":
@@ -72,6 +95,8 @@ class _Pool2d(Module):
             s += f", padding={short(self.padding)}"
         if self.dilation != (1, 1):
             s += f", dilation={short(self.dilation)}"
+        if self.ceil_mode:
+            s += ", ceil_mode=True"
         return s
 
 
@@ -87,8 +112,9 @@ class MaxPool2d(_Pool2d):
         stride: "int | tuple[int, int] | None" = None,
         padding: "int | tuple[int, int]" = 0,
         dilation: "int | tuple[int, int]" = 1,
+        ceil_mode: bool = False,
     ) -> None:
-        super().__init__(kernel_size, stride, padding)
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.dilation = win.pair(dilation, "dilation")
         self._check_padding(self.kernel_size)
 
@@ -107,7 +133,8 @@ class MaxPool2d(_Pool2d):
         slabs, y, (N, C, H, W), pads, unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
         kh, kw = self.kernel_size
-        # ∂ℓ/∂y goes to the first slab that holds the maximum (PyTorch's tie rule: the first index)
+        # ∂ℓ/∂y goes to the first slab that holds the maximum (PyTorch's tie rule: the first index);
+        # the loop runs over the KH·KW kernel offsets, each step vectorised over every window
         dslabs = np.empty_like(slabs)
         taken = np.zeros(y.shape, dtype=bool)
         for k in range(kh * kw):
@@ -124,10 +151,11 @@ class MaxPool2d(_Pool2d):
 
 
 class AvgPool2d(_Pool2d):
-    """Average pooling (https://pytorch.org/docs/stable/generated/torch.nn.AvgPool2d.html),
-    count_include_pad=True: the divisor is always KH·KW.
+    """Average pooling (https://pytorch.org/docs/stable/generated/torch.nn.AvgPool2d.html).
 
-    x : (N, C, H, W) or (C, H, W)  ->  y : (N, C, OH, OW) or (C, OH, OW)
+    count_include_pad=True (the default): the divisor is KH·KW, padded zeros included; False: the
+    number of real input pixels under the window. x : (N, C, H, W) or (C, H, W) -> y : (N, C, OH, OW)
+    or (C, OH, OW).
     """
 
     def __init__(
@@ -135,21 +163,66 @@ class AvgPool2d(_Pool2d):
         kernel_size: "int | tuple[int, int]",
         stride: "int | tuple[int, int] | None" = None,
         padding: "int | tuple[int, int]" = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
     ) -> None:
-        super().__init__(kernel_size, stride, padding)
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.count_include_pad = _flag(count_include_pad, "count_include_pad", "AvgPool2d")
         self._check_padding(self.kernel_size)
+
+    def divisors(self, hw: "tuple[int, ...]") -> np.ndarray:
+        """d : (OH, OW), each window's divisor for an H×W input (what PyTorch divides by)."""
+        pads, (oh, ow) = self._pads_and_shape(hw)
+        per_axis = []
+        for size, o, k, s, before, after in (
+            (hw[0], oh, self.kernel_size[0], self.stride[0], pads[0], self.padding[0]),
+            (hw[1], ow, self.kernel_size[1], self.stride[1], pads[2], self.padding[1]),
+        ):
+            start = np.arange(o) * s - before  # first input row/column of each window
+            if self.count_include_pad:  # padding counts, the ceil_mode overhang does not
+                lo, hi = start, np.minimum(start + k, size + after)
+            else:
+                lo, hi = np.maximum(start, 0), np.minimum(start + k, size)
+            per_axis.append(hi - lo)
+        return np.outer(per_axis[0], per_axis[1])
+
+    def _uniform(self) -> bool:
+        """Whether every window divides by KH·KW (the default case, computed as a plain mean)."""
+        return not self.ceil_mode and (self.count_include_pad or self.padding == (0, 0))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x4, unbatched, w6, pads = self._windows(x, 0.0)
-        y = w6.mean(axis=(-2, -1))
-        self._cache = (x4.shape, pads, unbatched)
+        if self._uniform():
+            y = w6.mean(axis=(-2, -1))
+            d = None
+        else:
+            d = self.divisors(x4.shape[2:]).astype(x4.dtype)
+            y = w6.sum(axis=(-2, -1)) / d
+        self._cache = (x4.shape, pads, d, unbatched)
         return y[0] if unbatched else y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self._cache is not None, "backward() before forward()"
-        (N, C, H, W), pads, unbatched = self._cache
+        (N, C, H, W), pads, d, unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
         kh, kw = self.kernel_size
-        share = np.broadcast_to((dy4 / (kh * kw))[..., None, None], (*dy4.shape, kh, kw))
+        g = dy4 / (kh * kw) if d is None else dy4 / d  # ∂ℓ/∂y / d per window
+        share = np.broadcast_to(g[..., None, None], (*dy4.shape, kh, kw))
         dx = win.windows_backward(share, (H, W), pads, self.stride)
         return dx[0] if unbatched else dx
+
+    def config(self) -> dict:
+        cfg = super().config()
+        if not self.count_include_pad:  # only when set, as ceil_mode
+            cfg["count_include_pad"] = False
+        return cfg
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.count_include_pad else ", count_include_pad=False")
+
+
+def _flag(value: object, name: str, layer: str) -> bool:
+    """A true/false option, or a one-line error naming it (a spec file may give 1 or "yes")."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ChainruleError(f"{layer} {name} must be true or false, got {value!r}")
+    return bool(value)

@@ -162,6 +162,8 @@ def _shape_formula(layer: Module, before: tuple[int, ...], after: tuple[int, ...
         h, w = before[-2:]
         steps = win.size_steps((h, w), layer.kernel_size, layer.stride, padding, getattr(layer, "dilation", (1, 1)))
         parts = [_axis(a) for a in steps]
+        if getattr(layer, "ceil_mode", False):  # PyTorch's rounding up, not the floor
+            parts = [_ceil_axis(a, o) for a, o in zip(steps, after[-2:], strict=True)]
         axes = f"H, W: {parts[0]}" if parts[0] == parts[1] else f"H: {parts[0]}; W: {parts[1]}"
         if isinstance(layer, Conv2d):
             return f"{axes}; C = {layer.out_channels} filters"
@@ -173,6 +175,14 @@ def _shape_formula(layer: Module, before: tuple[int, ...], after: tuple[int, ...
     if isinstance(layer, Activation):
         return "elementwise, same shape" if type(layer).__name__ != "Softmax" else "softmax, same shape"
     return ""
+
+
+def _ceil_axis(a: win.AxisSteps, out: int) -> str:
+    """⌈(H + 2P − K)/S⌉ + 1 = O (ceil_mode), less one when that last window would start in the padding."""
+    s = f"⌈({a.size} + {a.pad_before + a.pad_after} − {a.extent})/{a.stride}⌉ + 1"
+    if -(-a.minus_kernel // a.stride) + 1 != out:
+        return f"{s} − 1 = {out} (ceil_mode; the last window would start in the padding)"
+    return f"{s} = {out} (ceil_mode)"
 
 
 def _axis(a: win.AxisSteps) -> str:

@@ -54,6 +54,7 @@ class Optimizer:
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad.fill(0)
+            p.grad_zeroed = True  # Linear's next backward may write its gradient instead of adding it
 
     def step(self) -> None:
         raise NotImplementedError

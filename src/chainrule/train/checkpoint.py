@@ -34,6 +34,8 @@ class Checkpoint:
     early_stop: dict | None = None  # EarlyStopping.meta() (--early-stop runs)
     best: dict[str, np.ndarray] | None = None  # the best epoch's weights (--early-stop runs)
     scheduler: dict | None = None  # the lr scheduler's state_dict() (--scheduler runs)
+    examples: int | None = None  # training examples after the split (None in older checkpoints)
+    path: Path | None = None  # the file it was loaded from
 
 
 def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
@@ -52,6 +54,7 @@ def save_checkpoint(out_dir: Path, ck: Checkpoint) -> None:
         "generators": ck.model.generator_states(),  # Dropout masks continue where they stopped
         "early_stop": ck.early_stop,
         "scheduler": ck.scheduler,
+        "examples": ck.examples,
     }
     write_safetensors(Path(out_dir) / NAME, tensors, FORMAT, meta)
 
@@ -67,22 +70,27 @@ def load_checkpoint(out_dir: Path) -> Checkpoint:
         meta = json.loads(metadata[FORMAT])
         model = Module.from_config(meta["architecture"])
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        model.load_generator_states(meta.get("generators", {}))
-        return Checkpoint(
+        ck = Checkpoint(
             model,
             {k[6:]: v for k, v in tensors.items() if k.startswith("optim.")},
             int(meta["epoch"]),
             int(meta["step"]),
-            meta["rng_state"],
+            meta.get("rng_state"),  # resume_checks names a missing or damaged one
             meta["history"],
             meta["settings"],
             meta["extra"],
             meta.get("early_stop"),
             {k[5:]: v for k, v in tensors.items() if k.startswith("best.")},
             meta.get("scheduler"),
+            None if meta.get("examples") is None else int(meta["examples"]),
+            path,
         )
     except (SafetensorError, ValueError, KeyError, TypeError) as e:
         raise ChainruleError(
             f"{path}: not a usable chainrule checkpoint ({type(e).__name__}: "
             f"{str(e).splitlines()[0] if str(e) else ''})"
         ) from None
+    from chainrule.train.resume_checks import restore_layer_generators
+
+    restore_layer_generators(path, model, meta.get("generators", {}))  # Dropout masks continue where they stopped
+    return ck

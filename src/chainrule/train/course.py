@@ -18,6 +18,7 @@ result):
 - the label files get one predicted label (arg-max of ŷ, the first on ties) per line.
 """
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss
 from chainrule.optim import SGD, Optimizer
 from chainrule.train.loop import run_epoch
+from chainrule.train.preflight import check_mlp
 
 
 def course_init(rows: int, cols: int, flag: int) -> np.ndarray:
@@ -204,6 +206,9 @@ def run_course(
                     f"{path}: label {int(data.y.max())} does not fit --classes {classes} "
                     f"(labels must be 0 … {classes - 1})"
                 )
+    K = int(max(tr.y.max(), va.y.max())) + 1 if classes is None else classes
+    # each epoch evaluates every example at once (mean_cross_entropy), so its rows count
+    check_mlp(tr.num_features, [hidden], K, 8, f"HIDDEN_UNITS {hidden}", max(len(tr), len(va)))
     res = train_course(tr.X, tr.y, va.X, va.y, epochs, hidden, init_flag, lr, shuffle, optimizer, classes, trace_steps)
     atomic_write_bytes(train_out, "".join(f"{v}\n" for v in res.train_pred).encode())
     atomic_write_bytes(val_out, "".join(f"{v}\n" for v in res.val_pred).encode())
@@ -215,10 +220,11 @@ def _check_outputs(inputs, outputs) -> None:
     """Before training: every output can be written, and none of them is an input file or another output
     (arguments given in the wrong order must not overwrite the data)."""
     names = ("TRAIN_OUT", "VALIDATION_OUT", "METRICS_OUT")
-    seen = {Path(p).resolve(): what for p, what in zip(inputs, ("TRAIN_CSV", "VALIDATION_CSV"), strict=True)}
+    # realpath, not Path.resolve(): a loop of symbolic links is reported when the file is read, not here
+    seen = {Path(os.path.realpath(p)): what for p, what in zip(inputs, ("TRAIN_CSV", "VALIDATION_CSV"), strict=True)}
     for path, name in zip(outputs, names, strict=True):
         check_writable(path)
-        key = Path(path).resolve()
+        key = Path(os.path.realpath(path))
         if key in seen:
             raise ChainruleError(
                 f"{name} {path} is also {seen[key]}; writing it would overwrite that file "

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from chainrule.errors import ChainruleError
+from chainrule.files import cannot_write
 
 NAME = ".chainrule-train.lock"
 # files.atomic_write_bytes: tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp") adds 8 characters
@@ -75,8 +76,12 @@ def _acquire(lock: Path, folder: Path, flag: str) -> None:
             continue
         except OSError as e:  # e.g. a read-only folder: say so now, not after an epoch of training
             raise ChainruleError(f"{flag} {folder}: cannot write here: {e.strerror}") from None
-        with os.fdopen(fd, "w") as f:
-            f.write(f"{os.getpid()}\n")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        except OSError as e:  # a full disk: the lock holds no PID, so remove it
+            lock.unlink(missing_ok=True)
+            raise ChainruleError(f"{flag} {folder}: {cannot_write(lock, e)}") from None
         return
     raise ChainruleError(f"{flag} {folder}: another run keeps taking its lock ({lock}); give another folder")
 

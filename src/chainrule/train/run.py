@@ -5,6 +5,7 @@ is checked before anything is written, so a bad invocation never damages an earl
 """
 
 import math
+import os
 import signal
 import time
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from chainrule.nn.module import check_dtype
 from chainrule.optim import OPTIMIZERS, Optimizer
 from chainrule.serialize import save_model
 from chainrule.train import checkpoint as ckpt
+from chainrule.train import preflight, resume_checks
 from chainrule.train.early_stop import EarlyStopping, check_patience
 from chainrule.train.loop import Diverged, check_growth, epoch_order, run_epoch
 from chainrule.train.metrics import (
@@ -101,9 +103,9 @@ def resolve(settings: dict) -> dict:
     s = {k: (settings.get(k) if settings.get(k) is not None else preset.get(k, v)) for k, v in DEFAULTS.items()}
     for k in ("train", "train_labels", "validation", "validation_labels"):
         if s[k] is not None:
-            s[k] = str(Path(s[k]).resolve())
+            s[k] = os.path.abspath(s[k])  # not resolve(): a link's own name (train.csv) says the format
     if s["model"].lower().endswith(".toml"):
-        s["model"] = str(Path(s["model"]).resolve())
+        s["model"] = os.path.abspath(s["model"])
     if not 0 <= float(s["val_split"]) < 1:
         raise ChainruleError(f"--val-split must be at least 0 and below 1, got {s['val_split']}")
     if int(s["seed"]) < 0:
@@ -177,18 +179,22 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
     train, val = load_sets(s)
     outputs = outputs_for(train, val)
     rng = np.random.default_rng(int(s["seed"]))
+    largest = max(len(train), len(val) if val is not None else 0)  # examples passed through at most at once
     if resume is None:
+        if s["model"] == "mlp":  # refused by its flag before any weight is allocated
+            preflight.check_mlp_flags(s, train.num_features, outputs, dtype.itemsize, largest)
         net, loss, want = build_model(
             s["model"], train.example_shape, outputs, parse_hidden(s["hidden"]), s["activation"], s["init"], dtype, rng
         )
         scaler = Scaler.fit(s["scale"], train.X)
         target = Scaler.fit(s["target_scaling"], train.y) if s["task"] == "regression" else None
     else:
+        resume_checks.check_same_data(resume, s["train"] or "digits (bundled)", train, outputs)
         net, want = resume.model, tuple(resume.extra["input_shape"])
         loss = LOSSES[resume.extra["loss"]]()
-        scaler = Scaler.from_json(resume.extra["scaling"])
+        scaler = resume_checks.stored_scaling(resume)
         # a run saved before targets were standardised has no stored target scaling: none
-        target = Scaler.from_json(resume.extra["target_scaling"]) if "target_scaling" in resume.extra else None
+        target = resume_checks.stored_scaling(resume, "target_scaling") if "target_scaling" in resume.extra else None
     if loss is None:
         loss = CrossEntropyLoss() if s["task"] == "classification" else SquaredError()
     if s["task"] == "classification" and not isinstance(loss, CrossEntropyLoss):
@@ -198,6 +204,7 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
         )
     train, val = (ready(d, scaler, want, dtype, target) if d is not None else None for d in (train, val))
     _check_output_width(net, train, outputs, s["model"])
+    preflight.check_network(net, want, int(s["batch_size"]), dtype.itemsize, f"--model {s['model']}", largest)
     opt = make_optimizer(s, net.parameters())
     loss_name = next(k for k, v in LOSSES.items() if type(loss) is v)
     extra = {
@@ -212,8 +219,8 @@ def prepare(settings: dict, resume: "ckpt.Checkpoint | None" = None) -> Prepared
     if target is not None:
         extra["target_scaling"] = target.to_json()
     if resume is not None:
-        opt.load_state_dict(resume.optim_state)
-        rng.bit_generator.state = resume.rng_state
+        resume_checks.restore_optimizer(resume.path, resume.optim_state, opt)
+        resume_checks.restore_generator(resume.path, resume.rng_state, rng)
     return Prepared(s, train, val, net, loss, opt, rng, extra, target)
 
 
@@ -243,6 +250,7 @@ def check_out_dir(out: Path | None, overwrite: bool) -> None:
         raise ChainruleError(
             f"--out {out}: already holds a run; continue it with --resume {out}, or pass --overwrite to start over"
         )
+    preflight.check_out_writable(out)
 
 
 @contextmanager
@@ -343,7 +351,8 @@ def train(
     s, net, loss, opt, rng = p.settings, p.net, p.loss, p.opt, p.rng
     sched = make_scheduler(s, opt)
     if sched is not None and resume is not None and resume.scheduler is not None:
-        sched.load_state_dict(resume.scheduler)  # sets opt.lr for the epoch being resumed
+        # sets opt.lr for the epoch being resumed
+        resume_checks.restored(resume.path, "learning-rate scheduler", lambda: sched.load_state_dict(resume.scheduler))
     es = None
     if s["early_stop"] is not None:
         if p.val is None:
@@ -351,7 +360,11 @@ def train(
                 "--early-stop watches the validation loss; give --validation FILE or a --val-split above 0"
             )
         es = (
-            EarlyStopping.from_checkpoint(s["early_stop"], resume.early_stop, resume.best or {})
+            resume_checks.restored(
+                resume.path,
+                "early-stopping",
+                lambda: EarlyStopping.from_checkpoint(s["early_stop"], resume.early_stop, resume.best or {}),
+            )
             if resume
             else EarlyStopping(s["early_stop"])
         )
@@ -368,6 +381,8 @@ def train(
     stale = [out / name for name in OUTPUTS] if out is not None and resume is None else []
     n, bs, epochs = len(p.train), int(s["batch_size"]), int(s["epochs"])
     steps = -(-n // bs)
+    if resume is not None:
+        resume_checks.check_position(resume.path, epoch0, step0, steps, n, bs)
     where = "digits (bundled)" if s["train"] is None else s["train"]
     progress.line(
         f"training {_model_name(s)} "
@@ -395,6 +410,7 @@ def train(
                     es.meta() if es else None,
                     es.best_weights if es else None,
                     sched.state_dict() if sched else None,
+                    examples=n,
                 ),
             )
 

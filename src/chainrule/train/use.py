@@ -11,6 +11,7 @@ import numpy as np
 from chainrule.data import Dataset, Scaler, load_data, ready
 from chainrule.data.csv import read_csv_rows, rows_to_dataset
 from chainrule.errors import ChainruleError
+from chainrule.files import missing as missing_file
 from chainrule.nn.containers import Sequential
 from chainrule.nn.losses import LOSSES, Loss
 from chainrule.serialize import load_model
@@ -28,6 +29,11 @@ def load_trained(path: "str | Path"):
             f"{path}: a chainrule model, but not one written by chainrule train "
             f"(its metadata lacks {', '.join(missing)})"
         )
+    try:  # load_for_model applies them; a damaged one is named here, with the file
+        Scaler.from_json(extra["scaling"])
+        target_scaler(extra)
+    except ChainruleError as e:
+        raise ChainruleError(f"{path}: {e}") from None
     return net, extra
 
 
@@ -45,7 +51,7 @@ def load_for_model(
     name = data.name.lower().removesuffix(".gz")
     if name.endswith(".csv") or name.endswith(".txt"):
         if not data.exists():
-            raise ChainruleError(f"{data}: no such file")
+            raise ChainruleError(missing_file(data))
         rows, first = read_csv_rows(data)
         width = rows.shape[1]
         if width == features + 1 or (width == features and not need_labels):
@@ -81,7 +87,7 @@ def target_scaler(extra: dict) -> Scaler | None:
     """The regression targets' stored standardisation; None for a classifier or a model file written
     before targets were standardised (its outputs are the targets' units already)."""
     stored = extra.get("target_scaling")
-    return None if stored is None else Scaler.from_json(stored)
+    return None if stored is None else Scaler.from_json(stored, "target")
 
 
 def predict(net: Sequential, extra: dict, X: np.ndarray) -> np.ndarray:

@@ -1,0 +1,88 @@
+"""Per-phase profile of Conv2d's flat path (``core.conv_flat``), 16→32 @ 14², 3×3 pad 1, batch 64, float32.
+
+    python benchmarks/conv_profile.py [--reps 41]
+
+Each phase of one forward + backward is run alone, on one thread with single-threaded BLAS, on the
+layer's own buffers: the patch-matrix copy, the zeroing of reads that wrap across a row end, the three
+GEMM families (forward, ∂ℓ/∂W, ∂ℓ/∂P: per sample, as the layer runs them), the batch-wide GEMMs of the
+same FLOPs for comparison, and the scatter-add that is the adjoint of the copy. Times are thread CPU
+time (``time.thread_time``), which other processes on a busy machine disturb far less than wall time;
+the minimum estimates a quiet machine, the median what this run saw.
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=41)
+    args = ap.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
+    import chainrule as cr
+
+    cr.set_num_threads(1)
+    N, C, O, H = 64, 16, 32, 14
+    rng = np.random.default_rng(0)
+    conv = cr.Conv2d(C, O, 3, padding=1, dtype=np.float32, rng=rng)
+    x = rng.standard_normal((N, C, H, H), dtype=np.float32)
+    dy = rng.standard_normal((N, O, H, H), dtype=np.float32)
+    conv.forward(x)
+    f = conv._flat
+    K, q = f.ck, f.q
+    Wb = rng.standard_normal((O, K + 1), dtype=np.float32)
+    WT = np.ascontiguousarray(Wb[:, :-1].T)
+    dq = dy.reshape(N, O, q)
+    y = np.empty((N, O, q), np.float32)
+    dP = np.matmul(WT, dq)
+    dx = np.empty_like(x)
+    Pb = np.ascontiguousarray(f.P.transpose(1, 0, 2)).reshape(K + 1, N * q)  # (K+1, N·q): batch-wide layout
+    dqb = np.ascontiguousarray(dq.transpose(1, 0, 2)).reshape(O, N * q)
+
+    def whole():
+        conv.forward(x)
+        conv.backward(dy)
+
+    phases = {
+        "Conv2d forward + backward (the layer)": whole,
+        "copy x into the row-padded buffer": lambda: f.interior.__setitem__(slice(None), x),
+        "patch-matrix copy (one strided copy)": lambda: np.copyto(f.P[:, :-1].reshape(N, C, 3, 3, q), f.view),
+        "zero the wrapped reads of P": lambda: f._zero_wraps(f.P),
+        "GEMM forward, per sample 32×145 @ 145×196": lambda: np.matmul(Wb, f.P, out=y),
+        "GEMM ∂ℓ/∂W, per sample 145×196 @ 196×32, + Σₙ": lambda: np.matmul(f.P, dq.transpose(0, 2, 1)).sum(0),
+        "GEMM ∂ℓ/∂P, per sample 144×32 @ 32×196": lambda: np.matmul(WT, dq),
+        "scatter ∂ℓ/∂P back (zero wraps + 9 shifted adds)": lambda: f._scatter(dP.copy(), dx, 0, N),
+        "batch-wide GEMM forward 32×145 @ 145×12544": lambda: Wb @ Pb,
+        "batch-wide GEMM ∂ℓ/∂W 32×12544 @ 12544×145": lambda: dqb @ Pb.T,
+        "batch-wide GEMM ∂ℓ/∂P 144×32 @ 32×12544": lambda: WT @ dqb,
+    }
+    load = os.getloadavg()[0]
+    res = {}
+    for name, fn in phases.items():
+        fn()
+        ts = []
+        for _ in range(args.reps):
+            t = time.thread_time()
+            fn()
+            ts.append((time.thread_time() - t) * 1e3)
+        res[name] = ts
+    print(f"Conv2d 16→32 @ 14², batch 64, float32, 1 thread; thread CPU ms over {args.reps} calls; load {load:.2f}")
+    print(f"{'phase':<52} {'min':>7} {'median':>7}")
+    for name, ts in res.items():
+        print(f"{name:<52} {min(ts):7.3f} {statistics.median(ts):7.3f}")
+    names = list(res)
+    gemm = sum(min(res[k]) for k in names[4:7])
+    print(f"sum of the layer's GEMMs (min): {gemm:.3f} ms; the layer ÷ its GEMMs: {min(res[names[0]]) / gemm:.2f}×")
+    batch = sum(min(res[k]) for k in names[8:11])
+    print(f"sum of the batch-wide GEMMs (min): {batch:.3f} ms; the layer ÷ those: {min(res[names[0]]) / batch:.2f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
