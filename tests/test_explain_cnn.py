@@ -171,3 +171,46 @@ def test_what_explain_cannot_write_is_one_line_naming_it(net, x, message):
     with pytest.raises(cr.ChainruleError) as e:
         cr.explain(net, x, [0.0, 1.0])
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_max_pool_ties_route_as_pytorch():
+    # ReLU zeros whole windows and the input repeats its maximum: the gradient goes to the first one
+    conv = Conv2d(1, 1, 1, rng=0)
+    conv.weight.data[...], conv.bias.data[...] = 1.0, 0.0
+    net = cr.Sequential(conv, cr.ReLU(), MaxPool2d(2, stride=1), Flatten(), cr.Linear(9, 2, rng=1))
+    x = np.array([[[1, 1, -2, -2], [1, 1, -2, -3], [3, 0, 3, 1], [0, 3, 1, 3]]], dtype=float)
+    d = cr.explain(net, x, 1, cr.CrossEntropyLoss()).to_dict()
+    _, gouts, gx, grads, _ = torch_pass(net, x, 1, cr.CrossEntropyLoss(), 0.1)
+    assert_close(d["layers"][2]["grad_input"], gouts[1], RTOL_NETWORK, "max-pool routing with ties")
+    assert_close(d["layers"][0]["grad_input"], gx, RTOL_NETWORK, "input gradient")
+    text = cr.explain(net, x, 1, cr.CrossEntropyLoss(), cells=16).to_text()
+    assert "∂ℓ/∂Z₁,₁ = ∂ℓ/∂P₁,₁ = " in text  # the all-ones window: its first cell
+    assert "∂ℓ/∂Z₃,₃ = ∂ℓ/∂P₂,₂ + ∂ℓ/∂P₂,₃ + ∂ℓ/∂P₃,₂ + ∂ℓ/∂P₃,₃ = " in text  # first of the tied 3s in four windows
+    assert "∂ℓ/∂Z₄,₂ = 0" in text and "∂ℓ/∂Z₄,₄ = 0" in text  # tied, but later in window order
+
+
+@pytest.mark.parametrize(
+    "layer, message",
+    [
+        ('type = "conv2d"\nweight = [[[[1, 0], [0, 1]]]]\nbias = [0, 1]', "key 'bias': has shape (2,)"),
+        ('type = "conv2d"\nweight = [[1, 0], [0, 1]]', "key 'weight': must be a 4-D array"),
+        ('type = "conv2d"\nweight = [[[[1, 0], [0, 1]]]]\nkernel_size = 3', "key 'kernel_size': is 3 but 'weight'"),
+        ('type = "maxpool2d"\nkernel_size = 2\nweight = [[1]]', "'weight' is for linear and conv2d layers"),
+        ("weights = [[0, 1]]\nbias = [1]", "with folded 'weights' the bias is column 0"),
+    ],
+)
+def test_spec_weight_and_bias_in_pytorch_layout_are_checked(layer, message):
+    import tomllib
+
+    from chainrule.spec import parse_spec
+
+    data = tomllib.loads(f"input = [1, 3, 3]\n[[layers]]\n{layer}\n")
+    with pytest.raises(cr.ChainruleError, match=re.escape(message)):
+        parse_spec(data, "net.toml").build()
+
+
+def test_spec_linear_weight_and_bias():
+    from chainrule.spec import parse_spec
+
+    net, _ = parse_spec({"input": 2, "layers": [{"weight": [[1, 2], [3, 4]], "bias": [5, 6]}]}).build()
+    np.testing.assert_array_equal(net[0].folded, [[5, 1, 2], [6, 3, 4]])
