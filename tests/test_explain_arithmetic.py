@@ -220,16 +220,18 @@ CNN_LINES = {  # what each kind of line starts with -> how many of them were rec
 def test_random_cnn_lines_recompute_exactly():
     from test_explain_cnn import random_cnn
 
-    seen = dict.fromkeys(CNN_LINES, 0)
-    for seed in range(6):
-        net, x, y, loss = random_cnn(seed)
-        e = cr.explain(net, x, y, loss, decimals=3 + seed % 2, round_each_step=True, lr=0.1, cells=4)
-        text = e.to_text()
-        assert check_lines(text, e.fmt) > 20
-        for kind, start in CNN_LINES.items():
-            lines = "\n".join(line for line in text.splitlines() if line.startswith(start))
-            seen[kind] += check_lines(lines, e.fmt)
-    assert all(seen.values()), seen  # every kind of line was recomputed from its printed operands
+    for by_hand in (True, False):  # --round-each-step, and the default mode (= or ≈ as the operands allow)
+        seen = dict.fromkeys(CNN_LINES, 0)
+        for seed in range(6):
+            net, x, y, loss = random_cnn(seed)
+            digits = dict(decimals=3 + seed % 2) if by_hand else {}
+            e = cr.explain(net, x, y, loss, round_each_step=by_hand, lr=0.1, cells=4, **digits)
+            text = e.to_text()
+            assert check_lines(text, e.fmt, exact=by_hand) > 20
+            for kind, start in CNN_LINES.items():
+                lines = "\n".join(line for line in text.splitlines() if line.startswith(start))
+                seen[kind] += check_lines(lines, e.fmt, exact=by_hand)
+        assert all(seen.values()), (by_hand, seen)  # every kind of line was recomputed from its printed operands
 
 
 def test_section_4_2a_lines_recompute_exactly():
