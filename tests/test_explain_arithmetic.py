@@ -206,6 +206,7 @@ def test_gelu_with_the_tanh_approximation_is_refused_by_name():
 CNN_LINES = {  # what each kind of line starts with -> how many of them were recomputed
     "conv forward": "Y",
     "map activation": "Z",
+    "map activation factor (1 − tanh²(Y[c,i,j]), σ(Y)(1 − σ(Y)))": "∂Z",
     "pooling forward": "P",
     "kernel gradient": "∂ℓ/∂F",
     "bias gradient": "∂ℓ/∂B",

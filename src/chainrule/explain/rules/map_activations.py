@@ -2,22 +2,22 @@
 
     Z[c, i, j] = f(Y[c, i, j]);   ∂ℓ/∂Y[c, i, j] = ∂ℓ/∂Z[c, i, j] · f'   (f' the engine's ∂z/∂a factor)
 
-relu: f = max(0, ·), f' = 𝟙(Y > 0); tanh: f' = 1 − Z²; sigmoid: f' = Z(1 − Z); identity: Z = Y.
-Softmax over a map has no rule here (refused by name).
+relu: f = max(0, ·), f' = 𝟙(Y > 0); tanh: f' = 1 − tanh²(Y); sigmoid: f' = σ(Y)(1 − σ(Y)); identity: Z = Y.
+As for dense layers (``rules/activations.py``), tanh's and sigmoid's factor is written in the recitation's
+form from the pre-activation, each cell with its value substituted: ∂Z[c,i,j]/∂Y[c,i,j] = 1 − tanh²(Y[c,i,j])
+= 1 − tanh²(0.5) = 0.786448 (the engine's cached factor). Softmax over a map has no rule here (refused by name).
 """
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.doc import ELL, Call, Mat, Num, Op, Paren, Power, Prose, Row, Sym, d, product
+from chainrule.explain.doc import ELL, Call, Mat, Node, Num, Op, Prose, Row, Sym, d, product
 from chainrule.explain.map_names import MapContext, first_cells, worked
 from chainrule.explain.record import LayerRecord
+from chainrule.explain.rules.activations import Elementwise, SigmoidRule, TanhRule
 from chainrule.nn.activations import Identity, ReLU, Sigmoid, Tanh
 
 FUNCS = {ReLU: Sym("max", r"\max"), Tanh: Sym("tanh", r"\tanh"), Sigmoid: Sym("σ", r"\sigma")}
-FACTORS = {  # the engine's factor, as its backward writes it (from the cached output)
-    ReLU: Call(Sym("𝟙", r"\mathbb{1}"), Row(Sym("Y", "Y"), Op.GT, Num(0))),
-    Tanh: Row(Num(1), Op.MINUS, Power(Sym("Z", "Z"), "2")),
-    Sigmoid: Row(Sym("Z", "Z"), Paren(Row(Num(1), Op.MINUS, Sym("Z", "Z")))),
-}
+FACTORS = {ReLU: Call(Sym("𝟙", r"\mathbb{1}"), Row(Sym("Y", "Y"), Op.GT, Num(0)))}  # the factor, from Y
+PRIMES: dict[type, Elementwise] = {Tanh: TanhRule(), Sigmoid: SigmoidRule()}  # written per cell from Y's value
 
 
 def check(layer, index: int) -> None:
@@ -31,6 +31,11 @@ def check(layer, index: int) -> None:
 def _f(layer, arg) -> Call:
     f = FUNCS[type(layer)]
     return Call(f, Row(Num(0), Op.COMMA, arg)) if isinstance(layer, ReLU) else Call(f, arg)
+
+
+def _factor(layer, Y) -> Node:
+    prime = PRIMES.get(type(layer))
+    return FACTORS[type(layer)] if prime is None else prime.fprime(Y)
 
 
 def forward(ctx: MapContext, r: LayerRecord) -> list:
@@ -55,9 +60,13 @@ def backward(ctx: MapContext, r: LayerRecord) -> list:
         if ident:
             rows.append((lhs, d(ELL, Z.el(*cell)), Num(r.grad_input[cell])))
         else:
+            dz, prime = Num(r.dzda[cell]), PRIMES.get(type(r.layer))
+            if prime is not None:
+                y = Y.el(*cell)
+                rows.append((d(Z.el(*cell), y), prime.fprime(y), prime.fprime(Num(r.input[cell]), numbers=True), dz))
             sym = Row(d(ELL, Z.el(*cell)), d(Z.el(*cell), Y.el(*cell)))
-            rows.append((lhs, sym, product(g, Num(r.dzda[cell])), Num(r.grad_input[cell])))
-    factor = [] if ident else [" times the factor ", d(Z.map(), Y.map()), " = ", FACTORS[type(r.layer)]]
+            rows.append((lhs, sym, product(g, dz), Num(r.grad_input[cell])))
+    factor = [] if ident else [" times the factor ", d(Z.map(), Y.map()), " = ", _factor(r.layer, Y.map())]
     intro = Prose(f"Back through {type(r.layer).__name__}: ", d(ELL, Z.map()), *factor, ", cell by cell:")
     full = [(d(ELL, Y.map(c)), Mat(r.grad_input[c])) for c in range(r.input.shape[0])]
     return worked(intro, rows, r.output.shape, ctx.cells, "cells", full)
