@@ -69,6 +69,10 @@ def front_length(layers: list) -> int:
             )
         if isinstance(m, Activation):
             map_activations.check(m, i)
+        elif type(m) not in IMAGE_RULES:  # a dense-only rule (Dropout): never a map's rule borrowed
+            raise ChainruleError(
+                f"layer {i} is {type(m).__name__} on a map: explain writes it in the dense part (after Flatten)"
+            )
     for i, m in enumerate(layers[front:], start=front):
         if type(m) in IMAGE_RULES:
             raise ChainruleError(f"layer {i} is {type(m).__name__} after Flatten: the dense part takes a vector")

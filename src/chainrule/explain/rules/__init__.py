@@ -10,6 +10,7 @@ from chainrule.errors import ChainruleError
 from chainrule.explain.rules.activations import IdentityRule, ReLURule, SigmoidRule, SoftmaxRule, TanhRule
 from chainrule.explain.rules.base import LossRule, Rule
 from chainrule.explain.rules.conv import Conv2dRule
+from chainrule.explain.rules.dropout import DropoutRule
 from chainrule.explain.rules.flatten import FlattenRule
 from chainrule.explain.rules.linear import LinearRule
 from chainrule.explain.rules.losses import CrossEntropyRule, MSERule, SquaredErrorRule
@@ -18,6 +19,7 @@ from chainrule.explain.rules.rectifiers import ELURule, GELURule, LeakyReLURule,
 from chainrule.nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
+from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss, Loss, MSELoss, SquaredError
@@ -36,6 +38,7 @@ RULES: dict[type[Module], Rule] = {
     ELU: ELURule(),
     GELU: GELURule(),
     SiLU: SiLURule(),
+    Dropout: DropoutRule(),  # the identity in evaluation mode
     # the image part of a network, written by explain/cnn.py (rules/conv.py, pool.py, flatten.py)
     Conv2d: Conv2dRule(),
     MaxPool2d: PoolRule(),
@@ -52,7 +55,6 @@ LOSS_RULES: dict[type[Loss], LossRule] = {
 # Layers explain knows and refuses, by class name (so a layer added on another branch is refused by the
 # default reason below until its rule exists, never printed with someone else's rule).
 REFUSED_BY_NAME: dict[str, str] = {
-    "Dropout": "explain shows the network as it predicts, where dropout does nothing; leave it out",
     "BatchNorm1d": "batch normalisation is not yet written out by explain",
     "BatchNorm2d": "batch normalisation is not yet written out by explain",
     "LogSoftmax": "explain writes softmax with its loss (CrossEntropyLoss on logits); use that instead",
