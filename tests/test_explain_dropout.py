@@ -1,6 +1,8 @@
 """Dropout in a dense network: the identity in evaluation mode (where explain runs), one line saying so,
 and every value of the JSON equal to PyTorch's float64 pass of the same network in eval mode."""
 
+import re
+
 import numpy as np
 import torch
 from oracle import RTOL_NETWORK, assert_close, to_torch, torch_loss
@@ -50,8 +52,10 @@ def test_dropout_lines_hold_as_printed():
         assert (
             "Dropout is the identity" in cr.explain(net, x, y, loss, round_each_step=by_hand, form="vector").to_text()
         )
+        assert len(re.findall(r"^∂ℓ/∂z₁ +=", e.to_text(), re.M)) == 1  # once, in the tanh section
         w = cr.explain(net, x, y, loss, round_each_step=by_hand, wrt="alpha[1,1]")
         assert check_lines(w.to_text(), w.fmt, exact=by_hand) > 3
+        assert re.search(r"^∂ℓ/∂z₁ +=", w.to_text(), re.M)  # the step through Dropout is evaluated too
 
 
 def test_dropout_on_a_map_is_refused_by_name():

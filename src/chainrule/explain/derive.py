@@ -13,6 +13,7 @@ from chainrule.explain.notation import Notation, Var
 from chainrule.explain.rules import LOSS_RULES, loss_rule_for, rule_for
 from chainrule.explain.rules.activations import IdentityRule
 from chainrule.explain.rules.base import Block, LayerContext, LossContext, Rule
+from chainrule.explain.rules.dropout import DropoutRule
 from chainrule.explain.trace import Step, Trace
 from chainrule.nn.activations import Identity
 from chainrule.nn.linear import Linear
@@ -212,11 +213,19 @@ class Deriver:
                 doc.add(Prose(self.title(sec, form) + ":"), *merge(chain), *merge(own))
         return doc
 
+    def passes(self, n_sec: int) -> bool:
+        """Section ``n_sec`` is the identity (Dropout in evaluation mode): its output keeps its input's symbol."""
+        c = self.ctx(self.sections[n_sec].opener, "scalar")
+        return isinstance(self.rule(c.step), DropoutRule) and DropoutRule.identity(c)
+
     def into(self, n_sec: int, form: str, units: tuple[int, ...] | None = None) -> list[Block]:
         """∂ℓ/∂(section n_sec's output): the loss's ∂ℓ/∂ŷ for the top, else the section above's ∂ℓ/∂input."""
-        if n_sec == len(self.sections) - 1:
+        if self.passes(n_sec):  # the section below prints it: both sections' outputs are one symbol
+            return []
+        n_above = next((k for k in range(n_sec + 1, len(self.sections)) if not self.passes(k)), None)
+        if n_above is None:
             return self.loss_rule().backward(self.loss_ctx(form, units))
-        above = self.sections[n_sec + 1].opener
+        above = self.sections[n_above].opener
         c = self.ctx(above, form, units)
         return self.rule(c.step).grad_input(c)
 

@@ -40,6 +40,11 @@ class DropoutRule(Rule):
         mask = ctx.step.extras.get("mask")
         return None if mask is None else (mask[0] if mask.ndim > ctx.step.input.ndim else mask)
 
+    @classmethod
+    def identity(cls, ctx: LayerContext) -> bool:
+        """No mask (evaluation mode): the layer above's ∂ℓ/∂(output) is the layer below's, written there."""
+        return cls._mask(ctx) is None
+
     def forward(self, ctx: LayerContext) -> list[Block]:
         layer = ctx.step.layer
         assert isinstance(layer, Dropout)
