@@ -205,6 +205,8 @@ def test_conv_all_right_and_output_size_mistakes(tmp_path, capsys):
         ("a1 = [1, 2\n", "not closed"),
         ('network = "missing.toml"\na1 = 5\n', "no such file"),
         ("a1 = 5\na1 = 5\n", "given twice"),
+        ("a1 = 1e999\n", "line 1: a1: '1e999' is too large a number"),  # not an OverflowError
+        ("dl/dbeta = [1, 2, -1e400, 4]\n", "'-1e400' is too large a number"),
     ],
 )
 def test_bad_answer_files_are_one_line_exit_2(tmp_path, capsys, text, needle):

@@ -186,3 +186,16 @@ def test_explain_refuses_network_flags_on_a_conv_exercise(tmp_path, capsys):
         assert main(["explain", str(out / "exercise.toml"), *flags]) == 2
         err = capsys.readouterr().err
         assert "[conv] exercise" in err and err.count("\n") == 1, err
+
+
+def test_explain_of_a_conv_exercise_honours_digits_in_the_explainers_style(tmp_path, capsys):
+    out = make(tmp_path, "c", "conv", 1, ["--decimal", "--size", "5x5", "--padding", "1", "--stride", "2"])
+    capsys.readouterr()
+    texts = []
+    for flags in ([], ["--digits", "2"]):
+        assert main(["explain", str(out / "exercise.toml"), *flags]) == 0
+        texts.append(capsys.readouterr().out)
+    assert texts[0] != texts[1]  # --digits was silently ignored on a worksheet
+    # one style for numbers, as explain's (issue 10 item 5): not 1.15000 beside −0.8, one minus sign
+    assert "= 1.15 " in texts[0] and "1.15000" not in texts[0] and "= −0.8 " in texts[0], texts[0]
+    assert "(-" not in texts[0] and "= 1.2 " in texts[1], texts[1]

@@ -15,6 +15,7 @@ line is ignored. ``x = [...]`` and ``y = ...`` replace the network's input and t
 keeps the text it was written with: its precision is part of the answer.
 """
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +98,7 @@ def parse_list(text: str, where: str):
         else:
             if not stack:
                 raise ChainruleError(f"{where}: expected '[' before {tok!r}")
-            stack[-1].append(Written(tok))
+            stack[-1].append(_finite(Written(tok), where))
     if stack or top is None:
         raise ChainruleError(f"{where}: the list is not closed (a ']' is missing)")
     if text[pos:].strip():
@@ -105,15 +106,22 @@ def parse_list(text: str, where: str):
     return top
 
 
+def _finite(w: Written, where: str) -> Written:
+    """``w``, or a ChainruleError when it is too large for a float (1e999 reads as infinity)."""
+    if not math.isfinite(w.value):
+        raise ChainruleError(f"{where}: {w.text!r} is too large a number")
+    return w
+
+
 def _value(text: str, where: str):
     if _SIZE.match(text):
         h, w = _SIZE.match(text).groups()  # type: ignore[union-attr]
-        return [Written(h), Written(w)], True
+        return [_finite(Written(h), where), _finite(Written(w), where)], True
     if text.startswith("["):
         return parse_list(text, where), False
     t = text.replace("−", "-")
     if NUMBER.fullmatch(t):
-        return Written(t), False
+        return _finite(Written(t), where), False
     raise ChainruleError(f"{where}: {text!r} is not a number, a list of numbers or a size such as 5x4")
 
 

@@ -10,7 +10,7 @@ from chainrule.explain.doc import Document, Equations, Num
 from chainrule.explain.numbers import NumberFormat
 from chainrule.explain.render import render_document
 
-FMT = NumberFormat(5)
+FMT = NumberFormat(5, unicode=True)  # the explainer's style: one minus sign, no trailing zeros
 
 
 def values_of(doc: Document) -> dict[str, float]:

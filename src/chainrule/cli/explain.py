@@ -193,7 +193,8 @@ def _worksheet(args: "argparse.Namespace", data: dict, source: str) -> int:
     if args.fmt == "json":
         out = json.dumps(values_of(doc), ensure_ascii=False) + "\n"
     else:
-        out = render_document(doc, args.fmt, NumberFormat(args.decimals), standalone=args.standalone)
+        fmt = NumberFormat(args.decimals, args.digits, unicode=True)  # explain's style, as the key's
+        out = render_document(doc, args.fmt, fmt, standalone=args.standalone)
     _emit(args, out)
     return 0
 
