@@ -8,6 +8,8 @@ are still the engine's: this only decides the sign between them.
 """
 
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +17,7 @@ from chainrule.explain.doc import Call, Frac, Mat, Node, Num, Op, Paren, Power, 
 from chainrule.explain.numbers import NumberFormat
 
 EQ, APPROX = "=", "≈"
-_FUNCS = {
+_FUNCS: dict[str, Callable[..., Any]] = {
     "tanh": np.tanh,
     "tanh²": lambda a: np.tanh(a) ** 2,
     "σ": lambda a: 1 / (1 + np.exp(-a)),
@@ -34,13 +36,13 @@ class _Symbolic(Exception):
     """The expression holds a symbol: it is not arithmetic on printed numbers."""
 
 
-def _mul(a, b, op: str):
+def _mul(a: Any, b: Any, op: str) -> Any:
     if op == "⊙" or np.ndim(a) == 0 or np.ndim(b) == 0:
         return a * b
     return np.asarray(a) @ np.asarray(b)  # juxtaposed vectors and matrices: the matrix product
 
 
-def _term(items: list, fmt: NumberFormat):
+def _term(items: list, fmt: NumberFormat) -> Any:
     """A product of factors (joined by ·, ⊙ or juxtaposition)."""
     value, op = None, "·"
     for it in items:
@@ -57,9 +59,11 @@ def _term(items: list, fmt: NumberFormat):
     return value
 
 
-def _row(items: tuple, fmt: NumberFormat):
+def _row(items: Sequence[Node], fmt: NumberFormat) -> Any:
     """Terms joined by + and − (a leading − negates), each a product."""
-    total, sign, current = None, 1.0, []
+    total: Any = None
+    sign = 1.0
+    current: list[Node] = []
     items = list(items)
     if items and isinstance(items[0], Sym) and items[0].text == "−":  # −(…), −log …
         items, sign = items[1:], -1.0
@@ -78,7 +82,7 @@ def _row(items: tuple, fmt: NumberFormat):
     return total
 
 
-def value_of(node: Node, fmt: NumberFormat):
+def value_of(node: Node, fmt: NumberFormat) -> Any:
     """The value of a numeric expression from its printed numbers; ``_Symbolic`` when it holds a symbol."""
     if isinstance(node, Num):
         return fmt.round(node.value)
@@ -106,7 +110,7 @@ def value_of(node: Node, fmt: NumberFormat):
     raise _Symbolic
 
 
-def _call(node: Call, fmt: NumberFormat):
+def _call(node: Call, fmt: NumberFormat) -> Any:
     name, arg = node.name.text, node.arg
     if name in ("max", "min") and isinstance(arg, Row) and len(arg.items) == 3:
         pick = np.maximum if name == "max" else np.minimum
@@ -119,7 +123,7 @@ def _call(node: Call, fmt: NumberFormat):
     raise _Symbolic
 
 
-def _holds(value, printed: np.ndarray, fmt: NumberFormat) -> bool:
+def _holds(value: Any, printed: np.ndarray, fmt: NumberFormat) -> bool:
     """Each element of ``value``, rounded as printed, is the printed result (an exact tie may go either way)."""
     value = np.broadcast_to(np.asarray(value, dtype=float), printed.shape)
     for v, p in zip(value.ravel(), printed.ravel(), strict=True):

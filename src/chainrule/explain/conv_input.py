@@ -3,12 +3,14 @@
 Shared by the convolution worksheet (``convolution.py``) and the transposed one (``conv_transpose.py``).
 """
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.errors import ChainruleError
 
 
-def as_image(x, what: str = "input") -> np.ndarray:
+def as_image(x: Any, what: str = "input") -> np.ndarray:
     """(C, H, W) float64 from nested lists / an array of 2 or 3 axes; ragged lists are an error."""
     a = as_array(x, what)
     if a.ndim == 2:
@@ -20,7 +22,7 @@ def as_image(x, what: str = "input") -> np.ndarray:
     return a
 
 
-def as_kernels(f, channels: int) -> np.ndarray:
+def as_kernels(f: Any, channels: int) -> np.ndarray:
     """(O, C, KH, KW) from a kernel (KH, KW), one filter (C, KH, KW), filters of a 1-channel input
     (O, KH, KW), or (O, C, KH, KW); the channel count must match the input's."""
     k = as_array(f, "kernel")
@@ -51,7 +53,7 @@ def as_kernels(f, channels: int) -> np.ndarray:
     return k
 
 
-def as_array(value, what: str) -> np.ndarray:
+def as_array(value: Any, what: str) -> np.ndarray:
     """float64 array of finite real numbers from a nested list or array; `what` names it in errors."""
     if isinstance(value, np.ndarray) and value.dtype.kind == "c":  # a .npy file of complex numbers
         raise ChainruleError(f"{what} has complex numbers; the worksheet takes real numbers")

@@ -3,12 +3,14 @@
 matplotlib is imported here only (and only when a picture is asked for), with the Agg backend.
 """
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.errors import ChainruleError
 
 
-def _grid(ax, a: np.ndarray, title: str, marks=(), pad=None) -> None:
+def _grid(ax: Any, a: np.ndarray, title: str, marks: Any = (), pad: Any = None) -> None:
     """Draw matrix ``a`` as numbered cells; ``marks`` are (row, col) cells to highlight."""
     from matplotlib.patches import Rectangle
 
@@ -38,7 +40,7 @@ def _grid(ax, a: np.ndarray, title: str, marks=(), pad=None) -> None:
         ax.add_patch(Rectangle((c, r), 1, 1, fill=False, edgecolor="#d62728", linewidth=2))
 
 
-def draw(ws, path, cell=(0, 0), filt: int = 0, channel: int = 0) -> None:
+def draw(ws: Any, path: Any, cell: tuple[int, int] = (0, 0), filt: int = 0, channel: int = 0) -> None:
     """Write a PNG of ``ws`` (a ConvWorksheet) with output cell ``cell`` of filter ``filt`` highlighted."""
     O, C, kh, kw, oh, ow = ws.shape
     i, j = cell

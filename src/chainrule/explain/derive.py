@@ -7,8 +7,9 @@ from the section above) and titles them. ``wrt.py`` writes the one-weight chain 
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from chainrule.explain.doc import Document, Equations, Heading, Mat, Num, Prose, Sym
+from chainrule.explain.doc import Document, Equations, Heading, Mat, Node, Num, Prose, Sym
 from chainrule.explain.notation import Notation, Var
 from chainrule.explain.rules import LOSS_RULES, loss_rule_for, rule_for
 from chainrule.explain.rules.activations import IdentityRule
@@ -100,7 +101,7 @@ class Deriver:
         return got or Var(type(self.steps[k].layer).__name__, type(self.steps[k].layer).__name__)
 
     def ctx(
-        self, k: int, form: str, units: tuple[int, ...] | None = None, vars_: list[Var] | None = None, out=None
+        self, k: int, form: str, units: tuple[int, ...] | None = None, vars_: list[Var] | None = None, out: Any = None
     ) -> LayerContext:
         vs = self.vars if vars_ is None else vars_
         st, kind = self.steps[k], self.rule(self.steps[k]).kind
@@ -123,7 +124,7 @@ class Deriver:
     def loss_ctx(self, form: str, units: tuple[int, ...] | None = None) -> LossContext:
         return LossContext(self.t, self.n, form, self.layout, units, fused=self.t.steps[-1].fused)
 
-    def loss_rule(self):
+    def loss_rule(self) -> Any:
         return loss_rule_for(self.t.loss_fn) if self.t.loss_fn is not None else LOSS_RULES_BY_KEY[self.t.loss_name]
 
     def title(self, sec: Section, form: str) -> str:
@@ -164,7 +165,7 @@ class Deriver:
                     "(round each step), as in a calculation by hand."
                 )
             )
-        given = [(n.x.vec(), Mat(t.x))]
+        given: list[tuple[Node, Node]] = [(n.x.vec(), Mat(t.x))]
         if t.label is not None:
             given.append((n.y.vec(), Mat(t.target)))
         elif t.target.shape[0] == 1:

@@ -32,6 +32,7 @@ Example::
 
 import re
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class Mat(Node):
 class Row(Node):
     items: tuple
 
-    def __init__(self, *items):
+    def __init__(self, *items: Any) -> None:
         object.__setattr__(self, "items", tuple(items))
 
 
@@ -70,6 +71,15 @@ class Row(Node):
 class Op(Node):
     text: str
     latex: str
+
+    # The shared operators, set just below (ClassVar: not dataclass fields).
+    PLUS: ClassVar["Op"]
+    MINUS: ClassVar["Op"]
+    TIMES: ClassVar["Op"]
+    HADAMARD: ClassVar["Op"]
+    EQ: ClassVar["Op"]
+    GT: ClassVar["Op"]
+    COMMA: ClassVar["Op"]
 
 
 Op.PLUS = Op("+", "+")
@@ -117,7 +127,7 @@ def sup_text(s: str) -> str:
     return str(s).translate(_SUP)
 
 
-def sym(text: str, latex: str, *index, layer: int | None = None, hat: bool = False, bold: bool = False) -> Sym:
+def sym(text: str, latex: str, *index: Any, layer: int | None = None, hat: bool = False, bold: bool = False) -> Sym:
     """An indexed symbol: ``sym("α", r"\\alpha", 1, 2, layer=3)`` is α⁽³⁾₁,₂ / \\alpha^{(3)}_{1,2}.
 
     ``hat`` puts a circumflex on it (x̂, the input with x₀ = 1 prepended); ``bold`` marks a vector or
@@ -159,7 +169,7 @@ def product(*factors: Node) -> Row:
     return Row(*items)
 
 
-def joined(op: Op, terms) -> Row:
+def joined(op: Op, terms: Any) -> Row:
     items: list = []
     for t in terms:
         if items:
@@ -181,7 +191,7 @@ class Heading:
 class Prose:
     parts: tuple
 
-    def __init__(self, *parts):
+    def __init__(self, *parts: Any) -> None:
         self.parts = tuple(parts)
 
 
@@ -192,7 +202,7 @@ class Equations:
     rows: list
     notes: list = field(default_factory=list)
 
-    def note(self, i: int):
+    def note(self, i: int) -> Any:
         return self.notes[i] if i < len(self.notes) else None
 
     def qid(self, i: int) -> str:
@@ -213,7 +223,7 @@ class Document:
     title: str = ""
     title_latex: str = ""  # the title as LaTeX when it holds maths (pdflatex cannot typeset a bare α)
 
-    def add(self, *blocks) -> "Document":
+    def add(self, *blocks: Any) -> "Document":
         self.blocks.extend(blocks)
         return self
 
@@ -257,7 +267,7 @@ def _plain(text: str) -> str:
     return name + (f"[{idx.translate(_DIGITS)}]" if idx else "")
 
 
-def qid_of(node) -> str:
+def qid_of(node: Any) -> str:
     """The canonical ASCII name of the quantity a left-hand side defines: ``a₁`` -> ``a[1]``,
     ``∂ℓ/∂α₁,₁`` -> ``dl/dalpha[1,1]``, ``∂z₁/∂a₁`` -> ``dz[1]/da[1]``; "" for a blank one."""
     if (

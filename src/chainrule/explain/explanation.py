@@ -8,7 +8,7 @@ HTML is not shown).
 """
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chainrule.errors import ChainruleError
 from chainrule.explain import update
@@ -73,7 +73,7 @@ class Explanation:
             )
 
     @property
-    def dense_notation(self):
+    def dense_notation(self) -> Any:
         return self._deriver.n
 
     @property
@@ -150,10 +150,10 @@ class Explanation:
 
 
 def explain(
-    net,
-    x,
-    y,
-    loss=None,
+    net: Any,
+    x: Any,
+    y: Any,
+    loss: Any = None,
     *,
     form: str = "scalar",
     wrt: str | None = None,

@@ -7,6 +7,8 @@ also carries the dense derivation's keys (``name``, ``activation``, ``weights`` 
 ``grad_weights`` …, see ``Trace.to_dict``) and, with --lr, ``updated_weights`` folded like ``weights``.
 """
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.explain.network_pass import Pass
@@ -15,7 +17,7 @@ from chainrule.explain.trace import Trace
 from chainrule.nn.linear import Linear
 
 
-def _arr(v):
+def _arr(v: Any) -> Any:
     return None if v is None else np.asarray(v, dtype=float).tolist()
 
 

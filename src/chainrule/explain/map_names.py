@@ -8,6 +8,7 @@ the layer's number is a superscript (Y⁽²⁾₁,₁,₂, qid ``Y2[1,1,2]``).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,7 @@ class MapVar:
     shape: tuple[int, ...]  # the array's shape: (C, H, W), (O, C, KH, KW), (O,) or (K,)
     full: bool = False  # always write every index (a kernel when there are several)
 
-    def el(self, *index) -> Sym:
+    def el(self, *index: Any) -> Sym:
         idx = tuple(int(i) + 1 for i in index)
         if len(self.shape) == 3 and self.shape[0] == 1 and not self.full:
             idx = idx[1:]  # one channel: Y[i, j]
@@ -34,7 +35,7 @@ class MapVar:
             idx = idx[2:]  # one kernel: F[u, v]
         return sym(self.letter, self.letter, *idx, layer=self.layer)
 
-    def map(self, *lead) -> Sym:
+    def map(self, *lead: Any) -> Sym:
         """The whole map of channel ``lead`` (or kernel (o, c)); the whole array when it has one."""
         one = len(self.shape) == 1 or (len(self.shape) == 3 and self.shape[0] == 1)
         one = one or (len(self.shape) == 4 and not self.full)
@@ -42,7 +43,7 @@ class MapVar:
         return sym(self.letter, self.letter, *idx, layer=self.layer)
 
 
-def letter_of(layer) -> str:
+def letter_of(layer: Any) -> str:
     if isinstance(layer, Conv2d):
         return "Y"
     if isinstance(layer, Flatten):

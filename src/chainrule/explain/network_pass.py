@@ -7,8 +7,10 @@ An image network runs on a batch of one (Flatten and the losses count the batch 
 the bare vector, exactly as ``trace.run`` does, so both read the same numbers.
 """
 
-from contextlib import nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -28,11 +30,11 @@ class Pass:
     records: list[LayerRecord]
     value: float  # the loss
     inputs: tuple  # (x, y) as the pass gave them to the network and the loss
-    round_fn: object = None
+    round_fn: Callable[[np.ndarray], np.ndarray] | None = None
     lr: float | None = None
     step_losses: list[float] = field(default_factory=list)  # ℓ after each SGD step (--steps)
 
-    def _mode(self):
+    def _mode(self) -> AbstractContextManager[Any]:
         return rounding.round_each_step(self.round_fn) if self.round_fn else nullcontext()
 
     def forward(self) -> float:
@@ -92,7 +94,14 @@ def check_lr(lr: float | None, steps: int) -> None:
         raise ChainruleError(f"--steps {steps}: must be between 1 and 10000")
 
 
-def run_pass(net: Sequential, x: np.ndarray, y, loss: Loss, round_fn=None, batched: bool = False) -> Pass:
+def run_pass(
+    net: Sequential,
+    x: np.ndarray,
+    y: Any,
+    loss: Loss,
+    round_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+    batched: bool = False,
+) -> Pass:
     """One forward/backward pass of ``net`` (changed: the caller gives its copy) on ``x`` with target ``y``."""
     net = prepared(net, loss)
     xb = x[None] if batched else x

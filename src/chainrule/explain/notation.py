@@ -16,6 +16,7 @@ for stage 1 of a deeper network.
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from chainrule.errors import ChainruleError
 from chainrule.explain.doc import Sym, sub_text, sup_text
@@ -44,7 +45,7 @@ class Var:
     def _sup(self) -> tuple[str, str]:
         return (sup_text(f"({self.layer})"), f"^{{({self.layer})}}") if self.layer is not None else ("", "")
 
-    def el(self, *index) -> Sym:
+    def el(self, *index: Any) -> Sym:
         st, sl = self._sup()
         idx = [str(i) for i in index]
         if not self.indexed:  # single output: ŷ, b, and β's row index dropped

@@ -6,6 +6,8 @@ A ``Document`` (qids ``output rows`` and ``output columns``, as in the convoluti
 the engine's one size calculation ``core.windows.size_steps``.
 """
 
+from typing import Any
+
 from chainrule.core import windows as win
 from chainrule.explain.doc import Document, Equations, Frac, Num, Op, Prose, Row, Sym
 
@@ -13,7 +15,7 @@ FLOOR_L, FLOOR_R = Sym("⌊", r"\left\lfloor "), Sym("⌋", r"\right\rfloor")
 AXES = (("rows", "H"), ("columns", "W"))
 
 
-def size_rows(steps) -> list[tuple]:
+def size_rows(steps: Any) -> list[tuple]:
     """One equation line per axis: output = ⌊(H + 2P − K)/S⌋ + 1 = ⌊m/S⌋ + 1 = d + 1 = out."""
     rows = []
     for (name, _), a in zip(AXES, steps, strict=True):
@@ -30,7 +32,7 @@ def size_rows(steps) -> list[tuple]:
     return rows
 
 
-def output_size_document(size, kernel, stride=1, padding=0, dilation=1) -> Document:
+def output_size_document(size: Any, kernel: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1) -> Document:
     """size (H, W); kernel, stride, padding, dilation: an int or a pair."""
     steps = win.size_steps(
         tuple(size),

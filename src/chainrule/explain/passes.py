@@ -8,6 +8,7 @@ when ``round_fn`` is given. Nothing here writes a line of the explanation.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,12 +52,13 @@ def default_loss(net: Sequential) -> Loss:
 def _float64_twin(net: Sequential) -> Sequential:
     """The same network (same weights, exactly) in float64."""
 
-    def f64(cfg):
+    def f64(cfg: Any) -> Any:
         if isinstance(cfg, dict):
             return {k: ("float64" if k == "dtype" else f64(v)) for k, v in cfg.items()}
         return [f64(v) for v in cfg] if isinstance(cfg, list) else cfg
 
     twin = Sequential.from_config(f64(net.to_config()))
+    assert isinstance(twin, Sequential)  # from a Sequential's config
     twin.load_state_dict({k: v.astype(np.float64) for k, v in net.state_dict().items()})
     return twin
 
@@ -152,9 +154,9 @@ def one_pass(p: Prepared, round_fn: Callable[[np.ndarray], np.ndarray] | None) -
         net.zero_grad()
         with net.mode(training=False):  # the explainer shows the network as it predicts
             out = net.forward(p.x[None] if p.batched else p.x)
-            value = loss.forward(out, p.y)
+            value = loss.forward(out, p.y)  # type: ignore[arg-type]  # y as prepare checked it for this loss
             net.backward(loss.backward())
-        return Done(value, loss.grad_probs if p.fused else None)
+        return Done(value, loss.grad_probs if isinstance(loss, CrossEntropyLoss) else None)  # fused
 
     with np.errstate(all="ignore"):  # an overflow is reported after the pass, once, as the user's error
         if round_fn is None:

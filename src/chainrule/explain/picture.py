@@ -10,6 +10,8 @@ nodes a and its activation nodes z. Every node and edge carries its quantity nam
 Every number is an array element of the trace (a value the engine cached); nothing is recomputed.
 """
 
+from typing import Any
+
 from chainrule.draw.graph import Edge, Graph, Node
 from chainrule.explain.doc import qid_of
 from chainrule.explain.notation import Notation, Var
@@ -21,7 +23,7 @@ MAX_LABELLED_EDGES = 40
 MAX_ROWS = 10  # a wider layer shows its first 7 and last 2 units, with ⋮ between
 
 
-def qid(var: Var, *index) -> str:
+def qid(var: Var, *index: Any) -> str:
     """The element's quantity name, the one the explainer's lines carry (``doc.qid_of`` of the printed
     symbol): x[1], z[2], alpha[1,1], beta[3], yhat, a2[1]."""
     return qid_of(var.el(*index))
@@ -55,7 +57,9 @@ def network_graph(
     widths = " → ".join([str(trace.x.shape[0])] + [f"{s.width} ({s.activation})" for s in stages])
     g = Graph(columns=["input"], title=f"Network: {widths}; loss: {trace.loss_name}")
 
-    def unit(var: Var, j: int, column: int, value=None, grad=None, title="", also: Var | None = None) -> Node:
+    def unit(
+        var: Var, j: int, column: int, value: Any = None, grad: Any = None, title: str = "", also: Var | None = None
+    ) -> Node:
         node = Node(qid(var, j), var.el(j).text, column, title=title or var.el(j).text)
         if also is not None:
             node.also = (qid(also, j),)
@@ -82,7 +86,7 @@ def network_graph(
     # per edge index: ((∂dst/∂src, value) on a chain through it, (∂dst/∂weight, value) when it is the chain's start)
     factors: dict[int, tuple] = {}
 
-    def factor(k: int, num_s: str, den_s: str, v, start=None) -> None:
+    def factor(k: int, num_s: str, den_s: str, v: Any, start: Any = None) -> None:
         on = (f"∂{num_s}/∂{den_s}", num(v) if shown and v is not None else "")
         factors[k] = (on, start or on)
 

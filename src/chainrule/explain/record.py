@@ -5,7 +5,9 @@ Read from ``Sequential``'s caches after a forward and backward pass (``input``, 
 an image network runs on a batch of one (``batched``): its arrays have the batch axis removed here.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -40,17 +42,17 @@ class LayerRecord:
         return type(self.layer).__name__
 
 
-def _copy(a) -> np.ndarray | None:
+def _copy(a: Any) -> np.ndarray | None:
     return None if a is None else np.array(a, copy=True)
 
 
-def _one(a) -> np.ndarray | None:
+def _one(a: Any) -> np.ndarray | None:
     return None if a is None else np.array(a[0], copy=True)  # (1, …) -> (…): the batch of one
 
 
 def records(net: Sequential, batched: bool = True) -> list[LayerRecord]:
     """One record per layer of ``net`` after a pass on one example (a batch of one when ``batched``)."""
-    take = _one if batched else _copy
+    take: Callable[[Any], Any] = _one if batched else _copy  # after a pass every cache it reads is set
     inputs = [net.input, *net.outputs[:-1]]
     grads_in = [net.input_grad, *net.output_grads[:-1]]  # ∂ℓ/∂(layer i's input)
     out = []

@@ -63,7 +63,7 @@ def math(node: Node, fmt: NumberFormat, inner: bool = False) -> str:
     if isinstance(node, Op):
         return f" {node.latex} "
     if isinstance(node, Row):
-        out = []
+        out: list[str] = []
         for i, item in enumerate(node.items):
             s = math(item, fmt, inner=inner or i > 0)
             if out and isinstance(item, (Sym, Frac, Call, Paren, Power)) and not isinstance(node.items[i - 1], Op):

@@ -13,6 +13,7 @@ for bit.
 """
 
 import copy
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from chainrule.nn.losses import CrossEntropyLoss
 SQRT = Sym("√", r"\sqrt")
 
 
-def step_trace(net, before: list[np.ndarray], x: np.ndarray, label: int) -> Trace:
+def step_trace(net: Any, before: list[np.ndarray], x: np.ndarray, label: int) -> Trace:
     """The engine's pass on one example with the folded weights ``before`` ([α, β])."""
     net = copy.deepcopy(net)
     for lin, w in zip((net.layers[0], net.layers[2]), before, strict=True):
@@ -32,7 +33,7 @@ def step_trace(net, before: list[np.ndarray], x: np.ndarray, label: int) -> Trac
     return run(net, x, int(label), CrossEntropyLoss())
 
 
-def _update_rows(deriver: Deriver, trace: Trace, step, lr: float, eps: float | None) -> list:
+def _update_rows(deriver: Deriver, trace: Trace, step: Any, lr: float, eps: float | None) -> list:
     rows = []
     for s in range(1, len(trace.stages) + 1):
         W = deriver.n.weight(s)
@@ -47,7 +48,9 @@ def _update_rows(deriver: Deriver, trace: Trace, step, lr: float, eps: float | N
     return rows
 
 
-def sgd_steps_document(net, X: np.ndarray, y: np.ndarray, steps: list, lr: float, optimizer: str = "sgd") -> Document:
+def sgd_steps_document(
+    net: Any, X: np.ndarray, y: np.ndarray, steps: list, lr: float, optimizer: str = "sgd"
+) -> Document:
     """net: the course network (its layer structure; weights come from each step); X, y: the training data."""
     from chainrule.train.course import COURSE_EPS
 
@@ -72,7 +75,7 @@ def sgd_steps_document(net, X: np.ndarray, y: np.ndarray, steps: list, lr: float
     return doc
 
 
-def steps_to_dict(net, X, y, steps: list, lr: float, optimizer: str) -> dict:
+def steps_to_dict(net: Any, X: Any, y: Any, steps: list, lr: float, optimizer: str) -> dict:
     """Every value of every traced step at full precision (JSON)."""
     out = []
     for step in steps:

@@ -7,19 +7,21 @@ recomputed. ``Trace.stages`` groups the dense steps the way the recitation does 
 activation after it), for the renderers of pictures and for ``--wrt``.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.passes import Prepared, check_layers, one_pass, prepare
+from chainrule.explain.passes import Done, Prepared, check_layers, one_pass, prepare
 from chainrule.explain.passes import _flat as _flat  # noqa: F401 (kept for callers of the old module)
 from chainrule.explain.passes import default_loss as default_loss  # noqa: F401
 from chainrule.explain.rules import loss_rule_for, rule_for
 from chainrule.nn.activations import Softmax
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
-from chainrule.nn.losses import Loss
+from chainrule.nn.losses import CrossEntropyLoss, Loss
 from chainrule.nn.module import Module
 
 
@@ -92,7 +94,7 @@ class Trace:
     def to_dict(self) -> dict:
         """Every value at full precision (floats as Python floats: JSON round-trips them exactly)."""
 
-        def arr(v):
+        def arr(v: Any) -> Any:
             return None if v is None else np.asarray(v, dtype=float).tolist()
 
         return {
@@ -125,7 +127,12 @@ class Trace:
 
 
 def run(
-    net: Module, x: object, y: object, loss: Loss | None = None, round_fn: object = None, check: bool = False
+    net: Module,
+    x: object,
+    y: object,
+    loss: Loss | None = None,
+    round_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+    check: bool = False,
 ) -> Trace:
     """One forward and backward pass of ``net`` on the single example ``x`` with target ``y``."""
     p = prepare(net, x, y, loss, check)
@@ -135,7 +142,11 @@ def run(
     _check_finite(p.x, done.loss, steps)
     last = steps[-1]
     fused = last.fused
-    target = p.loss.target if fused else np.broadcast_to(np.asarray(p.y, dtype=float), last.output.shape)
+    target = (
+        cast(CrossEntropyLoss, p.loss).target
+        if fused
+        else np.broadcast_to(np.asarray(p.y, dtype=float), last.output.shape)
+    )
     return Trace(
         x=np.array(p.x, copy=True),
         y=p.y_given,
@@ -152,7 +163,7 @@ def run(
     )
 
 
-def _steps(p: Prepared, done, round_fn) -> list[Step]:
+def _steps(p: Prepared, done: Done, round_fn: Callable[[np.ndarray], np.ndarray] | None) -> list[Step]:
     """One record per layer (plus the softmax a cross-entropy loss fused), copied from the engine's caches."""
     net = p.net
     unbatch = (lambda v: v[0]) if p.batched else (lambda v: v)
@@ -183,7 +194,7 @@ def _steps(p: Prepared, done, round_fn) -> list[Step]:
                 index=len(steps),
                 layer=Softmax(),
                 input=top.output,
-                output=np.array(unbatch(p.loss.probs), copy=True),
+                output=np.array(unbatch(cast(CrossEntropyLoss, p.loss).probs), copy=True),
                 grad_input=top.grad_output,
                 grad_output=np.array(unbatch(done.grad_probs), copy=True),
                 fused=True,
@@ -207,6 +218,7 @@ def _stages(steps: list[Step]) -> list[Stage]:
         numeric = None
         if w.numeric is not None:
             bn = b.numeric if b is not None else np.zeros(w.value.shape[0])
+            assert bn is not None  # --check gives every parameter its finite differences
             numeric = np.concatenate([bn[:, None], w.numeric], axis=1)
         out.append(
             Stage(

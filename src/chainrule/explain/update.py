@@ -5,6 +5,8 @@ The new values are the optimizer's (``Pass.update`` ran ``optim.SGD``); this mod
 Dense layers are written in the folded notation (α⁺ⱼ,ᵢ, column 0 the bias), convolutions as F⁺ and B⁺.
 """
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.explain.doc import ELL, Equations, Heading, Mat, Num, Op, Prose, Row, Sym, d, product
@@ -40,7 +42,7 @@ def _row(w: Sym, value: float, grad: float, new: float, lr: float) -> tuple:
     )
 
 
-def _dense(n, r: LayerRecord, s: int, lr: float) -> list:
+def _dense(n: Any, r: LayerRecord, s: int, lr: float) -> list:
     """Stage s's folded weights: W⁺ⱼ,ᵢ = Wⱼ,ᵢ − η ∂ℓ/∂Wⱼ,ᵢ (i = 0 the bias), n the dense notation."""
     W = n.weight(s)
     w, b = r.params["weight"], r.params.get("bias")
@@ -48,13 +50,17 @@ def _dense(n, r: LayerRecord, s: int, lr: float) -> list:
     for j in range(w.value.shape[0]):
         for i in range(0 if b is not None else 1, w.value.shape[1] + 1):
             p, at = (b, (j,)) if i == 0 else (w, (j, i - 1))
+            assert p is not None and p.updated is not None  # i = 0 only with a bias; a step was taken
             rows.append(_row(W.el(j + 1, i), p.value[at], p.grad[at], p.updated[at], lr))
-    return [Equations(rows), Equations([(plus(W.vec()), Mat(folded_updated(r)))])]
+    folded = folded_updated(r)
+    assert folded is not None  # a step was taken (--lr)
+    return [Equations(rows), Equations([(plus(W.vec()), Mat(folded))])]
 
 
-def _conv(expl, r: LayerRecord, lr: float) -> list:
+def _conv(expl: Any, r: LayerRecord, lr: float) -> list:
     F, B = expl.names.kernels[r.index], expl.names.biases[r.index]
     w = r.params["weight"]
+    assert w.updated is not None  # a step was taken (--lr)
     rows = []
     shape = w.value.shape
     for o, c in np.ndindex(*shape[:2]):
@@ -63,6 +69,7 @@ def _conv(expl, r: LayerRecord, lr: float) -> list:
             rows.append(_row(F.el(*at), w.value[at], w.grad[at], w.updated[at], lr))
     if "bias" in r.params:
         b = r.params["bias"]
+        assert b.updated is not None
         rows += [_row(B.el(o), b.value[o], b.grad[o], b.updated[o], lr) for o in range(shape[0])]
     blocks: list = [Equations(rows)]
     note = more_note(shape, expl.cells, "kernel cells")
@@ -71,7 +78,7 @@ def _conv(expl, r: LayerRecord, lr: float) -> list:
     return blocks + [Equations(full)]
 
 
-def section(expl) -> list:
+def section(expl: Any) -> list:
     """The Update blocks of an explanation whose pass took a step (none without --lr)."""
     p: Pass = expl.p
     if p.lr is None:

@@ -89,6 +89,7 @@ class Elementwise(ActivationRule):
             return []
         self.bind(ctx)
         st, P, Q = stage_of(ctx), ctx.in_var, ctx.out_var
+        assert st.dzda is not None  # an activation's stage keeps its ∂z/∂a
         if ctx.form == "vector" and not single(ctx):
             return [Equations(self._vector(ctx))]
         rows: list[tuple] = []
@@ -100,6 +101,7 @@ class Elementwise(ActivationRule):
 
     def _vector(self, ctx: LayerContext) -> list[tuple]:
         st, P, Q = stage_of(ctx), ctx.in_var.vec(), ctx.out_var.vec()
+        assert st.dzda is not None
         a = Mat(st.a[:, None]) if ctx.layout == "column" else Mat(st.a)
         jac = Mat(np.diag(st.dzda)) if st.width <= DIAG_SHOWN else Call(DIAG, Mat(st.dzda))
         sym = self.fprime(P, vector=True)
@@ -203,6 +205,7 @@ class SoftmaxRule(ActivationRule):
         target = ctx.trace.target
         if ctx.form == "vector":
             Pv, Qv = vsym(ctx, P), vsym(ctx, Q)
+            row: tuple
             if st.fused:
                 row = (
                     d(ELL, Pv),
@@ -211,7 +214,7 @@ class SoftmaxRule(ActivationRule):
                     vec(ctx, st.grad_a),
                 )
             else:
-                inner = Paren(Row(d(ELL, Qv), Op.MINUS, Paren(Row(d(ELL, Qv), Op.TIMES, Power(Qv, "T")))))
+                inner: Node = Paren(Row(d(ELL, Qv), Op.MINUS, Paren(Row(d(ELL, Qv), Op.TIMES, Power(Qv, "T")))))
                 row = (d(ELL, Pv), product(Qv, Op.HADAMARD, inner), vec(ctx, st.grad_a))
             return [Equations([row])]
         rows = []

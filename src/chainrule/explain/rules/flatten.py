@@ -5,6 +5,8 @@
 x is the dense part's input (the recitation's x), so the dense layers after it keep their notation.
 """
 
+from typing import Any
+
 import numpy as np
 
 from chainrule.errors import ChainruleError
@@ -18,7 +20,7 @@ def _flat_index(shape: tuple[int, ...], cell: tuple[int, ...]) -> int:
     return int(np.ravel_multi_index(cell, shape))
 
 
-def _mapping(shape: tuple[int, ...], P) -> Prose:
+def _mapping(shape: tuple[int, ...], P: Any) -> Prose:
     if len(shape) != 3:
         return Prose("x is ", P.map(), " itself (it is a vector already).")
     C, H, W = shape
@@ -44,6 +46,7 @@ def forward(ctx: MapContext, r: LayerRecord) -> list:
 def backward(ctx: MapContext, r: LayerRecord) -> list:
     P, x = ctx.names.inp(r.index), ctx.names.out(r.index)
     shape = r.input.shape
+    assert r.grad_input is not None  # Flatten is never first: something below needs its gradient
     rows = []
     for cell in first_cells(shape, ctx.cells):
         k = _flat_index(shape, cell)

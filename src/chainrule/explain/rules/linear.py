@@ -5,7 +5,7 @@ layout). Backward: ∂ℓ/∂αⱼ,ᵢ = ∂ℓ/∂aⱼ · xᵢ, and, for the la
 (∂ℓ/∂z = ∂ℓ/∂b β̂ in vector form, β̂ the weights without their bias column).
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,7 +59,7 @@ def vec(ctx: LayerContext, values: np.ndarray, column: bool | None = None) -> No
     return Mat(np.asarray(values)[:, None]) if col else Mat(values)
 
 
-def vsym(ctx: LayerContext, var) -> Sym:
+def vsym(ctx: LayerContext, var: Any) -> Sym:
     return var.el(1) if single(ctx) else var.vec()
 
 
@@ -78,6 +78,7 @@ class LinearRule(Rule):
 
     # --- forward ----------------------------------------------------------------------------------
     def forward(self, ctx: LayerContext) -> list[Block]:
+        assert ctx.stage is not None  # a Linear always belongs to a dense stage
         st, W, P, U = stage_of(ctx), ctx.notation.weight(ctx.stage), ctx.out_var, ctx.in_var
         if ctx.form == "vector":
             uhat = np.concatenate([[1.0], st.input])
@@ -117,6 +118,7 @@ class LinearRule(Rule):
     def weight_rows(self, ctx: LayerContext, cells: list[tuple[int, int]]) -> Equations:
         """∂ℓ/∂Wⱼ,ᵢ = (the chain) = ∂ℓ/∂aⱼ · uᵢ = numbers, for each cell (j, i); with --check, the finite
         difference and the relative error beside each."""
+        assert ctx.stage is not None  # a Linear always belongs to a dense stage
         st, W, P = stage_of(ctx), ctx.notation.weight(ctx.stage), ctx.out_var
         rows, notes = [], []
         for j, i in cells:
@@ -146,6 +148,7 @@ class LinearRule(Rule):
         return Equations(rows, notes)
 
     def no_bias_note(self, ctx: LayerContext, vector: bool = False) -> Prose:
+        assert ctx.stage is not None  # a Linear always belongs to a dense stage
         W = ctx.notation.weight(ctx.stage).vec()
         if vector:
             return Prose(
@@ -156,6 +159,7 @@ class LinearRule(Rule):
         return Prose("This layer has no bias (bias=False): column 0 of ", W, " stays 0 and has no gradient.")
 
     def _weights_vector(self, ctx: LayerContext) -> Equations:
+        assert ctx.stage is not None  # a Linear always belongs to a dense stage
         st, P, U, W = stage_of(ctx), ctx.out_var, ctx.in_var, ctx.notation.weight(ctx.stage)
         uhat = np.concatenate([[1.0], st.input])
         grad = st.grad_weights
@@ -169,7 +173,7 @@ class LinearRule(Rule):
             sym, nums = Row(d(ELL, P.vec()), Power(U.hat(), "T")), Row(Mat(st.grad_a[:, None]), Mat(uhat))
         else:
             sym, nums = Row(Power(d(ELL, P.vec()), "T"), U.hat()), Row(Mat(st.grad_a[:, None]), Mat(uhat))
-        rows = [(d(ELL, W.vec()), sym, nums, Mat(grad))]
+        rows: list[tuple] = [(d(ELL, W.vec()), sym, nums, Mat(grad))]
         notes: list[Prose | None] = [None if st.bias else self.no_bias_note(ctx, vector=True)]
         if ctx.check and st.numeric is not None:
             err = np.abs(grad - st.numeric) / np.maximum(np.abs(grad) + np.abs(st.numeric), 1e-300)
@@ -179,6 +183,7 @@ class LinearRule(Rule):
 
     # --- backward: the input, for the layer below -------------------------------------------------
     def grad_input(self, ctx: LayerContext) -> list[Block]:
+        assert ctx.stage is not None  # a Linear always belongs to a dense stage
         st, U, P, W = stage_of(ctx), ctx.in_var, ctx.out_var, ctx.notation.weight(ctx.stage)
         if ctx.form == "vector":
             g = vec(ctx, st.grad_a)
@@ -221,6 +226,7 @@ class LinearRule(Rule):
 
     def factor(self, ctx: LayerContext, j: int, i: int) -> tuple[Node, Node] | None:
         """∂aⱼ/∂uᵢ = Wⱼ,ᵢ."""
+        assert ctx.stage is not None  # a Linear always belongs to a dense stage
         return ctx.notation.weight(ctx.stage).el(j, i), Num(stage_of(ctx).weights[j - 1, i])
 
     def weight_factor(self, ctx: LayerContext, i: int) -> tuple[Node, Node]:

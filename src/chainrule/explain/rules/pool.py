@@ -8,8 +8,10 @@
 The window's cells are read from the record's input; each result is the engine's output or gradient.
 """
 
+from typing import Any
+
 from chainrule.errors import ChainruleError
-from chainrule.explain.doc import ELL, Call, Frac, Mat, Num, Op, Paren, Prose, Sym, d, joined
+from chainrule.explain.doc import ELL, Call, Frac, Mat, Node, Num, Op, Paren, Prose, Sym, d, joined
 from chainrule.explain.map_names import MapContext, first_cells, worked
 from chainrule.explain.record import LayerRecord
 from chainrule.explain.rules.base import Block, LayerContext, Rule
@@ -20,7 +22,7 @@ MAX = Sym("max", r"\max")
 
 def _windows(r: LayerRecord) -> dict:
     """(i, j) -> the window's cells [(row, col) on the unpadded input, or None for padding], in order."""
-    m = r.layer
+    m: Any = r.layer  # a MaxPool2d or AvgPool2d (this rule is registered for those two)
     H, W = r.input.shape[-2:]
     top, _, left, _ = m.pads((H, W))
     (kh, kw), (sh, sw), (dh, dw) = m.kernel_size, m.stride, m.dilation
@@ -39,13 +41,14 @@ def _windows(r: LayerRecord) -> dict:
 def forward(ctx: MapContext, r: LayerRecord) -> list:
     Z, P = ctx.names.inp(r.index), ctx.names.out(r.index)
     wins, is_max = _windows(r), isinstance(r.layer, MaxPool2d)
-    k = r.layer.kernel_size[0] * r.layer.kernel_size[1]
-    rows = []
+    pool: Any = r.layer
+    k = pool.kernel_size[0] * pool.kernel_size[1]
+    rows: list[tuple] = []
     for c, i, j in first_cells(r.output.shape, ctx.cells):
         cells = wins[i, j]
         if is_max:
             vals = [Num(r.input[(c, *at)]) for at in cells if at is not None]  # padding (−∞) never wins
-            rhs = Call(MAX, joined(Op.COMMA, vals))
+            rhs: Node = Call(MAX, joined(Op.COMMA, vals))
         else:
             vals = [Num(0.0 if at is None else r.input[(c, *at)]) for at in cells]
             rhs = Frac(Paren(joined(Op.PLUS, vals)), Num(k))
@@ -59,8 +62,10 @@ def forward(ctx: MapContext, r: LayerRecord) -> list:
 def backward(ctx: MapContext, r: LayerRecord) -> list:
     Z, P = ctx.names.inp(r.index), ctx.names.out(r.index)
     wins, is_max = _windows(r), isinstance(r.layer, MaxPool2d)
-    k = r.layer.kernel_size[0] * r.layer.kernel_size[1]
+    pool: Any = r.layer
+    k = pool.kernel_size[0] * pool.kernel_size[1]
     gp = r.grad_output
+    assert r.grad_input is not None  # the pooling's input gradient is what this section writes
     into: dict = {}  # (c, row, col) -> the output cells (i, j) whose gradient it receives
     for c in range(r.output.shape[0]):
         for (i, j), cells in wins.items():
@@ -70,7 +75,7 @@ def backward(ctx: MapContext, r: LayerRecord) -> list:
                 targets = [at for at in cells if at is not None]
             for at in targets:
                 into.setdefault((c, *at), []).append((i, j))
-    rows = []
+    rows: list[tuple] = []
     for c, rr, s in first_cells(r.input.shape, ctx.cells):
         src = into.get((c, rr, s), [])
         lhs, value = d(ELL, Z.el(c, rr, s)), Num(r.grad_input[c, rr, s])

@@ -14,6 +14,7 @@ nothing is worked out twice.
 
 import re
 from html import escape
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def _name(kind: str, *index: int) -> str:
 class _Cells:
     """Which grid cells a worksheet line reads, from the worksheet's term lists."""
 
-    def __init__(self, ws):
+    def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.O, self.C, self.kh, self.kw, self.oh, self.ow = ws.shape
         (self.sh, self.sw), (self.dh, self.dw) = ws.layer.stride, ws.layer.dilation
@@ -95,7 +96,7 @@ class _Cells:
         ]
 
 
-def _grid(caption: str, values: np.ndarray, names, fmt: NumberFormat, pad=None) -> str:
+def _grid(caption: str, values: np.ndarray, names: Any, fmt: NumberFormat, pad: Any = None) -> str:
     """One matrix as a table; ``names(r, s)`` is each cell's name, ``pad(r, s)`` True for a padding cell."""
     rows = []
     for r in range(values.shape[0]):
@@ -107,7 +108,7 @@ def _grid(caption: str, values: np.ndarray, names, fmt: NumberFormat, pad=None) 
     return f"<table><caption>{escape(caption)}</caption>" + "".join(rows) + "</table>"
 
 
-def _grids(ws, cells: _Cells, fmt: NumberFormat) -> str:
+def _grids(ws: Any, cells: _Cells, fmt: NumberFormat) -> str:
     O, C = cells.O, cells.C
     H, W = ws.x.shape[1:]
 
@@ -157,7 +158,7 @@ def _grids(ws, cells: _Cells, fmt: NumberFormat) -> str:
     return "\n".join(out)
 
 
-def conv_page(ws, decimals: int = 5, max_cells: int = 64) -> str:
+def conv_page(ws: Any, decimals: int = 5, max_cells: int = 64) -> str:
     """The worksheet ``ws`` (``conv_worksheet``'s result) as one self-contained page."""
     fmt = NumberFormat(decimals)
     cells = _Cells(ws)
