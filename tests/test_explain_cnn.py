@@ -214,3 +214,12 @@ def test_spec_linear_weight_and_bias():
 
     net, _ = parse_spec({"input": 2, "layers": [{"weight": [[1, 2], [3, 4]], "bias": [5, 6]}]}).build()
     np.testing.assert_array_equal(net[0].folded, [[5, 1, 2], [6, 3, 4]])
+
+
+@pytest.mark.parametrize("steps", ["0", "-1"])
+def test_steps_below_one_is_one_line_exit_2(capsys, steps):
+    from chainrule.cli import main
+
+    assert main(["explain", "examples/recitation-3.1.toml", "--lr", "0.1", "--steps", steps]) == 2
+    err = capsys.readouterr().err  # --steps 0 was accepted silently, against its own "between 1 and 10000"
+    assert f"--steps {steps}: must be between 1 and 10000" in err and err.count("\n") == 1, err

@@ -81,9 +81,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
         metavar="η",
         help="add the update: every parameter after one SGD step, w⁺ = w − η · ∂ℓ/∂w, with the numbers",
     )
-    p.add_argument(
-        "--steps", type=int, default=0, metavar="K", help="with --lr: K SGD steps on this example, the loss after each"
-    )
+    p.add_argument("--steps", type=int, metavar="K", help="with --lr: K SGD steps on this example, the loss after each")
     p.add_argument(
         "--cells",
         type=int,
@@ -122,6 +120,8 @@ def run(args: "argparse.Namespace") -> int:
         raise ChainruleError(
             f"give --digits or --decimals, not both (got --digits {args.digits} --decimals {args.decimals})"
         )
+    if args.steps is not None and args.steps < 1:  # 0 given is not the default's "no steps"
+        raise ChainruleError(f"--steps {args.steps}: must be between 1 and 10000")
     if args.layout != "row" and args.form != "vector":
         raise ChainruleError(f"--layout {args.layout} goes with --form vector")
     if args.torch is not None:
@@ -218,7 +218,7 @@ def _explain(args: "argparse.Namespace", source: str, net: Any, x: Any, y: Any, 
             round_each_step=args.round_each_step,
             check=args.check,
             lr=args.lr,
-            steps=args.steps,
+            steps=args.steps or 0,
             cells=args.cells,
         )
     except ChainruleError as err:
