@@ -139,18 +139,14 @@ def avg_pool2d(x, dy, kernel, stride, pads, ceil_mode=False, count_include_pad=T
     return y, dx
 
 
-def conv_transpose2d(x, weight, bias, stride, padding, output_padding, dilation, groups):
-    """x (N, C, H, W), weight (C, O/G, KH, KW): every input cell times the kernel, added into its window.
-
-    y[n, g·Og + o, i·S + u·D − P, j·S + v·D − P] += x[n, c, i, j] · W[c, o, u, v]  (c in group g)
-    """
-    N, C, H, W = x.shape
-    _, Og, kh, kw = weight.shape
+def _transpose_terms(x_shape, w_shape, stride, padding, dilation, groups, out_hw):
+    """Every term of a transposed convolution: (n, c, i, j, oc, o, u, v, r, s) meaning
+    y[n, oc, r, s] += x[n, c, i, j] · W[c, o, u, v], for the terms that land inside the (oh, ow) output."""
+    N, C, H, W = x_shape
+    _, Og, kh, kw = w_shape
     Cg = C // groups
-    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, output_padding, dilation
-    oh = (H - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
-    ow = (W - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
-    y = np.zeros((N, Og * groups, oh, ow), dtype=x.dtype)
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    oh, ow = out_hw
     for n in range(N):
         for c in range(C):
             g = c // Cg
@@ -161,7 +157,24 @@ def conv_transpose2d(x, weight, bias, stride, padding, output_padding, dilation,
                             for v in range(kw):
                                 r, s = i * sh + u * dh - ph, j * sw + v * dw - pw
                                 if 0 <= r < oh and 0 <= s < ow:
-                                    y[n, g * Og + o, r, s] += x[n, c, i, j] * weight[c, o, u, v]
+                                    yield n, c, i, j, g * Og + o, o, u, v, r, s
+
+
+def conv_transpose2d(x, weight, bias, stride, padding, output_padding, dilation, groups):
+    """x (N, C, H, W), weight (C, O/G, KH, KW): every input cell times the kernel, added into its window.
+
+    y[n, g·Og + o, i·S + u·D − P, j·S + v·D − P] += x[n, c, i, j] · W[c, o, u, v]  (c in group g)
+    """
+    N, _, H, W = x.shape
+    _, Og, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, output_padding, dilation
+    oh = (H - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    ow = (W - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    y = np.zeros((N, Og * groups, oh, ow), dtype=x.dtype)
+    for n, c, i, j, oc, o, u, v, r, s in _transpose_terms(
+        x.shape, weight.shape, stride, padding, dilation, groups, (oh, ow)
+    ):
+        y[n, oc, r, s] += x[n, c, i, j] * weight[c, o, u, v]
     if bias is not None:
         y += bias[None, :, None, None]
     return y
@@ -169,24 +182,11 @@ def conv_transpose2d(x, weight, bias, stride, padding, output_padding, dilation,
 
 def conv_transpose2d_backward(dy, x, weight, stride, padding, dilation, groups):
     """(dx, dW, db): the chain rule applied to each term the forward added."""
-    N, C, H, W = x.shape
-    _, Og, kh, kw = weight.shape
-    Cg = C // groups
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    oh, ow = dy.shape[2:]
     dx, dW = np.zeros_like(x), np.zeros_like(weight)
-    for n in range(N):
-        for c in range(C):
-            g = c // Cg
-            for i in range(H):
-                for j in range(W):
-                    for o in range(Og):
-                        for u in range(kh):
-                            for v in range(kw):
-                                r, s = i * sh + u * dh - ph, j * sw + v * dw - pw
-                                if 0 <= r < oh and 0 <= s < ow:
-                                    dx[n, c, i, j] += dy[n, g * Og + o, r, s] * weight[c, o, u, v]
-                                    dW[c, o, u, v] += dy[n, g * Og + o, r, s] * x[n, c, i, j]
+    terms = _transpose_terms(x.shape, weight.shape, stride, padding, dilation, groups, dy.shape[2:])
+    for n, c, i, j, oc, o, u, v, r, s in terms:
+        dx[n, c, i, j] += dy[n, oc, r, s] * weight[c, o, u, v]
+        dW[c, o, u, v] += dy[n, oc, r, s] * x[n, c, i, j]
     return dx, dW, dy.sum(axis=(0, 2, 3))
 
 

@@ -92,19 +92,22 @@ def _same_strided_conv(torch: ModuleType) -> type:
     return SameStridedConv2d
 
 
+# the constructor arguments ConvTranspose2d has under the same names and layouts in both libraries
+_CONV_TRANSPOSE_ARGS = (
+    "in_channels",
+    "out_channels",
+    "kernel_size",
+    "stride",
+    "padding",
+    "output_padding",
+    "groups",
+    "dilation",
+)
+
+
 def _conv_transpose_to(torch: ModuleType, m: ConvTranspose2d) -> Any:
-    t = torch.nn.ConvTranspose2d(
-        m.in_channels,
-        m.out_channels,
-        m.kernel_size,
-        stride=m.stride,
-        padding=m.padding,
-        output_padding=m.output_padding,
-        groups=m.groups,
-        bias=m.bias is not None,
-        dilation=m.dilation,
-        dtype=getattr(torch, str(m.weight.dtype)),
-    )
+    args = {k: getattr(m, k) for k in _CONV_TRANSPOSE_ARGS}
+    t = torch.nn.ConvTranspose2d(**args, bias=m.bias is not None, dtype=getattr(torch, str(m.weight.dtype)))
     return _copy_params_to(torch, m, t)
 
 
@@ -217,19 +220,8 @@ def _conv_transpose_from(t: Any) -> ConvTranspose2d:
     if isinstance(t.padding, str):
         raise ChainruleError(f"padding={t.padding!r} is not supported; give the padding as numbers")
     dtype = str(t.weight.dtype).removeprefix("torch.")
-    m = ConvTranspose2d(
-        t.in_channels,
-        t.out_channels,
-        t.kernel_size,
-        stride=t.stride,
-        padding=t.padding,
-        output_padding=t.output_padding,
-        groups=t.groups,
-        bias=t.bias is not None,
-        dilation=t.dilation,
-        dtype=dtype,
-        rng=0,
-    )
+    args = {k: getattr(t, k) for k in _CONV_TRANSPOSE_ARGS}
+    m = ConvTranspose2d(**args, bias=t.bias is not None, dtype=dtype, rng=0)
     return _copy_params_from(t, m)
 
 
