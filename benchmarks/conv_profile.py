@@ -3,11 +3,12 @@
     python benchmarks/conv_profile.py [--reps 41]
 
 Each phase of one forward + backward is run alone, on one thread with single-threaded BLAS, on the
-layer's own buffers: the patch-matrix copy, the zeroing of reads that wrap across a row end, the three
-GEMM families (forward, ∂ℓ/∂W, ∂ℓ/∂P: per sample, as the layer runs them), the batch-wide GEMMs of the
-same FLOPs for comparison, and the scatter-add that is the adjoint of the copy. Times are thread CPU
-time (``time.thread_time``), which other processes on a busy machine disturb far less than wall time;
-the minimum estimates a quiet machine, the median what this run saw.
+layer's own buffers, block by block as the layer walks the batch: the patch-matrix copy, the zeroing of
+reads that wrap across a row end, the three GEMM families (forward, ∂ℓ/∂W, ∂ℓ/∂P: per sample, as the
+layer runs them), the batch-wide GEMMs of the same FLOPs for comparison (not used: in float32 their
+bytes differ from the per-sample GEMMs'), and the scatter-add that is the adjoint of the copy. Times
+are thread CPU time (``time.thread_time``), which other processes on a busy machine disturb far less
+than wall time; the minimum estimates a quiet machine, the median what this run saw.
 """
 
 import argparse
@@ -26,6 +27,7 @@ def main(argv=None) -> int:
 
     threadpool_limits(1, user_api="blas")
     import chainrule as cr
+    from chainrule.core import conv_flat
 
     cr.set_num_threads(1)
     N, C, O, H = 64, 16, 32, 14
@@ -40,8 +42,9 @@ def main(argv=None) -> int:
     WT = np.ascontiguousarray(Wb[:, :-1].T)
     dq = dy.reshape(N, O, q)
     y = np.empty((N, O, q), np.float32)
-    dP = np.matmul(WT, dq)
     dx = np.empty_like(x)
+    per = np.empty((N, K + 1, O), np.float32)
+    blocks = list(f._blocks(0, N))
     Pb = np.ascontiguousarray(f.P.transpose(1, 0, 2)).reshape(K + 1, N * q)  # (K+1, N·q): batch-wide layout
     dqb = np.ascontiguousarray(dq.transpose(1, 0, 2)).reshape(O, N * q)
 
@@ -55,9 +58,16 @@ def main(argv=None) -> int:
         "patch-matrix copy (one strided copy)": lambda: np.copyto(f.P[:, :-1].reshape(N, C, 3, 3, q), f.view),
         "zero the wrapped reads of P": lambda: f._zero_wraps(f.P),
         "GEMM forward, per sample 32×145 @ 145×196": lambda: np.matmul(Wb, f.P, out=y),
-        "GEMM ∂ℓ/∂W, per sample 145×196 @ 196×32, + Σₙ": lambda: np.matmul(f.P, dq.transpose(0, 2, 1)).sum(0),
-        "GEMM ∂ℓ/∂P, per sample 144×32 @ 32×196": lambda: np.matmul(WT, dq),
-        "scatter ∂ℓ/∂P back (zero wraps + 9 shifted adds)": lambda: f._scatter(dP.copy(), dx, 0, N),
+        "GEMM ∂ℓ/∂W, per sample 145×196 @ 196×32, + Σₙ": lambda: (
+            np.matmul(f.P, dq.transpose(0, 2, 1), out=per),
+            conv_flat.sum_samples(per, conv_flat.SUM_HALVES_WORK),
+        ),
+        "GEMM ∂ℓ/∂P, per sample 144×32 @ 32×196": lambda: [
+            np.matmul(WT, dq[b0:b1], out=f._dP(0, b1 - b0)) for b0, b1 in blocks
+        ],
+        "scatter ∂ℓ/∂P back (zero wraps + 9 shifted adds)": lambda: [
+            f._scatter(f._dP(0, b1 - b0), dx, 0, b0, b1) for b0, b1 in blocks
+        ],
         "batch-wide GEMM forward 32×145 @ 145×12544": lambda: Wb @ Pb,
         "batch-wide GEMM ∂ℓ/∂W 32×12544 @ 12544×145": lambda: dqb @ Pb.T,
         "batch-wide GEMM ∂ℓ/∂P 144×32 @ 32×12544": lambda: WT @ dqb,
