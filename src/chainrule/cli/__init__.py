@@ -39,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse would name the top-level parser; the mistake is in the subcommand's arguments
+        sub = _subparser(parser, args)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.version:
         from chainrule import __version__
 
@@ -86,6 +89,14 @@ def main(argv: list[str] | None = None) -> int:
         return _internal_error(args, e)
     except Exception as e:  # a bug: still one line, unless asked for the traceback
         return _internal_error(args, e)
+
+
+def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the subcommand ``args`` ran (the top-level one when none was given)."""
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        if isinstance(action, argparse._SubParsersAction) and args.command in action.choices:
+            return action.choices[args.command]
+    return parser
 
 
 def _internal_error(args: "argparse.Namespace", e: Exception) -> int:

@@ -6,6 +6,7 @@ if TYPE_CHECKING:
     import argparse
 
 ORDER = 23
+MAX_VARIANTS = 1000
 
 
 def register(sub: "argparse._SubParsersAction") -> None:
@@ -38,8 +39,8 @@ def run(args: "argparse.Namespace") -> int:
     from chainrule.errors import ChainruleError
     from chainrule.exercise.write import Request, write_exercises
 
-    if args.variants < 1:
-        raise ChainruleError(f"--variants must be ≥ 1, got {args.variants}")
+    if not 1 <= args.variants <= MAX_VARIANTS:  # a class's worth; 10⁹ would fill the disk for hours
+        raise ChainruleError(f"--variants {args.variants}: must be between 1 and {MAX_VARIANTS}")
     if args.seed < 0:
         raise ChainruleError(f"--seed must be ≥ 0, got {args.seed}")
     sizes = dims(args.sizes, "--sizes", tuple(range(2, 9)), minimum=1)

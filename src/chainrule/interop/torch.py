@@ -158,9 +158,14 @@ TO_TORCH = {
 }
 
 
-def to_torch(model: Module, _path: str = "model") -> Any:
-    """An equivalent ``torch.nn`` module holding copies of ``model``'s weights (bitwise, same dtype)."""
+def to_torch(model: Module, _path: str = "model", *, extra: dict | None = None) -> Any:
+    """An equivalent ``torch.nn`` module holding copies of ``model``'s weights (bitwise, same dtype); with
+    ``extra`` (load_model's metadata), between its stored feature and target scalings, as predict runs it."""
     torch = _torch()
+    if extra is not None:
+        from chainrule.interop.torch_scaling import with_scalings
+
+        return with_scalings(torch, to_torch(model, _path), extra)
     if type(model) is Sequential:  # here rather than in TO_TORCH, to name where a bad layer sits
         return torch.nn.Sequential(*(to_torch(layer, f"{_path}[{i}]") for i, layer in enumerate(model)))
     convert = TO_TORCH.get(type(model))
