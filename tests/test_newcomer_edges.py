@@ -62,3 +62,84 @@ def test_to_torch_with_extra_predicts_as_chainrule_predict(capsys, regression_mo
     assert list(twin.state_dict()) == list(to_torch(net).state_dict())  # the scalings are not weights
     twin.load_state_dict(load_file(model_path))  # strict: the model file's keys, as they are
     assert not np.allclose(to_torch(net)(raw).detach().numpy().ravel(), ours)  # without extra: the bare network
+
+
+@pytest.mark.parametrize(
+    "layer, key",
+    [('type = "maxpool2d"', "kernel_size"), ('type = "conv2d"\nkernel_size = 3', "out_channels")],
+)
+def test_a_missing_layer_argument_is_named_as_its_key(capsys, tmp_path, layer, key):
+    spec = tmp_path / "net.toml"
+    spec.write_text(f"input = [1, 4, 4]\n[[layers]]\n{layer}\n")
+    assert main(["summary", str(spec)]) == 2
+    assert f"[[layers]] #1, key '{key}': missing: " in _one_error_line(capsys)
+
+
+def test_logsoftmax_dim_out_of_range_is_refused_by_the_spec(capsys, tmp_path):
+    spec = tmp_path / "net.toml"
+    spec.write_text('input = 4\n[[layers]]\nunits = 3\n[[layers]]\ntype = "logsoftmax"\ndim = 7\n')
+    assert main(["summary", str(spec)]) == 2
+    assert "[[layers]] #2: LogSoftmax: dim 7 is out of range for an input of shape (N, 3)" in _one_error_line(capsys)
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cls")
+    X = np.random.default_rng(1).normal(size=(30, 4))
+    np.savetxt(d / "c.csv", np.column_stack([np.arange(30) % 3, X]), delimiter=",")
+    assert (
+        main(["train", "--train", str(d / "c.csv"), "--epochs", "1", "--progress", "lines", "--out", str(d / "r")]) == 0
+    )
+    return d / "r" / "model.safetensors"
+
+
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (["--opset", "0"], "ONNX opset 0 is not supported"),
+        (["--input-shape", "2,2"], "--input-shape 2,2: input to Linear(4→128) has shape 2×2 per example"),
+    ],
+)
+def test_export_flags_out_of_range_are_named(capsys, classifier, tmp_path, flags, words):
+    assert main(["export", str(classifier), "--onnx", str(tmp_path / "m.onnx"), *flags]) == 2
+    assert words in _one_error_line(capsys)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_export_softmax_of_a_regression_model_is_refused(capsys, regression_model, tmp_path):
+    assert main(["export", str(regression_model[0]), "--onnx", str(tmp_path / "m.onnx"), "--softmax"]) == 2
+    assert "--softmax gives class probabilities, but this is a regression model" in _one_error_line(capsys)
+
+
+CONV = ["conv", "-x", "[[1,2,3],[4,5,6],[7,8,9]]", "-k", "[[1,0],[0,1]]"]
+
+
+def test_conv_png_to_a_folder_or_an_empty_name_is_refused(capsys, tmp_path):
+    assert main([*CONV, "--png", str(tmp_path)]) == 2
+    assert f"--png {tmp_path}: is a folder; give a file name" in _one_error_line(capsys)
+    assert main([*CONV, "--png", ""]) == 2
+    assert "--png '': an empty file name" in _one_error_line(capsys)
+    assert list(tmp_path.iterdir()) == []  # nothing written beside it (matplotlib added .png to the name)
+
+
+@pytest.mark.parametrize("kind", ["empty", "folder"])
+def test_conv_kernel_file_empty_or_a_folder_is_one_line(capsys, tmp_path, kind):
+    path = tmp_path / "k.csv"
+    path.mkdir() if kind == "folder" else path.write_text("")
+    assert main([*CONV[:3], "-k", str(path)]) == 2
+    words = "the file is empty" if kind == "empty" else "is a folder, not a csv file"
+    assert f"--kernel {path}: {words}" in _one_error_line(capsys)
+
+
+def test_a_csv_with_quoted_cells_trains(capsys, tmp_path):
+    rows = [f'"{i % 2}","{i}","{i * i % 7}"' for i in range(10)]
+    (tmp_path / "q.csv").write_text('"label","a,b","c"\n' + "\n".join(rows) + "\n")
+    assert main(["train", "--train", str(tmp_path / "q.csv"), "--epochs", "1", "--progress", "lines"]) == 0
+    assert "8 training / 2 validation examples" in capsys.readouterr().out
+
+
+def test_a_file_that_is_no_zip_is_not_called_pickled(capsys, tmp_path):
+    (tmp_path / "d.npz").write_text("not a zip")
+    assert main(["train", "--train", str(tmp_path / "d.npz")]) == 2
+    err = _one_error_line(capsys)
+    assert "not a .npz file (not a zip archive of NumPy arrays)" in err and "pickle" not in err

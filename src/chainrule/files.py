@@ -184,6 +184,8 @@ def refuse_overwrite(path: "str | os.PathLike", flag: str, inputs: dict) -> None
 def write_output(path: "str | os.PathLike", data: "str | bytes", flag: str, inputs: dict | None = None) -> None:
     """A command's output file (``-o``, ``--out``): named errors, never over one of its ``inputs``,
     written atomically; a device or pipe (``/dev/stdout``) is written through, never replaced."""
+    if not os.fspath(path):  # an unset shell variable: Path("") would be the current folder
+        raise ChainruleError(f"{flag} '': an empty file name; give a file name")
     if os.path.isdir(path):
         raise ChainruleError(f"{flag} {path}: is a folder; give a file name")
     parent = os.path.dirname(path) or "."

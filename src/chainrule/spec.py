@@ -239,6 +239,14 @@ class Spec:
         unknown = [k for k in kwargs if k not in params]
         if unknown:
             raise self.error(f"{where}, key {unknown[0]!r}", f"{cls.__name__} takes no such argument")
+        needed = [
+            k
+            for k, p in params.items()
+            if k != "self" and p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        needed = [k for k in needed if k not in kwargs]
+        if needed:  # named as the spec's key, not as Python's "missing 1 required positional argument"
+            raise self.error(f"{where}, key {needed[0]!r}", f"missing: {cls.__name__} needs it")
         try:
             return cls(**kwargs)
         except ChainruleError as e:

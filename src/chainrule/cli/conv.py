@@ -104,8 +104,12 @@ def load_array(text: str, flag: str) -> Any:
         raise ChainruleError(
             f"{flag} {text!r}: give a nested list such as [[1, 2], [3, 4]] or a .npy, .csv or .json file"
         )
+    if path.is_dir():
+        raise ChainruleError(f"{flag} {text}: is a folder, not a {suffix[1:]} file")
     if not path.is_file():
         raise ChainruleError(f"{flag} {text}: no such file")
+    if path.stat().st_size == 0:  # before NumPy, which would warn about it in several lines
+        raise ChainruleError(f"{flag} {text}: the file is empty")
     try:
         if suffix == ".npy":
             return np.load(path, allow_pickle=False)
@@ -158,7 +162,10 @@ def run(args: "argparse.Namespace") -> int:
             backward=args.backward,
             flip=args.flip,
         )
-    if args.png:
+    if args.png is not None:
+        from chainrule.files import refuse_overwrite
+
+        refuse_overwrite(args.png, "--png", {f"input file {f}": f for f in (args.input, args.kernel) if f})
         ws.png(args.png, _cell(args.cell), args.filter - 1, args.channel - 1)
     if args.fmt == "html":
         from chainrule.explain.web.conv import conv_page

@@ -72,6 +72,8 @@ def run(args: "argparse.Namespace") -> int:
         from chainrule.nn.activations import Softmax
         from chainrule.nn.containers import Sequential
 
+        if extra.get("task") == "regression":
+            raise ChainruleError(f"{args.model}: --softmax gives class probabilities, but this is a regression model")
         if isinstance(net[-1], Softmax):
             raise ChainruleError(f"{args.model}: the network already ends in a softmax; drop --softmax")
         net = Sequential(*net.layers, Softmax())
@@ -79,13 +81,17 @@ def run(args: "argparse.Namespace") -> int:
     shape = extra.get("input_shape")
     if args.input_shape:
         shape = list(dims(args.input_shape, "--input-shape", (1, 2, 3), minimum=1))
+        try:  # the layers say what they take, before ONNX's shape inference would
+            net.output_shape(tuple(shape))
+        except ChainruleError as e:
+            raise ChainruleError(f"--input-shape {args.input_shape}: {e}") from None
     scaling = None if args.no_scaling else extra.get("scaling")
     if scaling is not None and not isinstance(scaling, dict):
         raise ChainruleError(
             f"{args.model}: metadata 'scaling' must be {{'mean': [...], 'scale': [...]}}, got {type(scaling).__name__}"
         )
     _check_stored_scalings(args, extra)
-    opset = args.opset or OPSET
+    opset = OPSET if args.opset is None else args.opset  # --opset 0 is refused by save_onnx, not the default
     example = None if args.input_shape else extra.get("example_shape")
     target = None if args.no_scaling else extra.get("target_scaling")
     proto = save_onnx(

@@ -3,7 +3,8 @@
 This is the course's format: ``label,pixel_1,…,pixel_M``, one example per line. A header line is
 allowed (it is recognised by its first cell, the label column's name, not being a number).
 Cells may be separated by commas, semicolons or tabs (a spreadsheet's export): the first line's
-separator is used for the whole file. Errors name the file, the line and the column.
+separator is used for the whole file; a quoted cell ("1.5") is read as its contents. Errors name the
+file, the line and the column.
 """
 
 from pathlib import Path
@@ -35,6 +36,10 @@ def read_csv_rows(path: "str | Path") -> tuple[np.ndarray, int]:
     if not numbered:
         raise ChainruleError(f"{path}: the file is empty; expected one example per line (label first)")
     sep = _separator(numbered[0][1])
+    if '"' in text:  # quoted cells ("1","0.5": a spreadsheet's or pandas' QUOTE_ALL export) are their contents
+        import csv
+
+        numbered = [(n, sep.join(next(csv.reader([line], delimiter=sep)))) for n, line in numbered]
     if _is_header(numbered[0][1], sep):
         numbered = numbered[1:]
         if not numbered:

@@ -24,6 +24,8 @@ def load_npz(path: "str | Path", task: str = "classification", labelled: bool = 
     except ChainruleError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        if "pickle" in str(e):  # NumPy's guess for a file that is no zip archive; never follow its advice
+            raise ChainruleError(f"{path}: not a .npz file (not a zip archive of NumPy arrays)") from None
         raise ChainruleError(
             f"{path}: not a readable .npz file (truncated or not NumPy's format?): "
             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"

@@ -76,11 +76,16 @@ def draw(ws: Any, path: Any, cell: tuple[int, int] = (0, 0), filt: int = 0, chan
     _grid(axes[2], ws.y[filt], f"output, filter {filt + 1}", {(i, j)})
     fig.suptitle(f"{name}: Y[{i + 1},{j + 1}] = {ws.y[filt, i, j]:g}", fontsize=11)
     fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=110)
-    except OSError as e:
-        raise ChainruleError(f"--png {path}: cannot write it ({e.strerror or e})") from None
+    import io
+    from pathlib import Path
+
+    from chainrule.files import write_output
+
+    picture = io.BytesIO()
+    try:  # drawn in memory, then written as every output file is (a folder or missing folder named, atomic)
+        fig.savefig(picture, dpi=110, format=Path(path).suffix.lower().lstrip(".") or "png")
     except ValueError as e:  # an extension matplotlib has no writer for (.txt)
         raise ChainruleError(f"--png {path}: {e}") from None
     finally:
         plt.close(fig)
+    write_output(path, picture.getvalue(), "--png")

@@ -24,6 +24,13 @@ class LogSoftmax(Activation):
         self.z = log_softmax(a, axis=self.dim)
         return self.z
 
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Unchanged; ``dim`` must be an axis of the batched input (N, *input_shape), as forward needs."""
+        if not -(len(input_shape) + 1) <= self.dim <= len(input_shape):
+            shape = "(N, " + ", ".join(map(str, input_shape)) + ")"
+            raise ChainruleError(f"LogSoftmax: dim {self.dim} is out of range for an input of shape {shape}")
+        return tuple(input_shape)
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self.z is not None, "backward() before forward()"
         return dy - np.exp(self.z) * np.sum(dy, axis=self.dim, keepdims=True)
