@@ -20,7 +20,8 @@ SCRIPTS = {  # name: the script and its arguments
     "cnn": ["cnn.py", "--threads", "1"],
     "cnn2": ["cnn.py", "--threads", "2"],
     "conv": ["conv.py"],
-    "profile": ["conv_profile.py", "conv_strided_profile.py"],
+    "profile": ["conv_profile.py"],
+    "profile-strided": ["conv_strided_profile.py"],
     "lenet": ["lenet.py"],
     "export": ["bench_export.py"],
 }
