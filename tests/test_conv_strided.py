@@ -79,7 +79,7 @@ def test_strided_path_float32_matches_im2col(case):
         np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-5)
 
 
-def test_strided_path_keeps_outputs_repeats_bytes_and_splits_over_threads():
+def test_strided_path_keeps_outputs_and_gives_the_same_bytes_on_any_thread_count():
     rng = np.random.default_rng(7)
     layer = cr.Conv2d(8, 8, 3, stride=2, padding=1, rng=rng)
     x1, x2 = rng.standard_normal((2, 16, 8, 14, 14))
@@ -98,11 +98,9 @@ def test_strided_path_keeps_outputs_repeats_bytes_and_splits_over_threads():
             results.append((y, dx, dW, db))
     finally:
         cr.set_num_threads(before)
-    for a, b in zip(results[0], results[3], strict=True):  # same thread count: same bytes
-        assert a.tobytes() == b.tobytes()
-    for other in results[1:3]:  # another split: the same to rounding
+    for other in results[1:]:  # the split is fixed by the shape: the same bytes on 1, 2 and 3 threads
         for a, b in zip(results[0], other, strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+            assert a.tobytes() == b.tobytes()
     tiny = cr.Conv2d(1, 1, 3, stride=2, rng=0)
     tiny.path = "strided"
     cr.set_num_threads(3)  # more threads than output rows (2): empty chunks

@@ -16,8 +16,9 @@ of the phase image), and
 are three large GEMMs (one per group) where im2col runs 3·N small ones on OH·OW columns; ∂ℓ/∂x adds
 ∂ℓ/∂cols back the same way, one add per tap, taps in the order (u, v) of ``windows_backward``.
 Every sum runs over the same terms as im2col's, but OpenBLAS rounds one dot product differently at
-another column position of a larger GEMM, and ∂ℓ/∂W sums the batch inside the GEMM (per thread chunk
-of output rows, chunks in order): results agree with im2col to rounding, not bit for bit.
+another column position of a larger GEMM, and ∂ℓ/∂W sums the batch inside the GEMM (per half of the
+output rows when the call is large, halves in order): results agree with im2col to rounding, not bit
+for bit. The halves are fixed by the shape, so the bytes do not depend on ``set_num_threads``.
 """
 
 from math import gcd
@@ -109,6 +110,14 @@ class StridedConv:
                         adds.append((self.dbuf[i, k, :, r0 : r0 + oh, c0 : c0 + ow], dcols6[:, u, v]))
                 self.adds.append((self.dbuf[i, k], adds))
         self.work = O * (C // groups) * kh * kw * oh * ow * N  # multiply-adds per GEMM
+        # the GEMMs' split into output rows, fixed by the shape (not the thread count), so the bytes are too
+        halves = oh >= 2 and self.work >= conv_flat.MIN_SPLIT_WORK
+        self.cuts = [0, oh // 2, oh] if halves else [0, oh]
+
+    def _gemms(self, fn) -> None:
+        """fn(i0, i1) for each part of ``cuts``, the parts spread over the threads."""
+        cuts = self.cuts
+        conv_flat._parallel(lambda lo, hi: [fn(cuts[k], cuts[k + 1]) for k in range(lo, hi)], len(cuts) - 1, self.work)
 
     def _block(self, M: np.ndarray, i0: int, i1: int) -> np.ndarray:
         """The columns of output rows i0:i1 of M (rows, OH·OW·N), per group: (G, rows/G, (i1 − i0)·OW·N)."""
@@ -133,7 +142,7 @@ class StridedConv:
                 y[:, :, i0:i1] += bias[:, None, None]
 
         conv_flat._parallel(copy, self.C, self.work)
-        conv_flat._parallel(gemm, self.oh, self.work)
+        self._gemms(gemm)
         return y
 
     def backward(self, dy: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -147,13 +156,13 @@ class StridedConv:
             self.dq[:, i0:i1] = dy[:, :, i0:i1].transpose(1, 2, 3, 0)
             dq = self._block(dq2, i0, i1)
             # (G, Kg, Og): with cols on the left OpenBLAS is faster than ∂ℓ/∂y @ colsᵀ
-            grads[i0, i1] = np.matmul(self._block(self.cols, i0, i1), dq.transpose(0, 2, 1))
+            grads[i0] = np.matmul(self._block(self.cols, i0, i1), dq.transpose(0, 2, 1))
             np.matmul(WgT, dq, out=self._block(self.dcols, i0, i1))
 
         dx = np.zeros((self.N, self.C, self.H, self.W), dtype=dy.dtype)
-        conv_flat._parallel(gemm, self.oh, self.work)
+        self._gemms(gemm)
         conv_flat._parallel(lambda c0, c1: self._scatter(dx, c0, c1), self.C, self.work)
-        gT = sum(grads[k] for k in sorted(grads))  # a fixed order (chunks may be empty): the same bytes every run
+        gT = sum(grads[k] for k in sorted(grads))  # a fixed order: the same bytes on every run
         dW = np.ascontiguousarray(gT.transpose(0, 2, 1)).reshape(weight.shape)
         return dx, dW, dy.sum(axis=(0, 2, 3))
 
