@@ -73,6 +73,8 @@ def math(node: Node, fmt: NumberFormat, inner: bool = False) -> str:
     if isinstance(node, Frac):
         return rf"\frac{{{math(node.num, fmt)}}}{{{math(node.den, fmt)}}}"
     if isinstance(node, Call):
+        if node.name.latex == r"\sqrt":  # √(…) takes its argument in braces
+            return rf"\sqrt{{{math(node.arg, fmt)}}}"
         return rf"{math(node.name, fmt)}\left({math(node.arg, fmt)}\right)"
     if isinstance(node, Paren):
         return rf"\left({math(node.item, fmt)}\right)"
