@@ -21,6 +21,7 @@ from chainrule.explain.render import render_document
 from chainrule.explain.render_latex import render_latex
 from chainrule.explain.render_markdown import render_markdown
 from chainrule.explain.render_text import render_text
+from chainrule.explain.rules import rule_for
 from chainrule.explain.trace import Trace, default_loss, run
 from chainrule.explain.wrt import wrt_document
 from chainrule.nn.containers import Sequential
@@ -63,6 +64,12 @@ class Explanation:
             raise ChainruleError(
                 f"--wrt {wrt!r} with --form vector: --wrt writes one weight's chain, a scalar; "
                 "leave out --form vector (the vector form shows every gradient as a matrix)"
+            )
+        norm = next((s for s in trace.steps if rule_for(s.layer, s.index).normalises), None)
+        if wrt is not None and norm is not None:
+            raise ChainruleError(
+                f"--wrt {wrt!r}: layer {norm.index} is {type(norm.layer).__name__}, and --wrt writes one product "
+                "of single factors; leave out --wrt (the full derivation writes every step through it)"
             )
         self.trace, self.form, self.wrt, self.check, self.layout = trace, form, wrt, check, layout
         self.p = net_pass  # every layer's record (JSON ``layers``) and the --lr update

@@ -114,7 +114,7 @@ class BatchNormRule(Rule):
         return decorated(ctx.in_var, TILDE)
 
     def title(self, ctx: LayerContext, members: list[LayerContext]) -> str:
-        return f"Input normalisation ({ctx.step.layer!r})"
+        return f"Input normalisation ({type(ctx.step.layer).__name__}({_bn(ctx.step.layer).num_features}))"
 
     def names(self, ctx: LayerContext) -> tuple[Var, Var, Var, Var]:
         return params(ctx.ordinal if ctx.count > 1 else None)

@@ -1,0 +1,181 @@
+"""BatchNorm1d / BatchNorm2d in explain: evaluation mode (the running statistics), every value of the JSON
+and of the printed lines equal to PyTorch's float64 autograd in eval mode, and what cannot be written is
+refused in one line."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from oracle import RTOL_NETWORK, assert_close, to_torch, torch_loss
+
+import chainrule as cr
+from chainrule.nn import AvgPool2d, Conv2d, Flatten, MaxPool2d
+
+ACTS = [cr.Tanh, cr.ReLU, cr.Sigmoid]
+
+
+def bn(cls, n: int, rng: np.random.Generator):
+    """A BatchNorm with trained-looking running statistics and γ, β (the defaults make it almost the identity)."""
+    b = cls(n)
+    b.running_mean[...] = rng.normal(size=n)
+    b.running_var[...] = rng.uniform(0.3, 2.0, n)
+    b.weight.data[...] = rng.normal(size=n)
+    b.bias.data[...] = rng.normal(size=n)
+    return b
+
+
+def random_dense(seed: int):
+    """Linear → BN → act, Linear → act → BN, Linear → BN (no act), BN on the input, BN in the output stage."""
+    rng = np.random.default_rng(seed)
+    n_in, h, k = int(rng.integers(2, 4)), int(rng.integers(2, 5)), int(rng.integers(1, 4))
+    act = ACTS[seed % 3]
+    where = seed % 5
+    layers = [bn(cr.BatchNorm1d, n_in, rng)] if where == 3 else []
+    layers.append(cr.Linear(n_in, h, rng=rng))
+    layers += {
+        0: [bn(cr.BatchNorm1d, h, rng), act()],
+        1: [act(), bn(cr.BatchNorm1d, h, rng)],
+        2: [bn(cr.BatchNorm1d, h, rng)],
+        3: [act()],
+        4: [act()],
+    }[where]
+    layers.append(cr.Linear(h, k, rng=rng))
+    if where == 4:
+        layers += [bn(cr.BatchNorm1d, k, rng), cr.Sigmoid()]
+    x = rng.normal(size=n_in)
+    if seed % 2 and where != 4:
+        return cr.Sequential(*layers), x, int(rng.integers(0, k)), cr.CrossEntropyLoss()
+    return cr.Sequential(*layers), x, rng.normal(size=k), cr.MSELoss() if seed % 4 else cr.SquaredError()
+
+
+def random_cnn(seed: int):
+    """Conv2d → BatchNorm2d → act → pool … → Flatten → Linear [→ BatchNorm1d → act → Linear]."""
+    rng = np.random.default_rng(100 + seed)
+    C, H, W = int(rng.integers(1, 3)), int(rng.integers(4, 7)), int(rng.integers(4, 7))
+    layers, shape = [], (C, H, W)
+
+    def add(layer):
+        nonlocal shape
+        layers.append(layer)
+        shape = layer.output_shape(shape)
+
+    add(Conv2d(C, int(rng.integers(1, 3)), int(rng.integers(1, 3)), padding=int(rng.integers(0, 2)), rng=rng))
+    add(bn(cr.BatchNorm2d, shape[0], rng))
+    add(ACTS[seed % 3]())
+    add((MaxPool2d if seed % 2 else AvgPool2d)(2))
+    add(Flatten())
+    if seed % 2:
+        add(cr.Linear(shape[0], 3, rng=rng))
+        add(bn(cr.BatchNorm1d, 3, rng))
+        add(cr.Tanh())
+    add(cr.Linear(shape[0], 2, rng=rng))
+    return cr.Sequential(*layers), rng.normal(size=(C, H, W)), rng.normal(size=2), cr.MSELoss()
+
+
+def torch_pass(net, x, y, loss, lr):
+    """PyTorch float64, eval mode: every layer's output and ∂ℓ/∂output, ∂ℓ/∂x, the parameter gradients, SGD."""
+    tnet = to_torch(net).eval()
+    xt = torch.tensor(np.asarray(x)[None], requires_grad=True)
+    outs, h = [], xt
+    for layer in tnet:
+        h = layer(h)
+        h.retain_grad()
+        outs.append(h)
+    torch_loss(loss, h, np.asarray([y]) if np.ndim(y) == 0 else np.asarray(y)[None]).backward()
+    grads = {k: p.grad.numpy().copy() for k, p in tnet.named_parameters()}
+    torch.optim.SGD(tnet.parameters(), lr=lr).step()
+    updated = {k: p.detach().numpy().copy() for k, p in tnet.named_parameters()}
+    return [o.detach().numpy()[0] for o in outs], [o.grad.numpy()[0] for o in outs], xt.grad.numpy()[0], grads, updated
+
+
+def printed_values(e, qid_prefixes: tuple[str, ...]) -> dict[str, float]:
+    """The result of each line whose quantity starts with one of ``qid_prefixes`` (the number it prints)."""
+    out = {}
+    for b in e.document.blocks:
+        for i, q in enumerate(getattr(b, "qids", [])):
+            if q.startswith(qid_prefixes) and hasattr(b.rows[i][-1], "value"):
+                out[q] = b.rows[i][-1].value
+    return out
+
+
+MAX_DIFF = [0.0]  # the largest difference from PyTorch seen, relative to max(1, |value|)
+
+
+def compare(net, x, y, loss):
+    lr = 0.05
+    e = cr.explain(net, x, y, loss, lr=lr, cells=100)
+    d = json.loads(e.to_json())
+    outs, gouts, gx, grads, updated = torch_pass(net, x, y, loss, lr)
+    assert [entry["type"] for entry in d["layers"]] == [type(m).__name__ for m in net.layers]
+    for i, entry in enumerate(d["layers"]):
+        where = f"layer {i} ({entry['type']})"
+        pairs = [("output", entry["output"], outs[i]), ("grad_output", entry["grad_output"], gouts[i])]
+        if entry["grad_input"] is not None:
+            pairs.append(("grad_input", entry["grad_input"], gx if i == 0 else gouts[i - 1]))
+        for name, p in entry["params"].items():
+            pairs += [(f"{name}.grad", p["grad"], grads[f"{i}.{name}"])]
+            pairs += [(f"{name} after SGD", p["updated"], updated[f"{i}.{name}"])]
+        for what, ours, theirs in pairs:
+            assert_close(ours, theirs, RTOL_NETWORK, f"{where} {what}")
+            diff = np.abs(np.asarray(ours) - theirs) / np.maximum(1.0, np.abs(theirs))
+            MAX_DIFF[0] = max(MAX_DIFF[0], float(np.max(diff, initial=0.0)))
+    return e, d, outs, gouts, grads
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_dense_networks_with_batchnorm_equal_pytorch_eval_mode(seed):
+    net, x, y, loss = random_dense(seed)
+    e, d, outs, gouts, grads = compare(net, x, y, loss)
+    bns = [i for i, m in enumerate(net.layers) if isinstance(m, cr.BatchNorm1d)]
+    assert bns and all(d["layers"][i]["running_var"] == net.layers[i].running_var.tolist() for i in bns)
+    # the printed lines: ũⱼ (the output), ∂ℓ/∂γⱼ, ∂ℓ/∂δⱼ are PyTorch's numbers
+    shown = printed_values(e, ("atilde", "ztilde", "xtilde", "btilde", "dl/dgamma", "dl/ddelta"))
+    assert len(shown) >= 3 * min(m.num_features for m in (net.layers[i] for i in bns))
+    i = bns[0]
+    prefix = "" if len(bns) == 1 else "1"
+    for j in range(net.layers[i].num_features):
+        g = shown[f"dl/dgamma{prefix}[{j + 1}]"]
+        assert_close(g, grads[f"{i}.weight"][j], RTOL_NETWORK, "printed ∂ℓ/∂γ")
+        assert_close(shown[f"dl/ddelta{prefix}[{j + 1}]"], grads[f"{i}.bias"][j], RTOL_NETWORK, "printed ∂ℓ/∂δ")
+        tilde = next(v for q, v in shown.items() if q.endswith(f"tilde[{j + 1}]"))
+        assert_close(tilde, outs[i][j], RTOL_NETWORK, "printed ũ")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_cnns_with_batchnorm_equal_pytorch_eval_mode(seed):
+    net, x, y, loss = random_cnn(seed)
+    e, d, outs, *_ = compare(net, x, y, loss)
+    shown = printed_values(e, ("Ytilde[",))
+    assert len(shown) == outs[1].size  # every cell of the map (--cells 100)
+    for q, v in shown.items():
+        cell = tuple(int(t) - 1 for t in q[7:-1].split(","))
+        assert_close(v, outs[1][cell if len(cell) == 3 else (0, *cell)], RTOL_NETWORK, f"printed {q}")
+    text = e.to_text()
+    assert "Y\u0303" in text and "∂ℓ/∂γ" in text and "γ⁺" in text
+
+
+@pytest.mark.parametrize(
+    "layers, message",
+    [
+        (
+            lambda: [cr.BatchNorm1d(2, track_running_stats=False), cr.Linear(2, 1)],
+            "layer 1 is BatchNorm1d(track_running_stats=False): it normalises by its batch's statistics",
+        ),
+        (lambda: [cr.BatchNorm1d(2)], "layer 1 is BatchNorm1d, the network's last"),
+        (
+            lambda: [cr.Tanh(), cr.BatchNorm1d(2), cr.ReLU(), cr.Linear(2, 1)],
+            "layers 1 and 3 (a BatchNorm between) are two activations in a row",
+        ),
+    ],
+)
+def test_what_explain_cannot_write_is_one_line(layers, message):
+    with pytest.raises(cr.ChainruleError) as err:
+        cr.explain(cr.Sequential(cr.Linear(2, 2, rng=0), *layers()), [1.0, 2.0], 0.5)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_wrt_through_a_batchnorm_is_refused_in_one_line():
+    net, x, y, loss = random_dense(0)
+    with pytest.raises(cr.ChainruleError, match=r"^--wrt 'alpha\[1,1\]': layer 1 is BatchNorm1d"):
+        cr.explain(net, x, y, loss, wrt="alpha[1,1]")
