@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-import torch
-from oracle import RTOL_NETWORK, assert_close, to_torch, torch_loss
+from oracle import RTOL_NETWORK, assert_close
+from test_explain_cnn import torch_pass
 
 import chainrule as cr
 from chainrule.nn import AvgPool2d, Conv2d, Flatten, MaxPool2d
@@ -50,43 +50,16 @@ def random_dense(seed: int):
 
 
 def random_cnn(seed: int):
-    """Conv2d → BatchNorm2d → act → pool … → Flatten → Linear [→ BatchNorm1d → act → Linear]."""
+    """Conv2d → BatchNorm2d → act → pool → Flatten → Linear [→ BatchNorm1d → tanh → Linear]."""
     rng = np.random.default_rng(100 + seed)
     C, H, W = int(rng.integers(1, 3)), int(rng.integers(4, 7)), int(rng.integers(4, 7))
-    layers, shape = [], (C, H, W)
-
-    def add(layer):
-        nonlocal shape
-        layers.append(layer)
-        shape = layer.output_shape(shape)
-
-    add(Conv2d(C, int(rng.integers(1, 3)), int(rng.integers(1, 3)), padding=int(rng.integers(0, 2)), rng=rng))
-    add(bn(cr.BatchNorm2d, shape[0], rng))
-    add(ACTS[seed % 3]())
-    add((MaxPool2d if seed % 2 else AvgPool2d)(2))
-    add(Flatten())
-    if seed % 2:
-        add(cr.Linear(shape[0], 3, rng=rng))
-        add(bn(cr.BatchNorm1d, 3, rng))
-        add(cr.Tanh())
-    add(cr.Linear(shape[0], 2, rng=rng))
-    return cr.Sequential(*layers), rng.normal(size=(C, H, W)), rng.normal(size=2), cr.MSELoss()
-
-
-def torch_pass(net, x, y, loss, lr):
-    """PyTorch float64, eval mode: every layer's output and ∂ℓ/∂output, ∂ℓ/∂x, the parameter gradients, SGD."""
-    tnet = to_torch(net).eval()
-    xt = torch.tensor(np.asarray(x)[None], requires_grad=True)
-    outs, h = [], xt
-    for layer in tnet:
-        h = layer(h)
-        h.retain_grad()
-        outs.append(h)
-    torch_loss(loss, h, np.asarray([y]) if np.ndim(y) == 0 else np.asarray(y)[None]).backward()
-    grads = {k: p.grad.numpy().copy() for k, p in tnet.named_parameters()}
-    torch.optim.SGD(tnet.parameters(), lr=lr).step()
-    updated = {k: p.detach().numpy().copy() for k, p in tnet.named_parameters()}
-    return [o.detach().numpy()[0] for o in outs], [o.grad.numpy()[0] for o in outs], xt.grad.numpy()[0], grads, updated
+    conv = Conv2d(C, int(rng.integers(1, 3)), int(rng.integers(1, 3)), padding=int(rng.integers(0, 2)), rng=rng)
+    pool = (MaxPool2d if seed % 2 else AvgPool2d)(2)
+    front = [conv, bn(cr.BatchNorm2d, conv.out_channels, rng), ACTS[seed % 3](), pool, Flatten()]
+    n = cr.Sequential(*front).output_shape((C, H, W))[0]
+    tail = [cr.Linear(n, 3, rng=rng), bn(cr.BatchNorm1d, 3, rng), cr.Tanh(), cr.Linear(3, 2, rng=rng)]
+    net = cr.Sequential(*front, *(tail if seed % 2 else [cr.Linear(n, 2, rng=rng)]))
+    return net, rng.normal(size=(C, H, W)), rng.normal(size=2), cr.MSELoss()
 
 
 def printed_values(e, qid_prefixes: tuple[str, ...]) -> dict[str, float]:

@@ -53,8 +53,9 @@ def random_cnn(seed: int):
 
 
 def torch_pass(net, x, y, loss, lr):
-    """PyTorch's output, input gradient, parameter gradients of every layer, and its SGD step."""
-    tnet = to_torch(net)
+    """PyTorch's output, input gradient, parameter gradients of every layer, and its SGD step (eval mode,
+    as explain runs: BatchNorm by its running statistics)."""
+    tnet = to_torch(net).eval()
     xt = torch.tensor(x[None], requires_grad=True)
     outs, h = [], xt
     for layer in tnet:
