@@ -3,6 +3,8 @@ and of the printed lines equal to PyTorch's float64 autograd in eval mode, and w
 refused in one line."""
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,7 +127,8 @@ def test_random_cnns_with_batchnorm_equal_pytorch_eval_mode(seed):
         cell = tuple(int(t) - 1 for t in q[7:-1].split(","))
         assert_close(v, outs[1][cell if len(cell) == 3 else (0, *cell)], RTOL_NETWORK, f"printed {q}")
     text = e.to_text()
-    assert "Y\u0303" in text and "∂ℓ/∂γ" in text and "γ⁺" in text
+    assert "Y\u0303" in text and "∂ℓ/∂γ" in text and re.search("γ(⁽[¹²]⁾)?⁺", text)
+    assert ("γ⁽²⁾⁺₃" in text) == bool(seed % 2)  # a BatchNorm1d after Flatten too: numbered across the network
 
 
 @pytest.mark.parametrize(
@@ -152,3 +155,41 @@ def test_wrt_through_a_batchnorm_is_refused_in_one_line():
     net, x, y, loss = random_dense(0)
     with pytest.raises(cr.ChainruleError, match=r"^--wrt 'alpha\[1,1\]': layer 1 is BatchNorm1d"):
         cr.explain(net, x, y, loss, wrt="alpha[1,1]")
+
+
+def test_the_example_spec_gives_the_running_statistics_and_equals_pytorch(capsys):
+    from chainrule.cli import main
+    from chainrule.spec import load_spec
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "batchnorm.toml"
+    spec = load_spec(path)
+    net, loss = spec.build()
+    assert net.layers[1].running_var.tolist() == [4, 1, 0.25] and net.layers[1].bias.data.tolist() == [0, 0.5, -1]
+    compare(net, spec.x, spec.y, loss)
+    assert main(["explain", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["layers"][1]["running_mean"] == [4, 2, 1]
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ('type = "batchnorm1d"\nrunning_var = [1, -1]', "key 'running_var': must be a list of numbers (variances ≥ 0)"),
+        ('type = "batchnorm1d"\nrunning_mean = [1, 2, 3]', "key 'running_mean': has shape (3,); this batchnorm1d"),
+        ('type = "relu"\nrunning_mean = [1, 2]', "key 'running_mean': running statistics are for batchnorm layers"),
+    ],
+)
+def test_spec_running_statistics_are_checked(tmp_path, capsys, table, message):
+    from chainrule.cli import main
+
+    spec = tmp_path / "bn.toml"
+    spec.write_text(f"x = [1, 2]\ny = 0.5\n[[layers]]\nunits = 2\n[[layers]]\n{table}\n[[layers]]\nunits = 1\n")
+    assert main(["explain", str(spec)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and message in err and str(spec) in err
+
+
+def test_form_vector_on_a_cnn_says_the_maps_are_written_cell_by_cell():
+    net, x, y, loss = random_cnn(1)
+    text = cr.explain(net, x, y, loss, form="vector").to_text()
+    assert "--form vector: the image layers are written cell by cell (a map has no vector form); the dense" in text
+    assert "--form vector" not in cr.explain(net, x, y, loss).to_text()

@@ -196,7 +196,7 @@ def test_max_pool_ties_route_as_pytorch():
         ('type = "conv2d"\nweight = [[[[1, 0], [0, 1]]]]\nbias = [0, 1]', "key 'bias': has shape (2,)"),
         ('type = "conv2d"\nweight = [[1, 0], [0, 1]]', "key 'weight': must be a 4-D array"),
         ('type = "conv2d"\nweight = [[[[1, 0], [0, 1]]]]\nkernel_size = 3', "key 'kernel_size': is 3 but 'weight'"),
-        ('type = "maxpool2d"\nkernel_size = 2\nweight = [[1]]', "'weight' is for linear and conv2d layers"),
+        ('type = "maxpool2d"\nkernel_size = 2\nweight = [[1]]', "'weight' is for linear, conv2d and batchnorm layers"),
         ("weights = [[0, 1]]\nbias = [1]", "with folded 'weights' the bias is column 0"),
     ],
 )

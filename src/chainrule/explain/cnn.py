@@ -40,7 +40,7 @@ from chainrule.explain.network_pass import Pass, flat_layers, run_pass
 from chainrule.explain.rules import batchnorm, conv, flatten, loss_rule_for, map_activations, pool, rule_for
 from chainrule.explain.trace import Trace, default_loss, run
 from chainrule.nn.activations import Activation
-from chainrule.nn.batchnorm import BatchNorm2d
+from chainrule.nn.batchnorm import BatchNorm2d, _BatchNorm
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
 from chainrule.nn.flatten import Flatten
@@ -159,6 +159,11 @@ class CnnExplanation(Explanation):
         self.names = MapNames([r.layer for r in recs], recs[0].input.shape, [r.output.shape for r in recs])
         self.ctx = MapContext(self.names, cells)
         self._tail_deriver = Deriver(tail) if tail is not None else None
+        norms = [r.index for r in p.records if isinstance(r.layer, _BatchNorm)]  # numbered across the network
+        self.names.norm_total = len(norms)
+        if self._tail_deriver is not None:
+            self._tail_deriver.n.norm_offset = sum(i < front for i in norms)
+            self._tail_deriver.n.norm_total = len(norms)
 
     @property
     def dense_notation(self):
@@ -170,6 +175,11 @@ class CnnExplanation(Explanation):
         doc = Document(title="Forward and backward pass of a convolutional network, worked")
         doc.add(*self._summary())
         doc.add(Heading("Forward pass"))
+        if self.form == "vector":  # said once, so the scalar cells of the maps never pass for the vector form
+            dense = "; the dense part after Flatten in vector form" if self.tail is not None else ""
+            doc.add(
+                Prose(f"--form vector: the image layers are written cell by cell (a map has no vector form){dense}.")
+            )
         for r in p.records[:front]:
             doc.add(Prose(f"Layer {r.index}: {r.layer!r}:"), *_rule(r).forward(self.ctx, r))
         tail_fwd, tail_bwd = self._tail_blocks()

@@ -64,6 +64,7 @@ class MapNames:
 
     def __init__(self, layers: list, in_shape: tuple[int, ...], out_shapes: list[tuple[int, ...]]):
         self.layers = layers
+        self.norm_total = 0  # BatchNorm layers in the whole network (set by explain/cnn.py), for their numbers
         letters = ["" if isinstance(m, BatchNorm2d) else letter_of(m) for m in layers]
         count = {c: letters.count(c) for c in set(letters)}
         seen: dict[str, int] = {}

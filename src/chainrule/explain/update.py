@@ -82,7 +82,7 @@ def _conv(expl: Any, r: LayerRecord, lr: float) -> list:
 
 def _batchnorm(p: Pass, r: LayerRecord, lr: float) -> list:
     """γ⁺ⱼ = γⱼ − η ∂ℓ/∂γⱼ and δ⁺ⱼ likewise (numbered as rules/batchnorm.py numbers them)."""
-    same = [q.index for q in p.records if type(q.layer) is type(r.layer)]
+    same = [q.index for q in p.records if isinstance(q.layer, _BatchNorm)]
     _, _, g, dl = batchnorm.params(same.index(r.index) + 1 if len(same) > 1 else None)
     rows = []
     for name, var in (("weight", g), ("bias", dl)):

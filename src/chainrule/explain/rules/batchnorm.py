@@ -117,7 +117,9 @@ class BatchNormRule(Rule):
         return f"Input normalisation ({type(ctx.step.layer).__name__}({_bn(ctx.step.layer).num_features}))"
 
     def names(self, ctx: LayerContext) -> tuple[Var, Var, Var, Var]:
-        return params(ctx.ordinal if ctx.count > 1 else None)
+        n = ctx.notation
+        total = ctx.count if n.norm_total is None else n.norm_total
+        return params(ctx.ordinal + n.norm_offset if total > 1 else None)
 
     def _vec(self, ctx: LayerContext, v: np.ndarray) -> Mat:
         return Mat(np.asarray(v)[:, None]) if ctx.layout == "column" else Mat(np.asarray(v))
@@ -242,8 +244,9 @@ class BatchNormRule(Rule):
 def map_names(ctx: MapContext, r: LayerRecord) -> tuple[Any, Any, Any, tuple[Var, Var, Var, Var]]:
     """(input map, its normalised map, the output map, (μ, σ², γ, δ)) of BatchNorm2d layer ``r``."""
     X, Y = ctx.names.inp(r.index), ctx.names.out(r.index)
-    bns = [i for i, m in enumerate(ctx.names.layers) if type(m) is type(r.layer)]
-    return X, ctx.names.bar(r.index), Y, params(bns.index(r.index) + 1 if len(bns) > 1 else None)
+    bns = [i for i, m in enumerate(ctx.names.layers) if isinstance(m, _BatchNorm)]
+    total = max(len(bns), ctx.names.norm_total)  # numbered across the network (a BatchNorm1d after Flatten too)
+    return X, ctx.names.bar(r.index), Y, params(bns.index(r.index) + 1 if total > 1 else None)
 
 
 def map_given(ctx: MapContext, r: LayerRecord) -> list:
