@@ -193,3 +193,16 @@ def test_form_vector_on_a_cnn_says_the_maps_are_written_cell_by_cell():
     text = cr.explain(net, x, y, loss, form="vector").to_text()
     assert "--form vector: the image layers are written cell by cell (a map has no vector form); the dense" in text
     assert "--form vector" not in cr.explain(net, x, y, loss).to_text()
+
+
+def test_the_cnn_bn_training_preset_is_explained_and_equals_pytorch():
+    from chainrule.train.models import cnn
+
+    rng = np.random.default_rng(5)
+    net = cnn((1, 8, 8), 10, np.float64, rng, batchnorm=True)
+    for m in net.layers:
+        if isinstance(m, cr.BatchNorm2d):  # as training leaves them
+            m.load_state_dict(bn(cr.BatchNorm2d, m.num_features, rng).state_dict())
+    x = rng.normal(size=(1, 8, 8))
+    _, d, *_ = compare(net, x, 3, cr.CrossEntropyLoss())  # (its text, 28,000 lines, is left to the CLI)
+    assert [e["type"] for e in d["layers"]].count("BatchNorm2d") == 2

@@ -91,12 +91,13 @@ def intro(layer: Any, what: str, names: tuple[Var, Var, Var, Var]) -> Prose:
     )
 
 
-def given(layer: Any, names: tuple[Var, Var, Var, Var], gamma: Any, delta: Any) -> Equations:
+def given(layer: Any, names: tuple[Var, Var, Var, Var], gamma: Any, delta: Any, column: bool = False) -> Equations:
+    """μ, σ², γ, δ as vectors (columns in the column layout)."""
     mu, var, g, dl = names
-    rows: list[tuple] = [(mu.vec(), Mat(layer.running_mean)), (var.vec(), Mat(layer.running_var))]
-    if layer.affine:
-        rows += [(g.vec(), Mat(gamma)), (dl.vec(), Mat(delta))]
-    return Equations(rows)
+    values = [layer.running_mean, layer.running_var] + ([gamma, delta] if layer.affine else [])
+    return Equations(
+        [(n.vec(), Mat(v[:, None] if column else v)) for n, v in zip((mu, var, g, dl), values, strict=False)]
+    )
 
 
 class BatchNormRule(Rule):
@@ -132,7 +133,11 @@ class BatchNormRule(Rule):
         xhat, eps = _xhat(st.extras, st.input.shape), Num(layer.eps)
         m, v = layer.running_mean, layer.running_var
         gamma, delta = (st.params["weight"].value, st.params["bias"].value) if layer.affine else (None, None)
-        blocks: list[Block] = [intro(layer, "unit", (mu, var, g, dl)), given(layer, (mu, var, g, dl), gamma, delta)]
+        column = ctx.form == "vector" and ctx.layout == "column"
+        blocks: list[Block] = [
+            intro(layer, "unit", (mu, var, g, dl)),
+            given(layer, (mu, var, g, dl), gamma, delta, column),
+        ]
         norm_lhs = N if layer.affine else T  # without γ, δ the normalised value is the output
         if ctx.form == "vector":
             V = self._vec
