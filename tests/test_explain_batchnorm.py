@@ -15,6 +15,7 @@ import chainrule as cr
 from chainrule.nn import AvgPool2d, Conv2d, Flatten, MaxPool2d
 
 ACTS = [cr.Tanh, cr.ReLU, cr.Sigmoid]
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "batchnorm.toml"
 
 
 def bn(cls, n: int, rng: np.random.Generator):
@@ -161,12 +162,11 @@ def test_the_example_spec_gives_the_running_statistics_and_equals_pytorch(capsys
     from chainrule.cli import main
     from chainrule.spec import load_spec
 
-    path = Path(__file__).resolve().parents[1] / "examples" / "batchnorm.toml"
-    spec = load_spec(path)
+    spec = load_spec(EXAMPLE)
     net, loss = spec.build()
     assert net.layers[1].running_var.tolist() == [4, 1, 0.25] and net.layers[1].bias.data.tolist() == [0, 0.5, -1]
     compare(net, spec.x, spec.y, loss)
-    assert main(["explain", str(path), "--format", "json"]) == 0
+    assert main(["explain", str(EXAMPLE), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["layers"][1]["running_mean"] == [4, 2, 1]
 
 
@@ -206,3 +206,13 @@ def test_the_cnn_bn_training_preset_is_explained_and_equals_pytorch():
     x = rng.normal(size=(1, 8, 8))
     _, d, *_ = compare(net, x, 3, cr.CrossEntropyLoss())  # (its text, 28,000 lines, is left to the CLI)
     assert [e["type"] for e in d["layers"]].count("BatchNorm2d") == 2
+
+
+def test_check_refuses_a_network_with_batchnorm_in_one_line(tmp_path, capsys):
+    from chainrule.cli import main
+
+    (tmp_path / "bn.toml").write_bytes(EXAMPLE.read_bytes())
+    (tmp_path / "answers.txt").write_text('network = "bn.toml"\na1 = 5\n', encoding="utf-8")
+    assert main(["check", str(tmp_path / "answers.txt")]) == 2  # its replay has no BatchNorm: never graded wrongly
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "layer 1 is BatchNorm1d: this works on Linear layers and activations only" in err

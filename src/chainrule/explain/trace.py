@@ -286,9 +286,14 @@ def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
     check_layers(net)
     out: list[tuple[int, int | None]] = []
     for i, layer in enumerate(net.layers):
+        if rule_for(layer, i).normalises:  # these stages are Linear + activation only (chainrule check's replay)
+            raise ChainruleError(
+                f"layer {i} is {type(layer).__name__}: this works on Linear layers and activations only "
+                "(chainrule explain writes batch normalisation)"
+            )
         if isinstance(layer, Linear):
             out.append((i, None))
-        elif out and out[-1][1] is None and not rule_for(layer, i).opens_section and not rule_for(layer, i).normalises:
+        elif out and out[-1][1] is None and not rule_for(layer, i).opens_section:
             out[-1] = (out[-1][0], i)
     if not out:
         raise ChainruleError("the network has no Linear layer to explain")
