@@ -126,5 +126,7 @@ def render_latex(doc: Document, fmt: NumberFormat, standalone: bool = False) -> 
     title = f"\\section*{{{doc.title_latex or escape(doc.title)}}}\n" if doc.title else ""
     return (
         "\\documentclass{article}\n\\usepackage[margin=2cm,landscape]{geometry}\n"
-        "\\usepackage{amsmath,amssymb}\n\\allowdisplaybreaks\n\\begin{document}\n" + title + body + "\\end{document}\n"
+        "\\usepackage{amsmath,amssymb}\n\\allowdisplaybreaks\n"
+        "\\setcounter{MaxMatrixCols}{1000}\n"  # a CNN's flattened vector is wider than amsmath's 10 columns
+        "\\begin{document}\n" + title + body + "\\end{document}\n"
     )

@@ -50,7 +50,7 @@ def params(number: int | None) -> tuple[Var, Var, Var, Var]:
     """μ, σ², γ, δ of one BatchNorm layer (``number``: its superscript when there are several)."""
     return (
         Var("μ", r"\mu", number, greek=True),
-        Var("σ²", r"\sigma^{2}", number, greek=True),
+        Var("σ²", r"{\sigma^{2}}", number, greek=True),  # braced: a layer number is a second superscript
         Var("γ", r"\gamma", number, greek=True),
         Var("δ", r"\delta", number, greek=True),
     )
