@@ -216,3 +216,9 @@ def test_check_refuses_a_network_with_batchnorm_in_one_line(tmp_path, capsys):
     assert main(["check", str(tmp_path / "answers.txt")]) == 2  # its replay has no BatchNorm: never graded wrongly
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "layer 1 is BatchNorm1d: this works on Linear layers and activations only" in err
+
+
+def test_check_shows_finite_differences_beside_the_gamma_and_delta_gradients():
+    net, x, y, loss = random_dense(2)
+    lines = [line for line in cr.explain(net, x, y, loss, check=True).to_text().splitlines() if "∂ℓ/∂γ" in line]
+    assert lines and all("(finite differences: " in line for line in lines if line.startswith("∂ℓ/∂γ"))

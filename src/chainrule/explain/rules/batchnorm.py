@@ -23,6 +23,7 @@ from chainrule.explain.map_names import MapContext, first_cells, worked
 from chainrule.explain.notation import Var
 from chainrule.explain.record import LayerRecord
 from chainrule.explain.rules.base import Block, LayerContext, Rule
+from chainrule.explain.rules.linear import rel_err
 from chainrule.nn.batchnorm import _BatchNorm
 from chainrule.nn.module import Module
 
@@ -242,7 +243,17 @@ class BatchNormRule(Rule):
                     )
                 )
                 rows.append((d(ELL, dl.el(j)), d(ELL, T.el(j)), Num(st.params["bias"].grad[k])))
-        return [Equations(rows)]
+        notes = [None] * len(units) + [fd_note(ctx, name, j - 1) for j in units for name in ("weight", "bias")]
+        return [Equations(rows, notes if layer.affine else [])]
+
+
+def fd_note(ctx: LayerContext, name: str, k: int) -> Prose | None:
+    """With --check: the finite difference of γₖ / δₖ and the relative error, beside its gradient."""
+    p = ctx.step.params[name]
+    if not ctx.check or p.numeric is None:
+        return None
+    g, fd = float(p.grad[k]), float(p.numeric[k])
+    return Prose("(finite differences: ", Num(fd), ", relative error ", Num(rel_err(g, fd)), ")")
 
 
 # --- BatchNorm2d on a map (explain/cnn.py): per channel c, every cell (c, i, j) ---------------------
