@@ -222,3 +222,22 @@ def test_check_shows_finite_differences_beside_the_gamma_and_delta_gradients():
     net, x, y, loss = random_dense(2)
     lines = [line for line in cr.explain(net, x, y, loss, check=True).to_text().splitlines() if "∂ℓ/∂γ" in line]
     assert lines and all("(finite differences: " in line for line in lines if line.startswith("∂ℓ/∂γ"))
+
+
+def test_a_pytorch_model_with_trained_running_statistics_is_explained_as_pytorch_evaluates_it():
+    import torch
+
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    m = m.double().train()
+    for _ in range(3):  # running statistics away from 0 and 1
+        m(torch.randn(8, 2, dtype=torch.float64))
+    m.eval()
+    x, y = torch.tensor([[0.5, -1.0]], dtype=torch.float64, requires_grad=True), torch.tensor([[0.3]]).double()
+    loss = torch.nn.functional.mse_loss(m(x), y)
+    loss.backward()
+    d = cr.explain(m, x, y, torch.nn.MSELoss()).to_dict()
+    assert_close(d["loss"], loss.item(), RTOL_NETWORK, "loss")
+    assert_close(d["layers"][1]["running_var"], m[1].running_var.numpy(), RTOL_NETWORK, "running σ²")
+    for name in ("weight", "bias"):
+        assert_close(d["layers"][1]["params"][name]["grad"], getattr(m[1], name).grad.numpy(), RTOL_NETWORK, name)
