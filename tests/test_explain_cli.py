@@ -177,6 +177,7 @@ def test_standalone_latex_compiles(capsys, tmp_path):
         ("softmax-classifier", "vector"),
         ("deep", "scalar"),
         ("deep", "scalar", "--wrt", "alpha2[1,2]"),
+        ("batchnorm", "scalar"),  # ā, ã, μ, σ², √(…)
     ]:  # the title names α⁽²⁾₁,₂ in LaTeX
         code, out, _ = run_cli(
             capsys, EXAMPLES / f"{spec}.toml", "--form", form, "--format", "latex", "--standalone", "--check", *more

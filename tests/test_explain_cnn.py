@@ -53,8 +53,9 @@ def random_cnn(seed: int):
 
 
 def torch_pass(net, x, y, loss, lr):
-    """PyTorch's output, input gradient, parameter gradients of every layer, and its SGD step."""
-    tnet = to_torch(net)
+    """PyTorch's output, input gradient, parameter gradients of every layer, and its SGD step (eval mode,
+    as explain runs: BatchNorm by its running statistics)."""
+    tnet = to_torch(net).eval()
     xt = torch.tensor(x[None], requires_grad=True)
     outs, h = [], xt
     for layer in tnet:
@@ -195,7 +196,7 @@ def test_max_pool_ties_route_as_pytorch():
         ('type = "conv2d"\nweight = [[[[1, 0], [0, 1]]]]\nbias = [0, 1]', "key 'bias': has shape (2,)"),
         ('type = "conv2d"\nweight = [[1, 0], [0, 1]]', "key 'weight': must be a 4-D array"),
         ('type = "conv2d"\nweight = [[[[1, 0], [0, 1]]]]\nkernel_size = 3', "key 'kernel_size': is 3 but 'weight'"),
-        ('type = "maxpool2d"\nkernel_size = 2\nweight = [[1]]', "'weight' is for linear and conv2d layers"),
+        ('type = "maxpool2d"\nkernel_size = 2\nweight = [[1]]', "'weight' is for linear, conv2d and batchnorm layers"),
         ("weights = [[0, 1]]\nbias = [1]", "with folded 'weights' the bias is column 0"),
     ],
 )

@@ -73,6 +73,8 @@ def math(node: Node, fmt: NumberFormat, inner: bool = False) -> str:
     if isinstance(node, Frac):
         return rf"\frac{{{math(node.num, fmt)}}}{{{math(node.den, fmt)}}}"
     if isinstance(node, Call):
+        if node.name.latex == r"\sqrt":  # √(…) takes its argument in braces
+            return rf"\sqrt{{{math(node.arg, fmt)}}}"
         return rf"{math(node.name, fmt)}\left({math(node.arg, fmt)}\right)"
     if isinstance(node, Paren):
         return rf"\left({math(node.item, fmt)}\right)"
@@ -124,5 +126,7 @@ def render_latex(doc: Document, fmt: NumberFormat, standalone: bool = False) -> 
     title = f"\\section*{{{doc.title_latex or escape(doc.title)}}}\n" if doc.title else ""
     return (
         "\\documentclass{article}\n\\usepackage[margin=2cm,landscape]{geometry}\n"
-        "\\usepackage{amsmath,amssymb}\n\\allowdisplaybreaks\n\\begin{document}\n" + title + body + "\\end{document}\n"
+        "\\usepackage{amsmath,amssymb}\n\\allowdisplaybreaks\n"
+        "\\setcounter{MaxMatrixCols}{1000}\n"  # a CNN's flattened vector is wider than amsmath's 10 columns
+        "\\begin{document}\n" + title + body + "\\end{document}\n"
     )
