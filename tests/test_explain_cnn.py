@@ -3,6 +3,8 @@ layer, and ``--lr`` gives PyTorch's SGD step; the section-4.2(a) convolution exa
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -224,3 +226,22 @@ def test_steps_below_one_is_one_line_exit_2(capsys, steps):
     assert main(["explain", "examples/recitation-3.1.toml", "--lr", "0.1", "--steps", steps]) == 2
     err = capsys.readouterr().err  # --steps 0 was accepted silently, against its own "between 1 and 10000"
     assert f"--steps {steps}: must be between 1 and 10000" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_a_cnn_standalone_latex_compiles(tmp_path):
+    """A flattened map wider than amsmath's 10 matrix columns: the limit is raised to the widest matrix."""
+    net, x, y, loss = random_cnn(1)
+    tex = cr.explain(net, x, y, loss, cells=1).to_latex(standalone=True)
+    matrices = re.findall(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", tex)
+    widest = max(len(row.split("&")) for m in matrices for row in m.split("\\\\"))
+    assert widest <= 10 or rf"\setcounter{{MaxMatrixCols}}{{{widest}}}" in tex
+    (tmp_path / "cnn.tex").write_text(tex, encoding="utf-8")
+    r = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "cnn.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,  # a safety limit only (it takes well under a second); never what decides the result
+    )
+    assert r.returncode == 0, r.stdout[-2000:]
