@@ -9,8 +9,8 @@ contiguous shift of the flat image, so ONE strided copy builds the whole patch m
 
 except that reads which wrap across a row end (they stand for left/right zero padding) are zeroed.
 The last row of P is all ones, so [W | b] @ P adds the bias, and ∂ℓ/∂y @ Pᵀ yields [∂ℓ/∂W | ∂ℓ/∂b].
-One matmul per sample writes NCHW directly. The batch is split over two threads, each with
-single-threaded BLAS (threadpoolctl), which beats letting OpenBLAS split each small GEMM.
+One matmul per sample writes NCHW directly. Large batches are split over chainrule's threads, each with
+single-threaded BLAS (core.threads), which beats letting OpenBLAS split each small GEMM.
 
 Grouped (and depthwise) convolutions use the same patch matrix: group g's rows (c, u, v), c in its Cg
 channels, are one contiguous block, so each group is one matmul per sample on its block and the bias
@@ -20,18 +20,15 @@ Supported: stride 1, any dilation and groups, and OW ≤ W (left + right padding
 'same', 'valid').
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from chainrule.core import threads
 from chainrule.core import windows as win
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
-_BLAS = None
-THREADS = 2
-MIN_SPLIT_WORK = 200_000  # below this many multiply-adds per call, threads cost more than they save
+# Until ∂ℓ/∂W's grouping is independent of the thread count: above this many multiply-adds the backward
+# sums ∂ℓ/∂W over get_num_threads() chunks (threaded or not), as it always has, so its bytes stay.
+GROUPING_WORK = 200_000
 
 
 def supported(stride, pads, dilation, groups, kernel, width) -> bool:
@@ -40,40 +37,27 @@ def supported(stride, pads, dilation, groups, kernel, width) -> bool:
     return tuple(stride) == (1, 1) and pads[2] + pads[3] <= ext_w - 1 and width + pads[2] + pads[3] - ext_w + 1 >= 1
 
 
-def _blas_single():
-    """A context manager that makes BLAS single-threaded for its duration (shared controller)."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
+def _blas_single() -> threads.blas_single:
+    """A context manager that makes BLAS single-threaded for its duration (core.threads says why)."""
+    return threads.blas_single()
 
 
-def _parallel(fn, n: int, work: int) -> None:
-    """Run fn(lo, hi) over [0, n) in up to THREADS chunks (one in this thread), BLAS single-threaded.
+def _parallel(fn, n: int, work: int, backward: bool = False) -> None:
+    """Run fn(lo, hi) over [0, n) in up to get_num_threads() chunks, BLAS single-threaded.
 
-    BLAS stays single-threaded even without the split: OpenBLAS threads on these small GEMMs cost
-    more than they bring, and on a busy machine they stall badly.
+    The chunks run in threads (one in this thread) when ``work`` multiply-adds reach the pass's measured
+    threshold (core.threads.CONV_FORWARD_SPLIT / CONV_BACKWARD_SPLIT); below, a hand-off costs more than
+    it saves and the pass runs here: a forward as one chunk, a backward (whose chunks' ∂ℓ/∂W are summed)
+    in the same chunks one after another. BLAS stays single-threaded: OpenBLAS threads on these small
+    GEMMs cost more than they bring, and they spin after.
     """
-    global _POOL, _POOL_SIZE
-    split = n >= 2 and THREADS >= 2 and work >= MIN_SPLIT_WORK
-    with _blas_single():
-        if not split:
+    k = threads.THREADS if n >= 2 and work >= GROUPING_WORK else 1
+    threaded = work >= (threads.CONV_BACKWARD_SPLIT if backward else threads.CONV_FORWARD_SPLIT)
+    with threads.blas_single():
+        if k == 1 or not (threaded or backward):
             fn(0, n)
             return
-        if _POOL is None or _POOL_SIZE != THREADS - 1:  # THREADS is set by core.threads
-            if _POOL is not None:
-                _POOL.shutdown(wait=False)
-            _POOL, _POOL_SIZE = (
-                ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="chainrule-conv"),
-                THREADS - 1,
-            )
-        cuts = [n * k // THREADS for k in range(THREADS + 1)]
-        futures = [_POOL.submit(fn, cuts[k], cuts[k + 1]) for k in range(1, THREADS)]
-        fn(cuts[0], cuts[1])
-        for f in futures:
-            f.result()
+        threads.run_chunks(fn, [n * i // k for i in range(k + 1)], threaded)
 
 
 class FlatConv:
@@ -213,7 +197,7 @@ class FlatConv:
             grads[lo] = gW
             self._scatter(dP, dx, lo, hi)
 
-        _parallel(chunk, self.N, self.N * self.O * Kg * self.q)
+        _parallel(chunk, self.N, self.N * self.O * Kg * self.q, backward=True)
         gW = sum(grads[k] for k in sorted(grads))  # a fixed order: the same bytes on every run
         return dx, np.ascontiguousarray(gW.transpose(0, 2, 1)).reshape(weight.shape), dy.sum(axis=(0, 2, 3))
 
@@ -232,6 +216,6 @@ class FlatConv:
             grads[lo] = np.matmul(self.P[lo:hi], dq.transpose(0, 2, 1)).sum(axis=0)
             self._scatter(np.matmul(WT, dq), dx, lo, hi)  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)
 
-        _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q)
+        _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q, backward=True)
         g = sum(grads[k] for k in sorted(grads)).T  # a fixed order: the same bytes on every run
         return dx, g[:, :-1].reshape(weight.shape), g[:, -1].copy()

@@ -8,14 +8,14 @@ import math
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
+from chainrule.core import threads
 from chainrule.data import Dataset, Scaler, load_data, load_digits, parse_shape, ready, train_validation_split
 from chainrule.errors import ChainruleError
 from chainrule.nn.containers import Sequential
@@ -64,7 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "shuffle": True,
     "seed": 0,
     "dtype": "float64",
-    "threads": 1,
+    "threads": None,  # chainrule.get_num_threads(): the CPUs this process may run on
     "early_stop": None,
     "scheduler": None,
     "step_size": None,
@@ -126,6 +126,8 @@ def resolve(settings: dict) -> dict:
     for k, v in OPTIMIZER_DEFAULTS[s["optimizer"]].items():
         if s[k] is None:
             s[k] = v
+    if s["threads"] is None:  # recorded, so a resumed run splits its work as this one did
+        s["threads"] = threads.get_num_threads()
     for k, low in (("batch_size", 1), ("epochs", 1), ("threads", 1)):
         if int(s[k]) < low:
             raise ChainruleError(f"--{k.replace('_', '-')} must be ≥ {low}, got {s[k]}")
@@ -270,23 +272,6 @@ def check_out_dir(out: Path | None, overwrite: bool) -> None:
             f"--out {out}: already holds a run; continue it with --resume {out}, or pass --overwrite to start over"
         )
     preflight.check_out_writable(out)
-
-
-@contextmanager
-def blas_threads(n: int) -> Iterator[None]:
-    """Limit BLAS to ``n`` threads while training (through threadpoolctl, a runtime dependency).
-
-    The matrices of these networks are small: extra BLAS threads mostly wait on each other, and on a
-    busy machine they made a batch-64 epoch dozens of times slower. One thread also makes the result
-    independent of the machine's core count, so a run resumed elsewhere still ends bit for bit the same.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
 
 
 TEST_PAUSE = "CHAINRULE_TEST_PAUSE_AT"
@@ -440,7 +425,7 @@ def train(
     # checkpoint keeps it, so a resumed run judges as the uninterrupted one; older ones have none)
     start_loss = resume.start_loss if resume else None
     last = None  # this session's final Evaluation of the confusion matrix's set, if an epoch ran
-    with _StopFlag() as stop, blas_threads(int(s["threads"])):
+    with _StopFlag() as stop, threads.using(int(s["threads"])):
         if resume is None:
             with np.errstate(over="ignore", invalid="ignore"):
                 start_loss = evaluate(net, loss, p.train.X, _targets(p.train), s["task"]).loss
