@@ -21,11 +21,11 @@ def blas_counts() -> list[int]:
     return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas" and "numpy" in i["filepath"]]
 
 
-def test_loading_the_engine_puts_numpys_blas_on_one_thread():
+def test_the_first_layer_built_puts_numpys_blas_on_one_thread():
     code = (
         "import numpy\nfrom threadpoolctl import threadpool_info\n"
         "def n(): return [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
-        "before = n()\nimport chainrule.nn\nprint(before, n())"
+        "import chainrule\nchainrule.ReLU()\nbefore = n()\nchainrule.Linear(2, 3)\nprint(before, n())"
     )
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}  # as on a 2-core machine, whatever this one has
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)

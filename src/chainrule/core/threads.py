@@ -5,8 +5,8 @@ The policy (docs/performance.md, "Threads: the policy"):
 - ``n`` is how many threads chainrule computes on (the calling thread and n − 1 pool threads). The
   default is the number of CPUs this process may run on, as PyTorch's ``torch.get_num_threads()``.
 - NumPy's BLAS runs single-threaded in a process that uses chainrule's engine: it is set to one thread
-  once, when the engine loads (``chainrule.nn``) and on every ``set_num_threads``, and chainrule's own
-  threads do the parallel work instead. Why: after a multi-threaded call OpenBLAS's idle threads spin
+  once, when the first layer with parameters is built (``Parameter``), and on every ``set_num_threads``;
+  chainrule's own threads do the parallel work instead. Why: after a multi-threaded call OpenBLAS's idle threads spin
   (measured here: 50–70 ms of CPU after each call, whether or not its thread count is lowered after),
   which made PyTorch 20–30× slower in the same process; chainrule's pool threads sleep when idle.
 - Per shape, the faster of the allowed settings: a convolution splits its batch over the threads only
@@ -46,6 +46,7 @@ THREADS = _cpus()
 _POOL: ThreadPoolExecutor | None = None
 _POOL_SIZE = 0
 _BLAS: list[tuple[Callable[[], int], Callable[[int], Any]]] | None = None  # (get, set) per BLAS library
+HELD = False  # hold_blas has run (the first layer built sets it; set_num_threads sets it again)
 
 
 def _blas() -> list[tuple[Callable[[], int], Callable[[int], Any]]]:
@@ -74,7 +75,9 @@ def _functions(c: Any) -> tuple[Callable[[], int], Callable[[int], Any]]:
 
 
 def hold_blas() -> None:
-    """Set NumPy's BLAS to one thread for the process (done when the engine loads, and by set_num_threads)."""
+    """Set NumPy's BLAS to one thread for the process (when the first layer is built, and by set_num_threads)."""
+    global HELD
+    HELD = True
     for get, set_ in _blas():
         if get() != 1:
             set_(1)

@@ -1,7 +1,6 @@
 """Layers, losses and containers."""
 
 from chainrule._names import NN_NAMES
-from chainrule.core import threads
 from chainrule.nn.activations import ACTIVATIONS, Identity, ReLU, Sigmoid, Softmax, Tanh, activation
 from chainrule.nn.adaptive_pool import AdaptiveAvgPool2d
 from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d
@@ -25,9 +24,5 @@ from chainrule.nn.utils import clip_grad_norm_
 # the whole table.
 ACTIVATIONS.update({"leaky_relu": LeakyReLU, "elu": ELU, "gelu": GELU, "silu": SiLU})
 LOSSES.update({"bce": BCELoss, "bce-with-logits": BCEWithLogitsLoss})
-
-# the engine is loading: NumPy's BLAS goes to one thread for the process, chainrule's own threads do the
-# parallel work (core.threads says why: OpenBLAS's idle threads spin and slow other libraries)
-threads.hold_blas()
 
 __all__ = ["activation", *NN_NAMES]
