@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import chainrule as cr
 from chainrule.core import conv_flat, threads
-from chainrule.train.run import DEFAULTS, resolve
+from chainrule.train.settings import DEFAULTS, resolve
 
 
 def blas_counts() -> list[int]:
