@@ -93,3 +93,11 @@ def test_train_threads_defaults_to_chainrules_count():
     assert resolve({"threads": 3})["threads"] == 3
     with pytest.raises(cr.ChainruleError, match="--threads must be ≥ 1"):
         resolve({"threads": 0})
+
+
+def test_more_threads_than_samples_makes_no_empty_chunk(monkeypatch):
+    monkeypatch.setattr(threads, "CONV_BACKWARD_SPLIT", 0)
+    seen = []
+    with threads.using(4):
+        conv_flat._parallel(lambda lo, hi: seen.append((lo, hi)), 2, conv_flat.GROUPING_WORK, backward=True)
+    assert sorted(seen) == [(0, 1), (1, 2)]

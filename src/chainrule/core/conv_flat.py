@@ -51,7 +51,7 @@ def _parallel(fn, n: int, work: int, backward: bool = False) -> None:
     in the same chunks one after another. BLAS stays single-threaded: OpenBLAS threads on these small
     GEMMs cost more than they bring, and they spin after.
     """
-    k = threads.THREADS if n >= 2 and work >= GROUPING_WORK else 1
+    k = min(threads.THREADS, n) if work >= GROUPING_WORK else 1  # no empty chunk (two would share a key lo)
     threaded = work >= (threads.CONV_BACKWARD_SPLIT if backward else threads.CONV_FORWARD_SPLIT)
     with threads.blas_single():
         if k == 1 or not (threaded or backward):
