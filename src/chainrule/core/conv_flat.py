@@ -42,17 +42,18 @@ def _blas_single() -> threads.blas_single:
     return threads.blas_single()
 
 
-def _parallel(fn, n: int, work: int, backward: bool = False) -> None:
+def _parallel(fn, n: int, work: int, backward: bool = False, itemsize: int = 4) -> None:
     """Run fn(lo, hi) over [0, n) in up to get_num_threads() chunks, BLAS single-threaded.
 
     The chunks run in threads (one in this thread) when ``work`` multiply-adds reach the pass's measured
-    threshold (core.threads.CONV_FORWARD_SPLIT / CONV_BACKWARD_SPLIT); below, a hand-off costs more than
-    it saves and the pass runs here: a forward as one chunk, a backward (whose chunks' ∂ℓ/∂W are summed)
-    in the same chunks one after another. BLAS stays single-threaded: OpenBLAS threads on these small
-    GEMMs cost more than they bring, and they spin after.
+    threshold (core.threads.CONV_FORWARD_SPLIT / CONV_BACKWARD_SPLIT, in float32 multiply-adds: one of
+    ``itemsize`` bytes counts itemsize / 4); below, a hand-off costs more than it saves and the pass runs
+    here: a forward as one chunk, a backward (whose chunks' ∂ℓ/∂W are summed) in the same chunks one
+    after another. BLAS stays single-threaded: OpenBLAS threads on these small GEMMs cost more than they
+    bring, and they spin after.
     """
     k = min(threads.THREADS, n) if work >= GROUPING_WORK else 1  # no empty chunk (two would share a key lo)
-    threaded = work >= (threads.CONV_BACKWARD_SPLIT if backward else threads.CONV_FORWARD_SPLIT)
+    threaded = work * itemsize // 4 >= (threads.CONV_BACKWARD_SPLIT if backward else threads.CONV_FORWARD_SPLIT)
     with threads.blas_single():
         if k == 1 or not (threaded or backward):
             fn(0, n)
@@ -127,7 +128,7 @@ class FlatConv:
             else:  # positions j ≥ OW of each row are not outputs
                 y[lo:hi] = (Wb @ Pc).reshape(hi - lo, self.O, self.oh, self.W)[..., : self.ow]
 
-        _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q)
+        _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q, itemsize=x.itemsize)
         return y
 
     def _copy_patches(self, x: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -172,7 +173,7 @@ class FlatConv:
             for g in range(G):
                 np.matmul(Wg[g], Pc[:, g * Kg : (g + 1) * Kg], out=yq[lo:hi, g * Og : (g + 1) * Og])
 
-        _parallel(chunk, self.N, self.N * self.O * Kg * self.q)
+        _parallel(chunk, self.N, self.N * self.O * Kg * self.q, itemsize=x.itemsize)
         y = yq.reshape(self.N, self.O, self.oh, self.W)
         y = y if self.ow == self.W else np.ascontiguousarray(y[..., : self.ow])
         if bias is not None:
@@ -197,7 +198,7 @@ class FlatConv:
             grads[lo] = gW
             self._scatter(dP, dx, lo, hi)
 
-        _parallel(chunk, self.N, self.N * self.O * Kg * self.q, backward=True)
+        _parallel(chunk, self.N, self.N * self.O * Kg * self.q, backward=True, itemsize=dy.itemsize)
         gW = sum(grads[k] for k in sorted(grads))  # a fixed order: the same bytes on every run
         return dx, np.ascontiguousarray(gW.transpose(0, 2, 1)).reshape(weight.shape), dy.sum(axis=(0, 2, 3))
 
@@ -216,6 +217,6 @@ class FlatConv:
             grads[lo] = np.matmul(self.P[lo:hi], dq.transpose(0, 2, 1)).sum(axis=0)
             self._scatter(np.matmul(WT, dq), dx, lo, hi)  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)
 
-        _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q, backward=True)
+        _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q, backward=True, itemsize=dy.itemsize)
         g = sum(grads[k] for k in sorted(grads)).T  # a fixed order: the same bytes on every run
         return dx, g[:, :-1].reshape(weight.shape), g[:, -1].copy()

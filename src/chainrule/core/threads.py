@@ -24,10 +24,12 @@ from typing import Any
 
 from chainrule.errors import ChainruleError
 
-# Thresholds in multiply-adds per call (N·O·(C·KH·KW+1)·OH·W for a flat convolution), measured with
+# Thresholds in float32 multiply-adds per call (N·O·(C·KH·KW+1)·OH·W for a flat convolution; a float64
+# one counts two: it costs about twice as much, and the split pays by time saved), measured with
 # benchmarks/threads.py: wall time, min over ≥ 10 calls × 5 alternating rounds, split in two threads ÷ one
 # thread, on this 2-core AMD EPYC (OpenBLAS 0.3.31 Haswell kernel), 2026-12-03 16:40, load average 2.3
 # (other engineers' suites). Handing a chunk to a pool thread and back: 15 µs at best, 60–80 µs on average.
+#   (float64: the 8² shapes, 0.33 M and 2.4 M; float32 the rest)
 #   forward:  0.33 M 1.9× slower, 3.6 M 1.42×, 4.0 M 0.99, 7.3 M 1.07, 7.8 M 0.75, 14.6 M 0.83, 58 M 0.59
 #   backward: 0.33 M 1.65× slower, 0.9 M 1.00 (N=1: no split), 2.4 M 0.78, 3.6 M 1.10, 4.0 M 0.74, 7.3 M 0.87
 # At load 4–8 (17:06) no size below 15 M gained (forward 1.13–2.12×, backward 1.05–1.32×): the second core
