@@ -62,7 +62,7 @@ def test_a_split_convolution_runs_every_chunk_on_single_threaded_blas(monkeypatc
         seen.append((lo, hi, threading.current_thread().name, tuple(blas_counts())))
 
     with threads.using(3), threadpool_limits(2, user_api="blas"):  # the user raised BLAS after
-        conv_flat._parallel(chunk, 9, conv_flat.GROUPING_WORK)
+        conv_flat._parallel(chunk, 9, 1)
         after = blas_counts()
     assert sorted(s[:2] for s in seen) == [(0, 3), (3, 6), (6, 9)]
     assert {s[3] for s in seen} == {(1,)} and set(after) == {2}
@@ -76,10 +76,9 @@ def test_threaded_and_serial_chunks_give_the_same_bytes(monkeypatch, groups):
     x, dy = rng.standard_normal((6, 4, 9, 9)), rng.standard_normal((6, 6, 9, 9))
     results = []
     with threads.using(2):
-        for split in (0, 10**12):  # every call threaded / none (the backward's chunks then run serially)
+        for split in (0, 10**12):  # every call split over the threads / none
             monkeypatch.setattr(threads, "CONV_FORWARD_SPLIT", split)
             monkeypatch.setattr(threads, "CONV_BACKWARD_SPLIT", split)
-            monkeypatch.setattr(conv_flat, "GROUPING_WORK", 0)
             conv.zero_grad()
             y = conv.forward(x)
             results.append([y, conv.backward(dy), conv.weight.grad.copy(), conv.bias.grad.copy()])
@@ -99,5 +98,5 @@ def test_more_threads_than_samples_makes_no_empty_chunk(monkeypatch):
     monkeypatch.setattr(threads, "CONV_BACKWARD_SPLIT", 0)
     seen = []
     with threads.using(4):
-        conv_flat._parallel(lambda lo, hi: seen.append((lo, hi)), 2, conv_flat.GROUPING_WORK, backward=True)
+        conv_flat._parallel(lambda lo, hi: seen.append((lo, hi)), 2, 1, backward=True)
     assert sorted(seen) == [(0, 1), (1, 2)]

@@ -6,11 +6,12 @@ The policy (docs/performance.md, "Threads: the policy"):
   default is the number of CPUs this process may run on, as PyTorch's ``torch.get_num_threads()``.
 - NumPy's BLAS runs single-threaded in a process that uses chainrule's engine: it is set to one thread
   once, when the first layer with parameters is built (``Parameter``), and on every ``set_num_threads``;
-  chainrule's own threads do the parallel work instead. Why: after a multi-threaded call OpenBLAS's idle threads spin
-  (measured here: 50–70 ms of CPU after each call, whether or not its thread count is lowered after),
-  which made PyTorch 20–30× slower in the same process; chainrule's pool threads sleep when idle.
-- Per shape, the faster of the allowed settings: a convolution splits its batch over the threads only
-  above the measured work thresholds below; smaller work runs in the calling thread.
+  chainrule's own threads do the parallel work instead. Why: after a multi-threaded call OpenBLAS's
+  idle threads spin (measured here: 50–70 ms of CPU after each call, whether or not its thread count is
+  lowered after), which made PyTorch 20–30× slower in the same process; chainrule's pool threads sleep.
+- Per shape, the faster of the allowed settings: a convolution splits its batch (the strided path: its
+  channels and output-row parts) over the threads only above the measured work thresholds below;
+  smaller work runs in the calling thread. No result depends on the split (conv_flat.sum_samples).
 
 Setting the count once costs one C call per BLAS; per call, chainrule's split convolutions check the
 count through the same C function (~0.13 µs), not through threadpoolctl's ``limit`` (~10 µs here).
@@ -130,15 +131,10 @@ def using(n: int) -> Iterator[None]:
             set_(k)
 
 
-def run_chunks(fn: Callable[[int, int], object], cuts: list[int], threaded: bool) -> None:
-    """fn(cuts[k], cuts[k + 1]) for every chunk k: the first in this thread, the rest in the pool if
-    ``threaded``, else one after another here (the same chunks, so the same sums, without the hand-off)."""
+def run_chunks(fn: Callable[[int, int], object], cuts: list[int]) -> None:
+    """fn(cuts[k], cuts[k + 1]) for every chunk k: the first in this thread, the rest in the pool."""
     global _POOL, _POOL_SIZE
     chunks = list(zip(cuts[:-1], cuts[1:], strict=True))
-    if not threaded:
-        for lo, hi in chunks:
-            fn(lo, hi)
-        return
     if _POOL is None or _POOL_SIZE < len(chunks) - 1:
         if _POOL is not None:
             _POOL.shutdown(wait=False)

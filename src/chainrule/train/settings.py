@@ -84,7 +84,7 @@ def resolve(settings: dict) -> dict:
     for k, v in OPTIMIZER_DEFAULTS[s["optimizer"]].items():
         if s[k] is None:
             s[k] = v
-    if s["threads"] is None:  # recorded, so a resumed run splits its work as this one did
+    if s["threads"] is None:  # recorded with the run (speed only: no byte depends on it)
         s["threads"] = threads.get_num_threads()
     for k, low in (("batch_size", 1), ("epochs", 1), ("threads", 1)):
         if int(s[k]) < low:
