@@ -223,3 +223,12 @@ def test_steps_below_one_is_one_line_exit_2(capsys, steps):
     assert main(["explain", "examples/recitation-3.1.toml", "--lr", "0.1", "--steps", steps]) == 2
     err = capsys.readouterr().err  # --steps 0 was accepted silently, against its own "between 1 and 10000"
     assert f"--steps {steps}: must be between 1 and 10000" in err and err.count("\n") == 1, err
+
+
+def test_html_of_a_network_of_image_layers_only_is_one_line_exit_2(capsys):
+    from chainrule.cli import main
+
+    # the page draws the dense part's network; with none it was an internal error (AttributeError)
+    assert main(["explain", str(EXAMPLES / "recitation-4.2a.toml"), "--format", "html"]) == 2
+    err = capsys.readouterr().err
+    assert "image layers only" in err and "--format html" in err and err.count("\n") == 1, err

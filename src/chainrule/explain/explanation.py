@@ -62,7 +62,7 @@ class Explanation:
                 f"--wrt {wrt!r} with --form vector: --wrt writes one weight's chain, a scalar; "
                 "leave out --form vector (the vector form shows every gradient as a matrix)"
             )
-        self.trace, self.form, self.wrt, self.check, self.layout = trace, form, wrt, check, layout
+        self._trace, self.form, self.wrt, self.check, self.layout = trace, form, wrt, check, layout
         self.p = net_pass  # every layer's record (JSON ``layers``) and the --lr update
         self.fmt = number_format(decimals, digits)
         self._deriver = Deriver(trace, check=check, layout=layout)
@@ -71,6 +71,11 @@ class Explanation:
             raise ChainruleError(
                 f"--wrt {wrt!r}: that layer has no bias (bias=False); column 0 is fixed at 0 and has no gradient"
             )
+
+    @property
+    def trace(self) -> Trace:
+        """The dense network's pass: every stage's values (read-only: the explanation is of this pass)."""
+        return self._trace
 
     @property
     def dense_notation(self) -> Any:
