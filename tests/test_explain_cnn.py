@@ -245,3 +245,12 @@ def test_a_cnn_standalone_latex_compiles(tmp_path):
         timeout=300,  # a safety limit only (it takes well under a second); never what decides the result
     )
     assert r.returncode == 0, r.stdout[-2000:]
+
+
+def test_html_of_a_network_of_image_layers_only_is_one_line_exit_2(capsys):
+    from chainrule.cli import main
+
+    # the page draws the dense part's network; with none it was an internal error (AttributeError)
+    assert main(["explain", str(EXAMPLES / "recitation-4.2a.toml"), "--format", "html"]) == 2
+    err = capsys.readouterr().err
+    assert "image layers only" in err and "--format html" in err and err.count("\n") == 1, err

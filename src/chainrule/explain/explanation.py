@@ -71,7 +71,7 @@ class Explanation:
                 f"--wrt {wrt!r}: layer {norm.index} is {type(norm.layer).__name__}, and --wrt writes one product "
                 "of single factors; leave out --wrt (the full derivation writes every step through it)"
             )
-        self.trace, self.form, self.wrt, self.check, self.layout = trace, form, wrt, check, layout
+        self._trace, self.form, self.wrt, self.check, self.layout = trace, form, wrt, check, layout
         self.p = net_pass  # every layer's record (JSON ``layers``) and the --lr update
         self.fmt = number_format(decimals, digits)
         self._deriver = Deriver(trace, check=check, layout=layout)
@@ -80,6 +80,11 @@ class Explanation:
             raise ChainruleError(
                 f"--wrt {wrt!r}: that layer has no bias (bias=False); column 0 is fixed at 0 and has no gradient"
             )
+
+    @property
+    def trace(self) -> Trace:
+        """The dense network's pass: every stage's values (read-only: the explanation is of this pass)."""
+        return self._trace
 
     @property
     def dense_notation(self) -> Any:

@@ -8,11 +8,12 @@ the layer's number is a superscript (Y⁽²⁾₁,₁,₂, qid ``Y2[1,1,2]``).
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from chainrule.explain.doc import Equations, Prose, Sym, sym
+from chainrule.explain.record import LayerRecord
 from chainrule.nn.activations import Activation
 from chainrule.nn.batchnorm import BatchNorm2d
 from chainrule.nn.conv import Conv2d
@@ -123,6 +124,15 @@ class MapContext:
 
     names: MapNames
     cells: int = 9
+
+
+class MapRule(Protocol):
+    """An image layer's rule: a module (``rules/conv.py``, ``pool.py``, ``flatten.py``, ``map_activations.py``)
+    whose ``forward`` and ``backward`` write that layer's cells from its record."""
+
+    def forward(self, ctx: MapContext, r: LayerRecord) -> list: ...
+
+    def backward(self, ctx: MapContext, r: LayerRecord) -> list: ...
 
 
 def worked(intro: Prose, rows: list, shape: tuple[int, ...], n: int, what: str, full: list) -> list:
