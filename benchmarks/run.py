@@ -21,8 +21,10 @@ SCRIPTS = {  # name: the script and its arguments
     "cnn2": ["cnn.py", "--threads", "2"],
     "conv": ["conv.py"],
     "profile": ["conv_profile.py"],
+    "profile-strided": ["conv_strided_profile.py"],
     "lenet": ["lenet.py"],
     "export": ["bench_export.py"],
+    "threads": ["threads.py"],  # the crossovers behind core/threads.py's constants
 }
 PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import numpy as np
 from numpy.typing import DTypeLike
 
+from chainrule.core import threads
 from chainrule.errors import ChainruleError
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -47,6 +48,8 @@ class Parameter:
     __slots__ = ("data", "grad", "grad_zeroed")
 
     def __init__(self, data: np.ndarray) -> None:
+        if not threads.HELD:  # the engine's first layer: NumPy's BLAS to one thread (core.threads says why)
+            threads.hold_blas()
         self.data = np.ascontiguousarray(data)
         self.grad = np.zeros_like(self.data)
         self.grad_zeroed = False  # True only after an explicit zero_grad(): a fresh .grad may be replaced by the user
