@@ -143,3 +143,19 @@ def test_a_file_that_is_no_zip_is_not_called_pickled(capsys, tmp_path):
     assert main(["train", "--train", str(tmp_path / "d.npz")]) == 2
     err = _one_error_line(capsys)
     assert "not a .npz file (not a zip archive of NumPy arrays)" in err and "pickle" not in err
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "summary"])
+def test_a_run_folder_or_its_checkpoint_given_as_the_model_says_which_file(capsys, classifier, command):
+    run = classifier.parent
+    data = [] if command == "summary" else [str(run.parent / "c.csv")]
+    assert main([command, str(run), *data]) == 2
+    assert f"{run}: is a run folder, not a model file; give {run / 'model.safetensors'}" in _one_error_line(capsys)
+    assert main([command, str(run / "checkpoint.safetensors"), *data]) == 2
+    assert "a training checkpoint (for --resume), not a model file" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("flag, value", [("--cell", "1,1"), ("--filter", "1"), ("--channel", "1")])
+def test_conv_png_choices_without_png_are_refused(capsys, flag, value):
+    assert main([*CONV, flag, value]) == 2
+    assert f"{flag} goes with --png" in _one_error_line(capsys)

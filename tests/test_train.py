@@ -323,7 +323,7 @@ def test_bad_model_files(capsys, tmp_path, good_run, digits_csv):
     for cmd in ("predict", "evaluate"):
         assert_one_line_error(capsys, [cmd, trunc, digits_csv], trunc)
         assert_one_line_error(capsys, [cmd, other, digits_csv], other, "not a chainrule model")
-        assert_one_line_error(capsys, [cmd, out / "checkpoint.safetensors", digits_csv], "not a chainrule model")
+        assert_one_line_error(capsys, [cmd, out / "checkpoint.safetensors", digits_csv], "a training checkpoint")
     assert_untouched(out, before)
 
 

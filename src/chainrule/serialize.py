@@ -79,6 +79,8 @@ def load_model(path: "str | os.PathLike") -> tuple[Module, dict]:
     from safetensors import SafetensorError
 
     path = Path(path)
+    if path.is_dir() and (path / "model.safetensors").is_file():  # a run folder, as chainrule train --out wrote it
+        raise ChainruleError(f"{path}: is a run folder, not a model file; give {path / 'model.safetensors'}")
     try:
         tensors, meta = read_safetensors(path, "a model file")
     except ChainruleError:  # could not be read at all: open_binary's message says why
@@ -88,6 +90,10 @@ def load_model(path: "str | os.PathLike") -> tuple[Module, dict]:
             f"{path}: not a readable safetensors model file (truncated or corrupt?): "
             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
         ) from None
+    if FORMAT not in meta and "chainrule-checkpoint" in meta:  # train/checkpoint.py's FORMAT (a layer above)
+        raise ChainruleError(
+            f"{path}: a training checkpoint (for --resume), not a model file; give the run's model.safetensors"
+        )
     if FORMAT not in meta:
         raise ChainruleError(f"{path}: a safetensors file, but not a chainrule model (no architecture metadata)")
     try:

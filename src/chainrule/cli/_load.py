@@ -53,7 +53,7 @@ def load_network(path: str, input_shape: "Sequence[int] | None" = None) -> "tupl
         if spec.softmax_output:
             net = Sequential(*net.layers, Softmax())
         return net, {"input_shape": list(spec_shape)} if spec_shape else {}
-    if suffix in (".safetensors", ".st"):
+    if suffix in (".safetensors", ".st") or Path(path).is_dir():  # a folder: load_model names a run folder
         from chainrule.serialize import load_model
 
         model, extra = load_model(path)

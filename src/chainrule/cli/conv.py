@@ -70,12 +70,11 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--png", metavar="FILE", help="draw input, kernel and output with one window highlighted")
     p.add_argument(
         "--cell",
-        default="1,1",
         metavar="I,J",
         help="with --png: the output cell whose window is highlighted (1-based, default 1,1)",
     )
-    p.add_argument("--filter", type=int, default=1, metavar="O", help="with --png: which filter (1-based)")
-    p.add_argument("--channel", type=int, default=1, metavar="C", help="with --png: which input channel (1-based)")
+    p.add_argument("--filter", type=int, metavar="O", help="with --png: which filter (1-based, default 1)")
+    p.add_argument("--channel", type=int, metavar="C", help="with --png: which input channel (1-based, default 1)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the worksheet to FILE instead of standard output")
     p.set_defaults(func=run)
 
@@ -138,6 +137,9 @@ def run(args: "argparse.Namespace") -> int:
     from chainrule.errors import ChainruleError
     from chainrule.explain.convolution import conv_worksheet
 
+    for flag, given in (("--cell", args.cell), ("--filter", args.filter), ("--channel", args.channel)):
+        if given is not None and args.png is None:  # it would have been ignored
+            raise ChainruleError(f"{flag} goes with --png (it picks what the picture highlights)")
     if args.grad_output is not None and not args.backward:
         raise ChainruleError("--grad-output goes with --backward")
     if args.standalone and args.fmt != "latex":
@@ -166,7 +168,8 @@ def run(args: "argparse.Namespace") -> int:
         from chainrule.files import refuse_overwrite
 
         refuse_overwrite(args.png, "--png", {f"input file {f}": f for f in (args.input, args.kernel) if f})
-        ws.png(args.png, _cell(args.cell), args.filter - 1, args.channel - 1)
+        filt, channel = (1 if v is None else v for v in (args.filter, args.channel))
+        ws.png(args.png, _cell(args.cell or "1,1"), filt - 1, channel - 1)
     if args.fmt == "html":
         from chainrule.explain.web.conv import conv_page
 
