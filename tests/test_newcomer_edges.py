@@ -159,3 +159,10 @@ def test_a_run_folder_or_its_checkpoint_given_as_the_model_says_which_file(capsy
 def test_conv_png_choices_without_png_are_refused(capsys, flag, value):
     assert main([*CONV, flag, value]) == 2
     assert f"{flag} goes with --png" in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_a_labels_file_with_csv_data_is_refused_not_ignored(capsys, classifier, command):
+    data = str(classifier.parent.parent / "c.csv")
+    assert main([command, str(classifier), data, "--labels", data]) == 2
+    assert "a separate labels file only goes with IDX images, not this format" in _one_error_line(capsys)

@@ -57,6 +57,8 @@ def load_for_model(
     if name.endswith(".csv") or name.endswith(".txt"):
         if not data.exists():
             raise ChainruleError(missing_file(data))
+        if labels is not None:  # as load_data says for every format but IDX (it was ignored here)
+            raise ChainruleError(f"{data}: a separate labels file only goes with IDX images, not this format")
         rows, first = read_csv_rows(data)
         width = rows.shape[1]
         if width == features + 1 or (width == features and not need_labels):
