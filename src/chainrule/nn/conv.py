@@ -169,15 +169,20 @@ class Conv2d(Module):
         return (self.out_channels, *self.output_hw(input_shape[1:]))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x4, unbatched = win.as_nchw(x, repr(self), self.in_channels)
         W = self.weight.data
+        b = None if self.bias is None else self.bias.data
+        # the checks, the pads and the choice of path, worked out once per input shape and settings
+        # (a training loop calls with one shape; at 8×8 they cost a quarter of the layer)
+        settings = (x.shape, x.dtype, W.shape, W.dtype, self.kernel_size, self.stride, self.padding, self.dilation)
+        plan = self.__dict__.get("_plan")
+        if plan is None or plan[0] != settings or plan[1] != (self.groups, self.path):
+            plan = self._plan = (settings, (self.groups, self.path), *self._plan_for(x))
+        pads, flat = plan[2], plan[3]
+        unbatched = x.ndim == 3
+        x4 = x[None] if unbatched else x
         if x4.dtype != W.dtype:
             x4 = x4.astype(W.dtype)
-        hw = x4.shape[2:]
-        # one computation: the pads, and a readable error when the kernel does not fit
-        pads, _ = win.pads_and_shape(hw, self.kernel_size, self.stride, self.padding, self.dilation)
-        b = None if self.bias is None else self.bias.data
-        if self._use_flat(pads, hw[1]):
+        if flat:
             key = (x4.shape, W.shape, pads, self.dilation, W.dtype, self.groups)
             if self._flat is None or self._flat.key != key:
                 self._flat = conv_flat.FlatConv(*key)
@@ -187,6 +192,13 @@ class Conv2d(Module):
             y, cols = conv2d_forward(x4, W, b, self.stride, pads, self.dilation, self.groups)
             self._cache = (cols, x4.shape, pads, unbatched)
         return y[0] if unbatched else y
+
+    def _plan_for(self, x: np.ndarray) -> tuple[win.Pads, bool]:
+        """(pads, whether the flat path applies) for input x, or the readable error when it does not fit."""
+        x4, _ = win.as_nchw(x, repr(self), self.in_channels)
+        hw = x4.shape[2:]
+        pads, _ = win.pads_and_shape(hw, self.kernel_size, self.stride, self.padding, self.dilation)
+        return pads, self._use_flat(pads, hw[1])
 
     @property
     def patch_matrix(self) -> np.ndarray:
