@@ -53,6 +53,8 @@ def gemms(layer, x):
     flat = layer._flat if layer._cache[0] is None else None
     rng = np.random.default_rng(0)
     dt = x.dtype
+    if layer._cache[0] is None and layer._fast is layer._strided:  # core.conv_strided: three batch-wide GEMMs
+        return strided_gemms(layer._strided, rng)
     if flat is not None:  # core.conv_flat: [W | b] @ P, P dqᵀ per sample, Wᵀ dq per sample
         K, q = flat.ck, flat.q
         Wb = rng.standard_normal((O, K + 1), dtype=dt)
@@ -81,6 +83,24 @@ def gemms(layer, x):
             Wg.transpose(0, 2, 1) @ dyg
 
     return run_im2col
+
+
+def strided_gemms(conv, rng):
+    """W @ cols, cols @ ∂ℓ/∂yᵀ and Wᵀ @ ∂ℓ/∂y on the shapes of ``core.conv_strided`` (groups = 1)."""
+    from chainrule.core import conv_flat
+
+    (K, q), O, dt = conv.cols.shape, conv.O, conv.cols.dtype
+    W, WT = rng.standard_normal((O, K), dtype=dt), rng.standard_normal((K, O), dtype=dt)
+    cols, dq = rng.standard_normal((K, q), dtype=dt), rng.standard_normal((O, q), dtype=dt)
+    y, dcols = np.empty((O, q), dt), np.empty((K, q), dt)
+
+    def run():
+        with conv_flat._blas_single():
+            np.matmul(W, cols, out=y)
+            np.matmul(cols, dq.T)
+            np.matmul(WT, dq, out=dcols)
+
+    return run
 
 
 def engines(N, cin, cout, H, stride, rng):

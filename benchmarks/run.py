@@ -21,6 +21,7 @@ SCRIPTS = {  # name: the script and its arguments
     "cnn2": ["cnn.py", "--threads", "2"],
     "conv": ["conv.py"],
     "profile": ["conv_profile.py"],
+    "profile-strided": ["conv_strided_profile.py"],
     "lenet": ["lenet.py"],
     "export": ["bench_export.py"],
 }

@@ -77,3 +77,19 @@ def test_plans_follow_a_change_of_shape_or_settings():
     conv.path = "bogus"
     with pytest.raises(ChainruleError, match="Conv2d.path"):
         conv.forward(x)
+
+
+@pytest.mark.parametrize("path", ["flat", "strided", "im2col"])
+def test_conv_backward_params_gives_backwards_gradients_bitwise(path):
+    rng = np.random.default_rng(3)
+    a = cr.Conv2d(1, 6, 5, padding=2, stride=1 if path == "flat" else 2, dtype=np.float32, rng=rng)
+    b = cr.Conv2d(1, 6, 5, padding=2, stride=a.stride, dtype=np.float32, rng=rng)
+    b.load_state_dict(a.state_dict())
+    a.path = b.path = path
+    x = rng.standard_normal((4, 1, 12, 12)).astype(np.float32)
+    dy = rng.standard_normal(a.forward(x).shape).astype(np.float32)
+    b.forward(x)
+    a.backward(dy)
+    assert b.backward_params(dy) is None
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert p.grad.tobytes() == q.grad.tobytes()

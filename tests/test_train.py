@@ -587,10 +587,10 @@ def test_progress_bar_mode(capsys):
 
 
 def test_durations_are_printed_with_a_unit_that_fits():
-    from chainrule.train.run import _fmt_seconds
+    from chainrule.train.report import fmt_seconds
 
     # formats fixed durations given as numbers: nothing is timed here
-    assert [_fmt_seconds(s) for s in (0.0004, 0.004, 0.0404, 1.26, 59.9, 300.0)] == [
+    assert [fmt_seconds(s) for s in (0.0004, 0.004, 0.0404, 1.26, 59.9, 300.0)] == [
         "400 µs",
         "4.0 ms",
         "40.4 ms",

@@ -28,7 +28,7 @@ def load_network(path: str, input_shape: "Sequence[int] | None" = None) -> "tupl
         import numpy as np
 
         from chainrule.train.models import build_model, parse_hidden
-        from chainrule.train.run import DEFAULTS
+        from chainrule.train.settings import DEFAULTS
 
         shape = tuple(input_shape or DIGITS_SHAPE)
         net, _, want = build_model(

@@ -117,7 +117,7 @@ def register(sub: "argparse._SubParsersAction") -> None:
     p.set_defaults(func=run)
 
 
-# train.run.DEFAULTS keys that have no flag here
+# train.settings.DEFAULTS keys that have no flag here
 NO_FLAG = ("split_seed",)
 
 
@@ -126,7 +126,8 @@ def run(args: "argparse.Namespace") -> int:
 
     from chainrule.errors import ChainruleError
     from chainrule.train.progress import Progress
-    from chainrule.train.run import DEFAULTS, train
+    from chainrule.train.run import train
+    from chainrule.train.settings import DEFAULTS
 
     if args.out == "" or args.resume == "":  # an unset shell variable: training would save nothing
         flag = "--out" if args.out == "" else "--resume"
@@ -150,7 +151,7 @@ def run(args: "argparse.Namespace") -> int:
     if folder is None:
         return train(settings, out, resume, args.overwrite, Progress(bar))
     from chainrule.train.lock import run_folder_lock
-    from chainrule.train.run import OUTPUTS
+    from chainrule.train.run_folder import OUTPUTS
 
     with run_folder_lock(folder, "--resume" if resume else "--out", OUTPUTS, create=resume is None):
         return train(settings, out, resume, args.overwrite, Progress(bar))

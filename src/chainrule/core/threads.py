@@ -1,7 +1,8 @@
 """chainrule's thread count: ``chainrule.set_num_threads(n)`` / ``chainrule.get_num_threads()``.
 
 The count is how many Python threads Conv2d's flat speed path (``core.conv_flat``) splits a batch
-over; each runs its GEMMs on single-threaded BLAS, so OpenBLAS's own spinning threads never compete
+over (the strided path, ``core.conv_strided``, its copies by channel and its GEMMs by output row);
+each runs its GEMMs on single-threaded BLAS, so OpenBLAS's own spinning threads never compete
 with them or with another library's threads in the process. The default is 2 (these machines have two
 cores). ``chainrule train --threads`` limits BLAS only and leaves this count alone, so the bytes a
 training run writes do not depend on it (a different split sums ∂ℓ/∂W's per-chunk parts in another

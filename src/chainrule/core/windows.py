@@ -5,7 +5,8 @@ padded image and reduce what it sees. ``windows`` returns every window at once a
 (no copy); ``windows_backward`` is its adjoint, the scatter-add that sends each window's gradient
 back to the pixels it read. Pooling and Conv2d's general (im2col) path are written on these two
 functions. Conv2d's stride-1 speed path (``core/conv_flat.py``) builds its patch matrix from its own
-flat image layout instead; its tests compare it with the im2col path.
+flat image layout instead; its tests compare it with the im2col path. The strided speed path
+(``core/conv_strided.py``) takes ``windows`` of its polyphase images.
 
 Output size per axis (the recitation's formula, with dilation and possibly unequal padding):
 

@@ -12,7 +12,7 @@ of the padded input, laid out as a patch matrix, times the weight matrix (one GE
 import numpy as np
 from numpy.typing import DTypeLike
 
-from chainrule.core import conv_flat, init, memory
+from chainrule.core import conv_flat, conv_strided, init, memory
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
 from chainrule.nn.module import Module, Parameter, WeightInit, check_dtype
@@ -97,11 +97,12 @@ class Conv2d(Module):
     which PyTorch refuses) or 'valid' (no padding). ``groups = in_channels`` is depthwise.
 
     ``path`` picks the kernel: "auto" (the flat-layout fast path of ``core.conv_flat`` where it
-    applies — stride 1, any dilation or groups — else im2col), "im2col" or "flat". Both give the same
-    numbers (to rounding: the GEMMs group their sums differently).
+    applies — stride 1, any dilation or groups — else the batch-wide one of ``core.conv_strided``),
+    "im2col", "flat" or "strided". All give the same numbers (to rounding: the GEMMs group their sums
+    differently; "strided" gives im2col's forward and ∂ℓ/∂x bit for bit).
     """
 
-    PATHS = ("auto", "im2col", "flat")
+    PATHS = ("auto", "im2col", "flat", "strided")
 
     def __init__(
         self,
@@ -139,6 +140,8 @@ class Conv2d(Module):
         self._cache: tuple[np.ndarray | None, tuple[int, ...], win.Pads, bool] | None = None
         self.path = "auto"
         self._flat: conv_flat.FlatConv | None = None  # buffers reused while the input shape stays the same
+        self._strided: conv_strided.StridedConv | None = None  # the same, for every other convolution
+        self._fast: conv_flat.FlatConv | conv_strided.StridedConv | None = None  # the one the last forward used
 
     def pads(self, hw: win.Pair) -> win.Pads:
         """(top, bottom, left, right) padding for an H×W input."""
@@ -177,28 +180,36 @@ class Conv2d(Module):
         plan = self.__dict__.get("_plan")
         if plan is None or plan[0] != settings or plan[1] != (self.groups, self.path):
             plan = self._plan = (settings, (self.groups, self.path), *self._plan_for(x))
-        pads, flat = plan[2], plan[3]
+        pads, path = plan[2], plan[3]
         unbatched = x.ndim == 3
         x4 = x[None] if unbatched else x
         if x4.dtype != W.dtype:
             x4 = x4.astype(W.dtype)
-        if flat:
+        if path == "flat":
             key = (x4.shape, W.shape, pads, self.dilation, W.dtype, self.groups)
             if self._flat is None or self._flat.key != key:
                 self._flat = conv_flat.FlatConv(*key)
-            y = self._flat.forward(x4, W, b)
+            self._fast = self._flat
+        elif path == "strided":
+            skey = (x4.shape, W.shape, self.stride, pads, self.dilation, W.dtype, self.groups)
+            if self._strided is None or self._strided.key != skey:
+                self._strided = conv_strided.StridedConv(*skey)
+            self._fast = self._strided
+        if path != "im2col":
+            assert self._fast is not None
+            y = self._fast.forward(x4, W, b)
             self._cache = (None, x4.shape, pads, unbatched)
         else:
             y, cols = conv2d_forward(x4, W, b, self.stride, pads, self.dilation, self.groups)
             self._cache = (cols, x4.shape, pads, unbatched)
         return y[0] if unbatched else y
 
-    def _plan_for(self, x: np.ndarray) -> tuple[win.Pads, bool]:
-        """(pads, whether the flat path applies) for input x, or the readable error when it does not fit."""
+    def _plan_for(self, x: np.ndarray) -> tuple[win.Pads, str]:
+        """(pads, the path to run) for input x, or the readable error when it does not fit."""
         x4, _ = win.as_nchw(x, repr(self), self.in_channels)
         hw = x4.shape[2:]
         pads, _ = win.pads_and_shape(hw, self.kernel_size, self.stride, self.padding, self.dilation)
-        return pads, self._use_flat(pads, hw[1])
+        return pads, self._pick_path(pads, hw[1])
 
     @property
     def patch_matrix(self) -> np.ndarray:
@@ -217,25 +228,39 @@ class Conv2d(Module):
             raise ChainruleError("no padding yet: run forward first")
         return self._cache[2]
 
-    def _use_flat(self, pads: win.Pads, width: int) -> bool:
+    def _pick_path(self, pads: win.Pads, width: int) -> str:
+        """The kernel this forward runs: "flat", "strided" or "im2col"."""
         if self.path not in self.PATHS:
             raise ChainruleError(f"Conv2d.path is {self.path!r}; expected one of {', '.join(self.PATHS)}")
-        if self.path == "im2col":
-            return False
+        if self.path in ("im2col", "strided"):
+            return self.path
         ok = conv_flat.supported(self.stride, pads, self.dilation, self.groups, self.kernel_size, width)
         if self.path == "flat" and not ok:
             raise ChainruleError(
                 f"Conv2d.path 'flat' needs stride 1 and padding ≤ what 'same' adds; this layer is {self!r}"
             )
-        return ok
+        return "flat" if ok else "strided"
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        dx = self._backward(dy, True)
+        assert dx is not None
+        return dx
+
+    def backward_params(self, dy: np.ndarray) -> None:
+        """Only the parameter gradients: a first layer's ∂ℓ/∂x is not needed to train (the flat path then
+        skips its ∂ℓ/∂P GEMM and scatter, the larger part of its backward; the other paths drop dx)."""
+        self._backward(dy, False)
+
+    def _backward(self, dy: np.ndarray, input_grad: bool) -> np.ndarray | None:
         assert self._cache is not None, "backward() before forward()"
         cols, x_shape, pads, unbatched = self._cache
         dy4 = dy[None] if unbatched else dy
         if cols is None:
-            assert self._flat is not None  # the flat path's forward made it
-            dx, dW, db = self._flat.backward(np.ascontiguousarray(dy4), self.weight.data)
+            assert self._fast is not None  # the fast path's forward made it
+            if isinstance(self._fast, conv_flat.FlatConv):
+                dx, dW, db = self._fast.backward(np.ascontiguousarray(dy4), self.weight.data, input_grad)
+            else:
+                dx, dW, db = self._fast.backward(np.ascontiguousarray(dy4), self.weight.data)
         else:
             dx, dW, db = conv2d_backward(
                 dy4, cols, self.weight.data, x_shape, self.stride, pads, self.dilation, self.groups
@@ -243,6 +268,8 @@ class Conv2d(Module):
         self.weight.grad += dW
         if self.bias is not None:
             self.bias.grad += db
+        if dx is None or not input_grad:
+            return None
         return dx[0] if unbatched else dx
 
     def config(self) -> dict:

@@ -13,7 +13,7 @@ from chainrule.files import atomic_write_bytes
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-# the loss functions' names (train.run stores a model's loss under these keys)
+# the loss functions' names (train.prepare stores a model's loss under these keys)
 LOSS_NAMES = {
     "cross-entropy": "cross-entropy loss",
     "squared": "squared-error loss ½ Σ (ŷ − y)²",
