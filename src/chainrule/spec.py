@@ -24,6 +24,7 @@ A layer table may name a ``type`` (default "linear"; any layer class, case-insen
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -46,7 +47,10 @@ from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 from chainrule.nn.summary import infer_input_shape
 
 TOP_KEYS = {"x", "y", "loss", "input", "layers", "name", "description"}
-LAYER_KEYS = {"type", "weights", "weight", "units", "bias", "activation"}
+LAYER_KEYS = {"type", "weights", "weight", "units", "bias", "activation", "running_mean", "running_var"}
+# the layers whose parameters a table may give in PyTorch's layout (weight = [...], bias = [...]): their rank
+PARAM_RANKS = {"linear": 2, "conv2d": 4, "batchnorm1d": 1, "batchnorm2d": 1}
+BUFFERS = ("running_mean", "running_var")  # a batchnorm's running statistics, as its state_dict names them
 TYPE_ALIASES = {"dense": "linear", "fc": "linear"}
 
 # spec building's one table of layer types (``type = "conv2d"`` …, the class name in lower case): for each, the
@@ -84,6 +88,7 @@ class LayerSpec:
     activation: str | None = None
     kwargs: dict = field(default_factory=dict)
     activation_kwargs: dict = field(default_factory=dict)  # e.g. negative_slope of activation = "leaky_relu"
+    buffers: dict = field(default_factory=dict)  # running_mean / running_var of a batchnorm: (num_features,)
 
 
 @dataclass
@@ -140,7 +145,7 @@ class Spec:
                 layer = self._layer(ls, where, shape, layers, dtype, g)
             except ChainruleError as e:  # the layer's own refusal (e.g. too large for memory): say which one
                 raise e if str(e).startswith(f"{self.source}:") else self.error(where, str(e)) from None
-            if ls.weight is not None or ls.bias_values is not None:
+            if ls.weight is not None or ls.bias_values is not None or ls.buffers:
                 _set_parameters(self, layer, ls, where)
             elif ls.weights is None and init is not None and getattr(layer, "weight", None) is not None:
                 initialize(layer, init, g)
@@ -249,10 +254,12 @@ class Spec:
 
 def _set_parameters(spec: Spec, layer: Module, ls: LayerSpec, where: str) -> None:
     """Put a layer table's ``weight = [...]`` / ``bias = [...]`` (PyTorch's layout) into ``layer``."""
-    for key, given in (("weight", ls.weight), ("bias", ls.bias_values)):
+    for key, given in (("weight", ls.weight), ("bias", ls.bias_values), *ls.buffers.items()):
         if given is None:
             continue
         p = getattr(layer, key, None)
+        if key in BUFFERS and p is not None:  # a buffer is the array itself, a parameter holds one (.data)
+            p = SimpleNamespace(data=p)
         if p is None:
             problem = "this layer has no bias (bias = false)" if key == "bias" else f"{ls.type} has no weight"
             raise spec.error(f"{where}, key {key!r}", problem)
@@ -452,19 +459,19 @@ def _layer_spec(t: dict, index: int, err) -> LayerSpec:
             raise err(f"{where}, key 'units'", f"is {u} but 'weights' has {ls.weights.shape[0]} rows")
         ls.units = u
     if "weight" in t:
-        if kind not in ("linear", "conv2d"):
-            raise err(f"{where}, key 'weight'", f"'weight' is for linear and conv2d layers, not {kind!r}")
+        if kind not in PARAM_RANKS:
+            raise err(f"{where}, key 'weight'", f"'weight' is for linear, conv2d and batchnorm layers, not {kind!r}")
         if ls.weights is not None:
             raise err(f"{where}, key 'weight'", "give 'weights' (folded) or 'weight' (PyTorch's layout), not both")
         w = _numbers(t["weight"], f"{where}, key 'weight'", err)
-        ndim = 2 if kind == "linear" else 4
+        ndim = PARAM_RANKS[kind]
         if w.ndim != ndim or 0 in w.shape:
-            layout = "(out_features, in_features)" if kind == "linear" else "(out_channels, in_channels, KH, KW)"
+            layout = {2: "(out_features, in_features)", 4: "(out_channels, in_channels, KH, KW)"}.get(ndim, "γ")
             raise err(f"{where}, key 'weight'", f"must be a {ndim}-D array {layout}, got shape {w.shape}")
         ls.weight = w
     if "bias" in t:
         b = t["bias"]
-        if isinstance(b, list) and kind in ("linear", "conv2d"):
+        if isinstance(b, list) and kind in PARAM_RANKS:
             ls.bias_values = _numbers(b, f"{where}, key 'bias'", err)
             if ls.bias_values.ndim != 1:
                 raise err(f"{where}, key 'bias'", f"must be a list of numbers, one per output, got {b!r}")
@@ -474,6 +481,14 @@ def _layer_spec(t: dict, index: int, err) -> LayerSpec:
             raise err(f"{where}, key 'bias'", f"must be true or false (or a list of values), got {b!r}")
         else:
             ls.bias = b
+    for key in BUFFERS:
+        if key in t:
+            if not kind.startswith("batchnorm"):
+                raise err(f"{where}, key {key!r}", f"running statistics are for batchnorm layers, not {kind!r}")
+            v = _numbers(t[key], f"{where}, key {key!r}", err)
+            if v.ndim != 1 or (key == "running_var" and np.any(v < 0)):
+                raise err(f"{where}, key {key!r}", f"must be a list of numbers (variances ≥ 0), got {t[key]!r}")
+            ls.buffers[key] = v
     if "activation" in t:
         a = t["activation"]
         if not isinstance(a, str) or a.lower() not in ACTIVATIONS:

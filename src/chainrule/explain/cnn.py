@@ -37,9 +37,10 @@ from chainrule.explain.explanation import Explanation
 from chainrule.explain.json_layers import layers_json
 from chainrule.explain.map_names import MapContext, MapNames, MapVar, first_cells, more_note
 from chainrule.explain.network_pass import Pass, flat_layers, run_pass
-from chainrule.explain.rules import conv, flatten, loss_rule_for, map_activations, pool, rule_for
+from chainrule.explain.rules import batchnorm, conv, flatten, loss_rule_for, map_activations, pool, rule_for
 from chainrule.explain.trace import Trace, default_loss, run
 from chainrule.nn.activations import Activation
+from chainrule.nn.batchnorm import BatchNorm2d, _BatchNorm
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
 from chainrule.nn.flatten import Flatten
@@ -47,7 +48,7 @@ from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss, MSELoss
 from chainrule.nn.pool import AvgPool2d, MaxPool2d
 
-IMAGE_RULES = {Conv2d: conv, MaxPool2d: pool, AvgPool2d: pool, Flatten: flatten}
+IMAGE_RULES = {Conv2d: conv, MaxPool2d: pool, AvgPool2d: pool, Flatten: flatten, BatchNorm2d: batchnorm}
 
 
 def is_image_network(net) -> bool:
@@ -69,6 +70,8 @@ def front_length(layers: list) -> int:
             )
         if isinstance(m, Activation):
             map_activations.check(m, i)
+        elif isinstance(m, BatchNorm2d):
+            batchnorm.check(m, i)
         elif type(m) not in IMAGE_RULES:  # a dense-only rule (Dropout): never a map's rule borrowed
             raise ChainruleError(
                 f"layer {i} is {type(m).__name__} on a map: explain writes it in the dense part (after Flatten)"
@@ -156,6 +159,11 @@ class CnnExplanation(Explanation):
         self.names = MapNames([r.layer for r in recs], recs[0].input.shape, [r.output.shape for r in recs])
         self.ctx = MapContext(self.names, cells)
         self._tail_deriver = Deriver(tail) if tail is not None else None
+        norms = [r.index for r in p.records if isinstance(r.layer, _BatchNorm)]  # numbered across the network
+        self.names.norm_total = len(norms)
+        if self._tail_deriver is not None:
+            self._tail_deriver.n.norm_offset = sum(i < front for i in norms)
+            self._tail_deriver.n.norm_total = len(norms)
 
     @property
     def dense_notation(self):
@@ -167,6 +175,11 @@ class CnnExplanation(Explanation):
         doc = Document(title="Forward and backward pass of a convolutional network, worked")
         doc.add(*self._summary())
         doc.add(Heading("Forward pass"))
+        if self.form == "vector":  # said once, so the scalar cells of the maps never pass for the vector form
+            dense = "; the dense part after Flatten in vector form" if self.tail is not None else ""
+            doc.add(
+                Prose(f"--form vector: the image layers are written cell by cell (a map has no vector form){dense}.")
+            )
         for r in p.records[:front]:
             doc.add(Prose(f"Layer {r.index}: {r.layer!r}:"), *_rule(r).forward(self.ctx, r))
         tail_fwd, tail_bwd = self._tail_blocks()
@@ -216,6 +229,8 @@ class CnnExplanation(Explanation):
     def _dense_input_grad(self) -> list:
         """∂ℓ/∂xₖ = Σⱼ ∂ℓ/∂aⱼ · α_{j,k}: what the first dense layer hands back to Flatten."""
         r = self.p.records[self.front]
+        if not isinstance(r.layer, Linear):  # a BatchNorm1d on the flattened x wrote ∂ℓ/∂x itself
+            return []
         n = self._tail_deriver.n
         P, W = n.pre(1), n.weight(1)
         single = r.output.shape[0] == 1 and self.tail is not None and len(self.tail.stages) == 1
