@@ -36,17 +36,11 @@ def main() -> None:
     )
     args = ap.parse_args()
     import torch
-    from threadpoolctl import threadpool_limits
+    from threads_setup import use_threads
 
     from chainrule.interop.torch import to_torch
 
-    torch.set_num_threads(args.torch_threads or args.threads)
-    # NumPy's BLAS stays on one thread (benchmarks/conv.py says why); chainrule's convolutions run their
-    # own threads over it, as many as chainrule.set_num_threads says
-    threadpool_limits(limits=1, user_api="blas")
-    import chainrule
-
-    chainrule.set_num_threads(args.threads)
+    use_threads(args.threads, args.torch_threads)  # NumPy's BLAS on one thread, chainrule's own threads
     tr, _ = train_validation_split(load_digits(), 0.2, 0)
     X = np.ascontiguousarray(Scaler.fit("standard", tr.X).transform(tr.X))  # (1438, 1, 8, 8)
     y, n = tr.y, len(tr)

@@ -11,9 +11,9 @@ layout, ``np.matmul`` on 1 BLAS thread) timed alone. Printed: median ms per fwd+
 
 Why it is built this way: on a shared 2-core machine the load changes from second to second, so the
 engines alternate block by block within every round and the medians are compared, never single runs.
-NumPy's BLAS is held to one thread for the whole run (``threadpool_limits`` before anything else):
-once OpenBLAS has run multi-threaded, its spinning threads made PyTorch's fwd+bwd 20–30× slower for
-the rest of the process here; chainrule's convolution runs its own threads over single-threaded BLAS.
+Threads through the public knobs (``threads_setup.use_threads``): NumPy's BLAS stays on one thread for
+the whole run (once OpenBLAS has run multi-threaded, its spinning threads made PyTorch's fwd+bwd 20–30×
+slower here); chainrule's convolution runs its own threads over single-threaded BLAS.
 """
 
 import argparse
@@ -162,9 +162,9 @@ def main(argv=None) -> int:
     ap.add_argument("--block", type=float, default=0.1, help="seconds per timed block")
     args = ap.parse_args(argv)
 
-    from threadpoolctl import threadpool_limits
+    from threads_setup import use_threads
 
-    threadpool_limits(1, user_api="blas")  # see the module docstring
+    use_threads(1)  # see the module docstring
     import torch
 
     import chainrule as cr

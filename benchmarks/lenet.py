@@ -47,9 +47,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=64)
     args = ap.parse_args(argv)
-    from threadpoolctl import threadpool_limits
+    from threads_setup import use_threads
 
-    threadpool_limits(1, user_api="blas")  # as benchmarks/conv.py explains
+    use_threads(1)  # as benchmarks/conv.py explains
     import torch
 
     import chainrule as cr

@@ -109,7 +109,7 @@ def main() -> None:
         "--threads",
         type=int,
         default=1,
-        help="BLAS threads for NumPy and PyTorch alike (default 1, as chainrule train uses)",
+        help="threads for chainrule (set_num_threads) and PyTorch alike (default 1)",
     )
     ap.add_argument(
         "--torch-threads",
@@ -119,10 +119,9 @@ def main() -> None:
     )
     args = ap.parse_args()
     import torch
-    from threadpoolctl import threadpool_limits
+    from threads_setup import use_threads
 
-    torch.set_num_threads(args.torch_threads or args.threads)
-    threadpool_limits(limits=args.threads, user_api="blas")
+    use_threads(args.threads, args.torch_threads)  # NumPy's BLAS (the NumPy loop's too) on one thread
 
     from chainrule.interop.torch import to_torch
 
@@ -132,7 +131,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print(
         f"64-128-10 tanh MLP, one epoch of {n} digits, plain SGD, {args.dtype}, median of {args.repeats} epochs; "
-        f"torch {torch.__version__}; BLAS threads: NumPy {args.threads}, PyTorch {torch.get_num_threads()}"
+        f"torch {torch.__version__}; threads: chainrule {args.threads}, PyTorch {torch.get_num_threads()}"
     )
     print(
         f"{'batch':>5}  {'train loop':>12}  {'public loop':>12}  {'PyTorch':>12}  {'NumPy loop':>12}  "

@@ -24,6 +24,7 @@ SCRIPTS = {  # name: the script and its arguments
     "profile-strided": ["conv_strided_profile.py"],
     "lenet": ["lenet.py"],
     "export": ["bench_export.py"],
+    "threads": ["threads.py"],  # the crossovers behind core/threads.py's constants
 }
 PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 

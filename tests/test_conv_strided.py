@@ -11,8 +11,17 @@ import pytest
 from oracle import check_against_torch
 
 import chainrule as cr
-from chainrule.core import conv_flat
+from chainrule.core import conv_flat, threads
 from chainrule.core import reference as ref
+
+
+@pytest.fixture(autouse=True)
+def split_every_call(monkeypatch):
+    """Split every convolution over the threads (the shapes here are below the speed thresholds), so the
+    thread-count cases really run on the pool."""
+    monkeypatch.setattr(threads, "CONV_FORWARD_SPLIT", 0)
+    monkeypatch.setattr(threads, "CONV_BACKWARD_SPLIT", 0)
+
 
 # (in, out, kernel, stride, padding, dilation, groups, (N, H, W))
 CASES = [

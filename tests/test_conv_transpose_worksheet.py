@@ -68,6 +68,7 @@ def test_multi_channel_worksheet_matches_the_engine_and_json():
     "flags, message",
     [
         (["--backward"], "--backward does not go with --transpose"),
+        (["--format", "html"], "--format html does not go with --transpose"),  # was an internal error
         (["--padding", "same"], "--padding 'same' does not go with --transpose"),
         (["--output-padding", "3", "--stride", "2"], "output_padding (3, 3) must be smaller than the stride"),
         (["--padding", "3"], "removes more than the scatter covers"),

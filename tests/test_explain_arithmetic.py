@@ -31,6 +31,7 @@ NAMES = {
     "min": min,
     "Phi": lambda a: 0.5 * (1 + math.erf(a / math.sqrt(2))),
     "phi": lambda a: math.exp(-0.5 * a * a) / math.sqrt(2 * math.pi),
+    "sqrt": math.sqrt,
 }
 _NUMERIC = re.compile(r"^[-+*/(). 0-9e,<>=]*$")
 _REL = re.compile(r" ([=≈]) ")
@@ -51,9 +52,10 @@ def to_python(expr: str) -> str | None:
         ("Φ(", "Phi("),
         ("φ(", "phi("),
         ("≤", "<="),
+        ("√(", "sqrt("),
     ):
         s = s.replace(a, b)
-    bare = re.sub(r"\b(tanh2|tanh|sig|exp|log|max|min|step|Phi|phi)\(", "(", s)
+    bare = re.sub(r"\b(tanh2|tanh|sig|exp|log|max|min|step|Phi|phi|sqrt)\(", "(", s)
     if not _NUMERIC.match(bare) or not re.search(r"\d", bare) or "[" in s:
         return None
     return s
@@ -242,3 +244,34 @@ def test_section_4_2a_lines_recompute_exactly():
     net, loss = spec.build()
     e = cr.explain(net, spec.x, spec.y, loss, round_each_step=True, lr=0.1, steps=2)
     assert check_lines(e.to_text(), e.fmt) == 4 + 1 + 4 + 1 + 9 + 10  # Y, ℓ, ∂ℓ/∂Y, ∂ℓ/∂B, ∂ℓ/∂F, updates
+
+
+# --- BatchNorm (rules/batchnorm.py): normalised value, output, both gradients, γ⁺/δ⁺ ---------------
+BN_LINES = {  # what each kind of line starts with (the input symbol carries a bar / a tilde)
+    "normalised": "\u0304",
+    "scaled and shifted": "\u0303",
+    "gradient through it": "∂ℓ/∂a",
+    "gamma gradient": "∂ℓ/∂γ",
+    "gamma update": "γ⁺",
+    "delta update": "δ⁺",
+}
+
+
+@pytest.mark.parametrize("by_hand", [True, False])
+def test_batchnorm_lines_recompute_exactly(by_hand):
+    from test_explain_batchnorm import random_cnn, random_dense
+
+    seen = dict.fromkeys(BN_LINES, 0)
+    cases = [random_dense(seed) for seed in (0, 1, 2, 3, 4)] + [random_cnn(seed) for seed in (0, 1)]
+    for k, (net, x, y, loss) in enumerate(cases):
+        digits = dict(decimals=3 + k % 2) if by_hand else {}
+        e = cr.explain(net, np.round(x, 2), y, loss, round_each_step=by_hand, lr=0.1, cells=4, **digits)
+        text = e.to_text()
+        assert check_lines(text, e.fmt, exact=by_hand) > 10
+        for kind, start in BN_LINES.items():
+            lines = [line for line in text.splitlines() if line[1:2] == start or line.startswith(start)]
+            seen[kind] += check_lines("\n".join(lines), e.fmt, exact=by_hand)
+        if k == 0:
+            v = cr.explain(net, np.round(x, 2), y, loss, round_each_step=by_hand, form="vector", **digits)
+            assert check_lines(v.to_text(), v.fmt, exact=by_hand) > 0
+    assert all(seen.values()), (by_hand, seen)

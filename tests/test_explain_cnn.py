@@ -3,6 +3,8 @@ layer, and ``--lr`` gives PyTorch's SGD step; the section-4.2(a) convolution exa
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +55,9 @@ def random_cnn(seed: int):
 
 
 def torch_pass(net, x, y, loss, lr):
-    """PyTorch's output, input gradient, parameter gradients of every layer, and its SGD step."""
-    tnet = to_torch(net)
+    """PyTorch's output, input gradient, parameter gradients of every layer, and its SGD step (eval mode,
+    as explain runs: BatchNorm by its running statistics)."""
+    tnet = to_torch(net).eval()
     xt = torch.tensor(x[None], requires_grad=True)
     outs, h = [], xt
     for layer in tnet:
@@ -195,7 +198,7 @@ def test_max_pool_ties_route_as_pytorch():
         ('type = "conv2d"\nweight = [[[[1, 0], [0, 1]]]]\nbias = [0, 1]', "key 'bias': has shape (2,)"),
         ('type = "conv2d"\nweight = [[1, 0], [0, 1]]', "key 'weight': must be a 4-D array"),
         ('type = "conv2d"\nweight = [[[[1, 0], [0, 1]]]]\nkernel_size = 3', "key 'kernel_size': is 3 but 'weight'"),
-        ('type = "maxpool2d"\nkernel_size = 2\nweight = [[1]]', "'weight' is for linear and conv2d layers"),
+        ('type = "maxpool2d"\nkernel_size = 2\nweight = [[1]]', "'weight' is for linear, conv2d and batchnorm layers"),
         ("weights = [[0, 1]]\nbias = [1]", "with folded 'weights' the bias is column 0"),
     ],
 )
@@ -223,3 +226,31 @@ def test_steps_below_one_is_one_line_exit_2(capsys, steps):
     assert main(["explain", "examples/recitation-3.1.toml", "--lr", "0.1", "--steps", steps]) == 2
     err = capsys.readouterr().err  # --steps 0 was accepted silently, against its own "between 1 and 10000"
     assert f"--steps {steps}: must be between 1 and 10000" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_a_cnn_standalone_latex_compiles(tmp_path):
+    """A flattened map wider than amsmath's 10 matrix columns: the limit is raised to the widest matrix."""
+    net, x, y, loss = random_cnn(1)
+    tex = cr.explain(net, x, y, loss, cells=1).to_latex(standalone=True)
+    matrices = re.findall(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", tex)
+    widest = max(len(row.split("&")) for m in matrices for row in m.split("\\\\"))
+    assert widest <= 10 or rf"\setcounter{{MaxMatrixCols}}{{{widest}}}" in tex
+    (tmp_path / "cnn.tex").write_text(tex, encoding="utf-8")
+    r = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "cnn.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,  # a safety limit only (it takes well under a second); never what decides the result
+    )
+    assert r.returncode == 0, r.stdout[-2000:]
+
+
+def test_html_of_a_network_of_image_layers_only_is_one_line_exit_2(capsys):
+    from chainrule.cli import main
+
+    # the page draws the dense part's network; with none it was an internal error (AttributeError)
+    assert main(["explain", str(EXAMPLES / "recitation-4.2a.toml"), "--format", "html"]) == 2
+    err = capsys.readouterr().err
+    assert "image layers only" in err and "--format html" in err and err.count("\n") == 1, err

@@ -23,6 +23,12 @@ def test_every_layer_has_its_own_rule_or_is_refused_by_name(name):
     assert "\n" not in msg and msg.startswith(f"layer 3 is {name}:")
 
 
+def test_batchnorm_has_its_own_rule():
+    assert {"BatchNorm1d", "BatchNorm2d"} <= {c.__name__ for c in RULES}
+    for cls in (cr.BatchNorm1d, cr.BatchNorm2d):
+        assert type(rule_for(cls(2), 0)).__module__.endswith("rules.batchnorm")
+
+
 def test_rules_are_keyed_by_exact_class():
     class Gelu(cr.Tanh):  # a new activation subclassing an old one must not print tanh's equations
         pass
@@ -32,15 +38,16 @@ def test_rules_are_keyed_by_exact_class():
 
 
 def test_a_layer_without_a_rule_in_a_cnn_is_refused_in_one_line_naming_it():
-    net = cr.Sequential(cr.nn.Conv2d(1, 1, 3), cr.nn.BatchNorm2d(1), cr.nn.Flatten(), cr.Linear(4, 1))
-    with pytest.raises(cr.ChainruleError, match=r"^layer 1 is BatchNorm2d: .*\(explain handles Linear"):
+    net = cr.Sequential(cr.nn.Conv2d(1, 1, 3), cr.nn.ConvTranspose2d(1, 1, 1), cr.nn.Flatten(), cr.Linear(4, 1))
+    with pytest.raises(cr.ChainruleError, match=r"^layer 1 is ConvTranspose2d: .*\(explain handles Linear"):
         cr.explain(net, np.zeros((1, 4, 4)), 1.0)
 
 
 @pytest.mark.parametrize(
     "extra, message",
     [
-        ('[[layers]]\ntype = "batchnorm2d"\n', "layer 1 is BatchNorm2d: "),
+        ('[[layers]]\ntype = "convtranspose2d"\nout_channels = 1\nkernel_size = 1\n', "layer 1 is ConvTranspose2d: "),
+        ('[[layers]]\ntype = "batchnorm2d"\ntrack_running_stats = false\n', "layer 1 is BatchNorm2d(track_running_"),
         ('[[layers]]\ntype = "softmax"\n', "layer 1 is Softmax on a map:"),
         ('[[layers]]\ntype = "leakyrelu"\n', "layer 1 is LeakyReLU on a map:"),  # a dense rule, not a map's
     ],

@@ -21,7 +21,7 @@ from chainrule.nn.module import Module
 from chainrule.nn.summary import REFUSED as SUMMARY_REFUSED
 from chainrule.nn.summary import SHAPE_RULES, summary
 from chainrule.serialize import load_model, save_model
-from chainrule.spec import INFERRED, REFUSED, _layer_class, parse_spec
+from chainrule.spec import INFERRED, REFUSED, layer_class, parse_spec
 
 ABSTRACT = {"Activation"}  # registered base class: refused by name everywhere, never instantiated
 
@@ -132,7 +132,7 @@ def test_a_spec_builds_the_layer_or_refuses_it_by_name(name):
         _refused_naming(f"{name.lower()!r}", lambda: parse_spec(text).build(rng=0))
         return
     cls = type(layer)
-    assert cls in INFERRED and _layer_class(name.lower()) is cls
+    assert cls in INFERRED and layer_class(name.lower()) is cls
     cfg = {k: v for k, v in layer.config().items() if k not in INFERRED[cls] and k != "dtype"}
     if name == "Linear":
         cfg = {"units": layer.out_features}

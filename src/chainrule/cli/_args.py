@@ -22,9 +22,14 @@ def dims(text: str, what: str, lengths: tuple[int, ...] = (1, 2), minimum: int |
     return values
 
 
-def pair(text: str, what: str, modes: bool = False) -> "int | tuple[int, ...] | str":
-    """A per-axis (h, w) from "3" or "3x2"; with ``modes``, also the padding words 'same' and 'valid'."""
-    if modes and text.lower() in ("same", "valid"):
-        return text.lower()
+def pair(text: str, what: str) -> tuple[int, int]:
+    """A per-axis (h, w) from "3" (3, 3) or "3x2" (3, 2)."""
     values = dims(text, what)
-    return (values[0], values[0]) if len(values) == 1 else values
+    return values[0], values[-1]
+
+
+def padding_pair(text: str, what: str) -> "tuple[int, int] | str":
+    """``pair``, or one of the padding words 'same' and 'valid'."""
+    if text.lower() in ("same", "valid"):
+        return text.lower()
+    return pair(text, what)

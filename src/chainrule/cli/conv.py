@@ -130,7 +130,7 @@ def _cell(text: str) -> tuple[int, ...]:
 def run(args: "argparse.Namespace") -> int:
     import sys
 
-    from chainrule.cli._args import pair
+    from chainrule.cli._args import padding_pair, pair
     from chainrule.errors import ChainruleError
     from chainrule.explain.convolution import conv_worksheet
 
@@ -151,7 +151,7 @@ def run(args: "argparse.Namespace") -> int:
             load_array(args.input, "--input"),
             load_array(args.kernel, "--kernel"),
             stride=pair(args.stride, "--stride"),
-            padding=pair(args.padding, "--padding", True),
+            padding=padding_pair(args.padding, "--padding"),
             dilation=pair(args.dilation, "--dilation"),
             bias=None if args.bias is None else load_array(args.bias, "--bias"),
             grad_output=None if args.grad_output is None else load_array(args.grad_output, "--grad-output"),
@@ -182,7 +182,7 @@ def run(args: "argparse.Namespace") -> int:
 
 def _transpose_worksheet(args: "argparse.Namespace") -> Any:
     """--transpose: the forward pass of a ConvTranspose2d, cell by cell (the backward is not written out)."""
-    from chainrule.cli._args import pair
+    from chainrule.cli._args import padding_pair, pair
     from chainrule.errors import ChainruleError
     from chainrule.explain.conv_transpose import conv_transpose_worksheet
 
@@ -191,7 +191,9 @@ def _transpose_worksheet(args: "argparse.Namespace") -> Any:
             raise ChainruleError(
                 f"{flag} does not go with --transpose (the transposed worksheet works the forward pass)"
             )
-    padding = pair(args.padding, "--padding", True)
+    if args.fmt == "html":  # the page draws a Conv2d's windows and gradients (it was an internal error here)
+        raise ChainruleError("--format html does not go with --transpose; give text, markdown, latex or json")
+    padding = padding_pair(args.padding, "--padding")
     if isinstance(padding, str):
         raise ChainruleError(f"--padding {padding!r} does not go with --transpose; give a number of rows/columns")
     return conv_transpose_worksheet(

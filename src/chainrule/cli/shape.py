@@ -37,7 +37,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 def compute(args: "argparse.Namespace") -> dict:
     """Everything the renderers print, as plain data."""
-    from chainrule.cli._args import dims, pair
+    from chainrule.cli._args import dims, padding_pair, pair
     from chainrule.core import windows as win
     from chainrule.errors import ChainruleError
 
@@ -45,7 +45,7 @@ def compute(args: "argparse.Namespace") -> dict:
     kernel = win.pair(pair(args.kernel, "kernel"), "kernel")
     stride = win.pair(pair(args.stride, "stride"), "stride")
     dilation = win.pair(pair(args.dilation, "dilation"), "dilation")
-    padding = win.padding_arg(pair(args.padding, "padding", modes=True))
+    padding = win.padding_arg(padding_pair(args.padding, "padding"))
     if args.filters is not None and args.filters < 1:
         raise ChainruleError(f"--filters must be ≥ 1, got {args.filters}")
     steps = win.size_steps((size[0], size[1]), kernel, stride, padding, dilation)

@@ -99,7 +99,13 @@ def register(sub: "argparse._SubParsersAction") -> None:
     o.add_argument("--threshold", type=float, help="--scheduler plateau: relative improvement that counts (1e-4)")
     o.add_argument("--cooldown", type=int, metavar="N", help="--scheduler plateau: epochs to wait after a cut (0)")
     o.add_argument("--min-lr", type=float, help="--scheduler plateau: the lowest lr (default 0)")
-    o.add_argument("--threads", type=int, help="BLAS threads while training (default 1: these matrices are small)")
+    o.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="threads chainrule computes on (chainrule.set_num_threads; default: the CPUs it may use); "
+        "NumPy's BLAS stays on one",
+    )
     r = p.add_argument_group("output")
     r.add_argument("--out", metavar="DIR", help="folder for the model, checkpoints, metrics and plots")
     r.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")

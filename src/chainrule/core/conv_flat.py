@@ -9,8 +9,8 @@ contiguous shift of the flat image, so ONE strided copy builds the whole patch m
 
 except that reads which wrap across a row end (they stand for left/right zero padding) are zeroed.
 The last row of P is all ones, so [W | b] @ P adds the bias, and ∂ℓ/∂y @ Pᵀ yields [∂ℓ/∂W | ∂ℓ/∂b].
-One matmul per sample writes NCHW directly. The batch is split over two threads, each with
-single-threaded BLAS (threadpoolctl), which beats letting OpenBLAS split each small GEMM.
+One matmul per sample writes NCHW directly. Large batches are split over chainrule's threads, each with
+single-threaded BLAS (core.threads), which beats letting OpenBLAS split each small GEMM.
 
 Every GEMM stays per sample: a batch-wide GEMM of the same dot products gives other float32 bytes
 (OpenBLAS's kernels treat the tail positions of a row block differently), and so would change what
@@ -25,19 +25,17 @@ Supported: stride 1, any dilation and groups, and OW ≤ W (left + right padding
 'same', 'valid').
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from chainrule.core import threads
 from chainrule.core import windows as win
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
-_BLAS = None
-THREADS = 2
-MIN_SPLIT_WORK = 200_000  # below this many multiply-adds per call, threads cost more than they save
+# Not a thread threshold any more (core.threads has those): core.conv_strided splits its GEMMs into output
+# row halves from this many multiply-adds, which fixes its bytes. Keep it.
+MIN_SPLIT_WORK = 200_000
 
 
 def supported(stride, pads, dilation, groups, kernel, width) -> bool:
@@ -46,44 +44,31 @@ def supported(stride, pads, dilation, groups, kernel, width) -> bool:
     return tuple(stride) == (1, 1) and pads[2] + pads[3] <= ext_w - 1 and width + pads[2] + pads[3] - ext_w + 1 >= 1
 
 
-def _blas_single():
-    """A context manager that makes BLAS single-threaded for its duration (shared controller)."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
+def _blas_single() -> threads.blas_single:
+    """A context manager that makes BLAS single-threaded for its duration (core.threads says why)."""
+    return threads.blas_single()
 
 
-def _parallel(fn, n: int, work: int) -> None:
-    """Run fn(lo, hi) over [0, n) in up to THREADS chunks (one in this thread), BLAS single-threaded.
+def _parallel(fn, n: int, work: int, backward: bool = False, itemsize: int = 4) -> None:
+    """Run fn(lo, hi) over [0, n): split in up to get_num_threads() chunks (one in this thread) when
+    ``work`` multiply-adds reach the pass's measured threshold, else fn(0, n) here; BLAS single-threaded.
 
-    BLAS stays single-threaded even without the split: OpenBLAS threads on these small GEMMs cost
-    more than they bring, and on a busy machine they stall badly.
+    The thresholds (core.threads.CONV_FORWARD_SPLIT / CONV_BACKWARD_SPLIT) count float32 multiply-adds:
+    one of ``itemsize`` bytes counts itemsize / 4. Below them a hand-off costs more than it saves. BLAS
+    stays single-threaded: OpenBLAS threads on these small GEMMs cost more than they bring, and spin after.
+    The result must not depend on the chunks (∂ℓ/∂W: ``sum_samples``; conv_strided: its fixed cuts).
     """
-    global _POOL, _POOL_SIZE
-    split = n >= 2 and THREADS >= 2 and work >= MIN_SPLIT_WORK
-    with _blas_single():
-        if not split:
+    split = threads.CONV_BACKWARD_SPLIT if backward else threads.CONV_FORWARD_SPLIT
+    k = min(threads.THREADS, n)  # never an empty chunk
+    with threads.blas_single():
+        if k < 2 or work * itemsize // 4 < split:
             fn(0, n)
             return
-        if _POOL is None or _POOL_SIZE != THREADS - 1:  # THREADS is set by core.threads
-            if _POOL is not None:
-                _POOL.shutdown(wait=False)
-            _POOL, _POOL_SIZE = (
-                ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="chainrule-conv"),
-                THREADS - 1,
-            )
-        cuts = [n * k // THREADS for k in range(THREADS + 1)]
-        futures = [_POOL.submit(fn, cuts[k], cuts[k + 1]) for k in range(1, THREADS)]
-        fn(cuts[0], cuts[1])
-        for f in futures:
-            f.result()
+        threads.run_chunks(fn, [n * i // k for i in range(k + 1)])
 
 
 BLOCK_BYTES = 4 << 20  # samples per block: this many bytes of P (measured: 16–64 samples all within noise)
-# The bytes of ∂ℓ/∂W depend on this (not on the thread count, not on MIN_SPLIT_WORK): calls of at least this
+# The bytes of ∂ℓ/∂W depend on this (not on the thread count, not on the split thresholds): calls of at least this
 # many multiply-adds sum the per-sample products as (first half of the batch) + (second half), smaller calls
 # in one run. It is the split rule the flat path had when the baseline hashes were recorded: never change it.
 SUM_HALVES_WORK = 200_000
@@ -184,7 +169,7 @@ class FlatConv:
                     np.matmul(Wb, Pc, out=yb)
                     y[b0:b1] = yb.reshape(b1 - b0, self.O, self.oh, self.W)[..., : self.ow]
 
-        _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q)
+        _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q, itemsize=x.itemsize)
         return y
 
     def _copy_patches(self, x: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -247,7 +232,7 @@ class FlatConv:
                 for g in range(G):
                     np.matmul(Wg[g], Pc[:, g * Kg : (g + 1) * Kg], out=yq[b0:b1, g * Og : (g + 1) * Og])
 
-        _parallel(chunk, self.N, self.N * self.O * Kg * self.q)
+        _parallel(chunk, self.N, self.N * self.O * Kg * self.q, itemsize=x.itemsize)
         y = yq.reshape(self.N, self.O, self.oh, self.W)
         y = y if self.ow == self.W else np.ascontiguousarray(y[..., : self.ow])
         if bias is not None:
@@ -272,7 +257,7 @@ class FlatConv:
                 self._scatter(dP, dx, lo, b0, b1)
 
         work = self.N * self.O * Kg * self.q
-        _parallel(chunk, self.N, work)
+        _parallel(chunk, self.N, work, backward=True, itemsize=dy.itemsize)
         gW = np.stack([sum_samples(per[g], work) for g in range(G)])  # (G, Kg, Og)
         return dx, np.ascontiguousarray(gW.transpose(0, 2, 1)).reshape(weight.shape), dy.sum(axis=(0, 2, 3))
 
@@ -295,6 +280,6 @@ class FlatConv:
                 self._scatter(dP, dx, lo, b0, b1)  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)
 
         work = self.N * self.O * (self.ck + 1) * self.q
-        _parallel(chunk, self.N, work)
+        _parallel(chunk, self.N, work, backward=True, itemsize=dy.itemsize)
         g = sum_samples(per, work).T
         return dx, g[:, :-1].reshape(weight.shape), g[:, -1].copy()

@@ -3,7 +3,8 @@
 passes.py     check the network/example/loss and run the engine's pass once (hand-rounding mode too)
 trace.py      what the pass cached, one ``Step`` per layer (and the recitation's dense ``Stage``s)
 rules/        ONE table (``rules.RULES``, by layer class) of each layer type's explanation rule:
-              linear, activations, rectifiers, losses, conv, pool, flatten (interface: rules/base.py)
+              linear, activations, rectifiers, losses, conv, pool, flatten, dropout, batchnorm
+              (interface: rules/base.py)
 derive.py     orchestration only: walk the steps, ask each rule for its lines (a ``Document``)
 wrt.py        ``--wrt``: one weight's chain, its closed form and its steps
 chain.py      the chain of variables from the loss down to one unit

@@ -22,6 +22,7 @@ _FUNCS: dict[str, Callable[..., Any]] = {
     "tanh²": lambda a: np.tanh(a) ** 2,
     "σ": lambda a: 1 / (1 + np.exp(-a)),
     "exp": np.exp,
+    "√": np.sqrt,
     "log": np.log,
     "−log": lambda a: -np.log(a),
     "diag": lambda a: np.diag(np.ravel(a)),

@@ -22,6 +22,8 @@ def jacobian(st: "Stage") -> bool:
 def chain(n: Notation, stages: "list[Stage]", s: int, j: int) -> list[Sym] | None:
     """The variables from the top of the network down to aⱼ of stage s, or None (see the module docstring)."""
     L = len(stages)
+    if any(stages[t - 1].norms for t in range(s, L + 1)):
+        return None  # a BatchNorm on the path: ∂ℓ/∂a is written step by step, not as one product
     if any(stages[t - 1].width != 1 for t in range(s + 1, L + 1)) or jacobian(stages[s - 1]):
         return None
     top = stages[L - 1]

@@ -9,7 +9,10 @@ backward cells from that layer's record. The dense part after Flatten is the exi
 A network of image layers only (the recitation's section 4.2 convolution) ends in a loss on its map.
 """
 
+from collections.abc import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from chainrule.errors import ChainruleError
 from chainrule.explain import update
@@ -22,6 +25,7 @@ from chainrule.explain.doc import (
     Frac,
     Heading,
     Mat,
+    Node,
     Num,
     Op,
     Paren,
@@ -35,26 +39,37 @@ from chainrule.explain.doc import (
 )
 from chainrule.explain.explanation import Explanation
 from chainrule.explain.json_layers import layers_json
-from chainrule.explain.map_names import MapContext, MapNames, MapVar, first_cells, more_note
+from chainrule.explain.map_names import MapContext, MapNames, MapRule, MapVar, first_cells, more_note
 from chainrule.explain.network_pass import Pass, flat_layers, run_pass
-from chainrule.explain.rules import conv, flatten, loss_rule_for, map_activations, pool, rule_for
+from chainrule.explain.notation import Notation
+from chainrule.explain.numbers import NumberFormat
+from chainrule.explain.record import LayerRecord
+from chainrule.explain.rules import batchnorm, conv, flatten, loss_rule_for, map_activations, pool, rule_for
 from chainrule.explain.trace import Trace, default_loss, run
 from chainrule.nn.activations import Activation
+from chainrule.nn.batchnorm import BatchNorm2d, _BatchNorm
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
-from chainrule.nn.losses import CrossEntropyLoss, MSELoss
+from chainrule.nn.losses import CrossEntropyLoss, Loss, MSELoss
+from chainrule.nn.module import Module
 from chainrule.nn.pool import AvgPool2d, MaxPool2d
 
-IMAGE_RULES = {Conv2d: conv, MaxPool2d: pool, AvgPool2d: pool, Flatten: flatten}
+IMAGE_RULES: dict[type[Module], MapRule] = {
+    Conv2d: conv,
+    MaxPool2d: pool,
+    AvgPool2d: pool,
+    Flatten: flatten,
+    BatchNorm2d: batchnorm,
+}
 
 
-def is_image_network(net) -> bool:
+def is_image_network(net: object) -> bool:
     return isinstance(net, Sequential) and any(type(m) in IMAGE_RULES for m in flat_layers(net))
 
 
-def front_length(layers: list) -> int:
+def front_length(layers: list[Module]) -> int:
     """How many layers make the image part (through the last Flatten); one clear error for a layer
     that cannot be written where it stands."""
     for i, m in enumerate(layers):
@@ -69,6 +84,8 @@ def front_length(layers: list) -> int:
             )
         if isinstance(m, Activation):
             map_activations.check(m, i)
+        elif isinstance(m, BatchNorm2d):
+            batchnorm.check(m, i)
         elif type(m) not in IMAGE_RULES:  # a dense-only rule (Dropout): never a map's rule borrowed
             raise ChainruleError(
                 f"layer {i} is {type(m).__name__} on a map: explain writes it in the dense part (after Flatten)"
@@ -79,11 +96,12 @@ def front_length(layers: list) -> int:
     return front
 
 
-def _image(x) -> np.ndarray:
+def _image(given: ArrayLike) -> np.ndarray:
+    """(C, H, W) float64 from an image H×W, C×H×W or a batch of one 1×C×H×W."""
     try:
-        x = np.asarray(x, dtype=float)
+        x = np.asarray(given, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ChainruleError(f"x must be an image (a nested list of numbers), got {x!r}") from None
+        raise ChainruleError(f"x must be an image (a nested list of numbers), got {given!r}") from None
     if x.ndim == 4 and x.shape[0] == 1:
         x = x[0]  # a batch of one, as PyTorch code writes it
     if x.ndim == 2:
@@ -95,8 +113,22 @@ def _image(x) -> np.ndarray:
     return x
 
 
-def explain_image_network(net, x, y, loss, fmt, round_fn, form, wrt, check, lr, steps, cells) -> "CnnExplanation":
-    """``explain`` for a network with an image part (``net`` is already the explainer's copy)."""
+def explain_image_network(
+    net: Sequential,
+    x: ArrayLike,
+    y: ArrayLike | None,
+    loss: Loss | None,
+    fmt: NumberFormat,
+    round_fn: Callable[[np.ndarray], np.ndarray] | None,
+    form: str,
+    wrt: str | None,
+    check: bool,
+    lr: float | None,
+    steps: int,
+    cells: int,
+) -> "CnnExplanation":
+    """``explain`` for a network with an image part (``net`` is already the explainer's copy); the
+    arguments are ``explain``'s (``round_fn`` the format's rounding with --round-each-step)."""
     layers = flat_layers(net)
     front = front_length(layers)
     if wrt is not None:
@@ -105,18 +137,18 @@ def explain_image_network(net, x, y, loss, fmt, round_fn, form, wrt, check, lr, 
     loss_rule_for(loss)  # one line naming a loss explain cannot write
     if front == len(layers) and isinstance(loss, CrossEntropyLoss):
         raise ChainruleError("cross-entropy needs Linear layers after Flatten (the logits); this network ends in a map")
-    x = _image(x)
+    image = _image(x)
     if y is None:
         raise ChainruleError("explain needs a target y (got None)")
     try:
-        Sequential(*layers).output_shape(x.shape)
+        Sequential(*layers).output_shape(image.shape)
     except ChainruleError as e:
-        raise ChainruleError(f"x has shape {x.shape}: {e}") from None
+        raise ChainruleError(f"x has shape {image.shape}: {e}") from None
     if isinstance(loss, CrossEntropyLoss) and np.ndim(y) == 0:
-        y = int(y)
+        y = int(np.asarray(y).item())  # a class label: one number
     elif front == len(layers):
         y = np.asarray(y, dtype=float)
-    p = run_pass(Sequential(*layers), x, y, loss, round_fn=round_fn, batched=True)
+    p = run_pass(Sequential(*layers), image, y, loss, round_fn=round_fn, batched=True)
     _check_finite(p)
     tail = None
     if front < len(p.net.layers):
@@ -140,7 +172,11 @@ def _check_finite(p: Pass) -> None:
 class CnnExplanation(Explanation):
     """An image network's pass (``Pass``), its dense part's ``Trace`` (None without one), how to write it."""
 
-    def __init__(self, p: Pass, tail: Trace | None, front: int, fmt, form: str = "scalar", cells: int = 9):
+    p: Pass  # always set here (the base's is None for a dense explanation made without a pass)
+
+    def __init__(
+        self, p: Pass, tail: Trace | None, front: int, fmt: NumberFormat, form: str = "scalar", cells: int = 9
+    ) -> None:
         self.p, self.tail, self.front, self.fmt, self.form, self.wrt, self.target = (
             p,
             tail,
@@ -150,15 +186,29 @@ class CnnExplanation(Explanation):
             None,
             None,
         )
-        self.trace = tail
         self.cells = cells
         recs = p.records[:front]
         self.names = MapNames([r.layer for r in recs], recs[0].input.shape, [r.output.shape for r in recs])
         self.ctx = MapContext(self.names, cells)
         self._tail_deriver = Deriver(tail) if tail is not None else None
+        norms = [r.index for r in p.records if isinstance(r.layer, _BatchNorm)]  # numbered across the network
+        self.names.norm_total = len(norms)
+        if self._tail_deriver is not None:
+            self._tail_deriver.n.norm_offset = sum(i < front for i in norms)
+            self._tail_deriver.n.norm_total = len(norms)
 
     @property
-    def dense_notation(self):
+    def trace(self) -> Trace:
+        """The dense part's pass (what the web page draws); a network of image layers only has none."""
+        if self.tail is None:
+            raise ChainruleError(
+                "this network has image layers only (no Linear layers after Flatten): the web page (--format "
+                "html) draws a dense network; write it as text, markdown, latex or json"
+            )
+        return self.tail
+
+    @property
+    def dense_notation(self) -> Notation | None:
         return None if self._tail_deriver is None else self._tail_deriver.n
 
     @property
@@ -167,6 +217,11 @@ class CnnExplanation(Explanation):
         doc = Document(title="Forward and backward pass of a convolutional network, worked")
         doc.add(*self._summary())
         doc.add(Heading("Forward pass"))
+        if self.form == "vector":  # said once, so the scalar cells of the maps never pass for the vector form
+            dense = "; the dense part after Flatten in vector form" if self.tail is not None else ""
+            doc.add(
+                Prose(f"--form vector: the image layers are written cell by cell (a map has no vector form){dense}.")
+            )
         for r in p.records[:front]:
             doc.add(Prose(f"Layer {r.index}: {r.layer!r}:"), *_rule(r).forward(self.ctx, r))
         tail_fwd, tail_bwd = self._tail_blocks()
@@ -186,7 +241,7 @@ class CnnExplanation(Explanation):
 
     def _summary(self) -> list:
         p, recs = self.p, self.p.records
-        parts = ["Network: ", str(list(recs[0].input.shape))]
+        parts: list[str | Node] = ["Network: ", str(list(recs[0].input.shape))]
         for r in recs:
             parts += [" ", Sym("->", r"\to"), f" {r.type} {list(r.output.shape)}"]
         parts.append(f"; loss: {loss_rule_for(p.loss).text}.")
@@ -215,8 +270,11 @@ class CnnExplanation(Explanation):
 
     def _dense_input_grad(self) -> list:
         """∂ℓ/∂xₖ = Σⱼ ∂ℓ/∂aⱼ · α_{j,k}: what the first dense layer hands back to Flatten."""
-        r = self.p.records[self.front]
-        n = self._tail_deriver.n
+        r, gx = self.p.records[self.front], self.p.records[self.front].grad_input
+        if not isinstance(r.layer, Linear):  # a BatchNorm1d on the flattened x wrote ∂ℓ/∂x itself
+            return []
+        n = self.dense_notation
+        assert n is not None and gx is not None  # asked only with a dense part, whose ∂ℓ/∂x the pass computed
         P, W = n.pre(1), n.weight(1)
         single = r.output.shape[0] == 1 and self.tail is not None and len(self.tail.stages) == 1
         w = r.params["weight"].value
@@ -226,7 +284,7 @@ class CnnExplanation(Explanation):
             wel = W.el(k + 1) if single else W.el("j", k + 1)
             lhs = d(ELL, n.x.el(k + 1))
             sym_ = Row(Sym("Σⱼ", r"\sum_{j}"), d(ELL, P.el("j")), wel) if not single else Row(d(ELL, P.el(1)), wel)
-            rows.append((lhs, sym_, joined(Op.PLUS, terms), Num(r.grad_input[k])))
+            rows.append((lhs, sym_, joined(Op.PLUS, terms), Num(gx[k])))
         blocks = [Prose("Back to the flattened vector x:"), Equations(rows)]
         note = more_note(r.input.shape, self.cells, "entries")
         return blocks + ([note] if note else [])
@@ -234,19 +292,19 @@ class CnnExplanation(Explanation):
     def _map_loss(self) -> list:
         """The loss on the last map (no dense part): squared error or MSE, and ∂ℓ/∂ of every cell."""
         r, Y = self.p.records[-1], self.names.out(self.front - 1)
-        t = np.asarray(self.p.inputs[1], dtype=float)[0].reshape(r.output.shape)
+        t = np.asarray(self.p.inputs[1], dtype=np.float64)[0].reshape(r.output.shape)
         if self.p.round_fn is not None:
             t = self.p.round_fn(t)
-        cells = list(np.ndindex(*r.output.shape))
+        cells: list[tuple[int, ...]] = list(np.ndindex(*r.output.shape))  # every cell of the map
         N = len(cells)
         sq = Paren(joined(Op.PLUS, [Power(Row(Num(r.output[c]), Op.MINUS, Num(t[c])), "2") for c in cells]))
         mse = isinstance(self.p.loss, MSELoss)
         coef = Frac(Num(1), Num(N)) if mse else HALF
         ysym = Sym("y", "y")
         ys = MapVar("y", None, r.output.shape)  # the target, indexed like the map
-        loss_rows = [(ELL, Row(coef, Sym("Σ", r"\sum"), Power(Row(Y.map(), Op.MINUS, ysym), "2")), product(coef, sq))]
-        loss_rows[0] = (*loss_rows[0], Num(self.p.value))
-        grows = []
+        total = Row(coef, Sym("Σ", r"\sum"), Power(Row(Y.map(), Op.MINUS, ysym), "2"))
+        loss_rows = [(ELL, total, product(coef, sq), Num(self.p.value))]
+        grows: list[tuple[Node, ...]] = []
         for c in first_cells(r.output.shape, self.cells):
             diff = Row(Num(r.output[c]), Op.MINUS, Num(t[c]))
             sym_ = Row(Y.el(*c), Op.MINUS, ys.el(*c))
@@ -284,13 +342,13 @@ class CnnExplanation(Explanation):
 
     def _dense_names(self) -> list[str] | None:
         n = self.dense_notation
-        return None if n is None else [n.name(s) for s in range(1, len(self.tail.stages) + 1)]
+        return None if n is None or self.tail is None else [n.name(s) for s in range(1, len(self.tail.stages) + 1)]
 
     def __repr__(self) -> str:
         return f"<CnnExplanation layers={len(self.p.records)} loss={self.p.value!r}>"
 
 
-def _rule(r):
+def _rule(r: LayerRecord) -> MapRule:
     if isinstance(r.layer, Activation):
         return map_activations
     return IMAGE_RULES[type(r.layer)]

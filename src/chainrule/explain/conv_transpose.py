@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from chainrule.errors import ChainruleError
 from chainrule.explain.conv_input import as_array, as_image, check_finite
@@ -29,6 +30,7 @@ from chainrule.explain.doc import (
     Equations,
     Heading,
     Mat,
+    Node,
     Num,
     Op,
     Paren,
@@ -44,7 +46,7 @@ from chainrule.explain.render import render_document
 from chainrule.nn.conv_transpose import ConvTranspose2d
 
 
-def as_transpose_kernels(f, channels: int) -> np.ndarray:
+def as_transpose_kernels(f: ArrayLike, channels: int) -> np.ndarray:
     """(C, O, KH, KW), PyTorch's ConvTranspose2d layout, from a kernel (KH, KW) of a 1-channel input, one
     kernel per input channel (C, KH, KW) or (C, O, KH, KW); the channel count must match the input's."""
     k = as_array(f, "kernel")
@@ -131,7 +133,13 @@ class ConvTransposeWorksheet:
 
 
 def conv_transpose_worksheet(
-    x, kernel, stride=1, padding=0, output_padding=0, dilation=1, bias=None
+    x: ArrayLike,
+    kernel: ArrayLike,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    output_padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    bias: ArrayLike | None = None,
 ) -> ConvTransposeWorksheet:
     """Run the engine's ConvTranspose2d on one image and keep what the worksheet prints.
 
@@ -149,7 +157,7 @@ def conv_transpose_worksheet(
         raise ChainruleError(f"--padding {padding!r}: a transposed convolution takes a number of rows/columns")
     layer = ConvTranspose2d(C, O, (kh, kw), stride, padding, output_padding, 1, b is not None, dilation, rng=0)
     layer.weight.data[...] = k
-    if b is not None:
+    if layer.bias is not None:  # made with a bias exactly when one was given
         layer.bias.data[...] = b
     layer.output_shape(x.shape)  # the clear error when the padding leaves no output
     with np.errstate(all="ignore"):
@@ -169,14 +177,14 @@ def _write(ws: ConvTransposeWorksheet, max_cells: int) -> Document:
         ws.layer.dilation,
     )
 
-    def X(c, *idx):
+    def X(c: int, *idx: int) -> Sym:
         return sym("X", "X", *idx, layer=c + 1 if C > 1 else None)
 
-    def F(c, o, *idx):
+    def F(c: int, o: int, *idx: int) -> Sym:
         index = ((o + 1,) if O > 1 else ()) + idx
         return sym("F", "F", *index, layer=c + 1 if C > 1 else None)
 
-    def Y(o, *idx):
+    def Y(o: int, *idx: int) -> Sym:
         return sym("Y", "Y", *idx, layer=o + 1 if O > 1 else None)
 
     doc = Document(title="Transposed convolution worksheet")
@@ -187,15 +195,14 @@ def _write(ws: ConvTransposeWorksheet, max_cells: int) -> Document:
         )
     )
     doc.add(Heading("Input, kernel and output size"))
-    rows = [(X(c), Mat(ws.x[c])) for c in range(C)] + [
-        (F(c, o), Mat(ws.kernel[c, o])) for c in range(C) for o in range(O)
-    ]
+    rows: list[tuple[Node, ...]] = [(X(c), Mat(ws.x[c])) for c in range(C)]
+    rows += [(F(c, o), Mat(ws.kernel[c, o])) for c in range(C) for o in range(O)]
     if ws.bias is not None:
         rows.append((Sym("b", "b"), Mat(ws.bias)))
     doc.add(Equations(rows))
     size = []
     for name, n, s, p, d, k, op, out in (("rows", H, sh, ph, dh, kh, oph, oh), ("columns", W, sw, pw, dw, kw, opw, ow)):
-        rhs = Row(
+        rhs: Node = Row(
             product(Paren(Row(Num(n), Op.MINUS, Num(1))), Num(s)),
             Op.MINUS,
             product(Num(2), Num(p)),

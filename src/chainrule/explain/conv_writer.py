@@ -16,6 +16,7 @@ from chainrule.explain.doc import (
     Frac,
     Heading,
     Mat,
+    Node,
     Num,
     Op,
     Paren,
@@ -43,19 +44,22 @@ class ConvWriter:
         self.multi_o, self.multi_c = O > 1, C > 1
 
     # symbols
-    def X(self, c, *idx, hat=False):
+    def X(self, c: int, *idx: int, hat: bool = False) -> Sym:
+        """X (the input) of channel ``c`` (0-based), at 1-based ``idx``; X̃ (padded) with ``hat``."""
         name = ("X̃", r"\tilde{X}") if hat else ("X", "X")
         return sym(*name, *idx, layer=c + 1 if self.multi_c else None)
 
-    def F(self, o, c=None, *idx, rot=False):
+    def F(self, o: int, c: int | None = None, *idx: int, rot: bool = False) -> Sym:
+        """The kernel of filter ``o`` (channel ``c``, 0-based) at 1-based ``idx``; F' (the one applied) with ``rot``."""
         t, lx = ("F'", "F'") if rot else ("F", "F")
         index = ((c + 1,) if self.multi_c and c is not None else ()) + idx
         return sym(t, lx, *index, layer=o + 1 if self.multi_o else None)
 
-    def Y(self, o, *idx):
+    def Y(self, o: int, *idx: int) -> Sym:
         return sym("Y", "Y", *idx, layer=o + 1 if self.multi_o else None)
 
-    def G(self, o):
+    def G(self, o: int) -> Frac:
+        """∂ℓ/∂Y of filter ``o``."""
         return d(ELL, self.Y(o))
 
     def document(self) -> Document:
@@ -81,7 +85,7 @@ class ConvWriter:
             self.backward(doc)
         return doc
 
-    def setup(self, doc):
+    def setup(self, doc: Document) -> None:
         ws = self.ws
         O, C, kh, kw, oh, ow = ws.shape
         doc.add(Heading("Input, kernel and output size"))
@@ -121,7 +125,7 @@ class ConvWriter:
                 )
             )
 
-    def forward(self, doc):
+    def forward(self, doc: Document) -> None:
         ws = self.ws
         O, C, kh, kw, oh, ow = ws.shape
         (sh, sw), (dh, dw) = ws.layer.stride, ws.layer.dilation
@@ -172,14 +176,15 @@ class ConvWriter:
         self._more(doc, O * oh * ow, shown, "output cells")
         doc.add(Equations([(self.Y(o), Mat(ws.y[o])) for o in range(O)]))
 
-    def backward(self, doc):
+    def backward(self, doc: Document) -> None:
         ws = self.ws
+        g_out, grad_input, grad_kernel = ws.backward_values()
         O, C, kh, kw, oh, ow = ws.shape
         (sh, sw), (dh, dw) = ws.layer.stride, ws.layer.dilation
         doc.add(Heading("Backward"))
         if ws.g_assumed:
             doc.add(Prose("No gradient given: taking l = sum of all Y, so every entry of dl/dY is 1."))
-        doc.add(Equations([(self.G(o), Mat(ws.g[o])) for o in range(O)]))
+        doc.add(Equations([(self.G(o), Mat(g_out[o])) for o in range(O)]))
 
         doc.add(Heading("Gradient of the kernel: the padded input correlated with the output gradient", 2))
         doc.add(
@@ -188,7 +193,8 @@ class ConvWriter:
                 "values weighted by the output gradient."
             )
         )
-        rows, shown = [], 0
+        rows: list[tuple[Node, ...]] = []  # a line per kernel entry, then per input cell
+        shown = 0
         for o in range(O):
             for c in range(C):
                 for u in range(kh):
@@ -208,7 +214,7 @@ class ConvWriter:
                             (
                                 d(ELL, self.F(o, c if self.multi_c else None, u + 1, v + 1)),
                                 joined(Op.PLUS, per_row),
-                                Num(ws.grad_kernel[o, c, u, v]),
+                                Num(grad_kernel[o, c, u, v]),
                             )
                         )
         doc.add(Equations(rows))
@@ -216,17 +222,16 @@ class ConvWriter:
         doc.add(
             Equations(
                 [
-                    (d(ELL, self.F(o, c if self.multi_c else None)), Mat(ws.grad_kernel[o, c]))
+                    (d(ELL, self.F(o, c if self.multi_c else None)), Mat(grad_kernel[o, c]))
                     for o in range(O)
                     for c in range(C)
                 ]
             )
         )
-        if ws.bias is not None:
+        gb = ws.grad_bias  # set exactly when there is a bias
+        if gb is not None:
             doc.add(Prose("The bias is added to every output cell of its filter, so its gradient is the sum of dl/dY:"))
-            doc.add(
-                Equations([(d(ELL, sym("b", "b", o + 1)), Row(SUM, self.G(o)), Num(ws.grad_bias[o])) for o in range(O)])
-            )
+            doc.add(Equations([(d(ELL, sym("b", "b", o + 1)), Row(SUM, self.G(o)), Num(gb[o])) for o in range(O)]))
 
         doc.add(
             Heading(
@@ -271,7 +276,8 @@ class ConvWriter:
                 ]
             )
         )
-        rows, notes, shown = [], [], 0
+        notes: list[Prose | None] = []
+        rows, shown = [], 0
         H, W = ws.x.shape[1:]
         for c in range(C):
             for r in range(H):
@@ -286,11 +292,11 @@ class ConvWriter:
                         notes.append(Prose("no window covers this cell (the floor in the output size drops it)"))
                         continue
                     rhs = joined(Op.PLUS, [product(Num(g), Num(f)) for g, f, _ in terms])
-                    rows.append((lhs, rhs, Num(ws.grad_input[c, r, s])))
+                    rows.append((lhs, rhs, Num(grad_input[c, r, s])))
                     notes.append(None)
         doc.add(Equations(rows, notes))
         self._more(doc, C * H * W, shown, "input cells")
-        doc.add(Equations([(d(ELL, self.X(c)), Mat(ws.grad_input[c])) for c in range(C)]))
+        doc.add(Equations([(d(ELL, self.X(c)), Mat(grad_input[c])) for c in range(C)]))
 
     def _g_tilde(self, o: int) -> np.ndarray:
         """∂ℓ/∂Y of filter o spread out by the stride and zero-padded by the kernel's extent − 1."""
@@ -300,15 +306,15 @@ class ConvWriter:
         eh, ew = dh * (kh - 1), dw * (kw - 1)
         Hp, Wp = ws.xp.shape[1:]
         out = np.zeros((Hp + eh, Wp + ew))
-        out[eh : eh + sh * (oh - 1) + 1 : sh, ew : ew + sw * (ow - 1) + 1 : sw] = ws.g[o]
+        out[eh : eh + sh * (oh - 1) + 1 : sh, ew : ew + sw * (ow - 1) + 1 : sw] = ws.backward_values()[0][o]
         return out
 
-    def _more(self, doc, total, shown, what):
+    def _more(self, doc: Document, total: int, shown: int, what: str) -> None:
         if total > shown:
             doc.add(Prose(f"... {total - shown} more {what} (raise --cells to show them)."))
 
 
-def corner(i, j, oh, ow) -> str:
+def corner(i: int, j: int, oh: int, ow: int) -> str:
     """'top left: ' for the corner cells of a grid with more than one row and column, else ''."""
     if oh < 2 or ow < 2 or i not in (0, oh - 1) or j not in (0, ow - 1):
         return ""

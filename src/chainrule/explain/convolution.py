@@ -17,8 +17,10 @@ convolution (the kernel rotated by 180° before sliding) and says so.
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from chainrule.core import windows as win
 from chainrule.errors import ChainruleError
@@ -54,9 +56,16 @@ class ConvWorksheet:
 
     # --- shapes and indices ----------------------------------------------------------------------
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, int, int, int, int, int]:
+        """(O, C, KH, KW, OH, OW): filters, input channels, kernel size, output size."""
         O, C, kh, kw = self.used.shape
         return O, C, kh, kw, self.y.shape[1], self.y.shape[2]
+
+    def backward_values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(G, ∂ℓ/∂X, ∂ℓ/∂F): (O, OH, OW), (C, H, W), (O, C, KH, KW), which ``conv_worksheet`` sets together."""
+        if self.g is None or self.grad_input is None or self.grad_kernel is None:
+            raise ChainruleError("the worksheet has no backward pass: give grad_output, or backward=True")
+        return self.g, self.grad_input, self.grad_kernel
 
     def window_value(self, c: int, u: int, v: int, i: int, j: int) -> float:
         """Xp[c, i·S + u·D, j·S + v·D], read from the engine's patch matrix."""
@@ -77,15 +86,15 @@ class ConvWorksheet:
         """[(G[o,i,j], Xp value, (i, j))] whose sum is ∂ℓ/∂F[o, c, u, v] (the kernel as given)."""
         _, _, kh, kw, oh, ow = self.shape
         uu, vv = (kh - 1 - u, kw - 1 - v) if self.flip else (u, v)
-        return [
-            (float(self.g[o, i, j]), self.window_value(c, uu, vv, i, j), (i, j)) for i in range(oh) for j in range(ow)
-        ]
+        g = self.backward_values()[0]
+        return [(float(g[o, i, j]), self.window_value(c, uu, vv, i, j), (i, j)) for i in range(oh) for j in range(ow)]
 
     def input_grad_terms(self, c: int, r: int, s: int) -> list[tuple[float, float, tuple]]:
         """[(G[o,i,j], F'[o,c,u,v], (o, i, j, u, v))] whose sum is ∂ℓ/∂X[c, r, s]."""
         O, _, kh, kw, oh, ow = self.shape
         (sh, sw), (dh, dw) = self.layer.stride, self.layer.dilation
         t, left = self.pads[0], self.pads[2]
+        g = self.backward_values()[0]
         terms = []
         for o in range(O):
             for i in range(oh):
@@ -95,7 +104,7 @@ class ConvWorksheet:
                         continue
                     u, v = du // dh, dv // dw
                     if 0 <= u < kh and 0 <= v < kw:
-                        terms.append((float(self.g[o, i, j]), float(self.used[o, c, u, v]), (o, i, j, u, v)))
+                        terms.append((float(g[o, i, j]), float(self.used[o, c, u, v]), (o, i, j, u, v)))
         return terms
 
     # --- output ----------------------------------------------------------------------------------
@@ -113,11 +122,12 @@ class ConvWorksheet:
             "output": self.y.tolist(),
         }
         if self.g is not None:
+            g, grad_input, grad_kernel = self.backward_values()
             out.update(
-                grad_output=self.g.tolist(),
+                grad_output=g.tolist(),
                 grad_output_assumed=self.g_assumed,
-                grad_input=self.grad_input.tolist(),
-                grad_kernel=self.grad_kernel.tolist(),
+                grad_input=grad_input.tolist(),
+                grad_kernel=grad_kernel.tolist(),
                 grad_bias=None if self.grad_bias is None else self.grad_bias.tolist(),
             )
         return out
@@ -130,14 +140,22 @@ class ConvWorksheet:
             return json.dumps(self.to_dict()) + "\n"
         return render_document(self.document(max_cells), fmt, NumberFormat(decimals), standalone=standalone)
 
-    def png(self, path, cell=(0, 0), filt: int = 0, channel: int = 0) -> None:
+    def png(self, path: str | Path, cell: tuple[int, int] = (0, 0), filt: int = 0, channel: int = 0) -> None:
         from chainrule.explain.convolution_png import draw
 
         draw(self, path, cell, filt, channel)
 
 
 def conv_worksheet(
-    x, kernel, stride=1, padding=0, dilation=1, bias=None, grad_output=None, backward: bool = False, flip: bool = False
+    x: ArrayLike,
+    kernel: ArrayLike,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    bias: ArrayLike | None = None,
+    grad_output: ArrayLike | None = None,
+    backward: bool = False,
+    flip: bool = False,
 ) -> ConvWorksheet:
     """Run the engine on one image and keep what the worksheet prints (see the module docstring).
 
@@ -157,7 +175,7 @@ def conv_worksheet(
     layer = Conv2d(C, O, (kh, kw), stride=stride, padding=padding, dilation=dilation, bias=b is not None, rng=0)
     layer.path = "im2col"  # its patch matrix is the worksheet's source of window values
     layer.weight.data[...] = used
-    if b is not None:
+    if layer.bias is not None:  # made with a bias exactly when one was given
         layer.bias.data[...] = b
     with np.errstate(all="ignore"):  # an overflow is one error below, not a RuntimeWarning
         y = layer.forward(x[None])[0]
@@ -196,5 +214,5 @@ def conv_worksheet(
         check_finite(ws.grad_input, "∂ℓ/∂X")
         check_finite(gw, "∂ℓ/∂F")
         ws.grad_kernel = np.ascontiguousarray(gw[:, :, ::-1, ::-1]) if flip else gw.copy()
-        ws.grad_bias = None if b is None else layer.bias.grad.copy()
+        ws.grad_bias = None if layer.bias is None else layer.bias.grad.copy()
     return ws

@@ -95,7 +95,7 @@ class Deriver:
 
     def _out_var(self, k: int, vars_: list[Var]) -> Var:
         s = self.stage_of[k]
-        if s is not None:
+        if s is not None and not self.rule(self.steps[k]).normalises:
             return self.n.pre(s) if isinstance(self.steps[k].layer, Linear) else self.n.post(s)
         got = self.rule(self.steps[k]).output_var(self.ctx(k, "scalar", vars_=vars_, out=self.n.x))
         return got or Var(type(self.steps[k].layer).__name__, type(self.steps[k].layer).__name__)
@@ -139,7 +139,9 @@ class Deriver:
             s = self.stage_of[sec.opener]
             if s is not None and isinstance(self.steps[sec.opener].layer, Linear):
                 st = t.stages[s - 1]
-                parts.append(f"{st.width} ({'softmax' if st.fused else st.activation})")
+                act = "softmax" if st.fused else st.activation
+                kinds = [self.rule(self.steps[m]).kind if self.steps[m].index in st.norms else act for m in sec.members]
+                parts.append(f"{st.width} ({', '.join(kinds) if st.norms else act})")
             else:
                 parts.append(self.title(sec, "scalar"))
         arrow = Sym("->", r"\to")  # pdflatex prints a bare "->" in prose as "-¿"

@@ -237,7 +237,8 @@ class Document:
 
 
 # --- quantity names --------------------------------------------------------------------------------
-_GREEK = {"α": "alpha", "β": "beta", "ℓ": "loss", "ŷ": "yhat"}
+_GREEK = {"α": "alpha", "β": "beta", "ℓ": "loss", "ŷ": "yhat", "γ": "gamma", "δ": "delta", "μ": "mu", "σ²": "var"}
+_MARKS = {"\u0303": "tilde", "\u0304": "bar"}  # BatchNorm's output ã and normalised value ā
 _DIGITS = str.maketrans(
     {
         **{c: str(k) for k, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
@@ -247,7 +248,7 @@ _DIGITS = str.maketrans(
         "ₖ": "k",
     }
 )
-_SYM = re.compile("^(ŷ|[A-Za-zαβℓ]\u0302?)(?:⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾)?(⁺?)([₀₁₂₃₄₅₆₇₈₉ᵢⱼₖ,]*)$")
+_SYM = re.compile("^(ŷ|σ²|[A-Za-zαβγδμℓ][\u0303\u0304]?\u0302?)(?:⁽([⁰¹²³⁴⁵⁶⁷⁸⁹]+)⁾)?(⁺?)([₀₁₂₃₄₅₆₇₈₉ᵢⱼₖ,]*)$")
 _STEP = re.compile("^ℓ after step ([0-9]+)$")  # --steps: the loss after step k, qid loss@k
 
 
@@ -262,7 +263,9 @@ def _plain(text: str) -> str:
     base, layer, plus, idx = m.groups()  # plus: an updated weight, α⁺ -> alpha+ (docs/explain.md)
     hat = base.endswith("\u0302")  # x̂, ẑ, β̂: the augmented vector / the weights without the bias
     base = base.rstrip("\u0302")
-    name = _GREEK.get(base, base) + ("hat" if hat else "") + (layer.translate(_DIGITS) if layer else "")
+    mark = _MARKS.get(base[-1], "")
+    base = base.rstrip("\u0303\u0304")
+    name = _GREEK.get(base, base) + mark + ("hat" if hat else "") + (layer.translate(_DIGITS) if layer else "")
     name += "+" if plus else ""
     return name + (f"[{idx.translate(_DIGITS)}]" if idx else "")
 

@@ -16,12 +16,15 @@ from chainrule.explain.derive import LAYOUTS, Deriver
 from chainrule.explain.doc import Document
 from chainrule.explain.json_layers import layers_json
 from chainrule.explain.numbers import NumberFormat
+from chainrule.explain.passes import _flat, has_batchnorm
 from chainrule.explain.render import render_document
 from chainrule.explain.render_latex import render_latex
 from chainrule.explain.render_markdown import render_markdown
 from chainrule.explain.render_text import render_text
+from chainrule.explain.rules import rule_for
 from chainrule.explain.trace import Trace, default_loss, run
 from chainrule.explain.wrt import wrt_document
+from chainrule.nn.containers import Sequential
 
 if TYPE_CHECKING:
     from chainrule.explain.network_pass import Pass
@@ -62,7 +65,13 @@ class Explanation:
                 f"--wrt {wrt!r} with --form vector: --wrt writes one weight's chain, a scalar; "
                 "leave out --form vector (the vector form shows every gradient as a matrix)"
             )
-        self.trace, self.form, self.wrt, self.check, self.layout = trace, form, wrt, check, layout
+        norm = next((s for s in trace.steps if rule_for(s.layer, s.index).normalises), None)
+        if wrt is not None and norm is not None:
+            raise ChainruleError(
+                f"--wrt {wrt!r}: layer {norm.index} is {type(norm.layer).__name__}, and --wrt writes one product "
+                "of single factors; leave out --wrt (the full derivation writes every step through it)"
+            )
+        self._trace, self.form, self.wrt, self.check, self.layout = trace, form, wrt, check, layout
         self.p = net_pass  # every layer's record (JSON ``layers``) and the --lr update
         self.fmt = number_format(decimals, digits)
         self._deriver = Deriver(trace, check=check, layout=layout)
@@ -71,6 +80,11 @@ class Explanation:
             raise ChainruleError(
                 f"--wrt {wrt!r}: that layer has no bias (bias=False); column 0 is fixed at 0 and has no gradient"
             )
+
+    @property
+    def trace(self) -> Trace:
+        """The dense network's pass: every stage's values (read-only: the explanation is of this pass)."""
+        return self._trace
 
     @property
     def dense_notation(self) -> Any:
@@ -200,7 +214,8 @@ def explain(
     if is_image_network(net):
         return explain_image_network(net, x, y, loss, fmt, round_fn, form, wrt, check, lr, steps, cells)
     trace = run(net, x, y, loss, round_fn=round_fn, check=check)
-    p = run_pass(net, trace.x, trace.y, loss if loss is not None else default_loss(net), round_fn)
+    batched = has_batchnorm(Sequential(*_flat(net)))  # BatchNorm takes a batch: a batch of one
+    p = run_pass(net, trace.x, trace.y, loss if loss is not None else default_loss(net), round_fn, batched)
     p.update(lr, steps)
     return Explanation(
         trace, form=form, wrt=wrt, decimals=decimals, check=check, digits=digits, layout=layout, net_pass=p

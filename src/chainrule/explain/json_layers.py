@@ -14,6 +14,7 @@ import numpy as np
 from chainrule.explain.network_pass import Pass
 from chainrule.explain.record import LayerRecord
 from chainrule.explain.trace import Trace
+from chainrule.nn.batchnorm import _BatchNorm
 from chainrule.nn.linear import Linear
 
 
@@ -36,7 +37,7 @@ def layer_json(r: LayerRecord) -> dict:
         params[name] = {"value": _arr(p.value), "grad": _arr(p.grad)}
         if p.updated is not None:
             params[name]["updated"] = _arr(p.updated)
-    return {
+    entry = {
         "index": r.index,
         "type": r.type,
         "input": _arr(r.input),
@@ -45,6 +46,14 @@ def layer_json(r: LayerRecord) -> dict:
         "grad_output": _arr(r.grad_output),
         "params": params,
     }
+    if isinstance(r.layer, _BatchNorm):  # evaluation mode: the running statistics it normalised by
+        entry.update(
+            running_mean=_arr(r.layer.running_mean),
+            running_var=_arr(r.layer.running_var),
+            eps=r.layer.eps,
+            normalised=_arr(r.extras.get("xhat")),
+        )
+    return entry
 
 
 def layers_json(p: Pass, trace: Trace | None, names: list[str] | None = None) -> list[dict]:

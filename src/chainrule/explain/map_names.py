@@ -8,12 +8,14 @@ the layer's number is a superscript (Y⁽²⁾₁,₁,₂, qid ``Y2[1,1,2]``).
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from chainrule.explain.doc import Equations, Prose, Sym, sym
+from chainrule.explain.record import LayerRecord
 from chainrule.nn.activations import Activation
+from chainrule.nn.batchnorm import BatchNorm2d
 from chainrule.nn.conv import Conv2d
 from chainrule.nn.flatten import Flatten
 
@@ -26,6 +28,7 @@ class MapVar:
     layer: int | None  # the superscript, when several layers share the letter
     shape: tuple[int, ...]  # the array's shape: (C, H, W), (O, C, KH, KW), (O,) or (K,)
     full: bool = False  # always write every index (a kernel when there are several)
+    latex: str = ""  # when not the letter itself (BatchNorm's Ỹ: \tilde{Y})
 
     def el(self, *index: Any) -> Sym:
         idx = tuple(int(i) + 1 for i in index)
@@ -33,14 +36,18 @@ class MapVar:
             idx = idx[1:]  # one channel: Y[i, j]
         if len(self.shape) == 4 and not self.full:
             idx = idx[2:]  # one kernel: F[u, v]
-        return sym(self.letter, self.letter, *idx, layer=self.layer)
+        return sym(self.letter, self.latex or self.letter, *idx, layer=self.layer)
+
+    def mark(self, mark: str, latex: str) -> "MapVar":
+        """The same map with a mark over its letter: Y -> Ỹ (BatchNorm's output), Ȳ (its normalised value)."""
+        return MapVar(self.letter + mark, self.layer, self.shape, self.full, rf"{latex}{{{self.latex or self.letter}}}")
 
     def map(self, *lead: Any) -> Sym:
         """The whole map of channel ``lead`` (or kernel (o, c)); the whole array when it has one."""
         one = len(self.shape) == 1 or (len(self.shape) == 3 and self.shape[0] == 1)
         one = one or (len(self.shape) == 4 and not self.full)
         idx = () if one else tuple(int(i) + 1 for i in lead)
-        return sym(self.letter, self.letter, *idx, layer=self.layer)
+        return sym(self.letter, self.latex or self.letter, *idx, layer=self.layer)
 
 
 def letter_of(layer: Any) -> str:
@@ -57,13 +64,19 @@ class MapNames:
     """The symbols of layers ``0 … len(shapes) − 1`` of the image part, from their output shapes."""
 
     def __init__(self, layers: list, in_shape: tuple[int, ...], out_shapes: list[tuple[int, ...]]):
-        letters = [letter_of(m) for m in layers]
+        self.layers = layers
+        self.norm_total = 0  # BatchNorm layers in the whole network (set by explain/cnn.py), for their numbers
+        letters = ["" if isinstance(m, BatchNorm2d) else letter_of(m) for m in layers]
         count = {c: letters.count(c) for c in set(letters)}
         seen: dict[str, int] = {}
         self.outs, self.kernels, self.biases = [], {}, {}
         convs = count.get("Y", 0)
         kseen = 0
+        self.input = MapVar("X", None, tuple(in_shape))
         for i, (m, c, shape) in enumerate(zip(layers, letters, out_shapes, strict=True)):
+            if not c:  # BatchNorm2d: its input's letter with a tilde (Y -> Ỹ)
+                self.outs.append(self.inp(i).mark("\u0303", r"\tilde"))
+                continue
             seen[c] = seen.get(c, 0) + 1
             number = seen[c] if count[c] > 1 and c != "x" else None
             self.outs.append(MapVar(c, number, tuple(shape)))
@@ -73,13 +86,16 @@ class MapNames:
                 w = m.weight.data.shape
                 self.kernels[i] = MapVar("F", kn, w, full=w[0] > 1 or w[1] > 1)
                 self.biases[i] = MapVar("B", kn, (w[0],))
-        self.input = MapVar("X", None, tuple(in_shape))
 
     def inp(self, i: int) -> MapVar:
         return self.input if i == 0 else self.outs[i - 1]
 
     def out(self, i: int) -> MapVar:
         return self.outs[i]
+
+    def bar(self, i: int) -> MapVar:
+        """BatchNorm layer i's normalised map: its input's letter with a bar (Ȳ)."""
+        return self.inp(i).mark("\u0304", r"\bar")
 
 
 def first_cells(shape: tuple[int, ...], n: int) -> list[tuple[int, ...]]:
@@ -108,6 +124,15 @@ class MapContext:
 
     names: MapNames
     cells: int = 9
+
+
+class MapRule(Protocol):
+    """An image layer's rule: a module (``rules/conv.py``, ``pool.py``, ``flatten.py``, ``map_activations.py``)
+    whose ``forward`` and ``backward`` write that layer's cells from its record."""
+
+    def forward(self, ctx: MapContext, r: LayerRecord) -> list: ...
+
+    def backward(self, ctx: MapContext, r: LayerRecord) -> list: ...
 
 
 def worked(intro: Prose, rows: list, shape: tuple[int, ...], n: int, what: str, full: list) -> list:

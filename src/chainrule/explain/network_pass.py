@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.errors import ChainruleError
+from chainrule.explain.passes import batch_of_one
 from chainrule.explain.record import LayerRecord, records
 from chainrule.nn import rounding
 from chainrule.nn.activations import Softmax
@@ -105,9 +106,7 @@ def run_pass(
     """One forward/backward pass of ``net`` (changed: the caller gives its copy) on ``x`` with target ``y``."""
     net = prepared(net, loss)
     xb = x[None] if batched else x
-    yb = y
-    if batched:
-        yb = np.asarray([y]) if np.ndim(y) == 0 else np.asarray(y)[None]
+    yb = batch_of_one(y) if batched else y
     if round_fn is not None:  # by hand, the weights are used (and updated) as printed
         for p in net.parameters():
             p.data[...] = round_fn(p.data)

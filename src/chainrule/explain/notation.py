@@ -103,6 +103,10 @@ class Notation:
         return self._stages[s - 1][2]
 
     first_input: Var | None = None  # what feeds stage 1 when it is not x (a CNN's flattened f)
+    # BatchNorms are numbered across the whole network (γ⁽¹⁾ on a map, γ⁽²⁾ after Flatten): how many come
+    # before this dense part, and how many there are in all (None: only this part's)
+    norm_offset: int = 0
+    norm_total: int | None = None
 
     def input(self, s: int) -> Var:
         if s == 1:

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.rules import loss_rule_for, rule_for
+from chainrule.explain.rules import batchnorm, loss_rule_for, rule_for
 from chainrule.nn import rounding
 from chainrule.nn.activations import Softmax
+from chainrule.nn.batchnorm import BatchNorm1d, _BatchNorm
 from chainrule.nn.containers import Sequential
 from chainrule.nn.linear import Linear
 from chainrule.nn.losses import CrossEntropyLoss, Loss, SquaredError
@@ -63,25 +64,47 @@ def _float64_twin(net: Sequential) -> Sequential:
     return twin
 
 
+def _batchnorm_where(net: Sequential, i: int, prev: str) -> str:
+    """What a BatchNorm at layer i is (the input's, or before/after a Linear's activation), or one error."""
+    name = type(net.layers[i]).__name__
+    batchnorm.check(net.layers[i], i)
+    if i == len(net.layers) - 1:
+        raise ChainruleError(
+            f"layer {i} is {name}, the network's last layer: explain writes batch normalisation on the input "
+            "or inside the network (after a Linear layer, before or after its activation)"
+        )
+    if i == 0 or prev in ("linear", "act"):
+        return "norm input" if i == 0 else ("norm before" if prev == "linear" else "norm after")
+    raise ChainruleError(
+        f"layer {i} is {name} after layer {i - 1} ({type(net.layers[i - 1]).__name__}): explain writes batch "
+        "normalisation on the input or after a Linear layer (before or after its activation)"
+    )
+
+
 def check_layers(net: Sequential) -> None:
-    """Every layer has its own rule; an activation follows a layer it belongs to, never another one."""
-    prev_joins = True
+    """Every layer has its own rule; an activation follows a layer it belongs to, never another one; a
+    BatchNorm sits on the input or in a Linear's stage, before or after its activation (one of each)."""
+    if not net.layers:
+        raise ChainruleError("the network has no layer to explain")
+    prev = "start"  # what layer i − 1 was: linear, act, norm input/before/after, other
     for i, layer in enumerate(net.layers):
         rule = rule_for(layer, i)  # one error naming the layer when explain has no rule for it
+        if rule.normalises:
+            prev = _batchnorm_where(net, i, prev)
+            continue
         if not rule.opens_section:
-            if i == 0:
+            if prev in ("start", "norm input"):
                 raise ChainruleError(
                     f"layer {i} ({type(layer).__name__}) comes before any Linear layer; "
                     "explain expects Linear layers, each optionally followed by one activation"
                 )
-            if prev_joins:
+            if prev in ("act", "norm after"):
+                pair = f"layers {i - 1} and {i}" if prev == "act" else f"layers {i - 2} and {i} (a BatchNorm between)"
                 raise ChainruleError(
-                    f"layers {i - 1} and {i} are two activations in a row; "
+                    f"{pair} are two activations in a row; "
                     "explain expects at most one activation after each Linear layer"
                 )
-        prev_joins = not rule.opens_section
-    if not net.layers:
-        raise ChainruleError("the network has no layer to explain")
+        prev = "linear" if isinstance(layer, Linear) else ("act" if not rule.opens_section else "other")
 
 
 def _example(net: Sequential, x: object, y: object) -> tuple[np.ndarray, object, bool]:
@@ -96,7 +119,7 @@ def _example(net: Sequential, x: object, y: object) -> tuple[np.ndarray, object,
         np.asarray(y, dtype=float)
     except (TypeError, ValueError):
         raise ChainruleError(f"y must be a number or a list of numbers, got {y!r}") from None
-    dense = isinstance(net.layers[0], Linear)
+    dense = isinstance(net.layers[0], (Linear, BatchNorm1d))
     if xa.ndim == 2 and xa.shape[0] == 1 and dense:
         xa = xa[0]
         y_arr = np.asarray(y)
@@ -106,7 +129,17 @@ def _example(net: Sequential, x: object, y: object) -> tuple[np.ndarray, object,
         raise ChainruleError(f"explain works on one example: x must be a vector, got shape {xa.shape}")
     if xa.ndim == 0:
         raise ChainruleError(f"explain works on one example: x must be a vector or an image, got {x!r}")
-    return xa.astype(net.dtype or np.dtype(np.float64)), y, not dense
+    return xa.astype(net.dtype or np.dtype(np.float64)), y, not dense or has_batchnorm(net)
+
+
+def has_batchnorm(net: Sequential) -> bool:
+    """BatchNorm takes a batch axis (as PyTorch's): a dense pass with one runs on a batch of one."""
+    return any(isinstance(m, _BatchNorm) for m in net.layers)
+
+
+def batch_of_one(y: Any) -> np.ndarray:
+    """The target of a batch of one: a class label [y], a vector [y] (as the losses take a batch)."""
+    return np.asarray([y]) if np.ndim(y) == 0 else np.asarray(y)[None]
 
 
 def prepare(net: object, x: object, y: object, loss: Loss | None, check: bool) -> Prepared:
@@ -142,7 +175,10 @@ def prepare(net: object, x: object, y: object, loss: Loss | None, check: bool) -
         twin = net if net.dtype in (None, np.float64) else _float64_twin(net)  # finite differences need float64
         xin = xa[None] if batched else xa
         with np.errstate(all="ignore"):  # an overflow is reported after the pass
-            numeric = {e.name: e.numeric for e in gradcheck(twin, xin, y, loss, check_input=False).entries}
+            numeric = {
+                e.name: e.numeric
+                for e in gradcheck(twin, xin, batch_of_one(y) if batched else y, loss, check_input=False).entries
+            }
     return Prepared(net, xa, y, y_given, loss, fused, batched, numeric)
 
 
@@ -154,7 +190,7 @@ def one_pass(p: Prepared, round_fn: Callable[[np.ndarray], np.ndarray] | None) -
         net.zero_grad()
         with net.mode(training=False):  # the explainer shows the network as it predicts
             out = net.forward(p.x[None] if p.batched else p.x)
-            value = loss.forward(out, p.y)  # type: ignore[arg-type]  # y as prepare checked it for this loss
+            value = loss.forward(out, batch_of_one(p.y) if p.batched else p.y)  # type: ignore[arg-type]  # y as prepare checked it for this loss
             net.backward(loss.backward())
         return Done(value, loss.grad_probs if isinstance(loss, CrossEntropyLoss) else None)  # fused
 

@@ -36,6 +36,7 @@ class LayerRecord:
     grad_output: np.ndarray  # ∂ℓ/∂output
     params: dict[str, Param] = field(default_factory=dict)  # "weight", "bias"
     dzda: np.ndarray | None = None  # an activation's ∂z/∂a factor, as its backward multiplied by
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # what the layer's rule captured (BatchNorm's x̂)
 
     @property
     def type(self) -> str:
@@ -52,6 +53,8 @@ def _one(a: Any) -> np.ndarray | None:
 
 def records(net: Sequential, batched: bool = True) -> list[LayerRecord]:
     """One record per layer of ``net`` after a pass on one example (a batch of one when ``batched``)."""
+    from chainrule.explain.rules import rule_for  # the rules read records: imported when a pass is recorded
+
     take: Callable[[Any], Any] = _one if batched else _copy  # after a pass every cache it reads is set
     inputs = [net.input, *net.outputs[:-1]]
     grads_in = [net.input_grad, *net.output_grads[:-1]]  # ∂ℓ/∂(layer i's input)
@@ -71,6 +74,7 @@ def records(net: Sequential, batched: bool = True) -> list[LayerRecord]:
                 grad_output=take(net.output_grads[i]),
                 params=params,
                 dzda=take(getattr(layer, "dzda", None)),
+                extras={k: take(v) for k, v in rule_for(layer, i).capture(layer).items()},
             )
         )
     return out

@@ -133,6 +133,8 @@ def mathml(node: Node, fmt: NumberFormat, inner: bool = False) -> str:
     if isinstance(node, Frac):
         return f"<mfrac>{mathml(node.num, fmt)}{mathml(node.den, fmt)}</mfrac>"
     if isinstance(node, Call):
+        if node.name.text == "√":
+            return f"<msqrt>{mathml(node.arg, fmt)}</msqrt>"
         return f"<mrow>{mathml(node.name, fmt)}{_paren(mathml(node.arg, fmt))}</mrow>"
     if isinstance(node, Paren):
         return _paren(mathml(node.item, fmt))

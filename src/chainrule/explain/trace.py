@@ -70,6 +70,7 @@ class Stage:
     bias: bool = True  # False for Linear(bias=False): column 0 of W is fixed at 0 and has no gradient
     linear: int = 0  # index of the Linear's Step
     act: int | None = None  # index of the activation's Step, if any
+    norms: tuple[int, ...] = ()  # indices of the BatchNorm Steps in the stage (before or after its activation)
 
     @property
     def width(self) -> int:
@@ -143,7 +144,7 @@ def run(
     last = steps[-1]
     fused = last.fused
     target = (
-        cast(CrossEntropyLoss, p.loss).target
+        np.asarray(cast(CrossEntropyLoss, p.loss).target)[(0,) if p.batched else ()]
         if fused
         else np.broadcast_to(np.asarray(p.y, dtype=float), last.output.shape)
     )
@@ -184,7 +185,7 @@ def _steps(p: Prepared, done: Done, round_fn: Callable[[np.ndarray], np.ndarray]
                 grad_input=np.array(unbatch(grad_in), copy=True),
                 grad_output=np.array(unbatch(net.output_grads[i]), copy=True),
                 params=params,
-                extras=_capture(layer, i),
+                extras={k: unbatch(v) for k, v in _capture(layer, i).items()},
             )
         )
     if p.fused:  # PyTorch's form: the loss takes the logits; the softmax it applies is shown as a step
@@ -209,8 +210,9 @@ def _stages(steps: list[Step]) -> list[Stage]:
     for k, st in enumerate(steps):
         if not isinstance(st.layer, Linear):
             continue
-        nxt = steps[k + 1] if k + 1 < len(steps) else None
-        act = nxt if nxt is not None and rule_for(nxt.layer, nxt.index).opens_section is False else None
+        members = _members(steps, k)
+        norms = tuple(m.index for m in members if rule_for(m.layer, m.index).normalises)
+        act = next((m for m in members if not rule_for(m.layer, m.index).normalises), None)
         lin = st.layer
         w, b = st.params["weight"], st.params.get("bias")
         bias_v = b.value if b is not None else np.zeros(w.value.shape[0], w.value.dtype)
@@ -238,8 +240,19 @@ def _stages(steps: list[Step]) -> list[Stage]:
                 bias=lin.bias is not None,
                 linear=st.index,
                 act=None if act is None else act.index,
+                norms=norms,
             )
         )
+    return out
+
+
+def _members(steps: list[Step], k: int) -> list[Step]:
+    """The steps after Linear step k that join its stage: its activation and any BatchNorm around it."""
+    out = []
+    for st in steps[k + 1 :]:
+        if rule_for(st.layer, st.index).opens_section:
+            break
+        out.append(st)
     return out
 
 
@@ -273,6 +286,11 @@ def _stages_of(net: Sequential) -> list[tuple[int, int | None]]:
     check_layers(net)
     out: list[tuple[int, int | None]] = []
     for i, layer in enumerate(net.layers):
+        if rule_for(layer, i).normalises:  # these stages are Linear + activation only (chainrule check's replay)
+            raise ChainruleError(
+                f"layer {i} is {type(layer).__name__}: this works on Linear layers and activations only "
+                "(chainrule explain writes batch normalisation)"
+            )
         if isinstance(layer, Linear):
             out.append((i, None))
         elif out and out[-1][1] is None and not rule_for(layer, i).opens_section:

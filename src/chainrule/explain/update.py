@@ -14,6 +14,8 @@ from chainrule.explain.json_layers import folded_updated
 from chainrule.explain.map_names import first_cells, more_note
 from chainrule.explain.network_pass import Pass
 from chainrule.explain.record import LayerRecord
+from chainrule.explain.rules import batchnorm
+from chainrule.nn.batchnorm import _BatchNorm
 from chainrule.nn.conv import Conv2d
 from chainrule.nn.linear import Linear
 
@@ -78,6 +80,18 @@ def _conv(expl: Any, r: LayerRecord, lr: float) -> list:
     return blocks + [Equations(full)]
 
 
+def _batchnorm(p: Pass, r: LayerRecord, lr: float) -> list:
+    """γ⁺ⱼ = γⱼ − η ∂ℓ/∂γⱼ and δ⁺ⱼ likewise (numbered as rules/batchnorm.py numbers them)."""
+    same = [q.index for q in p.records if isinstance(q.layer, _BatchNorm)]
+    _, _, g, dl = batchnorm.params(same.index(r.index) + 1 if len(same) > 1 else None)
+    rows = []
+    for name, var in (("weight", g), ("bias", dl)):
+        w = r.params[name]
+        assert w.updated is not None  # a step was taken (--lr)
+        rows += [_row(var.el(j + 1), w.value[j], w.grad[j], w.updated[j], lr) for j in range(w.value.shape[0])]
+    return [Equations(rows)]
+
+
 def section(expl: Any) -> list:
     """The Update blocks of an explanation whose pass took a step (none without --lr)."""
     p: Pass = expl.p
@@ -100,6 +114,8 @@ def section(expl: Any) -> list:
             blocks += [Prose(f"Layer {r.index} ({r.type}):"), *_dense(expl.dense_notation, r, s, p.lr)]
         elif isinstance(r.layer, Conv2d):
             blocks += [Prose(f"Layer {r.index} ({r.type}):"), *_conv(expl, r, p.lr)]
+        elif isinstance(r.layer, _BatchNorm) and r.params:
+            blocks += [Prose(f"Layer {r.index} ({r.type}):"), *_batchnorm(p, r, p.lr)]
     if p.step_losses:
         k = len(p.step_losses)
         blocks.append(Prose(f"{k} SGD step(s) on this example; the loss after each:"))

@@ -12,6 +12,7 @@ from numpy.typing import DTypeLike
 
 from chainrule.core import memory
 from chainrule.errors import ChainruleError
+from chainrule.nn import rounding
 from chainrule.nn.module import Module, Parameter, check_dtype
 
 
@@ -104,14 +105,15 @@ class _BatchNorm(Module):
             mean, var = x.mean(axis=axes), x.var(axis=axes)  # var: biased, for normalising
             if self.training and self.track_running_stats:
                 self._update_running(mean, var * (m / (m - 1)))
-        else:
-            mean, var = self.running_mean, self.running_var
+        else:  # hand-calculation mode (explain): the running statistics as printed
+            mean, var = rounding.apply(self.running_mean), rounding.apply(self.running_var)
         inv_std = 1.0 / np.sqrt(var + self.eps)
-        xhat = (x - mean.reshape(view)) * inv_std.reshape(view)
+        xhat = rounding.apply((x - mean.reshape(view)) * inv_std.reshape(view))  # x̂, as printed by hand
         self._cache = (xhat, inv_std, view, axes, self._uses_batch_stats())
         if self.weight is None or self.bias is None:  # not affine
             return xhat
-        return xhat * self.weight.data.reshape(view) + self.bias.data.reshape(view)
+        gamma, beta = rounding.apply(self.weight.data), rounding.apply(self.bias.data)
+        return xhat * gamma.reshape(view) + beta.reshape(view)
 
     def _update_running(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
         self.num_batches_tracked += 1
@@ -123,9 +125,9 @@ class _BatchNorm(Module):
         assert self._cache is not None, "backward() before forward()"
         xhat, inv_std, view, axes, batch_stats = self._cache
         if self.weight is not None and self.bias is not None:  # affine
-            self.weight.grad += (dy * xhat).sum(axis=axes)
-            self.bias.grad += dy.sum(axis=axes)
-            dxhat = dy * self.weight.data.reshape(view)
+            self.weight.grad += rounding.apply((dy * xhat).sum(axis=axes))
+            self.bias.grad += rounding.apply(dy.sum(axis=axes))
+            dxhat = dy * rounding.apply(self.weight.data).reshape(view)
         else:
             dxhat = dy
         if not batch_stats:  # μ and σ² are constants: x̂ is x shifted and scaled

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import numpy as np
 from numpy.typing import DTypeLike
 
+from chainrule.core import threads
 from chainrule.errors import ChainruleError
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -51,6 +52,8 @@ class Parameter:
     __slots__ = ("data", "_grad", "_fill_pending", "grad_zeroed")
 
     def __init__(self, data: np.ndarray) -> None:
+        if not threads.HELD:  # the engine's first layer: NumPy's BLAS to one thread (core.threads says why)
+            threads.hold_blas()
         self.data = np.ascontiguousarray(data)
         self._grad = np.zeros_like(self.data)
         self._fill_pending = False  # zero_grad() was called and .grad not yet filled with its zeros

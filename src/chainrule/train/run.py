@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core import threads
 from chainrule.errors import ChainruleError
 from chainrule.train import checkpoint as ckpt
 from chainrule.train import resume_checks
-from chainrule.train.blas import blas_threads
 from chainrule.train.early_stop import EarlyStopping
 from chainrule.train.interrupt import StopFlag, pause_hook
 from chainrule.train.loop import Diverged, check_growth, epoch_order, run_epoch
@@ -129,7 +129,7 @@ def train(
     # checkpoint keeps it, so a resumed run judges as the uninterrupted one; older ones have none)
     start_loss = resume.start_loss if resume else None
     last = None  # this session's final Evaluation of the confusion matrix's set, if an epoch ran
-    with StopFlag() as stop, blas_threads(int(s["threads"])):
+    with StopFlag() as stop, threads.using(int(s["threads"])):
         if resume is None:
             with np.errstate(over="ignore", invalid="ignore"):
                 start_loss = evaluate(net, loss, p.train.X, targets(p.train), s["task"]).loss

@@ -8,6 +8,7 @@ import math
 import os
 from typing import Any
 
+from chainrule.core import threads
 from chainrule.errors import ChainruleError
 from chainrule.optim import OPTIMIZERS
 from chainrule.train.early_stop import check_patience
@@ -37,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "shuffle": True,
     "seed": 0,
     "dtype": "float64",
-    "threads": 1,
+    "threads": None,  # chainrule.get_num_threads(): the CPUs this process may run on
     "early_stop": None,
     "scheduler": None,
     "step_size": None,
@@ -83,6 +84,8 @@ def resolve(settings: dict) -> dict:
     for k, v in OPTIMIZER_DEFAULTS[s["optimizer"]].items():
         if s[k] is None:
             s[k] = v
+    if s["threads"] is None:  # recorded with the run (speed only: no byte depends on it)
+        s["threads"] = threads.get_num_threads()
     for k, low in (("batch_size", 1), ("epochs", 1), ("threads", 1)):
         if int(s[k]) < low:
             raise ChainruleError(f"--{k.replace('_', '-')} must be ≥ {low}, got {s[k]}")

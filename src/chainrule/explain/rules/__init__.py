@@ -9,6 +9,7 @@ one rule class in ``rules/<concept>.py`` and one entry here (see ``rules/base.py
 from chainrule.errors import ChainruleError
 from chainrule.explain.rules.activations import IdentityRule, ReLURule, SigmoidRule, SoftmaxRule, TanhRule
 from chainrule.explain.rules.base import LossRule, Rule
+from chainrule.explain.rules.batchnorm import BatchNorm2dRule, BatchNormRule
 from chainrule.explain.rules.conv import Conv2dRule
 from chainrule.explain.rules.dropout import DropoutRule
 from chainrule.explain.rules.flatten import FlattenRule
@@ -17,6 +18,7 @@ from chainrule.explain.rules.losses import CrossEntropyRule, MSERule, SquaredErr
 from chainrule.explain.rules.pool import PoolRule
 from chainrule.explain.rules.rectifiers import ELURule, GELURule, LeakyReLURule, SiLURule
 from chainrule.nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
 from chainrule.nn.dropout import Dropout
@@ -39,11 +41,13 @@ RULES: dict[type[Module], Rule] = {
     GELU: GELURule(),
     SiLU: SiLURule(),
     Dropout: DropoutRule(),  # the identity in evaluation mode
+    BatchNorm1d: BatchNormRule(),  # evaluation mode: the running statistics
     # the image part of a network, written by explain/cnn.py (rules/conv.py, pool.py, flatten.py)
     Conv2d: Conv2dRule(),
     MaxPool2d: PoolRule(),
     AvgPool2d: PoolRule(),
     Flatten: FlattenRule(),
+    BatchNorm2d: BatchNorm2dRule(),
 }
 
 LOSS_RULES: dict[type[Loss], LossRule] = {
@@ -55,8 +59,6 @@ LOSS_RULES: dict[type[Loss], LossRule] = {
 # Layers explain knows and refuses, by class name (so a layer added on another branch is refused by the
 # default reason below until its rule exists, never printed with someone else's rule).
 REFUSED_BY_NAME: dict[str, str] = {
-    "BatchNorm1d": "batch normalisation is not yet written out by explain",
-    "BatchNorm2d": "batch normalisation is not yet written out by explain",
     "LogSoftmax": "explain writes softmax with its loss (CrossEntropyLoss on logits); use that instead",
 }
 NOT_LAYERS = {Sequential}  # a container is walked, not explained

@@ -73,6 +73,7 @@ class Rule:
 
     kind: ClassVar[str] = ""  # the name it is written with in titles: "linear", "tanh", "conv2d" …
     opens_section: ClassVar[bool] = True  # False: joins the section of the layer before (activations)
+    normalises: ClassVar[bool] = False  # True: BatchNorm, which joins a Linear's section but is not its activation
 
     def capture(self, layer: Module) -> dict[str, np.ndarray]:
         """Extra engine caches this rule prints, copied right after the pass (e.g. an activation's ∂z/∂a)."""

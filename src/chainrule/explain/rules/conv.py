@@ -10,10 +10,11 @@ channel); every result is the engine's (the layer's output, ``weight.grad``, ``b
 """
 
 from chainrule.errors import ChainruleError
-from chainrule.explain.doc import ELL, Equations, Mat, Num, Op, Paren, Prose, Row, d, joined, product
-from chainrule.explain.map_names import MapContext, first_cells, worked
+from chainrule.explain.doc import ELL, Equations, Mat, Node, Num, Op, Paren, Prose, Row, d, joined, product
+from chainrule.explain.map_names import MapContext, MapVar, first_cells, worked
 from chainrule.explain.record import LayerRecord
 from chainrule.explain.rules.base import Block, LayerContext, Rule
+from chainrule.nn.conv import Conv2d
 
 
 class _Geometry:
@@ -21,6 +22,8 @@ class _Geometry:
 
     def __init__(self, r: LayerRecord):
         m = r.layer
+        assert isinstance(m, Conv2d)  # this rule is Conv2d's only (cnn.IMAGE_RULES, keyed by the exact class)
+        self.layer = m
         self.C, self.H, self.W = r.input.shape
         self.O, self.Cg, self.KH, self.KW = r.params["weight"].value.shape
         self.Og = self.O // m.groups
@@ -69,8 +72,8 @@ def forward(ctx: MapContext, r: LayerRecord) -> list:
             rhs = Row(rhs, Op.PLUS, Num(bias.value[o]))
         rows.append((Y.el(o, i, j), rhs, Num(r.output[o, i, j])))
     pad = g.top or g.left
-    stride = f" (stride {m_str(r.layer.stride)})" if r.layer.stride != (1, 1) else ""
-    padded = f"; it is padded with zeros ({m_str(r.layer.pads(r.input.shape[1:]))})" if pad else ""
+    stride = f" (stride {m_str(g.layer.stride)})" if g.layer.stride != (1, 1) else ""
+    padded = f"; it is padded with zeros ({m_str(g.layer.pads(r.input.shape[1:]))})" if pad else ""
     intro = Prose(
         "Each cell of ",
         Y.map(),
@@ -88,7 +91,8 @@ def forward(ctx: MapContext, r: LayerRecord) -> list:
     return worked(intro, rows, r.output.shape, ctx.cells, "cells", [(Y.map(o), Mat(r.output[o])) for o in range(g.O)])
 
 
-def m_str(t) -> str:
+def m_str(t: tuple[int, ...]) -> str:
+    """``2`` for (2, 2), ``2x1`` for (2, 1): a stride or padding as the prose writes it."""
     return "x".join(str(v) for v in t) if len(set(t)) > 1 else str(t[0])
 
 
@@ -100,7 +104,7 @@ def backward(ctx: MapContext, r: LayerRecord) -> list:
     if "bias" in r.params:
         rows = []
         for o in range(g.O):
-            terms = [Num(gy[o, i, j]) for i in range(g.OH) for j in range(g.OW)]
+            terms: list[Node] = [Num(gy[o, i, j]) for i in range(g.OH) for j in range(g.OW)]
             rows.append((d(ELL, B.el(o)), joined(Op.PLUS, terms), Num(r.params["bias"].grad[o])))
         blocks += [Prose("The bias gradient is the sum of ", d(ELL, Y.map()), " over its map:"), Equations(rows)]
     wgrad = r.params["weight"].grad
@@ -127,14 +131,16 @@ def backward(ctx: MapContext, r: LayerRecord) -> list:
     return blocks
 
 
-def _kernel_cells(shape, n: int) -> list[tuple[int, int, int, int]]:
+def _kernel_cells(shape: tuple[int, ...], n: int) -> list[tuple[int, int, int, int]]:
     """The first n cells of each kernel (o, c): (o, c, u, v)."""
     O, C, KH, KW = shape
     return [(o, c, *divmod(k, KW)) for o in range(O) for c in range(C) for k in range(min(n, KH * KW))]
 
 
-def input_grad(ctx: MapContext, r: LayerRecord, g: _Geometry, X, Y, F) -> list:
-    w, gy = r.params["weight"].value, r.grad_output
+def input_grad(ctx: MapContext, r: LayerRecord, g: _Geometry, X: MapVar, Y: MapVar, F: MapVar) -> list:
+    """∂ℓ/∂X (C, H, W), cell by cell: every ∂ℓ/∂Y[o, i, j] · F[o, c, u, v] whose window covers the cell."""
+    w, gy, gx = r.params["weight"].value, r.grad_output, r.grad_input
+    assert gx is not None  # the explainer's pass computes ∂ℓ/∂input of every layer (record.records)
     rows = []
     for c, rr, s in first_cells(r.input.shape, ctx.cells):
         o_range = [o for o in range(g.O) if c in g.channels(o)]
@@ -148,7 +154,7 @@ def input_grad(ctx: MapContext, r: LayerRecord, g: _Geometry, X, Y, F) -> list:
                             if g.at(i, j, u, v) == (rr, s):
                                 terms.append(product(Num(gy[o, i, j]), Num(w[o, ci, u, v])))
         lhs = d(ELL, X.el(c, rr, s))
-        value = Num(r.grad_input[c, rr, s])
+        value = Num(gx[c, rr, s])
         rows.append((lhs, joined(Op.PLUS, terms), value) if terms else (lhs, value))
     intro = Prose(
         "Each input cell's ",
@@ -157,7 +163,7 @@ def input_grad(ctx: MapContext, r: LayerRecord, g: _Geometry, X, Y, F) -> list:
         d(ELL, Y.map()),
         " times the kernel entry that multiplied it, from every window it lies in:",
     )
-    full = [(d(ELL, X.map(c)), Mat(r.grad_input[c])) for c in range(g.C)]
+    full = [(d(ELL, X.map(c)), Mat(gx[c])) for c in range(g.C)]
     return worked(intro, rows, r.input.shape, ctx.cells, "cells", full)
 
 

@@ -5,6 +5,7 @@ layout). Backward: ∂ℓ/∂αⱼ,ᵢ = ∂ℓ/∂aⱼ · xᵢ, and, for the la
 (∂ℓ/∂z = ∂ℓ/∂b β̂ in vector form, β̂ the weights without their bias column).
 """
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,8 +43,14 @@ def rel_err(g: float, fd: float) -> float:
 
 
 def stage_of(ctx: LayerContext) -> "Stage":
+    """The dense stage of ``ctx``; for a layer after a BatchNorm (the activation of Linear → BatchNorm →
+    tanh) its a and z are that layer's own input and output (ã, not the Linear's a)."""
     assert ctx.stage is not None
-    return ctx.trace.stages[ctx.stage - 1]
+    st = ctx.trace.stages[ctx.stage - 1]
+    step = ctx.step
+    if st.norms and step.index >= 0 and step.index != st.linear:
+        return replace(st, a=step.input, grad_a=step.grad_input, z=step.output, grad_z=step.grad_output)
+    return st
 
 
 def single(ctx: LayerContext) -> bool:
@@ -69,6 +76,8 @@ class LinearRule(Rule):
     def title(self, ctx: LayerContext, members: list[LayerContext]) -> str:
         st, s, L = stage_of(ctx), ctx.stage, len(ctx.trace.stages)
         act = "softmax, fused with the cross-entropy loss" if st.fused else st.activation
+        if st.norms:  # Linear → BatchNorm → tanh: "(batchnorm, tanh)", in the order the layers run
+            act = ", ".join("batchnorm" if m.step.index in st.norms else act for m in members)
         where = "Output layer" if s == L else (f"Hidden layer {s}" if L > 2 else "Hidden layer")
         return f"{where} ({act})"
 

@@ -14,13 +14,15 @@ from chainrule.explain.map_names import MapContext, first_cells, worked
 from chainrule.explain.record import LayerRecord
 from chainrule.explain.rules.activations import Elementwise, SigmoidRule, TanhRule
 from chainrule.nn.activations import Identity, ReLU, Sigmoid, Tanh
+from chainrule.nn.module import Module
 
-FUNCS = {ReLU: Sym("max", r"\max"), Tanh: Sym("tanh", r"\tanh"), Sigmoid: Sym("σ", r"\sigma")}
-FACTORS = {ReLU: Call(Sym("𝟙", r"\mathbb{1}"), Row(Sym("Y", "Y"), Op.GT, Num(0)))}  # the factor, from Y
+FUNCS: dict[type[Module], Sym] = {ReLU: Sym("max", r"\max"), Tanh: Sym("tanh", r"\tanh"), Sigmoid: Sym("σ", r"\sigma")}
+# the factor, from Y
+FACTORS: dict[type[Module], Node] = {ReLU: Call(Sym("𝟙", r"\mathbb{1}"), Row(Sym("Y", "Y"), Op.GT, Num(0)))}
 PRIMES: dict[type, Elementwise] = {Tanh: TanhRule(), Sigmoid: SigmoidRule()}  # written per cell from Y's value
 
 
-def check(layer, index: int) -> None:
+def check(layer: Module, index: int) -> None:
     if type(layer) not in (*FUNCS, Identity):
         raise ChainruleError(
             f"layer {index} is {type(layer).__name__} on a map: explain writes relu, tanh, sigmoid and identity "
@@ -28,12 +30,14 @@ def check(layer, index: int) -> None:
         )
 
 
-def _f(layer, arg) -> Call:
+def _f(layer: Module, arg: Node) -> Call:
+    """f(arg) of a map activation: max(0, arg), tanh(arg), σ(arg)."""
     f = FUNCS[type(layer)]
     return Call(f, Row(Num(0), Op.COMMA, arg)) if isinstance(layer, ReLU) else Call(f, arg)
 
 
-def _factor(layer, Y) -> Node:
+def _factor(layer: Module, Y: Node) -> Node:
+    """∂Z/∂Y in closed form from Y: 𝟙(Y > 0), 1 − tanh²(Y), σ(Y)(1 − σ(Y))."""
     prime = PRIMES.get(type(layer))
     return FACTORS[type(layer)] if prime is None else prime.fprime(Y)
 
@@ -41,7 +45,7 @@ def _factor(layer, Y) -> Node:
 def forward(ctx: MapContext, r: LayerRecord) -> list:
     Y, Z = ctx.names.inp(r.index), ctx.names.out(r.index)
     ident = isinstance(r.layer, Identity)
-    rows = []
+    rows: list[tuple[Node, ...]] = []
     for cell in first_cells(r.output.shape, ctx.cells):
         v, z = Num(r.input[cell]), Num(r.output[cell])
         rows.append(
@@ -54,19 +58,22 @@ def forward(ctx: MapContext, r: LayerRecord) -> list:
 def backward(ctx: MapContext, r: LayerRecord) -> list:
     Y, Z = ctx.names.inp(r.index), ctx.names.out(r.index)
     ident = isinstance(r.layer, Identity)
-    rows = []
+    gx, dzda = r.grad_input, r.dzda
+    assert gx is not None  # the explainer's pass computes ∂ℓ/∂input of every layer (record.records)
+    rows: list[tuple[Node, ...]] = []
     for cell in first_cells(r.output.shape, ctx.cells):
         lhs, g = d(ELL, Y.el(*cell)), Num(r.grad_output[cell])
         if ident:
-            rows.append((lhs, d(ELL, Z.el(*cell)), Num(r.grad_input[cell])))
+            rows.append((lhs, d(ELL, Z.el(*cell)), Num(gx[cell])))
         else:
-            dz, prime = Num(r.dzda[cell]), PRIMES.get(type(r.layer))
+            assert dzda is not None  # every activation but Identity caches its factor in backward
+            dz, prime = Num(dzda[cell]), PRIMES.get(type(r.layer))
             if prime is not None:
                 y = Y.el(*cell)
                 rows.append((d(Z.el(*cell), y), prime.fprime(y), prime.fprime(Num(r.input[cell]), numbers=True), dz))
             sym = Row(d(ELL, Z.el(*cell)), d(Z.el(*cell), Y.el(*cell)))
-            rows.append((lhs, sym, product(g, dz), Num(r.grad_input[cell])))
+            rows.append((lhs, sym, product(g, dz), Num(gx[cell])))
     factor = [] if ident else [" times the factor ", d(Z.map(), Y.map()), " = ", _factor(r.layer, Y.map())]
     intro = Prose(f"Back through {type(r.layer).__name__}: ", d(ELL, Z.map()), *factor, ", cell by cell:")
-    full = [(d(ELL, Y.map(c)), Mat(r.grad_input[c])) for c in range(r.input.shape[0])]
+    full = [(d(ELL, Y.map(c)), Mat(gx[c])) for c in range(r.input.shape[0])]
     return worked(intro, rows, r.output.shape, ctx.cells, "cells", full)

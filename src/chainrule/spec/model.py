@@ -1,73 +1,19 @@
-"""Network spec files (TOML): a network, and optionally an input, a target and a loss.
+"""A parsed spec (``Spec``, one ``LayerSpec`` per [[layers]] table), built into a network and a loss."""
 
-    x = [1, 2]                  # optional: one input (or a list of inputs)
-    y = 3                       # optional: its target (number, list, or class label)
-    loss = "squared"            # squared | cross-entropy | mse (default with y: cross-entropy after a
-                                #   final softmax, else squared)
-    input = 2                   # optional: input width, or [C, H, W] for images
-    [[layers]]
-    weights = [[0, 1, 2], [2, 1, 0], [0, 2, 0]]   # folded: column 0 is the bias (the recitation's α)
-    activation = "tanh"
-    [[layers]]                  # or PyTorch's layout, for linear and conv2d layers alike:
-    type = "conv2d"             #   weight (out, in, KH, KW) for conv2d, (out, in) for linear
-    weight = [[[[1, 0], [0, 1]]]]
-    bias = [0]                  #   a list: the bias values; true / false: with or without a bias
-    [[layers]]
-    units = 1                   # or no weights: a fresh layer of this width
-    activation = "identity"
-
-A layer table may name a ``type`` (default "linear"; any layer class, case-insensitive: "conv2d",
-"maxpool2d", "flatten", "relu" …) and that layer's constructor keywords; ``in_features`` and
-``in_channels`` are inferred from the layer before. Errors name the file, the key and the problem.
-"""
-
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from chainrule.errors import ChainruleError
-from chainrule.nn import activations as act
 from chainrule.nn.activations import ACTIVATIONS
-from chainrule.nn.adaptive_pool import AdaptiveAvgPool2d
-from chainrule.nn.batchnorm import BatchNorm1d, BatchNorm2d
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
-from chainrule.nn.conv_transpose import ConvTranspose2d
-from chainrule.nn.dropout import Dropout
-from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Linear
-from chainrule.nn.log_softmax import LogSoftmax
 from chainrule.nn.losses import LOSSES, CrossEntropyLoss, Loss
 from chainrule.nn.module import Module
-from chainrule.nn.pool import AvgPool2d, MaxPool2d
-from chainrule.nn.rectifiers import ELU, GELU, LeakyReLU, SiLU
 from chainrule.nn.summary import infer_input_shape
-
-TOP_KEYS = {"x", "y", "loss", "input", "layers", "name", "description"}
-LAYER_KEYS = {"type", "weights", "weight", "units", "bias", "activation"}
-TYPE_ALIASES = {"dense": "linear", "fc": "linear"}
-
-# spec building's one table of layer types (``type = "conv2d"`` …, the class name in lower case): for each, the
-# constructor arguments a [[layers]] table may leave out, read off the shape of one example before the layer
-# ("channels": its first axis, which must be an image's for in_channels). Linear has its own path (folded
-# weights or units). A registered type missing here is refused by name (REFUSED, or "unknown layer type").
-INFERRED: dict[type[Module], dict[str, str]] = {
-    Linear: {},
-    Conv2d: {"in_channels": "image channels"},
-    ConvTranspose2d: {"in_channels": "image channels"},
-    BatchNorm1d: {"num_features": "features"},
-    BatchNorm2d: {"num_features": "image channels"},
-    **{cls: {} for cls in (MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Dropout)},
-    **{cls: {} for cls in (act.Tanh, act.Sigmoid, act.ReLU, act.Identity, act.Softmax, LogSoftmax)},
-    **{cls: {} for cls in (LeakyReLU, ELU, GELU, SiLU)},
-}
-REFUSED = {
-    "Sequential": "layers are listed as [[layers]] tables in order; a Sequential is not one of them",
-    "Activation": "it is an abstract base class; name the activation (relu, tanh, leakyrelu, …)",
-}
-NOT_LAYERS = set(REFUSED)  # registered Module classes that are not a spec's layer types
+from chainrule.spec.layer_types import BUFFERS, INFERRED, REFUSED, layer_class
 
 
 @dataclass
@@ -84,6 +30,7 @@ class LayerSpec:
     activation: str | None = None
     kwargs: dict = field(default_factory=dict)
     activation_kwargs: dict = field(default_factory=dict)  # e.g. negative_slope of activation = "leaky_relu"
+    buffers: dict = field(default_factory=dict)  # running_mean / running_var of a batchnorm: (num_features,)
 
 
 @dataclass
@@ -140,7 +87,7 @@ class Spec:
                 layer = self._layer(ls, where, shape, layers, dtype, g)
             except ChainruleError as e:  # the layer's own refusal (e.g. too large for memory): say which one
                 raise e if str(e).startswith(f"{self.source}:") else self.error(where, str(e)) from None
-            if ls.weight is not None or ls.bias_values is not None:
+            if ls.weight is not None or ls.bias_values is not None or ls.buffers:
                 _set_parameters(self, layer, ls, where)
             elif ls.weights is None and init is not None and getattr(layer, "weight", None) is not None:
                 initialize(layer, init, g)
@@ -204,7 +151,7 @@ class Spec:
         refused = next((why for name, why in REFUSED.items() if name.lower() == ls.type), None)
         if refused:
             raise self.error(f"{where}, key 'type'", f"{ls.type!r} is not a layer type of a spec: {refused}")
-        cls = _layer_class(ls.type)
+        cls = layer_class(ls.type)
         if cls is None:
             known = sorted(c.__name__.lower() for c in INFERRED)
             raise self.error(f"{where}, key 'type'", f"unknown layer type {ls.type!r}; known: {', '.join(known)}")
@@ -249,10 +196,12 @@ class Spec:
 
 def _set_parameters(spec: Spec, layer: Module, ls: LayerSpec, where: str) -> None:
     """Put a layer table's ``weight = [...]`` / ``bias = [...]`` (PyTorch's layout) into ``layer``."""
-    for key, given in (("weight", ls.weight), ("bias", ls.bias_values)):
+    for key, given in (("weight", ls.weight), ("bias", ls.bias_values), *ls.buffers.items()):
         if given is None:
             continue
         p = getattr(layer, key, None)
+        if key in BUFFERS and p is not None:  # a buffer is the array itself, a parameter holds one (.data)
+            p = SimpleNamespace(data=p)
         if p is None:
             problem = "this layer has no bias (bias = false)" if key == "bias" else f"{ls.type} has no weight"
             raise spec.error(f"{where}, key {key!r}", problem)
@@ -263,12 +212,6 @@ def _set_parameters(spec: Spec, layer: Module, ls: LayerSpec, where: str) -> Non
                 f"{tuple(p.data.shape)} (PyTorch's layout)",
             )
         p.data[...] = given
-
-
-def _layer_class(name: str):
-    """The layer class a spec's ``type`` names (INFERRED's keys), or None."""
-    table = {c.__name__.lower(): c for c in INFERRED}
-    return table.get(TYPE_ALIASES.get(name, name))
 
 
 def _out_shape(layers, shape, dtype, err: ChainruleError) -> tuple[int, ...]:
@@ -319,96 +262,6 @@ def _check_class_target(spec: Spec, net: Sequential) -> None:
         )
 
 
-def load_spec(path: "str | Path") -> Spec:
-    """Read and check a spec file."""
-    return parse_spec(read_spec_data(path), source=str(path))
-
-
-def read_spec_data(path: "str | Path") -> dict:
-    """The TOML table of a spec file, unchecked (a caller may change keys before ``parse_spec``)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: a BOM from a Windows editor is not TOML
-    except FileNotFoundError:
-        raise ChainruleError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ChainruleError(f"{path}: is a folder, not a spec file") from None
-    except UnicodeDecodeError:
-        raise ChainruleError(f"{path}: not a text (TOML) file") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ChainruleError(f"{path}: not valid TOML: {e}") from None
-    return data
-
-
-def parse_spec(data: dict, source: str = "<spec>") -> Spec:
-    """A ``Spec`` from a parsed TOML table; every value is checked here, with its key named."""
-
-    def err(where, problem):
-        return ChainruleError(f"{source}: {where}: {problem}")
-
-    unknown = sorted(set(data) - TOP_KEYS)
-    if unknown:
-        raise err(f"key {unknown[0]!r}", f"unknown top-level key; expected some of {', '.join(sorted(TOP_KEYS))}")
-    if "layers" not in data:
-        raise err("key 'layers'", "missing: the spec needs at least one [[layers]] table")
-    raw_layers = data["layers"]
-    if not isinstance(raw_layers, list) or not raw_layers or not all(isinstance(t, dict) for t in raw_layers):
-        raise err("key 'layers'", "must be one or more [[layers]] tables")
-    layers = [_layer_spec(t, i + 1, err) for i, t in enumerate(raw_layers)]
-
-    loss = data.get("loss")
-    loss_kwargs: dict = {}
-    if isinstance(loss, dict):  # an inline table: the loss's name under 'type', its constructor keywords beside it
-        loss_kwargs = {k: v for k, v in loss.items() if k != "type"}
-        loss = loss.get("type")
-        if loss is None:
-            raise err("key 'loss'", "a loss table names its loss under 'type', e.g. {type = 'cross-entropy'}")
-    if loss is not None:
-        if not isinstance(loss, str) or loss.lower().replace("_", "-") not in LOSSES:
-            raise err("key 'loss'", f"unknown loss {loss!r}; expected one of {', '.join(LOSSES)}")
-        loss = loss.lower().replace("_", "-")
-        make_loss(loss, loss_kwargs, err("key 'loss'", ""))  # checked here, with the key named
-    if loss is None and "y" in data:  # as explain(): cross-entropy after a final softmax, else squared
-        loss = Spec.implied_loss(layers) or "squared"
-    x = None
-    if "x" in data:
-        x = _numbers(data["x"], "key 'x'", err)
-        if x.ndim == 0:
-            x = x.reshape(1)
-    y = data.get("y")
-    if y is not None:
-        arr = _numbers(y, "key 'y'", err)
-        if loss == "cross-entropy" and arr.ndim == 0:
-            if arr != np.round(arr):
-                raise err("key 'y'", f"a class label must be a whole number, got {y!r}")
-            y = int(arr)
-        elif (
-            loss == "cross-entropy"
-            and arr.ndim == 1
-            and x is not None
-            and x.ndim == 2
-            and np.all(arr == np.round(arr))
-            and arr.shape[0] == x.shape[0]
-        ):
-            y = arr.astype(np.int64)  # one label per example of a batch
-        else:
-            y = arr
-    elif x is not None and loss is not None:
-        raise err("key 'y'", "missing: 'x' and 'loss' are given but no target 'y'")
-    if y is not None and loss is None:
-        loss = "squared"
-    shape = None
-    if "input" in data:
-        v = data["input"]
-        vals = v if isinstance(v, list) else [v]
-        if not vals or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in vals):
-            raise err("key 'input'", f"must be a positive whole number (width) or a list [C, H, W], got {v!r}")
-        shape = tuple(vals)
-    return Spec(layers=layers, x=x, y=y, loss=loss, input=shape, source=source, loss_kwargs=loss_kwargs)
-
-
 def make_loss(name: str, kwargs: dict, err: ChainruleError) -> Loss:
     """LOSSES[name](**kwargs); a keyword the loss does not take, or a bad value, is ``err`` plus the reason."""
     import inspect
@@ -423,93 +276,3 @@ def make_loss(name: str, kwargs: dict, err: ChainruleError) -> Loss:
         return cls(**kwargs)
     except ChainruleError as e:
         raise ChainruleError(f"{err}{e}") from None
-
-
-def _layer_spec(t: dict, index: int, err) -> LayerSpec:
-    where = f"[[layers]] #{index}"
-    kind = t.get("type", "linear")
-    if not isinstance(kind, str):
-        raise err(f"{where}, key 'type'", f"must be a layer name, got {kind!r}")
-    kind = TYPE_ALIASES.get(kind.lower(), kind.lower())
-    ls = LayerSpec(index=index, type=kind)
-    if "weights" in t:
-        if kind != "linear":
-            raise err(f"{where}, key 'weights'", f"folded weights are for linear layers, not {kind!r}")
-        m = _numbers(t["weights"], f"{where}, key 'weights'", err)
-        if m.ndim == 1:
-            m = m[None, :]
-        if m.ndim != 2 or m.shape[1] < 2:
-            raise err(
-                f"{where}, key 'weights'",
-                f"must be a matrix with one row per unit and ≥ 2 columns (column 0 the bias), got shape {m.shape}",
-            )
-        ls.weights = m
-    if "units" in t:
-        u = t["units"]
-        if not isinstance(u, int) or isinstance(u, bool) or u < 1:
-            raise err(f"{where}, key 'units'", f"must be a whole number ≥ 1, got {u!r}")
-        if ls.weights is not None and ls.weights.shape[0] != u:
-            raise err(f"{where}, key 'units'", f"is {u} but 'weights' has {ls.weights.shape[0]} rows")
-        ls.units = u
-    if "weight" in t:
-        if kind not in ("linear", "conv2d"):
-            raise err(f"{where}, key 'weight'", f"'weight' is for linear and conv2d layers, not {kind!r}")
-        if ls.weights is not None:
-            raise err(f"{where}, key 'weight'", "give 'weights' (folded) or 'weight' (PyTorch's layout), not both")
-        w = _numbers(t["weight"], f"{where}, key 'weight'", err)
-        ndim = 2 if kind == "linear" else 4
-        if w.ndim != ndim or 0 in w.shape:
-            layout = "(out_features, in_features)" if kind == "linear" else "(out_channels, in_channels, KH, KW)"
-            raise err(f"{where}, key 'weight'", f"must be a {ndim}-D array {layout}, got shape {w.shape}")
-        ls.weight = w
-    if "bias" in t:
-        b = t["bias"]
-        if isinstance(b, list) and kind in ("linear", "conv2d"):
-            ls.bias_values = _numbers(b, f"{where}, key 'bias'", err)
-            if ls.bias_values.ndim != 1:
-                raise err(f"{where}, key 'bias'", f"must be a list of numbers, one per output, got {b!r}")
-            if ls.weights is not None:
-                raise err(f"{where}, key 'bias'", "with folded 'weights' the bias is column 0; give true or false")
-        elif not isinstance(b, bool):
-            raise err(f"{where}, key 'bias'", f"must be true or false (or a list of values), got {b!r}")
-        else:
-            ls.bias = b
-    if "activation" in t:
-        a = t["activation"]
-        if not isinstance(a, str) or a.lower() not in ACTIVATIONS:
-            raise err(
-                f"{where}, key 'activation'", f"unknown activation {a!r}; expected one of {', '.join(ACTIVATIONS)}"
-            )
-        ls.activation = a.lower()
-    ls.kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in t.items() if k not in LAYER_KEYS}
-    if kind == "linear" and ls.activation:  # the activation's own keywords (negative_slope, alpha, approximate, dim)
-        import inspect
-
-        own = inspect.signature(ACTIVATIONS[ls.activation].__init__).parameters
-        ls.activation_kwargs = {k: ls.kwargs.pop(k) for k in list(ls.kwargs) if k in own and k != "self"}
-    if kind == "linear" and ls.kwargs:
-        k = next(iter(ls.kwargs))
-        raise err(
-            f"{where}, key {k!r}", f"unknown key for a linear layer; expected some of {', '.join(sorted(LAYER_KEYS))}"
-        )
-    return ls
-
-
-def _numbers(value, where: str, err) -> np.ndarray:
-    """A float array from a TOML number / nested list, naming the first entry that is not a number."""
-
-    def walk(v, path):
-        if isinstance(v, bool) or not isinstance(v, (int, float, list)):
-            raise err(where, f"entry {path or ''} is {v!r}, not a number".replace("entry  ", "value "))
-        if isinstance(v, list):
-            for i, e in enumerate(v):
-                walk(e, f"{path}[{i}]")
-
-    walk(value, "")
-    try:
-        arr = np.array(value, dtype=np.float64)
-    except ValueError:
-        raise err(where, "rows have different lengths (ragged nested list)") from None
-    if not np.all(np.isfinite(arr)):
-        raise err(where, "contains NaN or infinity")
-    return arr
