@@ -90,3 +90,31 @@ def test_input_check_still_names_nan_and_infinity_and_passes_huge_finite_values(
             net(np.array([[1.0, bad, 2.0]]))
     with np.errstate(over="ignore"):  # the sum overflows: the exact check runs, and passes
         assert net(np.array([[1.7e308, 1.7e308, 0.0]])).shape == (1, 2)
+
+
+def test_zero_grad_fills_lazily_and_every_reader_sees_zeros():
+    from chainrule.nn import Conv2d
+
+    layer = Linear(3, 2, rng=0)
+    x, dy = np.ones((4, 3)), np.ones((4, 2))
+    layer.forward(x)
+    layer.backward(dy)
+    opt = SGD(layer.parameters(), 0.1)
+    opt.zero_grad()
+    np.testing.assert_array_equal(layer.weight.grad, 0.0)  # a read fills the zeros
+    opt.zero_grad()
+    layer.backward(dy)  # Linear writes without the fill: the same bytes as adding into zeros
+    fresh = Linear(3, 2, rng=0)
+    fresh.forward(x)
+    fresh.backward(dy)
+    np.testing.assert_array_equal(layer.weight.grad, fresh.weight.grad)
+    # a layer that adds into .grad (Conv2d) reads it, so it adds into zeros, not into the old values
+    conv = Conv2d(1, 1, 2, rng=0)
+    xi = np.ones((1, 1, 3, 3))
+    conv.forward(xi)
+    conv.backward(np.ones((1, 1, 2, 2)))
+    once = conv.weight.grad.copy()
+    conv.zero_grad()
+    conv.forward(xi)
+    conv.backward(np.ones((1, 1, 2, 2)))
+    np.testing.assert_array_equal(conv.weight.grad, once)

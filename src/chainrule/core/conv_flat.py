@@ -261,12 +261,18 @@ class FlatConv:
         gW = np.stack([sum_samples(per[g], work) for g in range(G)])  # (G, Kg, Og)
         return dx, np.ascontiguousarray(gW.transpose(0, 2, 1)).reshape(weight.shape), dy.sum(axis=(0, 2, 3))
 
-    def backward(self, dy: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(dx, dW, db) for dy (N, O, OH, OW), from the patch matrix of the last forward."""
+    def backward(
+        self, dy: np.ndarray, weight: np.ndarray, input_grad: bool = True
+    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """(dx, dW, db) for dy (N, O, OH, OW), from the patch matrix of the last forward.
+
+        ``input_grad=False`` (a first layer in training): dx is None, and neither the ∂ℓ/∂P GEMM nor the
+        scatter runs; dW and db are the same numbers (the same GEMMs and sums).
+        """
         if self.G > 1:
             return self._backward_groups(dy, weight)
         WT = np.ascontiguousarray(weight.reshape(self.O, self.ck).T)  # (C·KH·KW, O)
-        dx = np.empty((self.N, self.C, self.H, self.W), dtype=dy.dtype)
+        dx = np.empty((self.N, self.C, self.H, self.W), dtype=dy.dtype) if input_grad else None
         per = self._buf("dW", 0, (self.N, self.ck + 1, self.O))  # per sample: [∂ℓ/∂W | ∂ℓ/∂b]ᵀ of that sample
 
         def chunk(lo, hi):
@@ -275,6 +281,8 @@ class FlatConv:
                 # P[n] ∂ℓ/∂y[n]ᵀ: with P (C·KH·KW+1, OH·W) on the left OpenBLAS is up to 1.5× faster than
                 # ∂ℓ/∂y[n] P[n]ᵀ, and a contiguous copy of ∂ℓ/∂y[n]ᵀ costs more than it saves
                 np.matmul(self.P[b0:b1], dq.transpose(0, 2, 1), out=per[b0:b1])
+                if dx is None:
+                    continue
                 dP = self._dP(lo, b1 - b0)
                 np.matmul(WT, dq, out=dP)
                 self._scatter(dP, dx, lo, b0, b1)  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)

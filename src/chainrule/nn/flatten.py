@@ -34,7 +34,12 @@ class Flatten(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._shape = x.shape
-        return x.reshape(self.output_shape_of(x.shape))
+        # the target shape, worked out once per input shape and dims (a training loop repeats one shape)
+        key = (x.shape, self.start_dim, self.end_dim)
+        last = self.__dict__.get("_last")
+        if last is None or last[0] != key:
+            last = self._last = (key, self.output_shape_of(x.shape))
+        return x.reshape(last[1])
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self._shape is not None, "backward() before forward()"

@@ -91,17 +91,18 @@ class Linear(Module):
 
     def backward_params(self, dy: np.ndarray) -> None:
         """Only the parameter gradients (a first layer's ∂ℓ/∂x is not needed to train)."""
-        x, gW = self._x, self.weight.grad
+        x, w, b = self._x, self.weight, self.bias
         assert x is not None, "backward() before forward()"
-        b = self.bias
-        gb = b.grad if b is not None else None
         if x.ndim == 2 and len(x) == 1:  # one example as a 1×k matrix: the 1-D products below, same numbers
             x, dy = x[0], dy[0]
-        zeroed = self.weight.grad_zeroed and (b is None or b.grad_zeroed)  # after zero_grad()
+        zeroed = w.grad_zeroed and (b is None or b.grad_zeroed)  # after zero_grad()
         if self._overwrite_grads or zeroed:  # or defer_zero_grad(): write, as 0 + g would, without extra passes
-            self._overwrite_grads = self.weight.grad_zeroed = False
+            self._overwrite_grads = w.grad_zeroed = False
+            gW = w.grad_for_writing()  # every element is written below: zero_grad()'s fill is skipped
+            gb = None
             if b is not None:
                 b.grad_zeroed = False
+                gb = b.grad_for_writing()
             if x.ndim == 1:  # one example: a broadcast outer product is cheaper than a 1×k GEMM
                 np.multiply(dy[:, None], x, out=gW)
                 if gb is not None:
@@ -111,7 +112,9 @@ class Linear(Module):
                 if gb is not None:
                     np.sum(dy, axis=0, out=gb)
             rounding.apply_inplace(gW)  # hand-calculation mode: 0 + round(g), as the adding path does
-        elif x.ndim == 1:
+            return
+        gW, gb = w.grad, (b.grad if b is not None else None)
+        if x.ndim == 1:
             gW += rounding.apply(dy[:, None] * x)
             if gb is not None:
                 gb += dy

@@ -43,16 +43,41 @@ class Parameter:
     layer's backward writes it: a layer that knows the gradient is still zero (``Linear``) writes its
     gradient instead of adding it, one pass cheaper, the same numbers. Code that adds into ``.grad``
     itself between ``zero_grad()`` and backward should set it to False.
+
+    ``zero_grad()`` does not fill the array at once: the zeros are written the first time ``.grad`` is
+    read (``+=`` reads it), so a layer that writes its gradient (``Linear``, through ``grad_for_writing``)
+    never pays for a fill it would overwrite. Anyone reading ``.grad`` sees zeros, as before.
     """
 
-    __slots__ = ("data", "grad", "grad_zeroed")
+    __slots__ = ("data", "_grad", "_fill_pending", "grad_zeroed")
 
     def __init__(self, data: np.ndarray) -> None:
         if not threads.HELD:  # the engine's first layer: NumPy's BLAS to one thread (core.threads says why)
             threads.hold_blas()
         self.data = np.ascontiguousarray(data)
-        self.grad = np.zeros_like(self.data)
+        self._grad = np.zeros_like(self.data)
+        self._fill_pending = False  # zero_grad() was called and .grad not yet filled with its zeros
         self.grad_zeroed = False  # True only after an explicit zero_grad(): a fresh .grad may be replaced by the user
+
+    @property
+    def grad(self) -> np.ndarray:
+        if self._fill_pending:
+            self._grad.fill(0)
+            self._fill_pending = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray) -> None:
+        self._grad, self._fill_pending = value, False
+
+    def zero_grad(self) -> None:
+        """Zero ``.grad`` (lazily: on its next read) and set ``grad_zeroed``."""
+        self._fill_pending = self.grad_zeroed = True
+
+    def grad_for_writing(self) -> np.ndarray:
+        """The gradient array, for a layer about to overwrite every element (no zeros filled first)."""
+        self._fill_pending = False
+        return self._grad
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -226,8 +251,7 @@ class Module:
 
     def zero_grad(self) -> None:
         for p in self.parameters():
-            p.grad.fill(0)
-            p.grad_zeroed = True
+            p.zero_grad()
 
     def num_parameters(self) -> int:
         return sum(p.data.size for p in self.parameters())

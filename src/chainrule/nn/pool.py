@@ -119,31 +119,66 @@ class MaxPool2d(_Pool2d):
         self._check_padding(self.kernel_size)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x4, unbatched, w6, pads = self._windows(x, -np.inf)
-        N, C, oh, ow, kh, kw = w6.shape
+        x4, unbatched = (x, False) if x.ndim == 4 else win.as_nchw(x, repr(self))
+        pads, tiles = self._plan(x4.shape[2:])
+        kh, kw = self.kernel_size
+        if tiles:  # the windows tile the image: split each axis into (window, offset), a view
+            N, C, H, W = x4.shape
+            oh, ow = H // kh, W // kw
+            x6 = x4[:, :, : oh * kh, : ow * kw].reshape(N, C, oh, kh, ow, kw)
+            w6 = x6.transpose(0, 1, 2, 4, 3, 5)  # (N, C, OH, OW, KH, KW), what ``windows`` gives
+        else:
+            w6 = win.windows(win.pad(x4, pads, -np.inf), self.kernel_size, self.stride, self.dilation)
+        N, C, oh, ow = w6.shape[:4]
         # one slab per kernel offset: a max across slabs is an elementwise maximum, far cheaper in
         # NumPy than reducing a short last axis of the windows view
         slabs = w6.transpose(4, 5, 0, 1, 2, 3).reshape(kh * kw, N, C, oh, ow)
         y = slabs.max(axis=0)  # (N, C, OH, OW)
-        self._cache = (slabs, y, x4.shape, pads, unbatched)
+        self._cache = (slabs, y, x4.shape, pads, unbatched, tiles)
         return y[0] if unbatched else y
+
+    def _plan(self, hw: "tuple[int, ...]") -> tuple[win.Pads, bool]:
+        """(pads, whether the windows tile the image: stride = kernel, no padding, no dilation), per shape.
+
+        Worked out once per input size and settings (a training loop calls forward with one shape).
+        """
+        key = (hw, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        plan = self.__dict__.get("_plan_cache")
+        if plan is None or plan[0] != key:
+            pads = self.pads(hw)
+            tiles = self.stride == self.kernel_size and self.dilation == (1, 1) and not any(pads)
+            plan = self._plan_cache = (key, pads, tiles)
+        return plan[1], plan[2]
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self._cache is not None, "backward() before forward()"
-        slabs, y, (N, C, H, W), pads, unbatched = self._cache
+        slabs, y, (N, C, H, W), pads, unbatched, tiles = self._cache
         dy4 = dy[None] if unbatched else dy
         kh, kw = self.kernel_size
-        # ∂ℓ/∂y goes to the first slab that holds the maximum (PyTorch's tie rule: the first index);
-        # the loop runs over the KH·KW kernel offsets, each step vectorised over every window
-        dslabs = np.empty_like(slabs)
-        taken = np.zeros(y.shape, dtype=bool)
+        # ∂ℓ/∂y goes to the first slab that holds the maximum (PyTorch's tie rule: the first index):
+        # hit[k] = slab k equals the max and no earlier slab did, each step vectorised over every window
+        hit = np.equal(slabs, y)  # (KH·KW, N, C, OH, OW)
+        taken = hit[0].copy() if len(hit) > 2 else hit[0]
+        for k in range(1, len(hit)):
+            np.greater(hit[k], taken, out=hit[k])  # hit and not taken
+            if k < len(hit) - 1:
+                taken |= hit[k]
+        if not tiles:
+            dslabs = np.multiply(hit, dy4)  # (KH·KW, N, C, OH, OW): ∂ℓ/∂y at each first maximum, ±0 elsewhere
+            dwin = dslabs.reshape(kh, kw, *dy4.shape).transpose(2, 3, 4, 5, 0, 1)  # (N, C, OH, OW, KH, KW)
+            dx = win.windows_backward(dwin, (H, W), pads, self.stride, self.dilation)
+            return dx[0] if unbatched else dx
+        # tiling windows: each pixel lies in at most one window, so the scatter-add is one product
+        # written straight into place per offset; + 0.0 then gives what windows_backward's 0 + … gives
+        # (+0 where ∂ℓ/∂y·0 was −0)
+        oh, ow = dy4.shape[2:]
+        dx = np.empty((N, C, H, W), dtype=slabs.dtype)
+        dx[:, :, oh * kh :] = 0  # rows and columns no window reaches
+        dx[:, :, :, ow * kw :] = 0
+        dx6 = dx[:, :, : oh * kh, : ow * kw].reshape(N, C, oh, kh, ow, kw)
         for k in range(kh * kw):
-            hit = slabs[k] == y
-            hit &= ~taken
-            taken |= hit
-            np.multiply(hit, dy4, out=dslabs[k])
-        dwin = dslabs.reshape(kh, kw, *dy4.shape).transpose(2, 3, 4, 5, 0, 1)  # (N, C, OH, OW, KH, KW)
-        dx = win.windows_backward(dwin, (H, W), pads, self.stride, self.dilation)
+            np.multiply(hit[k], dy4, out=dx6[:, :, :, k // kw, :, k % kw])
+        dx += 0.0
         return dx[0] if unbatched else dx
 
     def config(self) -> dict:

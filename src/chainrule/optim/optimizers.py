@@ -53,8 +53,7 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         for p in self.params:
-            p.grad.fill(0)
-            p.grad_zeroed = True  # Linear's next backward may write its gradient instead of adding it
+            p.zero_grad()  # zeros on the next read; Linear's next backward writes its gradient instead
 
     def step(self) -> None:
         raise NotImplementedError
