@@ -75,11 +75,12 @@ def test_a_missing_layer_argument_is_named_as_its_key(capsys, tmp_path, layer, k
     assert f"[[layers]] #1, key '{key}': missing: " in _one_error_line(capsys)
 
 
-def test_logsoftmax_dim_out_of_range_is_refused_by_the_spec(capsys, tmp_path):
+@pytest.mark.parametrize("kind, name", [("logsoftmax", "LogSoftmax"), ("softmax", "Softmax")])
+def test_softmax_dim_out_of_range_is_refused_by_the_spec(capsys, tmp_path, kind, name):
     spec = tmp_path / "net.toml"
-    spec.write_text('input = 4\n[[layers]]\nunits = 3\n[[layers]]\ntype = "logsoftmax"\ndim = 7\n')
+    spec.write_text(f'input = 4\n[[layers]]\nunits = 3\n[[layers]]\ntype = "{kind}"\ndim = 7\n')
     assert main(["summary", str(spec)]) == 2
-    assert "[[layers]] #2: LogSoftmax: dim 7 is out of range for an input of shape (N, 3)" in _one_error_line(capsys)
+    assert f"[[layers]] #2: {name}: dim 7 is out of range for an input of shape (N, 3)" in _one_error_line(capsys)
 
 
 @pytest.fixture(scope="module")

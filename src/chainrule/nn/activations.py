@@ -6,6 +6,7 @@ tanh' = 1 − z²,  σ' = z(1 − z),  relu' = [a > 0],  softmax: dx = z ⊙ (dy
 import numpy as np
 
 from chainrule.core.functional import sigmoid, softmax
+from chainrule.errors import ChainruleError
 from chainrule.nn import rounding
 from chainrule.nn.module import Module
 
@@ -95,8 +96,19 @@ class Softmax(Activation):
         z = rounding.apply(self.z)  # hand-calculation mode: the z that was handed on (and printed)
         return z * (dy - np.sum(dy * z, axis=self.dim, keepdims=True))
 
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return axis_output_shape(self, self.dim, input_shape)
+
     def config(self) -> dict:
         return {"dim": self.dim}
+
+
+def axis_output_shape(layer: Module, dim: int, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Unchanged; ``dim`` must be an axis of the batched input (N, *input_shape), as forward needs."""
+    if not -(len(input_shape) + 1) <= dim <= len(input_shape):
+        shape = "(N, " + ", ".join(map(str, input_shape)) + ")"
+        raise ChainruleError(f"{type(layer).__name__}: dim {dim} is out of range for an input of shape {shape}")
+    return tuple(input_shape)
 
 
 ACTIVATIONS = {"tanh": Tanh, "sigmoid": Sigmoid, "relu": ReLU, "identity": Identity, "softmax": Softmax}

@@ -7,7 +7,7 @@ import numpy as np
 
 from chainrule.core.functional import log_softmax
 from chainrule.errors import ChainruleError
-from chainrule.nn.activations import Activation
+from chainrule.nn.activations import Activation, axis_output_shape
 
 
 class LogSoftmax(Activation):
@@ -25,11 +25,7 @@ class LogSoftmax(Activation):
         return self.z
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Unchanged; ``dim`` must be an axis of the batched input (N, *input_shape), as forward needs."""
-        if not -(len(input_shape) + 1) <= self.dim <= len(input_shape):
-            shape = "(N, " + ", ".join(map(str, input_shape)) + ")"
-            raise ChainruleError(f"LogSoftmax: dim {self.dim} is out of range for an input of shape {shape}")
-        return tuple(input_shape)
+        return axis_output_shape(self, self.dim, input_shape)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         assert self.z is not None, "backward() before forward()"
