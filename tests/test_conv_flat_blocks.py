@@ -7,15 +7,8 @@ import pytest
 import chainrule as cr
 from chainrule.core import conv_flat
 from chainrule.core import reference as ref
-from chainrule.core import threads as thread_policy
 
-
-@pytest.fixture(autouse=True)
-def split_every_call(monkeypatch):
-    """Split every convolution over the threads (the shapes here are below the speed thresholds), so the
-    thread-count cases really run on the pool."""
-    monkeypatch.setattr(thread_policy, "CONV_FORWARD_SPLIT", 0)
-    monkeypatch.setattr(thread_policy, "CONV_BACKWARD_SPLIT", 0)
+pytestmark = pytest.mark.usefixtures("split_every_call")  # conftest: every call split over the threads
 
 
 # (N, C, O, H, W, kernel, padding, dilation, groups): stride 1, all on the flat path

@@ -11,16 +11,10 @@ import pytest
 from oracle import check_against_torch
 
 import chainrule as cr
-from chainrule.core import conv_flat, threads
+from chainrule.core import conv_flat
 from chainrule.core import reference as ref
 
-
-@pytest.fixture(autouse=True)
-def split_every_call(monkeypatch):
-    """Split every convolution over the threads (the shapes here are below the speed thresholds), so the
-    thread-count cases really run on the pool."""
-    monkeypatch.setattr(threads, "CONV_FORWARD_SPLIT", 0)
-    monkeypatch.setattr(threads, "CONV_BACKWARD_SPLIT", 0)
+pytestmark = pytest.mark.usefixtures("split_every_call")  # conftest: every call split over the threads
 
 
 # (in, out, kernel, stride, padding, dilation, groups, (N, H, W))
