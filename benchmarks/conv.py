@@ -45,7 +45,7 @@ def time_block(fn, seconds: float) -> float:
 
 def gemms(layer, x):
     """A callable running, alone, the GEMMs one fwd+bwd of ``layer`` on ``x`` performs (same shapes, layout)."""
-    from chainrule.core import conv_flat
+    from chainrule.core import threads
 
     N, C, H, W = x.shape
     O, Cg, kh, kw = layer.weight.shape
@@ -64,7 +64,7 @@ def gemms(layer, x):
         y = np.empty((N, O, q), dt)
 
         def run():
-            with conv_flat._blas_single():
+            with threads.blas_single():
                 np.matmul(Wb, P, out=y)
                 np.matmul(P, dq.transpose(0, 2, 1))
                 np.matmul(WT, dq)
@@ -77,7 +77,7 @@ def gemms(layer, x):
     dyg = rng.standard_normal((N, G, O // G, q), dtype=dt)
 
     def run_im2col():
-        with conv_flat._blas_single():
+        with threads.blas_single():
             Wg @ cols
             np.einsum("ngop,ngkp->gok", dyg, cols, optimize=True)
             Wg.transpose(0, 2, 1) @ dyg
@@ -87,7 +87,7 @@ def gemms(layer, x):
 
 def strided_gemms(conv, rng):
     """W @ cols, cols @ ∂ℓ/∂yᵀ and Wᵀ @ ∂ℓ/∂y on the shapes of ``core.conv_strided`` (groups = 1)."""
-    from chainrule.core import conv_flat
+    from chainrule.core import threads
 
     (K, q), O, dt = conv.cols.shape, conv.O, conv.cols.dtype
     W, WT = rng.standard_normal((O, K), dtype=dt), rng.standard_normal((K, O), dtype=dt)
@@ -95,7 +95,7 @@ def strided_gemms(conv, rng):
     y, dcols = np.empty((O, q), dt), np.empty((K, q), dt)
 
     def run():
-        with conv_flat._blas_single():
+        with threads.blas_single():
             np.matmul(W, cols, out=y)
             np.matmul(cols, dq.T)
             np.matmul(WT, dq, out=dcols)

@@ -11,7 +11,7 @@ import pytest
 from oracle import check_against_torch
 
 import chainrule as cr
-from chainrule.core import conv_flat
+from chainrule.core import conv_strided
 from chainrule.core import reference as ref
 
 pytestmark = pytest.mark.usefixtures("split_every_call")  # conftest: every call split over the threads
@@ -87,7 +87,7 @@ def test_strided_path_keeps_outputs_and_gives_the_same_bytes_on_any_thread_count
     layer = cr.Conv2d(8, 8, 3, stride=2, padding=1, rng=rng)
     x1, x2 = rng.standard_normal((2, 16, 8, 14, 14))
     dy = rng.standard_normal((16, 8, 7, 7))
-    assert 8 * 8 * 9 * 49 * 16 >= conv_flat.MIN_SPLIT_WORK  # large enough to be split
+    assert 8 * 8 * 9 * 49 * 16 >= conv_strided.HALVES_WORK  # large enough to be split
     before = cr.get_num_threads()
     results = []
     try:

@@ -13,7 +13,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import chainrule as cr
-from chainrule.core import conv_flat, threads
+from chainrule.core import threads
 from chainrule.train.settings import DEFAULTS, resolve
 
 
@@ -62,7 +62,7 @@ def test_a_split_convolution_runs_every_chunk_on_single_threaded_blas(monkeypatc
         seen.append((lo, hi, threading.current_thread().name, tuple(blas_counts())))
 
     with threads.using(3), threadpool_limits(2, user_api="blas"):  # the user raised BLAS after
-        conv_flat._parallel(chunk, 9, 1)
+        threads.parallel(chunk, 9, 1)
         after = blas_counts()
     assert sorted(s[:2] for s in seen) == [(0, 3), (3, 6), (6, 9)]
     assert {s[3] for s in seen} == {(1,)} and set(after) == {2}
@@ -98,5 +98,5 @@ def test_more_threads_than_samples_makes_no_empty_chunk(monkeypatch):
     monkeypatch.setattr(threads, "CONV_BACKWARD_SPLIT", 0)
     seen = []
     with threads.using(4):
-        conv_flat._parallel(lambda lo, hi: seen.append((lo, hi)), 2, 1, backward=True)
+        threads.parallel(lambda lo, hi: seen.append((lo, hi)), 2, 1, backward=True)
     assert sorted(seen) == [(0, 1), (1, 2)]

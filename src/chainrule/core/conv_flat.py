@@ -33,38 +33,11 @@ from numpy.lib.stride_tricks import as_strided
 from chainrule.core import threads
 from chainrule.core import windows as win
 
-# Not a thread threshold any more (core.threads has those): core.conv_strided splits its GEMMs into output
-# row halves from this many multiply-adds, which fixes its bytes. Keep it.
-MIN_SPLIT_WORK = 200_000
-
 
 def supported(stride, pads, dilation, groups, kernel, width) -> bool:
     """Whether this layout can compute the convolution (else use im2col)."""
     ext_w = dilation[1] * (kernel[1] - 1) + 1
     return tuple(stride) == (1, 1) and pads[2] + pads[3] <= ext_w - 1 and width + pads[2] + pads[3] - ext_w + 1 >= 1
-
-
-def _blas_single() -> threads.blas_single:
-    """A context manager that makes BLAS single-threaded for its duration (core.threads says why)."""
-    return threads.blas_single()
-
-
-def _parallel(fn, n: int, work: int, backward: bool = False, itemsize: int = 4) -> None:
-    """Run fn(lo, hi) over [0, n): split in up to get_num_threads() chunks (one in this thread) when
-    ``work`` multiply-adds reach the pass's measured threshold, else fn(0, n) here; BLAS single-threaded.
-
-    The thresholds (core.threads.CONV_FORWARD_SPLIT / CONV_BACKWARD_SPLIT) count float32 multiply-adds:
-    one of ``itemsize`` bytes counts itemsize / 4. Below them a hand-off costs more than it saves. BLAS
-    stays single-threaded: OpenBLAS threads on these small GEMMs cost more than they bring, and spin after.
-    The result must not depend on the chunks (∂ℓ/∂W: ``sum_samples``; conv_strided: its fixed cuts).
-    """
-    split = threads.CONV_BACKWARD_SPLIT if backward else threads.CONV_FORWARD_SPLIT
-    k = min(threads.THREADS, n)  # never an empty chunk
-    with threads.blas_single():
-        if k < 2 or work * itemsize // 4 < split:
-            fn(0, n)
-            return
-        threads.run_chunks(fn, [n * i // k for i in range(k + 1)])
 
 
 BLOCK_BYTES = 4 << 20  # samples per block: this many bytes of P (measured: 16–64 samples all within noise)
@@ -169,7 +142,7 @@ class FlatConv:
                     np.matmul(Wb, Pc, out=yb)
                     y[b0:b1] = yb.reshape(b1 - b0, self.O, self.oh, self.W)[..., : self.ow]
 
-        _parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q, itemsize=x.itemsize)
+        threads.parallel(chunk, self.N, self.N * self.O * (self.ck + 1) * self.q, itemsize=x.itemsize)
         return y
 
     def _copy_patches(self, x: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -232,7 +205,7 @@ class FlatConv:
                 for g in range(G):
                     np.matmul(Wg[g], Pc[:, g * Kg : (g + 1) * Kg], out=yq[b0:b1, g * Og : (g + 1) * Og])
 
-        _parallel(chunk, self.N, self.N * self.O * Kg * self.q, itemsize=x.itemsize)
+        threads.parallel(chunk, self.N, self.N * self.O * Kg * self.q, itemsize=x.itemsize)
         y = yq.reshape(self.N, self.O, self.oh, self.W)
         y = y if self.ow == self.W else np.ascontiguousarray(y[..., : self.ow])
         if bias is not None:
@@ -257,7 +230,7 @@ class FlatConv:
                 self._scatter(dP, dx, lo, b0, b1)
 
         work = self.N * self.O * Kg * self.q
-        _parallel(chunk, self.N, work, backward=True, itemsize=dy.itemsize)
+        threads.parallel(chunk, self.N, work, backward=True, itemsize=dy.itemsize)
         gW = np.stack([sum_samples(per[g], work) for g in range(G)])  # (G, Kg, Og)
         return dx, np.ascontiguousarray(gW.transpose(0, 2, 1)).reshape(weight.shape), dy.sum(axis=(0, 2, 3))
 
@@ -288,6 +261,6 @@ class FlatConv:
                 self._scatter(dP, dx, lo, b0, b1)  # ∂ℓ/∂P : (n, C·KH·KW, OH·W)
 
         work = self.N * self.O * (self.ck + 1) * self.q
-        _parallel(chunk, self.N, work, backward=True, itemsize=dy.itemsize)
+        threads.parallel(chunk, self.N, work, backward=True, itemsize=dy.itemsize)
         g = sum_samples(per, work).T
         return dx, g[:, :-1].reshape(weight.shape), g[:, -1].copy()

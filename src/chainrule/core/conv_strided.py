@@ -26,8 +26,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from chainrule.core import conv_flat
+from chainrule.core import threads
 from chainrule.core import windows as win
+
+# From this many multiply-adds per GEMM the output rows are cut in two halves (parts the threads can share).
+# The cut fixes the bytes, so it depends on the shape only, never on the thread count: never change it.
+HALVES_WORK = 200_000
 
 
 class Phase(NamedTuple):
@@ -111,13 +115,13 @@ class StridedConv:
                 self.adds.append((self.dbuf[i, k], adds))
         self.work = O * (C // groups) * kh * kw * oh * ow * N  # multiply-adds per GEMM
         # the GEMMs' split into output rows, fixed by the shape (not the thread count), so the bytes are too
-        halves = oh >= 2 and self.work >= conv_flat.MIN_SPLIT_WORK
+        halves = oh >= 2 and self.work >= HALVES_WORK
         self.cuts = [0, oh // 2, oh] if halves else [0, oh]
 
     def _gemms(self, fn) -> None:
         """fn(i0, i1) for each part of ``cuts``, the parts spread over the threads."""
         cuts = self.cuts
-        conv_flat._parallel(lambda lo, hi: [fn(cuts[k], cuts[k + 1]) for k in range(lo, hi)], len(cuts) - 1, self.work)
+        threads.parallel(lambda lo, hi: [fn(cuts[k], cuts[k + 1]) for k in range(lo, hi)], len(cuts) - 1, self.work)
 
     def _block(self, M: np.ndarray, i0: int, i1: int) -> np.ndarray:
         """The columns of output rows i0:i1 of M (rows, OH·OW·N), per group: (G, rows/G, (i1 − i0)·OW·N)."""
@@ -141,7 +145,7 @@ class StridedConv:
             if bias is not None:
                 y[:, :, i0:i1] += bias[:, None, None]
 
-        conv_flat._parallel(copy, self.C, self.work)
+        threads.parallel(copy, self.C, self.work)
         self._gemms(gemm)
         return y
 
@@ -161,7 +165,7 @@ class StridedConv:
 
         dx = np.zeros((self.N, self.C, self.H, self.W), dtype=dy.dtype)
         self._gemms(gemm)
-        conv_flat._parallel(lambda c0, c1: self._scatter(dx, c0, c1), self.C, self.work)
+        threads.parallel(lambda c0, c1: self._scatter(dx, c0, c1), self.C, self.work)
         gT = sum(grads[k] for k in sorted(grads))  # a fixed order: the same bytes on every run
         dW = np.ascontiguousarray(gT.transpose(0, 2, 1)).reshape(weight.shape)
         return dx, dW, dy.sum(axis=(0, 2, 3))

@@ -144,3 +144,21 @@ def run_chunks(fn: Callable[[int, int], object], cuts: list[int]) -> None:
     fn(*chunks[0])
     for f in futures:
         f.result()
+
+
+def parallel(fn: Callable[[int, int], object], n: int, work: int, backward: bool = False, itemsize: int = 4) -> None:
+    """Run fn(lo, hi) over [0, n): split in up to get_num_threads() chunks (one in this thread) when
+    ``work`` multiply-adds reach the pass's measured threshold, else fn(0, n) here; BLAS single-threaded.
+
+    The thresholds (CONV_FORWARD_SPLIT / CONV_BACKWARD_SPLIT, above) count float32 multiply-adds:
+    one of ``itemsize`` bytes counts itemsize / 4. Below them a hand-off costs more than it saves. BLAS
+    stays single-threaded: OpenBLAS threads on these small GEMMs cost more than they bring, and spin after.
+    The result must not depend on the chunks (∂ℓ/∂W: ``sum_samples``; conv_strided: its fixed cuts).
+    """
+    split = CONV_BACKWARD_SPLIT if backward else CONV_FORWARD_SPLIT
+    k = min(THREADS, n)  # never an empty chunk
+    with blas_single():
+        if k < 2 or work * itemsize // 4 < split:
+            fn(0, n)
+            return
+        run_chunks(fn, [n * i // k for i in range(k + 1)])
