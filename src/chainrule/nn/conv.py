@@ -180,30 +180,36 @@ class Conv2d(Module):
         settings = (x.shape, x.dtype, W.shape, W.dtype, self.kernel_size, self.stride, self.padding, self.dilation)
         plan = self.__dict__.get("_plan")
         if plan is None or plan[0] != settings or plan[1] != (self.groups, self.path):
-            plan = self._plan = (settings, (self.groups, self.path), *self._plan_for(x))
-        pads, path = plan[2], plan[3]
+            pads, path = self._plan_for(x)
+            plan = self._plan = (settings, (self.groups, self.path), pads, path, self._kernel(path, x, pads))
+        pads, path, kernel = plan[2], plan[3], plan[4]
         unbatched = x.ndim == 3
         x4 = x[None] if unbatched else x
         if x4.dtype != W.dtype:
             x4 = x4.astype(W.dtype)
-        if path == "flat":
-            key = (x4.shape, W.shape, pads, self.dilation, W.dtype, self.groups)
-            if self._flat is None or self._flat.key != key:
-                self._flat = conv_flat.FlatConv(*key)
-            self._fast = self._flat
-        elif path == "strided":
-            skey = (x4.shape, W.shape, self.stride, pads, self.dilation, W.dtype, self.groups)
-            if self._strided is None or self._strided.key != skey:
-                self._strided = conv_strided.StridedConv(*skey)
-            self._fast = self._strided
-        if path != "im2col":
-            assert self._fast is not None
-            y = self._fast.forward(x4, W, b)
+        if kernel is not None:
+            self._fast = kernel
+            y = kernel.forward(x4, W, b)
             self._cache = (None, x4.shape, pads, unbatched)
         else:
             y, cols = conv2d_forward(x4, W, b, self.stride, pads, self.dilation, self.groups)
             self._cache = (cols, x4.shape, pads, unbatched)
         return y[0] if unbatched else y
+
+    def _kernel(self, path: str, x: np.ndarray, pads: win.Pads) -> conv_flat.FlatConv | conv_strided.StridedConv | None:
+        """The fast path's kernel (its buffers) for this input shape, kept while the shape stays; None: im2col."""
+        shape, W = (1, *x.shape) if x.ndim == 3 else x.shape, self.weight.data
+        if path == "flat":
+            key = (shape, W.shape, pads, self.dilation, W.dtype, self.groups)
+            if self._flat is None or self._flat.key != key:
+                self._flat = conv_flat.FlatConv(*key)
+            return self._flat
+        if path == "strided":
+            skey = (shape, W.shape, self.stride, pads, self.dilation, W.dtype, self.groups)
+            if self._strided is None or self._strided.key != skey:
+                self._strided = conv_strided.StridedConv(*skey)
+            return self._strided
+        return None
 
     def _plan_for(self, x: np.ndarray) -> tuple[win.Pads, str]:
         """(pads, the path to run) for input x, or the readable error when it does not fit."""
